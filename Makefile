@@ -1,0 +1,68 @@
+# Every target sets up what it needs: a fresh machine needs nothing but Python 3.11+ and make.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# sam build needs the Lambda runtime's Python (3.13) on PATH; pyenv's shim only answers when 3.13 is
+# the selected version, so look for the interpreter itself.
+PY313_DIR := $(shell dirname "$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.13*/bin/python3.13 2>/dev/null | sort -V | tail -n 1)" 2>/dev/null)
+SAM_PATH := $(if $(PY313_DIR),$(PY313_DIR):,)$(CURDIR)/$(BIN):$(PATH)
+ARGS ?=
+
+.PHONY: help setup test lint format build validate deploy rehearse bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.lock layers/requirements.txt
+	@command -v $(PYTHON) >/dev/null || { echo "podcidr needs $(PYTHON) (Python 3.11 or newer; set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	@command -v dot >/dev/null || { if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing graphviz (for rehearsal graphs)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz) >/dev/null; \
+	else echo "note: install graphviz ('dot') to draw rehearsal graphs"; fi; }
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv with the pinned tools and libraries
+
+test: $(STAMP) ## run the test suite (unit, state machine, rehearsals on the twin)
+	$(BIN)/python -m pytest -q -n 2 $(ARGS)
+
+lint: $(STAMP) ## ruff, mypy, cfn-lint and sam validate --lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/cfn-lint template.yaml
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
+
+format: $(STAMP) ## format and autofix the code
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+build: $(STAMP) ## sam build (Lambda runtime python3.13, arm64)
+	@[ -n "$(PY313_DIR)" ] || command -v python3.13 >/dev/null || { echo "sam build needs python3.13 on PATH (pyenv install 3.13)"; exit 1; }
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(BIN)/sam build
+
+validate: $(STAMP) ## sam validate --lint
+	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
+
+deploy: build ## sam deploy --guided (needs AWS credentials)
+	PATH="$(SAM_PATH)" $(BIN)/sam deploy --guided
+
+rehearse: $(STAMP) ## run a whole execution on the local twin (ARGS="--scenario FILE --input FILE ...")
+	$(BIN)/python -m localcloud rehearse $(ARGS)
+
+bench: $(STAMP) ## benchmark rehearsals and print the figures
+	$(BIN)/python -m localcloud.bench $(ARGS)
+
+lock: ## re-pin requirements-dev.lock from requirements-dev.in
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -r requirements-dev.in
+	.lock-venv/bin/pip freeze --exclude-editable > requirements-dev.lock && rm -rf .lock-venv
+
+clean: ## remove build output and the virtual environment
+	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache

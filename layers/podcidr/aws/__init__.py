@@ -1,0 +1,1 @@
+"""AWS access: clients and the translation of AWS faults into podcidr's errors."""

@@ -1,0 +1,61 @@
+"""The AWS clients a step uses, made once per Lambda container and passed to the logic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectionError, ReadTimeoutError
+
+from podcidr.errors import THROTTLING_CODES, TransientAwsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+    from mypy_boto3_sts import STSClient
+
+# botocore retries a few times itself (standard mode: backoff with jitter); what still fails
+# surfaces as TransientAwsError so the state machine's Retry takes over.
+_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_appid="podcidr")
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    ec2: EC2Client
+    eks: EKSClient
+    elbv2: ElasticLoadBalancingv2Client
+    sts: STSClient
+
+    @classmethod
+    def create(cls, session: boto3.Session | None = None) -> AwsClients:
+        """Clients for the session's region; AWS_ENDPOINT_URL (the twin) is honoured by boto3 itself."""
+        session = session or boto3.Session()
+        return cls(
+            ec2=session.client("ec2", config=_CONFIG),
+            eks=session.client("eks", config=_CONFIG),
+            elbv2=session.client("elbv2", config=_CONFIG),
+            sts=session.client("sts", config=_CONFIG),
+        )
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def transient_faults_retried(operation: str) -> Iterator[None]:
+    """Turn throttling, 5xx and connection faults of `operation` into TransientAwsError."""
+    try:
+        yield
+    except ClientError as error:
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if error_code(error) in THROTTLING_CODES or status >= 500:
+            raise TransientAwsError(f"{operation} failed with {error_code(error)}: {error}") from error
+        raise
+    except (ConnectionError, ReadTimeoutError) as error:
+        raise TransientAwsError(f"{operation} could not reach AWS: {error}") from error

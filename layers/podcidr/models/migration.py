@@ -1,0 +1,164 @@
+"""The migration document: Plan writes it, every later step reads it and fills its part,
+and the Report step returns it as the execution output (DESIGN.md "Report").
+
+A dry run returns it straight from Plan: the same shape, nothing created, `changes: 0`.
+
+Fields beyond the report contract (vpcId, defaultRouteTarget, ...) are what later steps need
+to act without discovering the cluster again; the contract allows the report to grow.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from podcidr.models.base import Contract
+from podcidr.models.input import LoadBalancerKind
+
+
+class PodCidr(Contract):
+    cidr: str
+    association_id: str | None = None
+    state: str | None = None
+    """The block's association state when last seen (associating, associated, ...)."""
+    created: bool = False
+
+
+class PodSubnet(Contract):
+    availability_zone: str
+    cidr: str
+    route_table_id: str
+    default_route_target: str | None = None
+    """The NAT gateway or transit gateway the node route table's default route goes to."""
+    subnet_id: str | None = None
+    route_table_association_id: str | None = None
+    created: bool = False
+    polls: dict[str, int] = Field(default_factory=dict)
+    """How often each waiting step has checked so far (state-machine wait loops have ceilings)."""
+    changes: int = 0
+    """Mutating calls made for this subnet inside a Map iteration; Report folds it into `changes`."""
+
+
+class LoadBalancerTag(Contract):
+    subnet_id: str
+    key: Literal["kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"]
+    value: str = "1"
+    present: bool = False
+    """The subnet already carried the tag when Plan looked."""
+    created: bool = False
+
+
+class EniConfig(Contract):
+    name: str
+    """The AZ name: nodes pick the ENIConfig named after their topology.kubernetes.io/zone."""
+    availability_zone: str
+    subnet: str | None = None
+    """The pod subnet's ID, known once CreatePodSubnets has run."""
+    security_groups: list[str]
+    created: bool = False
+
+
+class Cni(Contract):
+    via: Literal["addon", "daemonset"]
+    version: str | None = None
+    env: dict[str, str]
+    """The env vars podcidr sets on aws-node."""
+    current_configuration_values: str | None = None
+    """The add-on's configurationValues before the change (managed add-on only)."""
+    update_id: str | None = None
+    status: str | None = None
+    """The add-on update's or the rollout's status when last seen."""
+    changed: bool = False
+
+
+class Taint(Contract):
+    key: str
+    value: str | None = None
+    effect: str
+
+
+class NodegroupConfig(Contract):
+    """What a replacement copies from the nodegroup it replaces (node subnets only)."""
+
+    subnets: list[str]
+    node_role: str
+    instance_types: list[str] = Field(default_factory=list)
+    ami_type: str | None = None
+    capacity_type: str | None = None
+    disk_size: int | None = None
+    release_version: str | None = None
+    version: str | None = None
+    scaling_config: dict[str, int]
+    update_config: dict[str, int] | None = None
+    labels: dict[str, str] = Field(default_factory=dict)
+    taints: list[Taint] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    launch_template: dict[str, str] | None = None
+    remote_access: dict[str, object] | None = None
+
+
+class NodegroupReplacement(Contract):
+    replaced: str
+    by: str
+    max_pods: int | None = None
+    """Max pods per node under custom networking, by the formula of AWS-FACTS section 2."""
+    config: NodegroupConfig
+    status: str | None = None
+    """Where the replacement stands (creating, active, deleting-old, done)."""
+    created: bool = False
+    polls: dict[str, int] = Field(default_factory=dict)
+    """How often each waiting step has checked so far (state-machine wait loops have ceilings)."""
+    changes: int = 0
+
+
+class FixedAddress(Contract):
+    subnet_id: str
+    ip: str
+
+
+class LoadBalancerCheck(Contract):
+    kind: LoadBalancerKind
+    dns_name: str | None = None
+    healthy_targets: int = 0
+    targets_in_pod_cidr: bool | None = None
+    fixed_addresses: list[FixedAddress] = Field(default_factory=list)
+
+
+class PodCheck(Contract):
+    checked: int = 0
+    in_pod_cidr: int = 0
+    outside: list[str] = Field(default_factory=list)
+
+
+class Verification(Contract):
+    load_balancers: list[LoadBalancerCheck] = Field(default_factory=list)
+    pods: PodCheck | None = None
+    image: str
+    keep_workloads: bool = False
+    namespace: str = "podcidr-verify"
+
+
+class Migration(Contract):
+    cluster_name: str
+    dry_run: bool
+    region: str
+    vpc_id: str
+    cluster_version: str
+    cluster_security_group_id: str | None = None
+    authentication_mode: str
+    node_subnet_ids: list[str]
+    poll_seconds: int
+    pod_cidr: PodCidr
+    pod_subnets: list[PodSubnet]
+    load_balancer_tags: list[LoadBalancerTag]
+    eni_configs: list[EniConfig]
+    cni: Cni
+    nodegroups: list[NodegroupReplacement]
+    verification: Verification
+    skipped: list[str] = Field(default_factory=list)
+    """Checks a dry run could not make without cluster access, each saying why."""
+    warnings: list[str] = Field(default_factory=list)
+    polls: dict[str, int] = Field(default_factory=dict)
+    """How often each waiting step has checked so far (state-machine wait loops have ceilings)."""
+    changes: int = 0
