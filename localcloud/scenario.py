@@ -179,9 +179,7 @@ class Scenario(_Model):
         data["vpc"] = vpc
         cluster = dict(data.get("cluster") or {})
         if "subnets" not in cluster:
-            cluster["subnets"] = [
-                s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")
-            ]
+            cluster["subnets"] = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")]
         groups = cluster.get("nodegroups")
         if groups is None:
             groups = [{"name": "managed-ng"}]
@@ -218,9 +216,7 @@ class Scenario(_Model):
             if by_az.get(nat.az) is not nat:
                 continue
             suffix = nat.az.removeprefix(self.region) if len(by_az) > 1 else ""
-            members = [
-                s.name for s in private if by_az.get(s.az, nats[0]) is nat
-            ]
+            members = [s.name for s in private if by_az.get(s.az, nats[0]) is nat]
             tables.append(
                 RouteTableSpec(
                     name=f"private{'-' + suffix if suffix else ''}",
@@ -247,7 +243,9 @@ def _seed_subnets(region: str, cidr: str) -> list[dict[str, Any]]:
     sixteenths = list(block.subnets(prefixlen_diff=4))
     subnets = []
     for i, letter in enumerate(_AZ_LETTERS):
-        subnets.append({"name": f"public-{letter}", "az": f"{region}{letter}", "cidr": str(sixteenths[i]), "public": True})
+        subnets.append(
+            {"name": f"public-{letter}", "az": f"{region}{letter}", "cidr": str(sixteenths[i]), "public": True}
+        )
     for i, letter in enumerate(_AZ_LETTERS):
         subnets.append({"name": f"node-{letter}", "az": f"{region}{letter}", "cidr": str(sixteenths[3 + i])})
     return subnets
@@ -268,7 +266,7 @@ def _unique(key: str, names: list[str]) -> None:
         seen.add(name)
 
 
-def _check(s: Scenario) -> None:  # noqa: C901 - one rule after the other
+def _check(s: Scenario) -> None:
     if not _REGION.fullmatch(s.region):
         raise ScenarioError("region", f"{s.region!r} is not a region name")
     primary = _network("vpc.cidr", s.vpc.cidr)
@@ -360,7 +358,9 @@ def _check(s: Scenario) -> None:  # noqa: C901 - one rule after the other
         raise ScenarioError("cluster.subnets", "EKS needs subnets in at least two availability zones")
     _network("cluster.serviceIpv4Cidr", c.service_ipv4_cidr)
     if not _CNI_VERSION.fullmatch(c.vpc_cni.version):
-        raise ScenarioError("cluster.vpcCni.version", f"{c.vpc_cni.version!r} is not an add-on version (v1.18.3-eksbuild.1)")
+        raise ScenarioError(
+            "cluster.vpcCni.version", f"{c.vpc_cni.version!r} is not an add-on version (v1.18.3-eksbuild.1)"
+        )
     _unique("cluster.nodegroups", [g.name for g in c.nodegroups])
     for i, group in enumerate(c.nodegroups):
         key = f"cluster.nodegroups[{i}]"

@@ -67,8 +67,16 @@ _RESOURCES = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "limits": {"type": "object", "additionalProperties": False, "properties": {"cpu": _ENV_STRING, "memory": _ENV_STRING}},
-        "requests": {"type": "object", "additionalProperties": False, "properties": {"cpu": _ENV_STRING, "memory": _ENV_STRING}},
+        "limits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"cpu": _ENV_STRING, "memory": _ENV_STRING},
+        },
+        "requests": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"cpu": _ENV_STRING, "memory": _ENV_STRING},
+        },
     },
 }
 

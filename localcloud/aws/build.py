@@ -213,7 +213,11 @@ def build_aws(aws: LocalAws) -> BuiltAws:
                 node_role=built.node_role_arn,
                 nodegroup_name=group.name,
                 subnets=[built.subnet_ids[n] for n in group.subnets],
-                scaling_config={"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
+                scaling_config={
+                    "minSize": group.min_size,
+                    "desiredSize": group.desired_size,
+                    "maxSize": group.max_size,
+                },
                 instance_types=group.instance_types,
                 ami_type=group.ami_type,
                 labels=group.labels,

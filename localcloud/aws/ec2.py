@@ -6,7 +6,8 @@ AssociateVpcCidrBlock (IPv4) is checked against every rule of the VPC user guide
 |---|---|
 | not a CIDR block | InvalidParameterValue |
 | outside /16../28 | InvalidVpc.Range "The CIDR '10.0.0.0/8' is invalid." (seen) |
-| restricted by the primary block's range, or 169.254/16 | InvalidVpc.Range "The CIDR '...' is restricted. Use a CIDR from the same private address range as the current VPC CIDR, or use a publicly-routable CIDR." (seen) |
+| restricted by the primary block's range, or 169.254/16 | InvalidVpc.Range "The CIDR '...' is restricted. Use a |
+|   | CIDR from the same private address range as the current VPC CIDR, or use a publicly-routable CIDR." (seen) |
 | overlaps an associated block | InvalidVpc.Range (code as for the other range rules; message ours) |
 | equal to or larger than a route destination | InvalidVpc.Range (code unverified) |
 | overlaps an active peering's CIDR | InvalidVpc.Range (code unverified) |
@@ -109,13 +110,16 @@ class Ec2Rules:
             block = IPv4(cidr, strict=True)
         except ValueError:
             raise Refusal(
-                "InvalidParameterValue", f"Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block."
+                "InvalidParameterValue",
+                f"Value ({cidr}) for parameter cidrBlock is invalid. This is not a valid CIDR block.",
             ) from None
         if not 16 <= block.prefixlen <= 28:
             raise Refusal("InvalidVpc.Range", f"The CIDR '{cidr}' is invalid.")
         blocks = self.live_blocks(vpc)
         if len(blocks) >= QUOTA:
-            raise Refusal("CidrLimitExceeded", f"This network '{vpc_id}' has met its maximum number of allowed CIDRs: {QUOTA}")
+            raise Refusal(
+                "CidrLimitExceeded", f"This network '{vpc_id}' has met its maximum number of allowed CIDRs: {QUOTA}"
+            )
         primary = IPv4(vpc.cidr_block, strict=False)
         if block.overlaps(LINK_LOCAL) or any(block.overlaps(r) for r in forbidden_ranges(primary)):
             raise _restricted(cidr)
@@ -123,7 +127,9 @@ class Ec2Rules:
             raise _restricted(cidr)
         for existing, _, _ in blocks:
             if block.overlaps(existing):
-                raise Refusal("InvalidVpc.Range", f"The CIDR '{cidr}' conflicts with another CIDR block ({existing}) of the VPC.")
+                raise Refusal(
+                    "InvalidVpc.Range", f"The CIDR '{cidr}' conflicts with another CIDR block ({existing}) of the VPC."
+                )
         for table in self.backend.route_tables.values():
             if table.vpc_id != vpc_id:
                 continue
@@ -152,7 +158,7 @@ class Ec2Rules:
                 if block.overlaps(peer_block):
                     raise Refusal(
                         "InvalidVpc.Range",
-                        f"The CIDR '{cidr}' overlaps {peer_block} of {peer.id}, peered by the active connection {pcx.id}.",
+                        f"The CIDR '{cidr}' overlaps {peer_block} of {peer.id}, peered by active connection {pcx.id}.",
                     )
 
     # -- timed association -----------------------------------------------------------------------

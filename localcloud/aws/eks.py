@@ -430,7 +430,9 @@ class EksStore:
             try:
                 body = json.loads(raw) if raw else {}
             except ValueError:
-                return send_error(start_response, "rest-json", "InvalidParameterException", "The request body is not JSON.")
+                return send_error(
+                    start_response, "rest-json", "InvalidParameterException", "The request body is not JSON."
+                )
             query = {k: v[0] for k, v in parse_qs(environ.get("QUERY_STRING", "")).items()}
             with self._lock:
                 try:
@@ -440,7 +442,8 @@ class EksStore:
                 except EksError as error:
                     return send_error(start_response, "rest-json", error.code, error.message)
             if isinstance(result, Response):
-                return result.captured.replay(start_response)
+                replayed: list[bytes] = result.captured.replay(start_response)
+                return replayed
             return send_json(start_response, result)
 
         return app
@@ -488,8 +491,8 @@ class EksStore:
             )
         return entry
 
-    def _new_update(self, cluster: str, kind: str, params: list[dict[str, str]], **where: str) -> Update:
-        update = Update(id=str(uuid.uuid4()), type=kind, params=params, created_at=_now(), **where)
+    def _new_update(self, cluster: str, kind: str, params: list[dict[str, str]], *, addon: str | None = None) -> Update:
+        update = Update(id=str(uuid.uuid4()), type=kind, params=params, created_at=_now(), addon=addon)
         self.extra(cluster).updates[update.id] = update
         return update
 
@@ -523,7 +526,9 @@ class EksStore:
         response.body = json.dumps(document).encode()
         return Response(response)
 
-    def _update_cluster_config(self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], body: dict[str, Any], **_: Any) -> Any:
+    def _update_cluster_config(
+        self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], body: dict[str, Any], **_: Any
+    ) -> Any:
         access = body.get("accessConfig")
         if not access:
             return Response(call(inner, environ))
@@ -649,7 +654,9 @@ class EksStore:
     def _resolve_conflicts(self, body: dict[str, Any]) -> str:
         value = body.get("resolveConflicts", "NONE")
         if value not in {"OVERWRITE", "PRESERVE", "NONE"}:
-            raise EksError("InvalidParameterException", f"resolveConflicts {value} is not one of OVERWRITE, NONE, PRESERVE")
+            raise EksError(
+                "InvalidParameterException", f"resolveConflicts {value} is not one of OVERWRITE, NONE, PRESERVE"
+            )
         return str(value)
 
     def _create_addon(self, *, params: dict[str, str], body: dict[str, Any], **_: Any) -> Any:
@@ -669,7 +676,9 @@ class EksStore:
 
         def active() -> None:
             addon.status = "ACTIVE"
-            self._emit("addon-updated", cluster=cluster, addon=name, resolveConflicts=body.get("resolveConflicts", "NONE"))
+            self._emit(
+                "addon-updated", cluster=cluster, addon=name, resolveConflicts=body.get("resolveConflicts", "NONE")
+            )
 
         self.aws.clock.after(self.aws.scenario.timing.addon_update, active)
         return {"addon": addon.to_json()}
@@ -733,7 +742,11 @@ class EksStore:
                             "addonVersion": v,
                             "architecture": ["amd64", "arm64"],
                             "compatibilities": [
-                                {"clusterVersion": k, "platformVersions": ["*"], "defaultVersion": v == SUPPORTED_VERSIONS[-2]}
+                                {
+                                    "clusterVersion": k,
+                                    "platformVersions": ["*"],
+                                    "defaultVersion": v == SUPPORTED_VERSIONS[-2],
+                                }
                                 for k in ("1.28", "1.29", "1.30", "1.31")
                             ],
                             "requiresConfiguration": False,
@@ -753,7 +766,12 @@ class EksStore:
         schema = configuration_schema_text(name, version)
         if schema is None:
             raise EksError("ResourceNotFoundException", f"No addon version found for {name} {version}")  # (unverified)
-        return {"addonName": name, "addonVersion": version, "configurationSchema": schema, "podIdentityConfiguration": []}
+        return {
+            "addonName": name,
+            "addonVersion": version,
+            "configurationSchema": schema,
+            "podIdentityConfiguration": [],
+        }
 
     # -- updates -----------------------------------------------------------------------------------
 
@@ -771,11 +789,7 @@ class EksStore:
         addon, nodegroup = query.get("addonName"), query.get("nodegroupName")
         if addon:
             self._addon(cluster, addon)
-        ids = [
-            u.id
-            for u in self.extra(cluster).updates.values()
-            if u.addon == addon and u.nodegroup == nodegroup
-        ]
+        ids = [u.id for u in self.extra(cluster).updates.values() if u.addon == addon and u.nodegroup == nodegroup]
         return {"updateIds": ids}
 
     # -- access entries ----------------------------------------------------------------------------
@@ -791,7 +805,9 @@ class EksStore:
         if principal in extra.access_entries or any(
             _without_path(p) == _without_path(principal) for p in extra.access_entries
         ):
-            raise EksError("ResourceInUseException", "The specified access entry resource is already in use on this cluster.")
+            raise EksError(
+                "ResourceInUseException", "The specified access entry resource is already in use on this cluster."
+            )
         kind = str(body.get("type", "STANDARD"))
         if kind not in ACCESS_ENTRY_TYPES:
             raise EksError("InvalidParameterException", f"The type {kind} is not valid")
@@ -856,9 +872,13 @@ class EksStore:
         entry = self._entry(cluster, params.get("principalArn", ""))
         policy = str(body.get("policyArn", ""))
         if policy not in {ACCESS_POLICY_ARN.format(p) for p in ACCESS_POLICIES}:
-            raise EksError("ResourceNotFoundException", f"The specified policyArn {policy} could not be found.")  # (unverified)
+            raise EksError(
+                "ResourceNotFoundException", f"The specified policyArn {policy} could not be found."
+            )  # (unverified)
         if entry.type != "STANDARD":
-            raise EksError("InvalidRequestException", "Access policies can only be associated with STANDARD access entries")
+            raise EksError(
+                "InvalidRequestException", "Access policies can only be associated with STANDARD access entries"
+            )
         scope = body.get("accessScope") or {}
         kind = scope.get("type")
         namespaces = [str(n) for n in scope.get("namespaces") or []]
@@ -878,7 +898,11 @@ class EksStore:
         )
         entry.policies[policy] = associated
         self._emit("access-changed", cluster=cluster, principalArn=entry.principal_arn)
-        return {"clusterName": cluster, "principalArn": entry.principal_arn, "associatedAccessPolicy": associated.to_json()}
+        return {
+            "clusterName": cluster,
+            "principalArn": entry.principal_arn,
+            "associatedAccessPolicy": associated.to_json(),
+        }
 
     def _list_associated_access_policies(self, *, params: dict[str, str], **_: Any) -> Any:
         cluster = params.get("name", "")
@@ -894,7 +918,9 @@ class EksStore:
         entry = self._entry(cluster, params.get("principalArn", ""))
         policy = params.get("policyArn", "")
         if policy not in entry.policies:
-            raise EksError("ResourceNotFoundException", f"The specified policyArn {policy} is not associated.")  # (unverified)
+            raise EksError(
+                "ResourceNotFoundException", f"The specified policyArn {policy} is not associated."
+            )  # (unverified)
         del entry.policies[policy]
         self._emit("access-changed", cluster=cluster, principalArn=entry.principal_arn)
         return {}

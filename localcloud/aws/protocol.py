@@ -259,7 +259,9 @@ def send_error(start_response: StartResponse, protocol: str, code: str, message:
 
 def send_json(start_response: StartResponse, document: Any, status: int = 200) -> list[bytes]:
     body = json.dumps(document, default=str).encode()
-    return send(start_response, status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body)
+    return send(
+        start_response, status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))], body
+    )
 
 
 @dataclass

@@ -27,8 +27,8 @@ from types import TracebackType
 from typing import Any
 
 import boto3
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.core.config import default_user_config
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.sts.models import sts_backends
@@ -50,13 +50,13 @@ from localcloud.aws.protocol import (
 from localcloud.scenario import Scenario
 
 ADMIN_ACCESS_KEY = "AKIATWINADMIN0000000"
-ADMIN_SECRET_KEY = "twin-admin-secret"  # noqa: S105 - moto accepts any secret
+ADMIN_SECRET_KEY = "twin-admin-secret"
 
 _live_lock = threading.Lock()
 _live: LocalAws | None = None
 
 
-class _QuietHandler(MotoRequestHandler):  # type: ignore[misc]
+class _QuietHandler(MotoRequestHandler):
     """moto's request handler without the access log on stderr."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -70,11 +70,11 @@ class TwinSession(boto3.Session):
         super().__init__(**kwargs)
         self.endpoint_url = endpoint_url
 
-    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self.endpoint_url)
         return super().client(service_name, *args, **kwargs)  # type: ignore[call-overload]
 
-    def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self.endpoint_url)
         return super().resource(service_name, *args, **kwargs)  # type: ignore[call-overload]
 
@@ -118,9 +118,7 @@ class LocalAws:
         try:
             moto_api_backend.reset()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
-            self._server = make_server(
-                "127.0.0.1", 0, self.wsgi_app(), threaded=True, request_handler=_QuietHandler
-            )
+            self._server = make_server("127.0.0.1", 0, self.wsgi_app(), threaded=True, request_handler=_QuietHandler)
             self.port = int(self._server.server_address[1])
             self.endpoint_url = f"http://127.0.0.1:{self.port}"
             os.environ["MOTO_PORT"] = str(self.port)
@@ -229,7 +227,9 @@ class LocalAws:
                 self.ledger.record(request.service, request.action, result=fault.error, caller=caller)
                 return send_error(start_response, request.protocol, fault.error, fault.message)
             response = call(inner, environ)
-            result = "ok" if response.status < 400 else (_error_code(request.protocol, response) or str(response.status))
+            result = (
+                "ok" if response.status < 400 else (_error_code(request.protocol, response) or str(response.status))
+            )
             self.ledger.record(request.service, request.action, result=result, caller=caller)
             return response.replay(start_response)
 

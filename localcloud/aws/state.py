@@ -52,9 +52,7 @@ def aws_state(aws: LocalAws) -> dict[str, Any]:
     ]
 
     tables = ec2.describe_route_tables(Filters=vpc_filter)["RouteTables"]
-    main_table = next(
-        (t["RouteTableId"] for t in tables for a in t.get("Associations", []) if a.get("Main")), None
-    )
+    main_table = next((t["RouteTableId"] for t in tables for a in t.get("Associations", []) if a.get("Main")), None)
     table_of: dict[str, str] = {}
     route_tables = []
     for table in tables:
@@ -91,7 +89,7 @@ def aws_state(aws: LocalAws) -> dict[str, Any]:
         }
         for s in ec2.describe_subnets(Filters=vpc_filter)["Subnets"]
     ]
-    subnets.sort(key=lambda s: (s["cidr"]))
+    subnets.sort(key=lambda s: s["cidr"])
 
     clusters = []
     for name in eks.list_clusters()["clusters"]:
@@ -142,7 +140,7 @@ def aws_state(aws: LocalAws) -> dict[str, Any]:
 
     load_balancers = []
     for lb in elbv2.describe_load_balancers()["LoadBalancers"]:
-        targets = []
+        targets: list[dict[str, Any]] = []
         for group in elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]:
             health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
             targets.extend(
