@@ -87,6 +87,8 @@ class MigrationInProgress(PodcidrError):
     """Another execution is migrating this cluster."""
 
 
+
+
 class TransientAwsError(Exception):
     """An AWS call failed in a way that a later attempt may not (throttling, a 5xx, a timeout).
 
