@@ -566,6 +566,8 @@ class ObjectStore:
                 )
         if not resource.builtin:
             defaults.prune_and_validate(resource, obj)
+        if resource.builtin and resource.has_status:
+            obj.setdefault("status", {})  # Go structs serialise an empty status as {}
         defaulter = self._defaulters.get(resource.key)
         if defaulter is not None:
             defaults.raise_if(resource, name, defaulter(obj, old))
