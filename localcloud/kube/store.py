@@ -26,6 +26,7 @@ copies; mutating them changes nothing until written back. Errors are `ApiError`s
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime
 import logging
@@ -155,7 +156,7 @@ class ObjectStore:
         namespace: str | None = None,
         label_selector: str | LabelSelector | None = None,
         field_selector: str | FieldSelector | None = None,
-    ) -> tuple[list[Obj], str]:
+    ) -> tuple[builtins.list[Obj], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         resource = self.resource(ref)
         labels = self._labels(label_selector)
@@ -276,7 +277,7 @@ class ObjectStore:
         field_selector: str | None = None,
         propagation_policy: str | None = None,
         dry_run: bool = False,
-    ) -> list[Obj]:
+    ) -> builtins.list[Obj]:
         resource = self.resource(ref)
         items = self.list(resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector)
         deleted = []
@@ -675,7 +676,8 @@ class ObjectStore:
             and not (api_version.partition("/")[0] == resource.group and not resource.builtin)
         ):
             raise bad_request(
-                f"the API version in the data ({api_version}) does not match the expected API version ({resource.api_version})"
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({resource.api_version})"
             )
         obj["apiVersion"] = resource.api_version
         obj["kind"] = resource.kind
@@ -816,7 +818,8 @@ class ObjectStore:
                 resource.plural,
                 resource.group,
                 name,
-                f"Precondition failed: UID in precondition: {meta.get('uid')}, UID in object meta: {existing['metadata']['uid']}",
+                f"Precondition failed: UID in precondition: {meta.get('uid')}, "
+                f"UID in object meta: {existing['metadata']['uid']}",
             )
         if meta.get("resourceVersion") != existing["metadata"]["resourceVersion"]:
             raise conflict(resource.plural, resource.group, name, STALE)
@@ -840,7 +843,8 @@ class ObjectStore:
                     resource.plural,
                     resource.group,
                     name,
-                    f"Precondition failed: UID in precondition: {preconditions['uid']}, UID in object meta: {meta['uid']}",
+                    f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                    f"UID in object meta: {meta['uid']}",
                 )
             if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != meta["resourceVersion"]:
                 raise conflict(

@@ -5,8 +5,8 @@ Lambda code configures it from DescribeCluster."""
 from __future__ import annotations
 
 import base64
-import json
 import datetime
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +37,11 @@ class Session:
 
 
 def make_token(
-    session: Session, cluster_name: str = CLUSTER, *, region: str = REGION, signed_at: datetime.datetime | None = None,
+    session: Session,
+    cluster_name: str = CLUSTER,
+    *,
+    region: str = REGION,
+    signed_at: datetime.datetime | None = None,
     sign_cluster_header: bool = True,
 ) -> str:
     """An EKS token as aws-cli's `eks get-token` makes it: a presigned STS GetCallerIdentity GET URL
@@ -60,11 +64,15 @@ def make_token(
     if signed_at is None:
         url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
     else:
+
         def then(remove_tzinfo: bool = True) -> datetime.datetime:
             return signed_at.replace(tzinfo=None) if remove_tzinfo else signed_at
 
         # botocore signs with awscrt's signer when awscrt is installed, else with its own
-        with mock.patch("botocore.auth.get_current_datetime", then), mock.patch("botocore.crt.auth.get_current_datetime", then):
+        with (
+            mock.patch("botocore.auth.get_current_datetime", then),
+            mock.patch("botocore.crt.auth.get_current_datetime", then),
+        ):
             url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
     return "k8s-aws-v1." + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 

@@ -42,7 +42,7 @@ def test_expired_token_is_401(make_client: ClientFactory, aws: dict[str, Session
 
 
 def _tamper(token: str, **changes: str) -> str:
-    url = base64.urlsafe_b64decode(token[len("k8s-aws-v1."):] + "==").decode()
+    url = base64.urlsafe_b64decode(token[len("k8s-aws-v1.") :] + "==").decode()
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     query.update(changes)
@@ -58,11 +58,22 @@ def _tamper(token: str, **changes: str) -> str:
         pytest.param(lambda s: _tamper(make_token(s), **{"X-Amz-Signature": "0" * 64}), id="bad-signature"),
         pytest.param(lambda s: _tamper(make_token(s), Action="ListRoles"), id="other-action"),
         pytest.param(lambda s: _tamper(make_token(s), **{"X-Amz-Expires": "3600"}), id="expires-too-long"),
-        pytest.param(lambda s: make_token(Session(s.role_arn, s.access_key_id, "x" * 40, s.session_token)), id="wrong-secret"),
-        pytest.param(lambda s: make_token(Session(s.role_arn, "ASIAUNKNOWN000000000", s.secret_access_key, "t")), id="unknown-key"),
+        pytest.param(
+            lambda s: make_token(Session(s.role_arn, s.access_key_id, "x" * 40, s.session_token)), id="wrong-secret"
+        ),
+        pytest.param(
+            lambda s: make_token(Session(s.role_arn, "ASIAUNKNOWN000000000", s.secret_access_key, "t")),
+            id="unknown-key",
+        ),
         pytest.param(lambda s: make_token(s).replace("k8s-aws-v1.", "k8s-aws-v2."), id="prefix"),
         pytest.param(lambda s: make_token(s) + "==", id="padded"),
-        pytest.param(lambda s: "k8s-aws-v1." + base64.urlsafe_b64encode(b"http://sts.amazonaws.com/?Action=GetCallerIdentity").decode().rstrip("="), id="http"),
+        pytest.param(
+            lambda s: (
+                "k8s-aws-v1."
+                + base64.urlsafe_b64encode(b"http://sts.amazonaws.com/?Action=GetCallerIdentity").decode().rstrip("=")
+            ),
+            id="http",
+        ),
     ],
 )
 def test_forged_tokens_are_401(make_client: ClientFactory, aws: dict[str, Session], forge) -> None:  # type: ignore[no-untyped-def]
@@ -71,9 +82,16 @@ def test_forged_tokens_are_401(make_client: ClientFactory, aws: dict[str, Sessio
 
 def test_token_presigned_against_a_non_sts_host_is_401(make_client: ClientFactory, aws: dict[str, Session]) -> None:
     token = make_token(aws["admin"])
-    url = base64.urlsafe_b64decode(token[len("k8s-aws-v1."):] + "==").decode()
+    url = base64.urlsafe_b64decode(token[len("k8s-aws-v1.") :] + "==").decode()
     moved = url.replace("sts.ap-southeast-1.amazonaws.com", "127.0.0.1:5000")
-    assert status_of(lambda: list_ns(make_client(token="k8s-aws-v1." + base64.urlsafe_b64encode(moved.encode()).decode().rstrip("=")))) == 401
+    assert (
+        status_of(
+            lambda: list_ns(
+                make_client(token="k8s-aws-v1." + base64.urlsafe_b64encode(moved.encode()).decode().rstrip("="))
+            )
+        )
+        == 401
+    )
 
 
 def test_principal_without_access_entry_is_401(make_client: ClientFactory) -> None:
@@ -86,14 +104,18 @@ def test_view_policy_reads_but_cannot_write(make_client: ClientFactory, namespac
     assert k8s.CoreV1Api(viewer).list_namespaced_pod(namespace).items == []
     assert k8s.CoreV1Api(viewer).list_namespace().items
     with pytest.raises(ApiException) as err:
-        k8s.CoreV1Api(viewer).create_namespaced_config_map(namespace, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="x")))
+        k8s.CoreV1Api(viewer).create_namespaced_config_map(
+            namespace, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="x"))
+        )
     assert err.value.status == 403
     assert (
         f'configmaps is forbidden: User \\"arn:aws:sts::123456789012:assumed-role/podcidr-viewer/viewer-session\\" '
         f'cannot create resource \\"configmaps\\" in API group \\"\\" in the namespace \\"{namespace}\\"'
     ) in err.value.body
     with pytest.raises(ApiException) as err:
-        k8s.AppsV1Api(viewer).patch_namespaced_daemon_set("aws-node", "kube-system", {"metadata": {"labels": {"a": "b"}}})
+        k8s.AppsV1Api(viewer).patch_namespaced_daemon_set(
+            "aws-node", "kube-system", {"metadata": {"labels": {"a": "b"}}}
+        )
     assert err.value.status == 403 and 'daemonsets.apps \\"aws-node\\" is forbidden' in err.value.body
     assert status_of(lambda: k8s.ApiextensionsV1Api(viewer).list_custom_resource_definition()) == 403
 
@@ -102,7 +124,14 @@ def test_namespace_scoped_edit_policy(make_client: ClientFactory, admin: k8s.Api
     k8s.CoreV1Api(admin).create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name="team-a")))
     editor = k8s.CoreV1Api(make_client("editor"))
     editor.create_namespaced_config_map("team-a", k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="ok")))
-    assert status_of(lambda: editor.create_namespaced_config_map("default", k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="no")))) == 403
+    assert (
+        status_of(
+            lambda: editor.create_namespaced_config_map(
+                "default", k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="no"))
+            )
+        )
+        == 403
+    )
     assert status_of(lambda: editor.list_config_map_for_all_namespaces()) == 403
     assert status_of(lambda: editor.list_node()) == 403
 
@@ -110,16 +139,22 @@ def test_namespace_scoped_edit_policy(make_client: ClientFactory, admin: k8s.Api
 def test_discovery_needs_authentication_only(make_client: ClientFactory) -> None:
     assert k8s.ApisApi(make_client("viewer")).get_api_versions().groups
     assert status_of(lambda: k8s.ApisApi(make_client("stranger")).get_api_versions()) == 401
-    status, body = raw(make_client(token=""), "GET", "/healthz", None)
+    status, _ = raw(make_client(token=""), "GET", "/healthz", None)
     assert status == 200
 
 
 def test_config_map_mode(make_client: ClientFactory, aws: dict[str, Session], entries, admin: k8s.ApiClient) -> None:  # type: ignore[no-untyped-def]
     core = k8s.CoreV1Api(admin)
-    core.create_namespaced_config_map("kube-system", k8s.V1ConfigMap(
-        metadata=k8s.V1ObjectMeta(name="aws-auth"),
-        data={"mapRoles": f"- rolearn: {aws['stranger'].role_arn}\n  username: ops:{{{{SessionName}}}}\n  groups:\n  - system:masters\n"},
-    ))
+    core.create_namespaced_config_map(
+        "kube-system",
+        k8s.V1ConfigMap(
+            metadata=k8s.V1ObjectMeta(name="aws-auth"),
+            data={
+                "mapRoles": f"- rolearn: {aws['stranger'].role_arn}\n  username: ops:{{{{SessionName}}}}\n"
+                "  groups:\n  - system:masters\n"
+            },
+        ),
+    )
     try:
         entries.mode = "CONFIG_MAP"
         assert status_of(lambda: list_ns(make_client("admin"))) == 401  # access entries do not exist
@@ -134,8 +169,9 @@ def test_config_map_mode(make_client: ClientFactory, aws: dict[str, Session], en
 
 
 def test_cluster_creator_in_config_map_mode(make_client: ClientFactory, aws: dict[str, Session], entries) -> None:  # type: ignore[no-untyped-def]
-    with KubeApiServer(CLUSTER, entries, auth_mode_getter=lambda: "CONFIG_MAP",
-                       cluster_creator_arn=aws["viewer"].role_arn) as srv:
+    with KubeApiServer(
+        CLUSTER, entries, auth_mode_getter=lambda: "CONFIG_MAP", cluster_creator_arn=aws["viewer"].role_arn
+    ) as srv:
         srv.store.create("v1/namespaces", {"metadata": {"name": "default"}})
         assert list_ns(make_client("viewer", target=srv))
         assert status_of(lambda: list_ns(make_client("admin", target=srv))) == 401

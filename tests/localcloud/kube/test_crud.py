@@ -71,7 +71,9 @@ def test_service_pod_configmap_and_friends(admin: k8s.ApiClient, namespace: str)
     svc = core.create_namespaced_service(
         namespace,
         k8s.V1Service(
-            metadata=k8s.V1ObjectMeta(name="web", annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}),
+            metadata=k8s.V1ObjectMeta(
+                name="web", annotations={"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}
+            ),
             spec=k8s.V1ServiceSpec(
                 type="LoadBalancer",
                 load_balancer_class="service.k8s.aws/nlb",
@@ -108,7 +110,9 @@ def test_service_pod_configmap_and_friends(admin: k8s.ApiClient, namespace: str)
             type="Warning",
         ),
     )
-    events = core.list_namespaced_event(namespace, field_selector="involvedObject.name=web,reason=SyncLoadBalancerFailed")
+    events = core.list_namespaced_event(
+        namespace, field_selector="involvedObject.name=web,reason=SyncLoadBalancerFailed"
+    )
     assert [e.message for e in events.items] == ["no subnets"]
     core.create_namespaced_endpoints(namespace, k8s.V1Endpoints(metadata=k8s.V1ObjectMeta(name="web")))
     assert core.read_namespaced_endpoints("web", namespace).metadata.name == "web"
@@ -119,13 +123,20 @@ def test_service_pod_configmap_and_friends(admin: k8s.ApiClient, namespace: str)
 
 def test_ingress_and_pdb(admin: k8s.ApiClient, namespace: str) -> None:
     net = k8s.NetworkingV1Api(admin)
-    backend = k8s.V1IngressBackend(service=k8s.V1IngressServiceBackend(name="web", port=k8s.V1ServiceBackendPort(number=80)))
+    backend = k8s.V1IngressBackend(
+        service=k8s.V1IngressServiceBackend(name="web", port=k8s.V1ServiceBackendPort(number=80))
+    )
     ingress = k8s.V1Ingress(
         metadata=k8s.V1ObjectMeta(name="web", annotations={"alb.ingress.kubernetes.io/target-type": "ip"}),
         spec=k8s.V1IngressSpec(
             ingress_class_name="alb",
-            rules=[k8s.V1IngressRule(http=k8s.V1HTTPIngressRuleValue(
-                paths=[k8s.V1HTTPIngressPath(path="/", path_type="Prefix", backend=backend)]))],
+            rules=[
+                k8s.V1IngressRule(
+                    http=k8s.V1HTTPIngressRuleValue(
+                        paths=[k8s.V1HTTPIngressPath(path="/", path_type="Prefix", backend=backend)]
+                    )
+                )
+            ],
         ),
     )
     created = net.create_namespaced_ingress(namespace, ingress)
@@ -141,7 +152,9 @@ def test_ingress_and_pdb(admin: k8s.ApiClient, namespace: str) -> None:
         namespace,
         k8s.V1PodDisruptionBudget(
             metadata=k8s.V1ObjectMeta(name="web"),
-            spec=k8s.V1PodDisruptionBudgetSpec(min_available=1, selector=k8s.V1LabelSelector(match_labels={"app": "web"})),
+            spec=k8s.V1PodDisruptionBudgetSpec(
+                min_available=1, selector=k8s.V1LabelSelector(match_labels={"app": "web"})
+            ),
         ),
     )
     pdb = policy.read_namespaced_pod_disruption_budget("web", namespace)
@@ -152,19 +165,32 @@ def test_eviction_respects_pdb(admin: k8s.ApiClient, namespace: str) -> None:
     core = k8s.CoreV1Api(admin)
     server_store = None  # pods are made Ready through the status subresource, as a kubelet would
     for name in ("a", "b"):
-        core.create_namespaced_pod(namespace, k8s.V1Pod(
-            metadata=k8s.V1ObjectMeta(name=name, labels={"app": "db"}),
-            spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="c", image="db:1")])))
-        core.patch_namespaced_pod_status(name, namespace, {"status": {"phase": "Running", "conditions": [
-            {"type": "Ready", "status": "True"}]}})
+        core.create_namespaced_pod(
+            namespace,
+            k8s.V1Pod(
+                metadata=k8s.V1ObjectMeta(name=name, labels={"app": "db"}),
+                spec=k8s.V1PodSpec(containers=[k8s.V1Container(name="c", image="db:1")]),
+            ),
+        )
+        core.patch_namespaced_pod_status(
+            name, namespace, {"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}}
+        )
     del server_store
-    k8s.PolicyV1Api(admin).create_namespaced_pod_disruption_budget(namespace, k8s.V1PodDisruptionBudget(
-        metadata=k8s.V1ObjectMeta(name="db"),
-        spec=k8s.V1PodDisruptionBudgetSpec(min_available=1, selector=k8s.V1LabelSelector(match_labels={"app": "db"}))))
+    k8s.PolicyV1Api(admin).create_namespaced_pod_disruption_budget(
+        namespace,
+        k8s.V1PodDisruptionBudget(
+            metadata=k8s.V1ObjectMeta(name="db"),
+            spec=k8s.V1PodDisruptionBudgetSpec(
+                min_available=1, selector=k8s.V1LabelSelector(match_labels={"app": "db"})
+            ),
+        ),
+    )
     eviction = k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name="a", namespace=namespace))
     core.create_namespaced_pod_eviction("a", namespace, eviction)
     with pytest.raises(ApiException) as err:
-        core.create_namespaced_pod_eviction("b", namespace, k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name="b", namespace=namespace)))
+        core.create_namespaced_pod_eviction(
+            "b", namespace, k8s.V1Eviction(metadata=k8s.V1ObjectMeta(name="b", namespace=namespace))
+        )
     assert err.value.status == 429 and "disruption budget" in err.value.body
     assert [p.metadata.name for p in core.list_namespaced_pod(namespace).items] == ["b"]
 
@@ -172,21 +198,38 @@ def test_eviction_respects_pdb(admin: k8s.ApiClient, namespace: str) -> None:
 def test_nodes_and_replicasets(admin: k8s.ApiClient, server, namespace: str) -> None:  # type: ignore[no-untyped-def]
     server.store.create(
         "v1/nodes",
-        {"metadata": {"name": "ip-172-31-48-10.ec2.internal", "labels": {"topology.kubernetes.io/zone": "ap-southeast-1a"}},
-         "status": {"capacity": {"pods": 58, "cpu": "8"}, "allocatable": {"pods": 58},
-                    "conditions": [{"type": "Ready", "status": "True"}],
-                    "addresses": [{"type": "InternalIP", "address": "172.31.48.10"}]}},
+        {
+            "metadata": {
+                "name": "ip-172-31-48-10.ec2.internal",
+                "labels": {"topology.kubernetes.io/zone": "ap-southeast-1a"},
+            },
+            "status": {
+                "capacity": {"pods": 58, "cpu": "8"},
+                "allocatable": {"pods": 58},
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "InternalIP", "address": "172.31.48.10"}],
+            },
+        },
         with_status=True,
     )
     core = k8s.CoreV1Api(admin)
     node = core.read_node("ip-172-31-48-10.ec2.internal")
     assert node.status.capacity["pods"] == "58" and node.status.addresses[0].address == "172.31.48.10"
     core.patch_node("ip-172-31-48-10.ec2.internal", {"spec": {"unschedulable": True}})
-    assert [n.metadata.name for n in core.list_node(field_selector="spec.unschedulable=true").items] == [node.metadata.name]
+    assert [n.metadata.name for n in core.list_node(field_selector="spec.unschedulable=true").items] == [
+        node.metadata.name
+    ]
     apps = k8s.AppsV1Api(admin)
-    rs = apps.create_namespaced_replica_set(namespace, k8s.V1ReplicaSet(
-        metadata=k8s.V1ObjectMeta(name="web-abc"),
-        spec=k8s.V1ReplicaSetSpec(replicas=2, selector=k8s.V1LabelSelector(match_labels={"app": "web"}),
-                                  template=deployment("web").spec.template)))
+    rs = apps.create_namespaced_replica_set(
+        namespace,
+        k8s.V1ReplicaSet(
+            metadata=k8s.V1ObjectMeta(name="web-abc"),
+            spec=k8s.V1ReplicaSetSpec(
+                replicas=2,
+                selector=k8s.V1LabelSelector(match_labels={"app": "web"}),
+                template=deployment("web").spec.template,
+            ),
+        ),
+    )
     assert rs.status.replicas == 0
     core.delete_node(node.metadata.name)

@@ -17,13 +17,30 @@ def test_core_and_group_discovery(admin: k8s.ApiClient) -> None:
 
 def test_resource_lists(admin: k8s.ApiClient) -> None:
     core = {r.name: r for r in k8s.CoreV1Api(admin).get_api_resources().resources}
-    assert {"namespaces", "pods", "pods/eviction", "pods/status", "nodes", "services", "endpoints", "configmaps",
-            "events", "serviceaccounts"} <= set(core)
+    assert {
+        "namespaces",
+        "pods",
+        "pods/eviction",
+        "pods/status",
+        "nodes",
+        "services",
+        "endpoints",
+        "configmaps",
+        "events",
+        "serviceaccounts",
+    } <= set(core)
     assert core["pods"].namespaced and not core["nodes"].namespaced
     assert core["pods/eviction"].kind == "Eviction" and core["pods/eviction"].group == "policy"
     apps = {r.name for r in k8s.AppsV1Api(admin).get_api_resources().resources}
-    assert {"deployments", "deployments/scale", "deployments/status", "daemonsets", "daemonsets/status",
-            "replicasets", "replicasets/scale"} <= apps
+    assert {
+        "deployments",
+        "deployments/scale",
+        "deployments/status",
+        "daemonsets",
+        "daemonsets/status",
+        "replicasets",
+        "replicasets/scale",
+    } <= apps
     assert {r.name for r in k8s.NetworkingV1Api(admin).get_api_resources().resources} >= {"ingresses", "ingressclasses"}
     assert "poddisruptionbudgets" in {r.name for r in k8s.PolicyV1Api(admin).get_api_resources().resources}
     crd = {r.name for r in k8s.ApiextensionsV1Api(admin).get_api_resources().resources}

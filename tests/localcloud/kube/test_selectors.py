@@ -19,7 +19,9 @@ def pods(admin: k8s.ApiClient, namespace: str) -> str:
             namespace,
             k8s.V1Pod(
                 metadata=k8s.V1ObjectMeta(name=name, labels=labels),
-                spec=k8s.V1PodSpec(node_name=node, host_network=host, containers=[k8s.V1Container(name="c", image="x:1")]),
+                spec=k8s.V1PodSpec(
+                    node_name=node, host_network=host, containers=[k8s.V1Container(name="c", image="x:1")]
+                ),
             ),
         )
     core.patch_namespaced_pod_status("a", namespace, {"status": {"phase": "Running"}})

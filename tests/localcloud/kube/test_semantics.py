@@ -13,9 +13,12 @@ ENI = ("crd.k8s.amazonaws.com", "v1alpha1", "eniconfigs")
 
 
 def eniconfig(name: str, subnet: str) -> dict:  # type: ignore[type-arg]
-    return {"apiVersion": "crd.k8s.amazonaws.com/v1alpha1", "kind": "ENIConfig",
-            "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "podcidr"}},
-            "spec": {"subnet": subnet, "securityGroups": ["sg-1"]}}
+    return {
+        "apiVersion": "crd.k8s.amazonaws.com/v1alpha1",
+        "kind": "ENIConfig",
+        "metadata": {"name": name, "labels": {"app.kubernetes.io/managed-by": "podcidr"}},
+        "spec": {"subnet": subnet, "securityGroups": ["sg-1"]},
+    }
 
 
 def test_stale_write_is_409(admin: k8s.ApiClient, namespace: str) -> None:
@@ -34,7 +37,9 @@ def test_stale_write_is_409(admin: k8s.ApiClient, namespace: str) -> None:
     # a patch carrying a stale resourceVersion is refused too
     with pytest.raises(ApiException) as err:
         apps.patch_namespaced_deployment(
-            "web", namespace, {"metadata": {"resourceVersion": second.metadata.resource_version}, "spec": {"replicas": 5}}
+            "web",
+            namespace,
+            {"metadata": {"resourceVersion": second.metadata.resource_version}, "spec": {"replicas": 5}},
         )
     assert err.value.status == 409
     assert apps.read_namespaced_deployment("web", namespace).spec.replicas == 3
@@ -56,14 +61,21 @@ def test_eniconfig_needs_its_crd(make_client: ClientFactory, aws, entries) -> No
         assert created["metadata"]["uid"] and created["kind"] == "ENIConfig"
         assert created["spec"] == {"subnet": "subnet-1", "securityGroups": ["sg-1"]}
         listed = custom.list_cluster_custom_object(*ENI, label_selector="app.kubernetes.io/managed-by=podcidr")
-        assert listed["kind"] == "ENIConfigList" and [i["metadata"]["name"] for i in listed["items"]] == ["ap-southeast-1a"]
+        assert listed["kind"] == "ENIConfigList" and [i["metadata"]["name"] for i in listed["items"]] == [
+            "ap-southeast-1a"
+        ]
         assert listed["items"][0]["apiVersion"] == "crd.k8s.amazonaws.com/v1alpha1"
         # a dict patch on a custom object goes as JSON merge patch
         patched = custom.patch_cluster_custom_object(*ENI, "ap-southeast-1a", {"spec": {"subnet": "subnet-2"}})
         assert patched["spec"] == {"subnet": "subnet-2", "securityGroups": ["sg-1"]}
         # strategic merge on a custom resource: 415, as the API server answers
-        status, body = raw(api, "PATCH", "/apis/crd.k8s.amazonaws.com/v1alpha1/eniconfigs/ap-southeast-1a",
-                           {"spec": {"subnet": "x"}}, "application/strategic-merge-patch+json")
+        status, body = raw(
+            api,
+            "PATCH",
+            "/apis/crd.k8s.amazonaws.com/v1alpha1/eniconfigs/ap-southeast-1a",
+            {"spec": {"subnet": "x"}},
+            "application/strategic-merge-patch+json",
+        )
         assert status == 415 and body["reason"] == "UnsupportedMediaType"
         assert "strategic" not in body["message"]
         with pytest.raises(ApiException) as err:
@@ -126,17 +138,21 @@ def test_namespace_deletion_removes_objects(admin: k8s.ApiClient, namespace: str
 def test_owner_references_cascade(admin: k8s.ApiClient, namespace: str) -> None:
     apps, core = k8s.AppsV1Api(admin), k8s.CoreV1Api(admin)
     owner = apps.create_namespaced_deployment(namespace, deployment("web"))
-    ref = k8s.V1OwnerReference(api_version="apps/v1", kind="Deployment", name="web", uid=owner.metadata.uid,
-                               controller=True)
+    ref = k8s.V1OwnerReference(
+        api_version="apps/v1", kind="Deployment", name="web", uid=owner.metadata.uid, controller=True
+    )
     for name in ("child-1", "child-2"):
         core.create_namespaced_config_map(
-            namespace, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name, owner_references=[ref])))
+            namespace, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name=name, owner_references=[ref]))
+        )
     apps.delete_namespaced_deployment("web", namespace, propagation_policy="Orphan")
     assert len(core.list_namespaced_config_map(namespace).items) == 2
     assert core.read_namespaced_config_map("child-1", namespace).metadata.owner_references is None
     owner = apps.create_namespaced_deployment(namespace, deployment("web2"))
     ref.uid, ref.name = owner.metadata.uid, "web2"
-    core.patch_namespaced_config_map("child-1", namespace, {"metadata": {"ownerReferences": [ref.to_dict(serialize=True)]}})
+    core.patch_namespaced_config_map(
+        "child-1", namespace, {"metadata": {"ownerReferences": [ref.to_dict(serialize=True)]}}
+    )
     apps.delete_namespaced_deployment("web2", namespace)
     assert [c.metadata.name for c in core.list_namespaced_config_map(namespace).items] == ["child-2"]
 

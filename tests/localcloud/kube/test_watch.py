@@ -16,7 +16,9 @@ def test_watch_delivers_events(admin: k8s.ApiClient, namespace: str) -> None:
 
     def writer() -> None:
         time.sleep(0.2)
-        core.create_namespaced_config_map(namespace, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="cm", labels={"w": "1"})))
+        core.create_namespaced_config_map(
+            namespace, k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="cm", labels={"w": "1"}))
+        )
         core.patch_namespaced_config_map("cm", namespace, {"data": {"k": "v"}})
         core.delete_namespaced_config_map("cm", namespace)
 
