@@ -59,6 +59,7 @@ ResourceRef = ResourceType | str
 PatchType = Literal["strategic", "merge", "json", "apply"]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 @dataclass(frozen=True)
@@ -860,6 +861,13 @@ class ObjectStore:
                 "meta.k8s.io",
                 "",
                 [("propagationPolicy", f'Unsupported value: "{propagation_policy}"')],
+            )
+        if resource == NAMESPACES and name in PROTECTED_NAMESPACES:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                details={"name": name, "kind": "namespaces"},
             )
         if dry_run:
             return self._out(resource, existing), True

@@ -135,6 +135,12 @@ def test_namespace_deletion_removes_objects(admin: k8s.ApiClient, namespace: str
     assert err.value.status == 404 and 'namespaces \\"nowhere\\" not found' in err.value.body
 
 
+def test_system_namespaces_cannot_be_deleted(admin: k8s.ApiClient) -> None:
+    with pytest.raises(ApiException) as err:
+        k8s.CoreV1Api(admin).delete_namespace("kube-system")
+    assert err.value.status == 403 and "this namespace may not be deleted" in err.value.body
+
+
 def test_owner_references_cascade(admin: k8s.ApiClient, namespace: str) -> None:
     apps, core = k8s.AppsV1Api(admin), k8s.CoreV1Api(admin)
     owner = apps.create_namespaced_deployment(namespace, deployment("web"))
