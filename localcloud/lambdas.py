@@ -139,6 +139,7 @@ class LocalLambdas:
     ) -> None:
         self.template = template
         self.account = Account(region=region, account_id=account_id)
+        self._parameters = parameters
         self.functions = template.functions(self.account, parameters)
         self.endpoint_url: str | None = None
         self.invocations: list[Invocation] = []
@@ -150,8 +151,18 @@ class LocalLambdas:
 
     # -- wiring ---------------------------------------------------------------------------------
 
-    def bind(self, endpoint_url: str, admin_session: Callable[[], boto3.Session] | None = None) -> None:
-        """The twin's endpoint (AWS_ENDPOINT_URL of the functions) and how to reach IAM/STS as admin."""
+    def bind(
+        self,
+        endpoint_url: str,
+        admin_session: Callable[[], boto3.Session] | None = None,
+        *,
+        account_id: str | None = None,
+    ) -> None:
+        """The twin's endpoint (AWS_ENDPOINT_URL of the functions), how to reach IAM/STS as admin,
+        and the account (when it differs from the one given at construction)."""
+        if account_id and account_id != self.account.account_id:
+            self.account = Account(region=self.account.region, account_id=account_id)
+            self.functions = self.template.functions(self.account, self._parameters)
         self.endpoint_url = endpoint_url
         self._admin_session = admin_session
         self._log_router.install()
@@ -346,7 +357,7 @@ class LocalLambdas:
         if self._admin_session is None:
             raise RuntimeError("LocalLambdas.bind() was not called: no way to get the functions' credentials")
         session = self._admin_session()
-        iam = session.client("iam")
+        iam = session.client("iam", endpoint_url=self.endpoint_url)
         try:
             iam.get_role(RoleName=spec.role_name)
         except iam.exceptions.NoSuchEntityException:
@@ -361,7 +372,9 @@ class LocalLambdas:
                     PolicyName=f"{spec.logical_id}Policy",
                     PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": spec.policy_statements}),
                 )
-        assumed = session.client("sts").assume_role(RoleArn=spec.role_arn, RoleSessionName=spec.name)
+        assumed = session.client("sts", endpoint_url=self.endpoint_url).assume_role(
+            RoleArn=spec.role_arn, RoleSessionName=spec.name
+        )
         keys = assumed["Credentials"]
         return {
             "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
