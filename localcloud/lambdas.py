@@ -166,10 +166,9 @@ class LocalLambdas:
             self.functions = self.template.functions(self.account, self._parameters)
         self.endpoint_url = endpoint_url
         self._admin_session = admin_session
-        self._log_router.install()
 
     def close(self) -> None:
-        self._log_router.uninstall()
+        self._log_router.close()
 
     def __call__(self, app: WsgiApp) -> WsgiApp:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -463,40 +462,41 @@ def _import(name: str, source: Path) -> ModuleType:
 class _LogRouter:
     """Routes what a handler writes to stdout/stderr into its invocation's log.
 
-    Installed as sys.stdout/sys.stderr while bound; writes from the thread running a handler go to
-    that invocation's log, every other thread's writes go on to the real stream. Loggers that bound
-    sys.stdout at import (Powertools) keep writing through the router, so later invocations are
-    captured too.
+    For the length of an invocation sys.stdout/sys.stderr are the router's streams: writes from the
+    thread running the handler go to that invocation's log, every other thread's writes go on to
+    the streams that were there before. Loggers that bound sys.stdout at import (Powertools) keep
+    the router's stream, so later invocations are captured too (and, between invocations, their
+    writes go on to the current real stream).
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._saved: tuple[TextIO, TextIO] | None = None
+        self.out = _RoutedStream(self, sys.stdout)
+        self.err = _RoutedStream(self, sys.stderr)
 
-    def install(self) -> None:
-        if self._saved is None:
-            self._saved = (sys.stdout, sys.stderr)
-            sys.stdout = _RoutedStream(self, sys.stdout)
-            sys.stderr = _RoutedStream(self, sys.stderr)
-
-    def uninstall(self) -> None:
-        if self._saved is not None:
-            if isinstance(sys.stdout, _RoutedStream) and sys.stdout.router is self:
-                sys.stdout = self._saved[0]
-            if isinstance(sys.stderr, _RoutedStream) and sys.stderr.router is self:
-                sys.stderr = self._saved[1]
-            self._saved = None
+    def close(self) -> None:
+        self._local.log = None
 
     def target(self) -> io.StringIO | None:
         return getattr(self._local, "log", None)
 
     @contextmanager
     def capture(self, log: io.StringIO) -> Iterator[None]:
+        saved = sys.stdout, sys.stderr
+        if saved[0] is not self.out:
+            self.out.stream = saved[0]
+        if saved[1] is not self.err:
+            self.err.stream = saved[1]
+        sys.stdout, sys.stderr = self.out, self.err
         self._local.log = log
         try:
             yield
         finally:
             self._local.log = None
+            if sys.stdout is self.out:
+                sys.stdout = saved[0]
+            if sys.stderr is self.err:
+                sys.stderr = saved[1]
 
 
 @dataclass

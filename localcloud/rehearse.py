@@ -16,9 +16,9 @@ from typing import IO, Any
 
 from rich.console import Console
 
-from localcloud._fallback import Scenario, ScenarioError, load_scenario
 from localcloud.graph import GraphError, write_graph
 from localcloud.progress import Display, LiveDisplay, PlainDisplay, readable_cause
+from localcloud.scenario import Scenario, ScenarioError, load_scenario
 from localcloud.stepfunctions import ExecutionResult
 from localcloud.template import Template, TemplateError
 from localcloud.twin import Twin
