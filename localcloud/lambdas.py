@@ -149,7 +149,7 @@ class LocalLambdas:
         self._containers: dict[str, _Container] = {}
         self._role_credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
-        self._log_router = _LogRouter()
+        self._log_router = _ROUTER
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -531,3 +531,8 @@ class _RoutedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+_ROUTER = _LogRouter()
+"""One for the process: a logger bound to it by one twin's function keeps being routed in the next
+twin's (Powertools' Logger reuses the logging.Logger of its service name, handler included)."""
