@@ -80,8 +80,19 @@ class Ec2Network:
                 used.add(eni["PrivateIpAddress"])
         return used
 
+    def _instance_addresses(self, subnet_id: str) -> set[str]:
+        """Addresses of the subnet's instances, terminated ones too: moto keeps those taken."""
+        out: set[str] = set()
+        for reservation in self.ec2.describe_instances(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])[
+            "Reservations"
+        ]:
+            for instance in reservation["Instances"]:
+                if instance.get("PrivateIpAddress"):
+                    out.add(instance["PrivateIpAddress"])
+        return out
+
     def free_addresses(self, subnet: Subnet, count: int) -> list[str]:
-        taken = self.in_use(subnet.subnet_id) | subnet.reserved()
+        taken = self.in_use(subnet.subnet_id) | subnet.reserved() | self._instance_addresses(subnet.subnet_id)
         out: list[str] = []
         for host in subnet.network:
             text = str(host)
@@ -159,13 +170,27 @@ class Ec2Network:
             if "NotFound" not in str(error):
                 raise
 
-    def terminate(self, instance_id: str, interfaces: list[str]) -> None:
+    def detach(self, eni_id: str) -> None:
+        try:
+            found = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
+        except Exception as error:  # noqa: BLE001 - already gone
+            if "NotFound" in str(error):
+                return
+            raise
+        attachment = (found[0].get("Attachment") or {}).get("AttachmentId") if found else None
+        if attachment:
+            self.ec2.detach_network_interface(AttachmentId=attachment, Force=True)
+
+    def terminate(self, instance_id: str, primary: str, secondary: list[str]) -> None:
         """Terminate the instance and delete its interfaces (moto keeps a terminated instance's ENIs,
-        AWS deletes them: DeleteOnTermination)."""
+        AWS deletes them: DeleteOnTermination). Secondary ENIs go first (moto cannot terminate an
+        instance that still has them)."""
+        for eni in secondary:
+            self.detach(eni)
+            self.delete_interface(eni)
         try:
             self.ec2.terminate_instances(InstanceIds=[instance_id])
         except Exception as error:  # noqa: BLE001 - already gone
             if "NotFound" not in str(error):
                 raise
-        for eni in interfaces:
-            self.delete_interface(eni)
+        self.delete_interface(primary)

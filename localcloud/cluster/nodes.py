@@ -480,7 +480,7 @@ class Nodes:
         except ApiError as error:
             if error.code != 404:
                 raise
-        self.network.terminate(record.instance_id, [record.primary_eni, *record.enis])
+        self.network.terminate(record.instance_id, record.primary_eni, record.enis)
         self.records.pop(record.name, None)
 
 
