@@ -222,8 +222,11 @@ class ClusterTwin:
                     "selector": {"matchLabels": labels},
                     "template": {
                         "metadata": {"labels": labels},
-                        "spec": {"containers": [{"name": name, "image": image,
-                                                 "ports": [{"containerPort": 80, "protocol": "TCP"}]}]},
+                        "spec": {
+                            "containers": [
+                                {"name": name, "image": image, "ports": [{"containerPort": 80, "protocol": "TCP"}]}
+                            ]
+                        },
                     },
                 },
             },

@@ -27,10 +27,8 @@ class InstanceType:
 
 def max_pods(kind: InstanceType, *, custom_networking: bool = False, prefix_delegation: bool = False) -> int:
     enis = kind.enis - 1 if custom_networking else kind.enis
-    if prefix_delegation:
-        computed = enis * ((kind.ips_per_eni - 1) * 16) + 2
-    else:
-        computed = enis * (kind.ips_per_eni - 1) + 2
+    per_eni = (kind.ips_per_eni - 1) * 16 if prefix_delegation else kind.ips_per_eni - 1
+    computed = enis * per_eni + 2
     cap = 250 if kind.vcpus > 30 else 110
     return min(computed, cap)
 

@@ -119,8 +119,10 @@ class TargetHealth:
     def middleware(self, inner: WsgiApp) -> WsgiApp:
         def app(environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
             request = environ.get("localcloud.request")
-            if request is None or request.service != "elasticloadbalancing" or request.operation != (
-                "DescribeTargetHealth"
+            if (
+                request is None
+                or request.service != "elasticloadbalancing"
+                or request.operation != ("DescribeTargetHealth")
             ):
                 return inner(environ, start_response)
             params = parse_qs(read_body(environ).decode("utf-8", "replace"))
@@ -268,15 +270,21 @@ class LoadBalancerController:
             if address is None:
                 continue
             if address in subnet.reserved():
-                raise DeployError(_elb_error(
-                    "InvalidConfigurationRequest",
-                    f"The specified private IPv4 address '{address}' is reserved by AWS in subnet '{subnet.subnet_id}'",
-                ))  # (unverified wording)
+                raise DeployError(
+                    _elb_error(
+                        "InvalidConfigurationRequest",
+                        f"The specified private IPv4 address '{address}' is reserved by AWS in subnet "
+                        f"'{subnet.subnet_id}'",
+                    )
+                )  # (unverified wording)
             if address in self.network.in_use(subnet.subnet_id):
-                raise DeployError(_elb_error(
-                    "InvalidConfigurationRequest",
-                    f"The specified private IPv4 address '{address}' is already in use in subnet '{subnet.subnet_id}'",
-                ))  # (unverified wording)
+                raise DeployError(
+                    _elb_error(
+                        "InvalidConfigurationRequest",
+                        f"The specified private IPv4 address '{address}' is already in use in subnet "
+                        f"'{subnet.subnet_id}'",
+                    )
+                )  # (unverified wording)
         lb_name = _name(self.cluster_name, namespace, name, obj["metadata"]["uid"], scheme)
         stack_tag = "service.k8s.aws/stack" if kind == "Service" else "ingress.k8s.aws/stack"
         tags = [
@@ -290,18 +298,29 @@ class LoadBalancerController:
                 Type=lb_type,
                 Scheme=scheme,
                 SubnetMappings=[
-                    {"SubnetId": s.subnet_id, **({"PrivateIPv4Address": mapping[s.subnet_id]}
-                                                  if s.subnet_id in mapping else {})}
+                    {
+                        "SubnetId": s.subnet_id,
+                        **({"PrivateIPv4Address": mapping[s.subnet_id]} if s.subnet_id in mapping else {}),
+                    }
                     for s in subnets
                 ],
                 Tags=tags,
             )["LoadBalancers"][0]
-        except Exception as error:  # noqa: BLE001 - botocore ClientError: the controller reports it
+        except Exception as error:
             raise DeployError(_elb_error("CreateLoadBalancer", str(error))) from error
         stack = Stack(
-            key=key, uid=obj["metadata"]["uid"], arn=created["LoadBalancerArn"], name=lb_name,
-            dns_name=created["DNSName"], kind=lb_type, scheme=scheme, target_type=target_type,
-            subnets=[s.subnet_id for s in subnets], fixed_addresses=mapping, interfaces=[], addresses={},
+            key=key,
+            uid=obj["metadata"]["uid"],
+            arn=created["LoadBalancerArn"],
+            name=lb_name,
+            dns_name=created["DNSName"],
+            kind=lb_type,
+            scheme=scheme,
+            target_type=target_type,
+            subnets=[s.subnet_id for s in subnets],
+            fixed_addresses=mapping,
+            interfaces=[],
+            addresses={},
             created_at=now,
         )
         lb_id = stack.arn.rsplit("/", 1)[-1]
@@ -309,14 +328,17 @@ class LoadBalancerController:
         for subnet in subnets:
             try:
                 eni, addresses = self.network.create_interface(
-                    subnet, 1, security_groups=[], description=f"ELB {prefix}/{lb_name}/{lb_id}",
+                    subnet,
+                    1,
+                    security_groups=[],
+                    description=f"ELB {prefix}/{lb_name}/{lb_id}",
                     addresses=[mapping[subnet.subnet_id]] if subnet.subnet_id in mapping else None,
                 )
             except AddressesExhausted:
                 continue
             stack.interfaces.append(eni)
             stack.addresses[subnet.subnet_id] = addresses[0]
-        for (service, port, target_port, protocol) in backends:
+        for service, port, target_port, protocol in backends:
             group_name = _name(self.cluster_name, namespace, service, obj["metadata"]["uid"] + str(port), "tg")
             group = self.elbv2.create_target_group(
                 Name=group_name,
@@ -325,17 +347,20 @@ class LoadBalancerController:
                 VpcId=self.vpc_id,
                 TargetType=target_type,
                 HealthCheckProtocol="TCP" if protocol == "TCP" else "HTTP",
-                Tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name},
-                      {"Key": stack_tag, "Value": f"{namespace}/{name}"}],
+                Tags=[
+                    {"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name},
+                    {"Key": stack_tag, "Value": f"{namespace}/{name}"},
+                ],
             )["TargetGroups"][0]
             arn = group["TargetGroupArn"]
             stack.target_groups[(service, port)] = arn
-            self.elbv2.create_listener(
-                LoadBalancerArn=stack.arn,
-                Protocol=protocol,
-                Port=port if lb_type == "network" else 80,
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
-            ) if lb_type == "network" or len(stack.target_groups) == 1 else None
+            if lb_type == "network" or len(stack.target_groups) == 1:  # an ALB: one HTTP:80 listener
+                self.elbv2.create_listener(
+                    LoadBalancerArn=stack.arn,
+                    Protocol=protocol,
+                    Port=port if lb_type == "network" else 80,
+                    DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
+                )
         return stack
 
     def _explicit_subnets(self, names: list[str], lb_type: str) -> list[Subnet]:
@@ -443,22 +468,33 @@ class LoadBalancerController:
             service_ref = ref.get("service") or {}
             svc = self.store.find(SERVICES, service_ref.get("name", ""), namespace=namespace)
             if svc is None:
-                raise ModelError(f'failed to load service: {namespace}/{service_ref.get("name")}: Service '
-                                 f'"{service_ref.get("name")}" not found')
+                raise ModelError(
+                    f"failed to load service: {namespace}/{service_ref.get('name')}: Service "
+                    f'"{service_ref.get("name")}" not found'
+                )
             wanted = service_ref.get("port") or {}
             port = next(
-                (p for p in svc["spec"].get("ports") or []
-                 if p.get("port") == wanted.get("number") or (wanted.get("name") and p.get("name") == wanted["name"])),
+                (
+                    p
+                    for p in svc["spec"].get("ports") or []
+                    if p.get("port") == wanted.get("number") or (wanted.get("name") and p.get("name") == wanted["name"])
+                ),
                 None,
             )
             if port is None:
                 raise ModelError(f"unable to find port {wanted} on service {namespace}/{svc['metadata']['name']}")
             if target_type == "instance" and svc["spec"].get("type") not in ("NodePort", "LoadBalancer"):
-                raise ModelError(f"{namespace}/{svc['metadata']['name']} service is not of type NodePort or "
-                                 "LoadBalancer and target-type is instance")
+                raise ModelError(
+                    f"{namespace}/{svc['metadata']['name']} service is not of type NodePort or "
+                    "LoadBalancer and target-type is instance"
+                )
             target = port.get("nodePort") if target_type == "instance" else port.get("targetPort", port["port"])
-            backend = (svc["metadata"]["name"], int(port["port"]), int(target) if isinstance(target, int)
-                       else int(port["port"]), "HTTP")
+            backend = (
+                svc["metadata"]["name"],
+                int(port["port"]),
+                int(target) if isinstance(target, int) else int(port["port"]),
+                "HTTP",
+            )
             if backend not in backends:
                 backends.append(backend)
         if not backends:
@@ -481,8 +517,10 @@ class LoadBalancerController:
                         if selector:
                             for pod in self.store.list(PODS, namespace=namespace):
                                 labels = pod["metadata"].get("labels") or {}
-                                if all(labels.get(k) == v for k, v in selector.items()) and pod_ready(pod) and (
-                                    pod.get("status", {}).get("podIP")
+                                if (
+                                    all(labels.get(k) == v for k, v in selector.items())
+                                    and pod_ready(pod)
+                                    and (pod.get("status", {}).get("podIP"))
                                 ):
                                     wanted[pod["status"]["podIP"]] = int(number)
                     else:
@@ -495,16 +533,16 @@ class LoadBalancerController:
                 d["Target"]["Id"]: int(d["Target"].get("Port", 0))
                 for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
             }
-            add = [{"Id": t, "Port": p} for t, p in wanted.items() if current.get(t) != p]
-            remove = [{"Id": t, "Port": p} for t, p in current.items() if wanted.get(t) != p]
+            add: list[dict[str, Any]] = [{"Id": t, "Port": p} for t, p in wanted.items() if current.get(t) != p]
+            remove: list[dict[str, Any]] = [{"Id": t, "Port": p} for t, p in current.items() if wanted.get(t) != p]
             if remove:
                 self.elbv2.deregister_targets(TargetGroupArn=group, Targets=remove)
                 for target in remove:
-                    self.health.forget(group, target["Id"])
+                    self.health.forget(group, str(target["Id"]))
             if add:
                 self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
                 for target in add:
-                    self.health.registered(group, target["Id"])
+                    self.health.registered(group, str(target["Id"]))
 
     def _publish(self, key: tuple[str, str, str], obj: Obj, stack: Stack) -> None:
         ref = SERVICES if key[0] == "Service" else INGRESSES
@@ -525,13 +563,13 @@ class LoadBalancerController:
     def _delete(self, stack: Stack) -> None:
         try:
             self.elbv2.delete_load_balancer(LoadBalancerArn=stack.arn)
-        except Exception as error:  # noqa: BLE001 - already gone
+        except Exception as error:
             if "NotFound" not in str(error):
                 raise
         for group in stack.target_groups.values():
             try:
                 self.elbv2.delete_target_group(TargetGroupArn=group)
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if "NotFound" not in str(error):
                     raise
             self.health.forget(group)
@@ -610,23 +648,30 @@ class LoadBalancerController:
                 young = self.health.young(group)
                 for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]:
                     target = d["Target"]["Id"]
-                    targets.append({
-                        "service": service, "port": port, "id": target, "targetPort": d["Target"].get("Port"),
-                        "health": "initial" if target in young else d.get("TargetHealth", {}).get("State"),
-                    })
-            out.append({
-                "for": f"{stack.key[0]} {stack.key[1]}/{stack.key[2]}",
-                "name": stack.name,
-                "type": stack.kind,
-                "scheme": stack.scheme,
-                "dnsName": stack.dns_name,
-                "published": stack.published,
-                "targetType": stack.target_type,
-                "subnets": stack.subnets,
-                "addresses": stack.addresses,
-                "fixedAddresses": stack.fixed_addresses,
-                "targets": targets,
-            })
+                    targets.append(
+                        {
+                            "service": service,
+                            "port": port,
+                            "id": target,
+                            "targetPort": d["Target"].get("Port"),
+                            "health": "initial" if target in young else d.get("TargetHealth", {}).get("State"),
+                        }
+                    )
+            out.append(
+                {
+                    "for": f"{stack.key[0]} {stack.key[1]}/{stack.key[2]}",
+                    "name": stack.name,
+                    "type": stack.kind,
+                    "scheme": stack.scheme,
+                    "dnsName": stack.dns_name,
+                    "published": stack.published,
+                    "targetType": stack.target_type,
+                    "subnets": stack.subnets,
+                    "addresses": stack.addresses,
+                    "fixedAddresses": stack.fixed_addresses,
+                    "targets": targets,
+                }
+            )
         return out
 
 

@@ -58,7 +58,7 @@ class Ec2Network:
     def subnet(self, subnet_id: str) -> Subnet | None:
         try:
             found = self.ec2.describe_subnets(SubnetIds=[subnet_id])["Subnets"]
-        except Exception as error:  # noqa: BLE001 - InvalidSubnetID.NotFound and the like
+        except Exception as error:
             if "NotFound" in str(error) or "Malformed" in str(error):
                 return None
             raise
@@ -166,14 +166,14 @@ class Ec2Network:
     def delete_interface(self, eni_id: str) -> None:
         try:
             self.ec2.delete_network_interface(NetworkInterfaceId=eni_id)
-        except Exception as error:  # noqa: BLE001 - already gone
+        except Exception as error:
             if "NotFound" not in str(error):
                 raise
 
     def detach(self, eni_id: str) -> None:
         try:
             found = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])["NetworkInterfaces"]
-        except Exception as error:  # noqa: BLE001 - already gone
+        except Exception as error:
             if "NotFound" in str(error):
                 return
             raise
@@ -190,7 +190,7 @@ class Ec2Network:
             self.delete_interface(eni)
         try:
             self.ec2.terminate_instances(InstanceIds=[instance_id])
-        except Exception as error:  # noqa: BLE001 - already gone
+        except Exception as error:
             if "NotFound" not in str(error):
                 raise
         self.delete_interface(primary)

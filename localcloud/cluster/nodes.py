@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -244,9 +245,12 @@ class Nodes:
                     {"type": "InternalDNS", "address": record.name},
                     {"type": "Hostname", "address": record.name},
                 ],
-                "conditions": self._conditions(False, "container runtime network not ready: NetworkReady=false "
-                                               "reason:NetworkPluginNotReady message:Network plugin returns error: "
-                                               "cni plugin not initialized"),
+                "conditions": self._conditions(
+                    False,
+                    "container runtime network not ready: NetworkReady=false "
+                    "reason:NetworkPluginNotReady message:Network plugin returns error: "
+                    "cni plugin not initialized",
+                ),
                 "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
                 "nodeInfo": {
                     "architecture": "amd64",
@@ -267,8 +271,14 @@ class Nodes:
     def _conditions(ready: bool, message: str) -> list[Obj]:
         stamp = now_rfc3339()
         out = [
-            {"type": kind, "status": "False", "reason": reason, "message": text,
-             "lastHeartbeatTime": stamp, "lastTransitionTime": stamp}
+            {
+                "type": kind,
+                "status": "False",
+                "reason": reason,
+                "message": text,
+                "lastHeartbeatTime": stamp,
+                "lastTransitionTime": stamp,
+            }
             for kind, reason, text in (
                 ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
                 ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
@@ -354,7 +364,9 @@ class Nodes:
         if record.eni_count >= record.kind.enis:
             return False
         eni, addresses = self.network.create_interface(
-            record.subnet, per_eni + 1, security_groups=record.security_groups,
+            record.subnet,
+            per_eni + 1,
+            security_groups=record.security_groups,
             description="aws-K8S-" + record.instance_id,
         )
         self.network.attach(eni, record.instance_id, record.eni_count)
@@ -379,10 +391,8 @@ class Nodes:
         address = record.pool.pop(0)
         record.assigned[address] = pod_uid
         if not record.pool:  # WARM_ENI_TARGET=1: keep an ENI's worth spare when the node can
-            try:
+            with contextlib.suppress(AddressesExhausted):
                 self._grow(record)
-            except AddressesExhausted:
-                pass
         return address
 
     def release(self, live_pods: set[str]) -> None:
@@ -399,10 +409,14 @@ class Nodes:
 
     def _status(self, record: NodeRecord, now: float) -> None:
         ready = self.ready(record, now)
-        message = "kubelet is posting ready status" if ready else (
-            record.network_error
-            or "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
-            "message:Network plugin returns error: cni plugin not initialized"
+        message = (
+            "kubelet is posting ready status"
+            if ready
+            else (
+                record.network_error
+                or "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
+                "message:Network plugin returns error: cni plugin not initialized"
+            )
         )
         node = self.store.find(NODES, record.name)
         if node is None:
@@ -443,10 +457,8 @@ class Nodes:
                 if not any(t.get("key") == UNSCHEDULABLE_TAINT["key"] for t in taints):
                     spec["taints"] = [*taints, {**UNSCHEDULABLE_TAINT, "timeAdded": now_rfc3339()}]
 
-            try:
+            with contextlib.suppress(ApiError):
                 self.store.mutate(NODES, record.name, cordon)
-            except ApiError:
-                pass
         forced = now - record.drain_started >= self.drain_timeout
         left = 0
         for pod in self.store.list(PODS, field_selector=f"spec.nodeName={record.name}"):

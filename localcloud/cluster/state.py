@@ -41,16 +41,20 @@ def cluster_state(twin: ClusterTwin) -> dict[str, Any]:
                 "zone": labels.get("topology.kubernetes.io/zone"),
                 "instanceId": record.instance_id if record else None,
                 "instanceType": labels.get("node.kubernetes.io/instance-type"),
-                "ip": next((a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"),
-                           None),
+                "ip": next(
+                    (a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"), None
+                ),
                 "subnet": record.subnet.subnet_id if record else None,
                 "maxPods": int(str(node["status"].get("capacity", {}).get("pods", "0"))),
                 "ready": node_ready(node),
                 "unschedulable": bool(node.get("spec", {}).get("unschedulable")),
                 "customNetworking": record.custom if record else None,
                 "eniConfig": record.eniconfig if record else None,
-                "podSubnet": (record.pod_subnet.subnet_id if record and record.pod_subnet else
-                              (record.subnet.subnet_id if record and not record.custom else None)),
+                "podSubnet": (
+                    record.pod_subnet.subnet_id
+                    if record and record.pod_subnet
+                    else (record.subnet.subnet_id if record and not record.custom else None)
+                ),
                 "networkError": record.network_error if record else None,
                 "enis": 1 + len(record.enis) if record else None,
             }

@@ -44,7 +44,7 @@ def template_hash(template: Obj) -> str:
 
 
 def _suffix() -> str:
-    return "".join(random.choice(_ALPHABET) for _ in range(5))  # noqa: S311 - names, not secrets
+    return "".join(random.choice(_ALPHABET) for _ in range(5))
 
 
 def _owner(obj: Obj, kind: str, api_version: str) -> Obj:
@@ -90,8 +90,14 @@ def _condition(conditions: list[Obj], kind: str, status: str, reason: str, messa
         new = {**old, "message": message}
     else:
         stamp = now_rfc3339()
-        new = {"type": kind, "status": status, "reason": reason, "message": message,
-               "lastUpdateTime": stamp, "lastTransitionTime": stamp}
+        new = {
+            "type": kind,
+            "status": status,
+            "reason": reason,
+            "message": message,
+            "lastUpdateTime": stamp,
+            "lastTransitionTime": stamp,
+        }
     out.append(new)
     return sorted(out, key=lambda c: str(c["type"]))
 
@@ -137,8 +143,9 @@ class Workloads:
         new = next((rs for rs in owned if rs["metadata"].get("labels", {}).get("pod-template-hash") == digest), None)
         desired = int(spec.get("replicas", 1))
         if new is None:
-            revisions = [int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", "0"))
-                         for rs in owned]
+            revisions = [
+                int(rs["metadata"].get("annotations", {}).get("deployment.kubernetes.io/revision", "0")) for rs in owned
+            ]
             rs_template = copy.deepcopy(template)
             rs_template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = digest
             selector = copy.deepcopy(spec["selector"])
@@ -195,16 +202,26 @@ class Workloads:
         conditions = list(status.get("conditions") or [])
         available_ok = ready >= desired - _max_unavailable(spec, desired)
         conditions = _condition(
-            conditions, "Available", "True" if available_ok else "False",
+            conditions,
+            "Available",
+            "True" if available_ok else "False",
             "MinimumReplicasAvailable" if available_ok else "MinimumReplicasUnavailable",
-            "Deployment has minimum availability." if available_ok else "Deployment does not have minimum availability.",
+            "Deployment has minimum availability."
+            if available_ok
+            else "Deployment does not have minimum availability.",
         )
-        complete = len(new_pods) == desired and sum(1 for p in new_pods if pod_ready(p)) == desired and len(pods) == desired
+        complete = (
+            len(new_pods) == desired and sum(1 for p in new_pods if pod_ready(p)) == desired and len(pods) == desired
+        )
         new_rs = f"{meta['name']}-{digest}"
         conditions = _condition(
-            conditions, "Progressing", "True",
+            conditions,
+            "Progressing",
+            "True",
             "NewReplicaSetAvailable" if complete else "ReplicaSetUpdated",
-            f'ReplicaSet "{new_rs}" has successfully progressed.' if complete else f'ReplicaSet "{new_rs}" is progressing.',
+            f'ReplicaSet "{new_rs}" has successfully progressed.'
+            if complete
+            else f'ReplicaSet "{new_rs}" is progressing.',
         )
         wanted: Obj = {
             "observedGeneration": meta.get("generation", 1),
@@ -225,8 +242,9 @@ class Workloads:
             current["status"] = status
 
         try:
-            self.store.mutate(ref, obj["metadata"]["name"], change, namespace=obj["metadata"].get("namespace"),
-                              subresource="status")
+            self.store.mutate(
+                ref, obj["metadata"]["name"], change, namespace=obj["metadata"].get("namespace"), subresource="status"
+            )
         except ApiError as error:
             if error.code != 404:
                 raise
@@ -263,7 +281,9 @@ class Workloads:
         if status != (rs.get("status") or {}):
             self._write_status(REPLICASETS, rs, status)
 
-    def _create_pod(self, owner: Obj, kind: str, name: str, node: str | None = None, extra_labels: Obj | None = None) -> None:
+    def _create_pod(
+        self, owner: Obj, kind: str, name: str, node: str | None = None, extra_labels: Obj | None = None
+    ) -> None:
         template = copy.deepcopy(owner["spec"]["template"])
         meta = template.get("metadata") or {}
         labels = {**(meta.get("labels") or {}), **(extra_labels or {})}
@@ -271,15 +291,26 @@ class Workloads:
         if node is not None:
             spec["nodeName"] = node
             tolerations = spec.setdefault("tolerations", [])
-            for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable",
-                        "node.kubernetes.io/disk-pressure", "node.kubernetes.io/memory-pressure",
-                        "node.kubernetes.io/pid-pressure", "node.kubernetes.io/unschedulable"):
+            for key in (
+                "node.kubernetes.io/not-ready",
+                "node.kubernetes.io/unreachable",
+                "node.kubernetes.io/disk-pressure",
+                "node.kubernetes.io/memory-pressure",
+                "node.kubernetes.io/pid-pressure",
+                "node.kubernetes.io/unschedulable",
+            ):
                 if not any(t.get("key") == key for t in tolerations) and not any(
                     t.get("operator") == "Exists" and not t.get("key") for t in tolerations
                 ):
-                    tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute"
-                                        if key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-                                        else "NoSchedule"})
+                    tolerations.append(
+                        {
+                            "key": key,
+                            "operator": "Exists",
+                            "effect": "NoExecute"
+                            if key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+                            else "NoSchedule",
+                        }
+                    )
         pod = {
             "apiVersion": "v1",
             "kind": "Pod",
@@ -320,9 +351,16 @@ class Workloads:
         node_names = {n["metadata"]["name"] for n in nodes}
         for node in sorted(node_names):
             if node not in by_node:
-                self._create_pod(ds, "DaemonSet", f"{meta['name']}-{_suffix()}", node=node,
-                                 extra_labels={"controller-revision-hash": digest, "pod-template-generation":
-                                               str(meta.get("generation", 1))})
+                self._create_pod(
+                    ds,
+                    "DaemonSet",
+                    f"{meta['name']}-{_suffix()}",
+                    node=node,
+                    extra_labels={
+                        "controller-revision-hash": digest,
+                        "pod-template-generation": str(meta.get("generation", 1)),
+                    },
+                )
         for node, node_pods in by_node.items():
             if node not in node_names:
                 for pod in node_pods:
@@ -354,8 +392,11 @@ class Workloads:
         }
         if node_count - ready > 0:
             status["numberUnavailable"] = node_count - ready
-        status = {k: v for k, v in status.items() if v or k in (
-            "currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady")}
+        status = {
+            k: v
+            for k, v in status.items()
+            if v or k in ("currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady")
+        }
         if status != (ds.get("status") or {}):
             self._write_status(DAEMONSETS, ds, status)
 
@@ -412,7 +453,9 @@ class Workloads:
 
     def _unschedulable(self, pod: Obj, nodes: list[Obj], load: dict[str, int]) -> None:
         message = f"0/{len(nodes)} nodes are available: " + (
-            ", ".join(sorted(_why(pod, n, load) for n in nodes)) + "." if nodes else "no nodes available to schedule pods."
+            ", ".join(sorted(_why(pod, n, load) for n in nodes)) + "."
+            if nodes
+            else "no nodes available to schedule pods."
         )
 
         def change(obj: Obj) -> Obj | None:
@@ -421,15 +464,26 @@ class Workloads:
             if current and current.get("status") == "False" and current.get("message") == message:
                 return None
             obj["status"]["conditions"] = [c for c in conditions if c.get("type") != "PodScheduled"] + [
-                {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message,
-                 "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": message,
+                    "lastProbeTime": None,
+                    "lastTransitionTime": now_rfc3339(),
+                }
             ]
             return obj
 
         current = self.store.find(PODS, pod["metadata"]["name"], namespace=pod["metadata"]["namespace"])
         if current is not None and change(copy.deepcopy(current)) is not None:
-            self.store.mutate(PODS, pod["metadata"]["name"], lambda o: change(o) or o,
-                              namespace=pod["metadata"]["namespace"], subresource="status")
+            self.store.mutate(
+                PODS,
+                pod["metadata"]["name"],
+                lambda o: change(o) or o,
+                namespace=pod["metadata"]["namespace"],
+                subresource="status",
+            )
 
     # -- the kubelet -------------------------------------------------------------------------------------
     def _kubelet(self, now: float) -> None:
@@ -466,8 +520,15 @@ class Workloads:
                 wanted_phase = "Pending"
                 waiting = {"waiting": {"reason": "ContainerCreating"}}
                 statuses = [
-                    {"name": c["name"], "image": c.get("image", ""), "imageID": "", "ready": False,
-                     "restartCount": 0, "started": False, "state": waiting}
+                    {
+                        "name": c["name"],
+                        "image": c.get("image", ""),
+                        "imageID": "",
+                        "ready": False,
+                        "restartCount": 0,
+                        "started": False,
+                        "state": waiting,
+                    }
                     for c in containers
                 ]
             else:
@@ -476,15 +537,20 @@ class Workloads:
                 for c in containers:
                     old = next((s for s in status.get("containerStatuses") or [] if s.get("name") == c["name"]), None)
                     running_since = ((old or {}).get("state") or {}).get("running", {}).get("startedAt") or started
-                    statuses.append({
-                        "name": c["name"], "image": c.get("image", ""),
-                        "imageID": f"{c.get('image', '').split(':', 1)[0]}@sha256:" + hashlib.sha256(
-                            c.get("image", "").encode()).hexdigest(),
-                        "containerID": "containerd://" + hashlib.sha256(
-                            (obj["metadata"]["uid"] + c["name"]).encode()).hexdigest(),
-                        "ready": ready, "restartCount": 0, "started": True,
-                        "state": {"running": {"startedAt": running_since}},
-                    })
+                    statuses.append(
+                        {
+                            "name": c["name"],
+                            "image": c.get("image", ""),
+                            "imageID": f"{c.get('image', '').split(':', 1)[0]}@sha256:"
+                            + hashlib.sha256(c.get("image", "").encode()).hexdigest(),
+                            "containerID": "containerd://"
+                            + hashlib.sha256((obj["metadata"]["uid"] + c["name"]).encode()).hexdigest(),
+                            "ready": ready,
+                            "restartCount": 0,
+                            "started": True,
+                            "state": {"running": {"startedAt": running_since}},
+                        }
+                    )
             flags = {
                 "PodReadyToStartContainers": ip is not None,
                 "Initialized": True,
@@ -515,17 +581,21 @@ class Workloads:
         if change(current) is None:
             return
         try:
-            self.store.mutate(PODS, pod["metadata"]["name"], lambda o: change(o) or o,
-                              namespace=pod["metadata"]["namespace"], subresource="status")
+            self.store.mutate(
+                PODS,
+                pod["metadata"]["name"],
+                lambda o: change(o) or o,
+                namespace=pod["metadata"]["namespace"],
+                subresource="status",
+            )
         except ApiError as error:
             if error.code != 404:
                 raise
 
 
 def _is_aws_node(pod: Obj) -> bool:
-    return pod["metadata"].get("namespace") == "kube-system" and pod["metadata"].get("labels", {}).get(
-        "k8s-app"
-    ) == "aws-node"
+    labels = pod["metadata"].get("labels") or {}
+    return bool(pod["metadata"].get("namespace") == "kube-system" and labels.get("k8s-app") == "aws-node")
 
 
 def _pod_condition(conditions: list[Obj], kind: str, status: str) -> list[Obj]:

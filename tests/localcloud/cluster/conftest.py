@@ -55,14 +55,19 @@ class ClusterFixture:
         """An IAM role (with an access entry and the cluster admin policy when `access`), assumed: the
         boto3 session a Lambda function would have."""
         iam = self.admin("iam")
-        trust = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ],
+        }
         arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
         if access:
             eks = self.admin("eks")
             eks.create_access_entry(clusterName=self.name, principalArn=arn, type="STANDARD")
-            eks.associate_access_policy(clusterName=self.name, principalArn=arn, policyArn=ADMIN_POLICY,
-                                        accessScope={"type": "cluster"})
+            eks.associate_access_policy(
+                clusterName=self.name, principalArn=arn, policyArn=ADMIN_POLICY, accessScope={"type": "cluster"}
+            )
         creds = self.admin("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
         return boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],

@@ -21,17 +21,19 @@ def _subnet(name: str, az: str, cidr: str, tags: dict[str, str], public: bool = 
 
 
 SCENARIO = {
-    "vpc": {"subnets": [
-        _subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
-        _subnet("public-b", "b", "172.31.16.0/20", {ELB: "1"}, public=True),
-        _subnet("public-c", "c", "172.31.32.0/20", {}, public=True),
-        _subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
-        _subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: ""}),
-        _subnet("node-c", "c", "172.31.80.0/20", {INTERNAL: "1"}),
-        _subnet("extra-a", "a", "172.31.96.0/20", {INTERNAL: "1"}),
-        _subnet("other-b", "b", "172.31.112.0/20", {INTERNAL: "1", "kubernetes.io/cluster/other": "shared"}),
-        _subnet("tiny-c", "c", "172.31.128.0/28", {INTERNAL: "1"}),
-    ]},
+    "vpc": {
+        "subnets": [
+            _subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
+            _subnet("public-b", "b", "172.31.16.0/20", {ELB: "1"}, public=True),
+            _subnet("public-c", "c", "172.31.32.0/20", {}, public=True),
+            _subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
+            _subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: ""}),
+            _subnet("node-c", "c", "172.31.80.0/20", {INTERNAL: "1"}),
+            _subnet("extra-a", "a", "172.31.96.0/20", {INTERNAL: "1"}),
+            _subnet("other-b", "b", "172.31.112.0/20", {INTERNAL: "1", "kubernetes.io/cluster/other": "shared"}),
+            _subnet("tiny-c", "c", "172.31.128.0/28", {INTERNAL: "1"}),
+        ]
+    },
     "cluster": {"subnets": ["node-a", "node-b", "node-c"]},
     "timing": {"loadBalancer": 1.0},
 }
@@ -43,8 +45,10 @@ def twin(twin_factory: Callable[..., ClusterFixture]) -> ClusterFixture:
     ec2 = fixture.admin("ec2")
     tiny = ec2.describe_subnets(SubnetIds=[fixture.subnet("tiny-c")])["Subnets"][0]
     assert tiny["AvailableIpAddressCount"] == 11
-    ec2.create_network_interface(SubnetId=fixture.subnet("tiny-c"), PrivateIpAddresses=[
-        {"PrivateIpAddress": f"172.31.128.{i}", "Primary": i == 4} for i in range(4, 8)])  # 7 free: too few
+    ec2.create_network_interface(
+        SubnetId=fixture.subnet("tiny-c"),
+        PrivateIpAddresses=[{"PrivateIpAddress": f"172.31.128.{i}", "Primary": i == 4} for i in range(4, 8)],
+    )  # 7 free: too few
     return fixture
 
 
@@ -55,11 +59,20 @@ def api(twin: ClusterFixture) -> Any:
 
 
 def _nlb(core: k8s.CoreV1Api, name: str, annotations: dict[str, str], namespace: str = "default") -> None:
-    core.create_namespaced_service(namespace, {
-        "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": name, "annotations": {SVC + "nlb-target-type": "ip", **annotations}},
-        "spec": {"type": "LoadBalancer", "loadBalancerClass": "service.k8s.aws/nlb", "selector": {"app": "web"},
-                 "ports": [{"port": 80, "targetPort": 80, "protocol": "TCP"}]}})
+    core.create_namespaced_service(
+        namespace,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": name, "annotations": {SVC + "nlb-target-type": "ip", **annotations}},
+            "spec": {
+                "type": "LoadBalancer",
+                "loadBalancerClass": "service.k8s.aws/nlb",
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": 80, "protocol": "TCP"}],
+            },
+        },
+    )
 
 
 def _hostname(read: Callable[[], Any]) -> str | None:
@@ -80,17 +93,20 @@ def test_internal_nlb_subnets_are_discovered_as_the_controller_chooses(twin: Clu
     _nlb(core, "discovered", {SVC + "scheme": "internal"})
     hostname = wait_for(lambda: _hostname(lambda: core.read_namespaced_service("discovered", "default")))
     chosen = sorted(az["SubnetId"] for az in _lb(twin, hostname)["AvailabilityZones"])
-    expected = sorted([
-        min(twin.subnet("node-a"), twin.subnet("extra-a")),  # two candidates in a: the lowest subnet ID
-        twin.subnet("node-b"),  # other-b is tagged for another cluster; node-b's role tag is empty
-        twin.subnet("node-c"),  # tiny-c has fewer than 8 free addresses
-    ])
+    expected = sorted(
+        [
+            min(twin.subnet("node-a"), twin.subnet("extra-a")),  # two candidates in a: the lowest subnet ID
+            twin.subnet("node-b"),  # other-b is tagged for another cluster; node-b's role tag is empty
+            twin.subnet("node-c"),  # tiny-c has fewer than 8 free addresses
+        ]
+    )
     assert chosen == expected
 
     # a subnet tagged for this cluster wins over a lower subnet ID
     loser = max(twin.subnet("node-a"), twin.subnet("extra-a"))
-    twin.admin("ec2").create_tags(Resources=[loser], Tags=[{"Key": "kubernetes.io/cluster/eksworkshop",
-                                                            "Value": "shared"}])
+    twin.admin("ec2").create_tags(
+        Resources=[loser], Tags=[{"Key": "kubernetes.io/cluster/eksworkshop", "Value": "shared"}]
+    )
     try:
         _nlb(core, "cluster-tagged", {SVC + "scheme": "internal"})
         hostname = wait_for(lambda: _hostname(lambda: core.read_namespaced_service("cluster-tagged", "default")))
@@ -102,25 +118,55 @@ def test_internal_nlb_subnets_are_discovered_as_the_controller_chooses(twin: Clu
 
 def test_an_alb_needs_two_availability_zones(twin: ClusterFixture, api: Any) -> None:
     core, networking = k8s.CoreV1Api(api), k8s.NetworkingV1Api(api)
-    core.create_namespaced_service("default", {
-        "apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]}})
+    core.create_namespaced_service(
+        "default",
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 80}]},
+        },
+    )
 
     def ingress(name: str) -> None:
-        networking.create_namespaced_ingress("default", {
-            "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
-            "metadata": {"name": name, "annotations": {"alb.ingress.kubernetes.io/scheme": "internet-facing",
-                                                       "alb.ingress.kubernetes.io/target-type": "ip"}},
-            "spec": {"ingressClassName": "alb", "rules": [{"http": {"paths": [{
-                "path": "/", "pathType": "Prefix",
-                "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}]}})
+        networking.create_namespaced_ingress(
+            "default",
+            {
+                "apiVersion": "networking.k8s.io/v1",
+                "kind": "Ingress",
+                "metadata": {
+                    "name": name,
+                    "annotations": {
+                        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+                        "alb.ingress.kubernetes.io/target-type": "ip",
+                    },
+                },
+                "spec": {
+                    "ingressClassName": "alb",
+                    "rules": [
+                        {
+                            "http": {
+                                "paths": [
+                                    {
+                                        "path": "/",
+                                        "pathType": "Prefix",
+                                        "backend": {"service": {"name": "web", "port": {"number": 80}}},
+                                    }
+                                ]
+                            }
+                        }
+                    ],
+                },
+            },
+        )
 
     ingress("two-zones")
     hostname = wait_for(lambda: _hostname(lambda: networking.read_namespaced_ingress("two-zones", "default")))
     lb = _lb(twin, hostname)
     assert lb["Type"] == "application" and lb["Scheme"] == "internet-facing"
     assert sorted(az["SubnetId"] for az in lb["AvailabilityZones"]) == sorted(
-        [twin.subnet("public-a"), twin.subnet("public-b")])
+        [twin.subnet("public-a"), twin.subnet("public-b")]
+    )
 
     ec2 = twin.admin("ec2")
     ec2.delete_tags(Resources=[twin.subnet("public-b")], Tags=[{"Key": ELB}])
@@ -149,11 +195,26 @@ def _fixed(twin: ClusterFixture) -> dict[str, str]:
 def test_internal_nlb_with_fixed_addresses_has_healthy_ip_targets(twin: ClusterFixture, api: Any) -> None:
     core = k8s.CoreV1Api(api)
     fixed = _fixed(twin)
-    _nlb(core, "private", {SVC + "scheme": "internal", SVC + "subnets": ",".join(fixed),
-                           SVC + "private-ipv4-addresses": ",".join(fixed.values())})
+    _nlb(
+        core,
+        "private",
+        {
+            SVC + "scheme": "internal",
+            SVC + "subnets": ",".join(fixed),
+            SVC + "private-ipv4-addresses": ",".join(fixed.values()),
+        },
+    )
     elbv2 = twin.admin("elbv2")
-    lb = wait_for(lambda: next((b for b in elbv2.describe_load_balancers()["LoadBalancers"]
-                                if b["LoadBalancerName"].startswith("k8s-default-private-")), None))
+    lb = wait_for(
+        lambda: next(
+            (
+                b
+                for b in elbv2.describe_load_balancers()["LoadBalancers"]
+                if b["LoadBalancerName"].startswith("k8s-default-private-")
+            ),
+            None,
+        )
+    )
 
     def groups() -> list[dict[str, Any]]:
         try:
@@ -208,8 +269,11 @@ def test_an_impossible_fixed_address_leaves_an_event_and_no_load_balancer(
         addresses = addresses[:2]
     name = f"bad-{case}"
     before = len(twin.admin("elbv2").describe_load_balancers()["LoadBalancers"])
-    _nlb(core, name, {SVC + "scheme": scheme, SVC + "subnets": ",".join(fixed),
-                      SVC + "private-ipv4-addresses": ",".join(addresses)})
+    _nlb(
+        core,
+        name,
+        {SVC + "scheme": scheme, SVC + "subnets": ",".join(fixed), SVC + "private-ipv4-addresses": ",".join(addresses)},
+    )
     event = wait_for(lambda: _events(core, name), what="a warning event")[0]
     assert (event.type, event.reason) == ("Warning", reason)
     assert message in event.message

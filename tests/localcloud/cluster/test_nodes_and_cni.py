@@ -67,8 +67,14 @@ def test_pods_run_on_node_subnet_addresses_and_daemonsets_on_node_addresses(seed
         n.metadata.name: next(a.address for a in n.status.addresses if a.type == "InternalIP")
         for n in core.list_node().items
     }
-    web = wait_for(lambda: [p for p in core.list_namespaced_pod("default", label_selector="app=web").items
-                            if p.status.phase == "Running"], what="web pods running")
+    web = wait_for(
+        lambda: [
+            p
+            for p in core.list_namespaced_pod("default", label_selector="app=web").items
+            if p.status.phase == "Running"
+        ],
+        what="web pods running",
+    )
     assert len(web) == 3
     assert len({p.spec.node_name for p in web}) == 3  # spread
     for pod in web:
@@ -88,8 +94,10 @@ def test_pods_run_on_node_subnet_addresses_and_daemonsets_on_node_addresses(seed
 def test_scaling_a_deployment_adds_pods_and_keeps_its_status_current(seed: ClusterFixture, api: Any) -> None:
     apps = k8s.AppsV1Api(api)
     apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 5}})
-    status = wait_for(lambda: (d := apps.read_namespaced_deployment("web", "default")).status.ready_replicas == 5
-                      and d.status, what="5 ready replicas")
+    status = wait_for(
+        lambda: (d := apps.read_namespaced_deployment("web", "default")).status.ready_replicas == 5 and d.status,
+        what="5 ready replicas",
+    )
     assert status.replicas == 5
     assert status.updated_replicas == 5
     apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 3}})
@@ -114,18 +122,36 @@ def _rolled_out(apps: k8s.AppsV1Api) -> bool:
 
 def _update_addon(seed: ClusterFixture, resolve: str, env: dict[str, str]) -> None:
     eks = seed.admin("eks")
-    update = eks.update_addon(clusterName=seed.name, addonName="vpc-cni", resolveConflicts=resolve,
-                              configurationValues=json.dumps({"env": env}))["update"]
-    wait_for(lambda: eks.describe_update(name=seed.name, updateId=update["id"], addonName="vpc-cni")["update"][
-        "status"] == "Successful", what="add-on update")
+    update = eks.update_addon(
+        clusterName=seed.name,
+        addonName="vpc-cni",
+        resolveConflicts=resolve,
+        configurationValues=json.dumps({"env": env}),
+    )["update"]
+    wait_for(
+        lambda: (
+            eks.describe_update(name=seed.name, updateId=update["id"], addonName="vpc-cni")["update"]["status"]
+            == "Successful"
+        ),
+        what="add-on update",
+    )
 
 
 def test_addon_update_preserve_keeps_env_set_by_hand_and_overwrite_drops_it(seed: ClusterFixture, api: Any) -> None:
     apps = k8s.AppsV1Api(api)
     generation = apps.read_namespaced_daemon_set("aws-node", "kube-system").metadata.generation
     # kubectl set env: a strategic merge of the container's env by name
-    apps.patch_namespaced_daemon_set("aws-node", "kube-system", {"spec": {"template": {"spec": {"containers": [
-        {"name": "aws-node", "env": [{"name": "WARM_IP_TARGET", "value": "5"}]}]}}}})
+    apps.patch_namespaced_daemon_set(
+        "aws-node",
+        "kube-system",
+        {
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "aws-node", "env": [{"name": "WARM_IP_TARGET", "value": "5"}]}]}
+                }
+            }
+        },
+    )
     assert _aws_node_env(apps)["WARM_IP_TARGET"] == "5"
     assert apps.read_namespaced_daemon_set("aws-node", "kube-system").metadata.generation == generation + 1
     wait_for(lambda: _rolled_out(apps), what="aws-node rollout")
