@@ -58,7 +58,9 @@ ALLOWED_PARAMETERS = frozenset(
         "x-amz-signedheaders",
     }
 )
-_STS_HOST = re.compile(r"^sts(\.[a-z0-9-]+)?(\.amazonaws\.com|\.api\.aws)(\.cn)?$|^sts\.[a-z0-9-]+\.amazonaws\.com\.cn$")
+_STS_HOST = re.compile(
+    r"^sts(\.[a-z0-9-]+)?(\.amazonaws\.com|\.api\.aws)(\.cn)?$|^sts\.[a-z0-9-]+\.amazonaws\.com\.cn$"
+)
 
 POLICY_PREFIX = "arn:aws:eks::aws:cluster-access-policy/"
 
@@ -127,9 +129,9 @@ def moto_credential_resolver(access_key_id: str) -> Credential | None:
     from moto.iam.models import iam_backends
     from moto.sts.models import sts_backends
 
-    for account in list(dict.values(sts_backends)):
-        for backend in list(dict.values(account)):
-            role = backend.get_assumed_role_from_access_key(access_key_id)
+    for sts_account in list(dict.values(sts_backends)):
+        for sts in list(dict.values(sts_account)):
+            role = sts.get_assumed_role_from_access_key(access_key_id)
             if role is not None:
                 return Credential(
                     access_key_id=access_key_id,
@@ -140,11 +142,11 @@ def moto_credential_resolver(access_key_id: str) -> Credential | None:
                     user_id=role.user_id,
                     expiration=role.expiration.replace(tzinfo=datetime.UTC),
                 )
-    for account in list(dict.values(iam_backends)):
-        for backend in list(dict.values(account)):
-            user = backend.get_user_from_access_key_id(access_key_id)
+    for iam_account in list(dict.values(iam_backends)):
+        for iam in list(dict.values(iam_account)):
+            user = iam.get_user_from_access_key_id(access_key_id)
             if user is not None:
-                key = next(k for k in backend.list_access_keys(user.name) if k.access_key_id == access_key_id)
+                key = next(k for k in iam.list_access_keys(user.name) if k.access_key_id == access_key_id)
                 if key.status != "Active":
                     return None
                 return Credential(
@@ -234,15 +236,20 @@ class TokenVerifier:
         access_key_id, region = scope[0], scope[2]
         credential = self._resolve(access_key_id)
         if credential is None:
-            raise AuthenticationError("sts: InvalidClientTokenId: The security token included in the request is invalid")
+            raise AuthenticationError(
+                "sts: InvalidClientTokenId: The security token included in the request is invalid"
+            )
         if credential.session_token != params.get("x-amz-security-token"):
-            raise AuthenticationError("sts: InvalidClientTokenId: The security token included in the request is invalid")
+            raise AuthenticationError(
+                "sts: InvalidClientTokenId: The security token included in the request is invalid"
+            )
         if credential.expiration is not None and now >= credential.expiration:
             raise AuthenticationError("sts: ExpiredToken: The security token included in the request is expired")
         expected = self._signature(parts.netloc, raw_pairs, signed_headers, amz_date, region, credential)
         if not hmac.compare_digest(expected, params.get("x-amz-signature", "")):
             raise AuthenticationError(
-                "sts: SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided"
+                "sts: SignatureDoesNotMatch: The request signature we calculated does not match the signature "
+                "you provided"
             )
         canonical = canonicalize_arn(credential.arn)
         session = credential.user_id.split(":", 1)[1] if ":" in credential.user_id else None
@@ -358,9 +365,10 @@ _READ = frozenset({"get", "list", "watch"})
 
 
 def _policy_allows(policy: AccessPolicy, attrs: RequestAttributes, cluster_scoped_resource: bool) -> bool:
-    if policy.scope == "namespace":
-        if attrs.namespace is None or not any(fnmatch.fnmatchcase(attrs.namespace, p) for p in policy.namespaces):
-            return False
+    if policy.scope == "namespace" and (
+        attrs.namespace is None or not any(fnmatch.fnmatchcase(attrs.namespace, p) for p in policy.namespaces)
+    ):
+        return False
     name = policy.name
     if name == "AmazonEKSClusterAdminPolicy":
         return True
@@ -401,8 +409,13 @@ class Authorizer:
     def principal(self, identity: Identity) -> Principal | None:
         """None: the identity maps to no Kubernetes user (401)."""
         mode = self._mode()
-        username = identity.arn if identity.session_name is None else (
-            f"arn:aws:sts::{identity.account_id}:assumed-role/{identity.canonical_arn.rsplit('/', 1)[-1]}/{identity.session_name}"
+        username = (
+            identity.arn
+            if identity.session_name is None
+            else (
+                f"arn:aws:sts::{identity.account_id}:assumed-role/"
+                f"{identity.canonical_arn.rsplit('/', 1)[-1]}/{identity.session_name}"
+            )
         )
         if mode in ("API", "API_AND_CONFIG_MAP"):
             policies = self._access(self.cluster_name, identity.canonical_arn)
@@ -421,7 +434,10 @@ class Authorizer:
         if not configmap:
             return None
         data = configmap.get("data") or {}
-        for field, key, target in (("mapRoles", "rolearn", identity.canonical_arn), ("mapUsers", "userarn", identity.arn)):
+        for field, key, target in (
+            ("mapRoles", "rolearn", identity.canonical_arn),
+            ("mapUsers", "userarn", identity.arn),
+        ):
             try:
                 entries = yaml.safe_load(data.get(field) or "[]") or []
             except yaml.YAMLError:

@@ -41,7 +41,12 @@ def eniconfig_crd() -> Obj:
                     "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
                 }
             ],
-            "names": {"plural": "eniconfigs", "singular": "eniconfig", "kind": "ENIConfig", "listKind": "ENIConfigList"},
+            "names": {
+                "plural": "eniconfigs",
+                "singular": "eniconfig",
+                "kind": "ENIConfig",
+                "listKind": "ENIConfigList",
+            },
         },
     }
 
@@ -125,9 +130,16 @@ def aws_node_daemonset(cni_version: str, *, region: str, cluster_name: str, vpc_
                                     {
                                         "matchExpressions": [
                                             {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]},
-                                            {"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64", "arm64"]},
-                                            {"key": "eks.amazonaws.com/compute-type", "operator": "NotIn",
-                                             "values": ["fargate", "hybrid", "auto"]},
+                                            {
+                                                "key": "kubernetes.io/arch",
+                                                "operator": "In",
+                                                "values": ["amd64", "arm64"],
+                                            },
+                                            {
+                                                "key": "eks.amazonaws.com/compute-type",
+                                                "operator": "NotIn",
+                                                "values": ["fargate", "hybrid", "auto"],
+                                            },
                                         ]
                                     }
                                 ]
@@ -177,8 +189,10 @@ def aws_node_daemonset(cni_version: str, *, region: str, cluster_name: str, vpc_
                                 "--health-probe-bind-addr=:8163",
                             ],
                             "env": [
-                                {"name": "MY_NODE_NAME",
-                                 "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}}}
+                                {
+                                    "name": "MY_NODE_NAME",
+                                    "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "spec.nodeName"}},
+                                }
                             ],
                             "resources": {"requests": {"cpu": "25m"}},
                             "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}, "privileged": True},
@@ -229,7 +243,11 @@ def kube_proxy_daemonset(kubernetes_version: str, *, region: str) -> Obj:
 def coredns(region: str) -> list[tuple[str, Obj]]:
     labels = {"k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns"}
     deployment = {
-        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": {**labels, "kubernetes.io/name": "CoreDNS"}},
+        "metadata": {
+            "name": "coredns",
+            "namespace": "kube-system",
+            "labels": {**labels, "kubernetes.io/name": "CoreDNS"},
+        },
         "spec": {
             "replicas": 2,
             "selector": {"matchLabels": labels},
@@ -258,8 +276,10 @@ def coredns(region: str) -> list[tuple[str, Obj]]:
                         }
                     ],
                     "volumes": [
-                        {"name": "config-volume",
-                         "configMap": {"name": "coredns", "items": [{"key": "Corefile", "path": "Corefile"}]}}
+                        {
+                            "name": "config-volume",
+                            "configMap": {"name": "coredns", "items": [{"key": "Corefile", "path": "Corefile"}]},
+                        }
                     ],
                 },
             },
@@ -282,8 +302,10 @@ def coredns(region: str) -> list[tuple[str, Obj]]:
     }
     config = {
         "metadata": {"name": "coredns", "namespace": "kube-system", "labels": labels},
-        "data": {"Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n"
-                 "    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n"},
+        "data": {
+            "Corefile": ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n"
+            "    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n    loadbalance\n}\n"
+        },
     }
     return [
         ("v1/serviceaccounts", {"metadata": {"name": "coredns", "namespace": "kube-system"}}),
@@ -295,7 +317,10 @@ def coredns(region: str) -> list[tuple[str, Obj]]:
 
 
 def load_balancer_controller_objects(region: str, cluster_name: str) -> list[tuple[str, Obj]]:
-    labels = {"app.kubernetes.io/name": "aws-load-balancer-controller", "app.kubernetes.io/instance": "aws-load-balancer-controller"}
+    labels = {
+        "app.kubernetes.io/name": "aws-load-balancer-controller",
+        "app.kubernetes.io/instance": "aws-load-balancer-controller",
+    }
     deployment = {
         "metadata": {"name": "aws-load-balancer-controller", "namespace": "kube-system", "labels": labels},
         "spec": {
@@ -311,8 +336,10 @@ def load_balancer_controller_objects(region: str, cluster_name: str) -> list[tup
                             "name": "aws-load-balancer-controller",
                             "image": "public.ecr.aws/eks/aws-load-balancer-controller:v2.8.2",
                             "args": [f"--cluster-name={cluster_name}", "--ingress-class=alb", f"--aws-region={region}"],
-                            "ports": [{"name": "webhook-server", "containerPort": 9443},
-                                      {"name": "metrics-server", "containerPort": 8080}],
+                            "ports": [
+                                {"name": "webhook-server", "containerPort": 9443},
+                                {"name": "metrics-server", "containerPort": 8080},
+                            ],
                         }
                     ],
                 },
@@ -320,10 +347,15 @@ def load_balancer_controller_objects(region: str, cluster_name: str) -> list[tup
         },
     }
     return [
-        ("v1/serviceaccounts", {"metadata": {"name": "aws-load-balancer-controller", "namespace": "kube-system", "labels": labels}}),
+        (
+            "v1/serviceaccounts",
+            {"metadata": {"name": "aws-load-balancer-controller", "namespace": "kube-system", "labels": labels}},
+        ),
         ("apps/v1/deployments", deployment),
-        ("networking.k8s.io/v1/ingressclasses", {"metadata": {"name": "alb", "labels": labels},
-                                                 "spec": {"controller": "ingress.k8s.aws/alb"}}),
+        (
+            "networking.k8s.io/v1/ingressclasses",
+            {"metadata": {"name": "alb", "labels": labels}, "spec": {"controller": "ingress.k8s.aws/alb"}},
+        ),
     ]
 
 
@@ -347,8 +379,11 @@ def bootstrap_eks_cluster(
         (
             "v1/services",
             {
-                "metadata": {"name": "kubernetes", "namespace": "default",
-                             "labels": {"component": "apiserver", "provider": "kubernetes"}},
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
+                },
                 "spec": {"clusterIP": "10.100.0.1", "ports": [{"name": "https", "port": 443, "targetPort": 443}]},
             },
         )
@@ -357,7 +392,10 @@ def bootstrap_eks_cluster(
         items.append(("apiextensions.k8s.io/v1/customresourcedefinitions", eniconfig_crd()))
         items.append(("v1/serviceaccounts", {"metadata": {"name": "aws-node", "namespace": "kube-system"}}))
         items.append(
-            ("apps/v1/daemonsets", aws_node_daemonset(cni_version, region=region, cluster_name=cluster_name, vpc_id=vpc_id))
+            (
+                "apps/v1/daemonsets",
+                aws_node_daemonset(cni_version, region=region, cluster_name=cluster_name, vpc_id=vpc_id),
+            )
         )
     items.append(("v1/serviceaccounts", {"metadata": {"name": "kube-proxy", "namespace": "kube-system"}}))
     items.append(("apps/v1/daemonsets", kube_proxy_daemonset(kubernetes_version, region=region)))
@@ -368,4 +406,3 @@ def bootstrap_eks_cluster(
         meta = obj["metadata"]
         if store.find(key, meta["name"], namespace=meta.get("namespace")) is None:
             store.create(key, obj, namespace=meta.get("namespace"))
-

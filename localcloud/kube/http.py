@@ -100,7 +100,7 @@ def parse_resource_path(path: str, resolve: Callable[[str, str, str], ResourceTy
         return None
     if rest[0] == "namespaces" and len(rest) >= 3:
         candidate = resolve(group, version, rest[2])
-        if candidate is not None and candidate.namespaced or rest[2] not in ("status", "finalize"):
+        if (candidate is not None and candidate.namespaced) or rest[2] not in ("status", "finalize"):
             return Route(group, version, rest[2], rest[1], _at(rest, 3), _at(rest, 4)) if len(rest) <= 5 else None
     if len(rest) > 3:
         return None
@@ -250,7 +250,9 @@ class KubeApi:
                         403,
                         "Forbidden",
                         attrs.forbidden_message(principal.username),
-                        details={k: v for k, v in (("name", route.name), ("group", route.group), ("kind", route.plural)) if v}
+                        details={
+                            k: v for k, v in (("name", route.name), ("group", route.group), ("kind", route.plural)) if v
+                        }
                         or {},
                     )
             if resource is None:
@@ -308,10 +310,10 @@ class KubeApi:
             body = _json_body(request)
             body_name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
             if body_name != name:
-                raise bad_request(
-                    f"the name of the object ({body_name}) does not match the name on the URL ({name})"
-                )
-            return json_response(store.update(resource, body, namespace=ns, subresource=route.subresource, dry_run=dry_run))
+                raise bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({name})")
+            return json_response(
+                store.update(resource, body, namespace=ns, subresource=route.subresource, dry_run=dry_run)
+            )
         if verb == "patch":
             patch_type = _patch_type(request, resource)
             body = _patch_body(request, patch_type)
@@ -461,7 +463,9 @@ def _verb(method: str, route: Route, watch: bool) -> str:
         return "patch"
     if method == "DELETE":
         return "delete" if route.name is not None else "deletecollection"
-    raise ApiError(405, "MethodNotAllowed", f"the server does not allow this method on the requested resource ({method})")
+    raise ApiError(
+        405, "MethodNotAllowed", f"the server does not allow this method on the requested resource ({method})"
+    )
 
 
 def _json_body(request: Request) -> Any:
@@ -476,8 +480,8 @@ def _json_body(request: Request) -> Any:
             raise ApiError(
                 415,
                 "UnsupportedMediaType",
-                f'the body of the request was in an unknown format - accepted media types include: '
-                f"application/json, application/yaml, application/vnd.kubernetes.protobuf",
+                "the body of the request was in an unknown format - accepted media types include: "
+                "application/json, application/yaml, application/vnd.kubernetes.protobuf",
             )
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as err:

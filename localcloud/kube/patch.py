@@ -16,7 +16,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-import jsonpatch  # type: ignore[import-untyped]
+import jsonpatch
 
 from localcloud.kube.errors import ApiError
 
@@ -141,7 +141,8 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: Schema |
     if directive == "delete":
         return _DELETED
     if directive == "replace":
-        return _strip({k: v for k, v in patch.items() if k != _DIRECTIVE})
+        replaced: dict[str, Any] = _strip({k: v for k, v in patch.items() if k != _DIRECTIVE})
+        return replaced
     if directive not in (None, "merge"):
         raise ApiError(400, "BadRequest", f"Unknown patch type: {directive}")
     result = dict(original) if isinstance(original, dict) else {}

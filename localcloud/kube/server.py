@@ -24,8 +24,8 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from localcloud.kube import tls
 from localcloud.kube.auth import (
     AccessResolver,
-    Authorizer,
     AuthModeGetter,
+    Authorizer,
     CredentialResolver,
     TokenVerifier,
     is_sts_host,
@@ -39,7 +39,7 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002 - werkzeug's signature
+    def log(self, type: str, message: str, *args: Any) -> None:
         pass
 
 
@@ -104,7 +104,10 @@ class KubeApiServer:
         )
         self.app.server_address = f"{self._host}:{self._server.port}"
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"kube-api-{self.cluster_name}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"kube-api-{self.cluster_name}",
+            daemon=True,
         )
         self._thread.start()
         return self

@@ -26,6 +26,7 @@ copies; mutating them changes nothing until written back. Errors are `ApiError`s
 
 from __future__ import annotations
 
+import builtins
 import copy
 import datetime
 import logging
@@ -58,6 +59,7 @@ ResourceRef = ResourceType | str
 PatchType = Literal["strategic", "merge", "json", "apply"]
 EventType = Literal["ADDED", "MODIFIED", "DELETED"]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
+PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 @dataclass(frozen=True)
@@ -155,7 +157,7 @@ class ObjectStore:
         namespace: str | None = None,
         label_selector: str | LabelSelector | None = None,
         field_selector: str | FieldSelector | None = None,
-    ) -> tuple[list[Obj], str]:
+    ) -> tuple[builtins.list[Obj], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         resource = self.resource(ref)
         labels = self._labels(label_selector)
@@ -276,7 +278,7 @@ class ObjectStore:
         field_selector: str | None = None,
         propagation_policy: str | None = None,
         dry_run: bool = False,
-    ) -> list[Obj]:
+    ) -> builtins.list[Obj]:
         resource = self.resource(ref)
         items = self.list(resource, namespace=namespace, label_selector=label_selector, field_selector=field_selector)
         deleted = []
@@ -566,6 +568,8 @@ class ObjectStore:
                 )
         if not resource.builtin:
             defaults.prune_and_validate(resource, obj)
+        if resource.builtin and resource.has_status:
+            obj.setdefault("status", {})  # Go structs serialise an empty status as {}
         defaulter = self._defaulters.get(resource.key)
         if defaulter is not None:
             defaults.raise_if(resource, name, defaulter(obj, old))
@@ -673,7 +677,8 @@ class ObjectStore:
             and not (api_version.partition("/")[0] == resource.group and not resource.builtin)
         ):
             raise bad_request(
-                f"the API version in the data ({api_version}) does not match the expected API version ({resource.api_version})"
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({resource.api_version})"
             )
         obj["apiVersion"] = resource.api_version
         obj["kind"] = resource.kind
@@ -814,7 +819,8 @@ class ObjectStore:
                 resource.plural,
                 resource.group,
                 name,
-                f"Precondition failed: UID in precondition: {meta.get('uid')}, UID in object meta: {existing['metadata']['uid']}",
+                f"Precondition failed: UID in precondition: {meta.get('uid')}, "
+                f"UID in object meta: {existing['metadata']['uid']}",
             )
         if meta.get("resourceVersion") != existing["metadata"]["resourceVersion"]:
             raise conflict(resource.plural, resource.group, name, STALE)
@@ -838,7 +844,8 @@ class ObjectStore:
                     resource.plural,
                     resource.group,
                     name,
-                    f"Precondition failed: UID in precondition: {preconditions['uid']}, UID in object meta: {meta['uid']}",
+                    f"Precondition failed: UID in precondition: {preconditions['uid']}, "
+                    f"UID in object meta: {meta['uid']}",
                 )
             if preconditions.get("resourceVersion") and preconditions["resourceVersion"] != meta["resourceVersion"]:
                 raise conflict(
@@ -854,6 +861,13 @@ class ObjectStore:
                 "meta.k8s.io",
                 "",
                 [("propagationPolicy", f'Unsupported value: "{propagation_policy}"')],
+            )
+        if resource == NAMESPACES and name in PROTECTED_NAMESPACES:
+            raise ApiError(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                details={"name": name, "kind": "namespaces"},
             )
         if dry_run:
             return self._out(resource, existing), True
