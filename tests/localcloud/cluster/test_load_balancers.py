@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from kubernetes import client as k8s
+from kubernetes.client.exceptions import ApiException
 
 from tests.localcloud.cluster.conftest import ClusterFixture, wait_for
 
@@ -36,6 +37,7 @@ SCENARIO = {
     },
     "cluster": {"subnets": ["node-a", "node-b", "node-c"]},
     "timing": {"loadBalancer": 1.0},
+    "faults": [{"operation": "kubernetes:create ConfigMap", "when": "after", "times": 1, "error": "InternalError"}],
 }
 
 
@@ -295,3 +297,14 @@ def test_deleting_the_service_or_its_namespace_deletes_the_load_balancer(twin: C
     wait_for(lambda: "verify" not in {n.metadata.name for n in core.list_namespace().items}, what="namespace gone")
     assert arn not in {b["LoadBalancerArn"] for b in elbv2.describe_load_balancers()["LoadBalancers"]}
     assert not set(groups) & {g["TargetGroupArn"] for g in elbv2.describe_target_groups()["TargetGroups"]}
+
+
+def test_scenario_faults_apply_to_kubernetes_calls_and_the_ledger_records_them(twin: ClusterFixture, api: Any) -> None:
+    core = k8s.CoreV1Api(api)
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "lost-response"}, "data": {"a": "b"}}
+    with pytest.raises(ApiException) as failed:
+        core.create_namespaced_config_map("default", body)
+    assert failed.value.status == 500
+    assert core.read_namespaced_config_map("lost-response", "default").data == {"a": "b"}  # it acted (`after`)
+    calls = [e for e in twin.aws.ledger.entries() if e.operation == "kubernetes:create ConfigMap"]
+    assert [(c.service, c.mutating, c.result) for c in calls] == [("kubernetes", True, "InternalError")]
