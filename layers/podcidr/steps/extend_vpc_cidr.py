@@ -80,7 +80,7 @@ def _refused(migration: Migration, error: ClientError) -> Exception:
             "its quota allows; free one or raise the quota (Service Quotas, 'IPv4 CIDR blocks per VPC'), "
             "then run podcidr again."
         )
-    if "Conflict" in code or "Overlap" in code:
+    if "Conflict" in code or "Overlap" in code or "conflicts" in message or "overlap" in message:
         return CidrOverlap(
             f"AWS refused to add {cidr} to {vpc}: {code}: {message}. Choose a podCidr that overlaps no "
             "block, route or peering of the VPC (or omit podCidr to let podcidr choose)."
@@ -137,9 +137,15 @@ def extend_vpc_cidr(clients: AwsClients, migration: Migration) -> Migration:
             with transient_faults_retried("ec2:AssociateVpcCidrBlock"):
                 response = clients.ec2.associate_vpc_cidr_block(VpcId=result.vpc_id, CidrBlock=pod_cidr.cidr)
         except ClientError as error:
-            raise _refused(result, error) from error
+            # botocore retries a throttled call by itself: if the first try acted and its answer was lost,
+            # the retry is refused as an overlap with the very block it added. Look before blaming the CIDR.
+            again = _find_association(_describe_vpc(clients.ec2, result.vpc_id), pod_cidr.cidr)
+            if again is None or again.get("CidrBlockState", {}).get("State") not in ACTIVE_STATES:
+                raise _refused(result, error) from error
+            made = again
+        else:
+            made = response.get("CidrBlockAssociation", {})
         result.changes += 1
-        made = response.get("CidrBlockAssociation", {})
         pod_cidr.association_id = made.get("AssociationId")
         pod_cidr.state = made.get("CidrBlockState", {}).get("State", "associating")
         pod_cidr.created = True

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.aws.clients import transient_faults_retried
 from podcidr.errors import NodeRouteTableMissing
 from podcidr.models.migration import Migration, PodSubnet
 from podcidr.steps._ec2 import describe_route_tables
@@ -92,22 +92,24 @@ def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[Rout
     if current is not None and current[0].get("RouteTableId") == subnet.route_table_id:
         subnet.route_table_association_id = current[1].get("RouteTableAssociationId")
         return 0
-    if current is not None:
-        with transient_faults_retried("ec2:ReplaceRouteTableAssociation"):
-            response = ec2.replace_route_table_association(
-                AssociationId=current[1]["RouteTableAssociationId"], RouteTableId=subnet.route_table_id
-            )
-        subnet.route_table_association_id = response.get("NewAssociationId")
-        return 1
     try:
-        with transient_faults_retried("ec2:AssociateRouteTable"):
-            made = ec2.associate_route_table(RouteTableId=subnet.route_table_id, SubnetId=subnet.subnet_id)
-    except ClientError as error:
-        if error_code(error) != "Resource.AlreadyAssociated":
+        if current is not None:
+            with transient_faults_retried("ec2:ReplaceRouteTableAssociation"):
+                replaced = ec2.replace_route_table_association(
+                    AssociationId=current[1]["RouteTableAssociationId"], RouteTableId=subnet.route_table_id
+                )
+            subnet.route_table_association_id = replaced.get("NewAssociationId")
+        else:
+            with transient_faults_retried("ec2:AssociateRouteTable"):
+                made = ec2.associate_route_table(RouteTableId=subnet.route_table_id, SubnetId=subnet.subnet_id)
+            subnet.route_table_association_id = made.get("AssociationId")
+    except ClientError:
+        # botocore retries a throttled call by itself: when the first try acted and its answer was lost,
+        # the retry is refused (Resource.AlreadyAssociated, InvalidAssociationID.NotFound). Look again.
+        now = _explicit_association(describe_route_tables(ec2, vpc_id), subnet.subnet_id)
+        if now is None or now[0].get("RouteTableId") != subnet.route_table_id:
             raise
-        # Associated meanwhile (a racing retry): look again and converge from there.
-        return _associate(ec2, vpc_id, subnet, describe_route_tables(ec2, vpc_id))
-    subnet.route_table_association_id = made.get("AssociationId")
+        subnet.route_table_association_id = now[1].get("RouteTableAssociationId")
     return 1
 
 

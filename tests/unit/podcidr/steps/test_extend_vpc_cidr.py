@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import pytest
+from botocore.exceptions import ClientError
 
 from podcidr import pod_cidr_tag_key
 from podcidr.aws.clients import AwsClients
@@ -97,6 +98,8 @@ class FakeEc2:
 
     def __init__(self, vpc_id: str) -> None:
         self.vpc_id = vpc_id
+        self.act_then_refuse = False
+        """AssociateVpcCidrBlock acts, and its answer is a refusal (botocore retried a lost response)."""
         self.associations: list[dict[str, Any]] = []
         self.tags: dict[str, str] = {}
         self.mutating: list[str] = []
@@ -113,6 +116,9 @@ class FakeEc2:
             "CidrBlockState": {"State": "associating"},
         }
         self.associations.append(association)
+        if self.act_then_refuse:
+            message = f"The CIDR '{CidrBlock}' conflicts with another CIDR block ({CidrBlock}) of the VPC."
+            raise ClientError({"Error": {"Code": "InvalidVpc.Range", "Message": message}}, "AssociateVpcCidrBlock")
         return {"CidrBlockAssociation": association, "VpcId": VpcId}
 
     def create_tags(self, Resources: list[str], Tags: list[dict[str, str]]) -> None:  # noqa: N803
@@ -184,3 +190,22 @@ def test_a_failure_left_by_an_earlier_execution_is_asked_again(fake: FakeEc2) ->
     assert fresh.pod_cidr.association_id == "vpc-cidr-assoc-2"
     assert fresh.pod_cidr.created is True
     assert fake.mutating == ["CreateTags", "AssociateVpcCidrBlock", "AssociateVpcCidrBlock"]
+
+
+def test_a_retry_refused_as_an_overlap_with_its_own_block_adopts_it(fake: FakeEc2) -> None:
+    fake.act_then_refuse = True
+
+    migration = extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+
+    assert migration.pod_cidr.association_id == "vpc-cidr-assoc-1"
+    assert (migration.pod_cidr.state, migration.pod_cidr.created, migration.changes) == ("associating", True, 2)
+
+
+def test_a_refusal_without_the_block_is_cidr_not_allowed(fake: FakeEc2) -> None:
+    def refuse(VpcId: str, CidrBlock: str) -> dict[str, Any]:  # noqa: N803
+        message = f"The CIDR '{CidrBlock}' is restricted. Use a CIDR from the same private address range."
+        raise ClientError({"Error": {"Code": "InvalidVpc.Range", "Message": message}}, "AssociateVpcCidrBlock")
+
+    fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
+    with pytest.raises(CidrNotAllowed, match="is restricted"):
+        extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))

@@ -17,6 +17,7 @@ from tests.fixtures.vpc_topology import (
     build_seed_vpc,
     lose_response,
     record_calls,
+    refuse_after_acting,
     seed_migration,
 )
 
@@ -153,3 +154,26 @@ def test_a_vanished_route_table_is_node_route_table_missing(
     migration.pod_subnets[0].route_table_id = "rtb-0123456789abcdef0"
     with pytest.raises(NodeRouteTableMissing, match=r"rtb-0123456789abcdef0.*gone"):
         route_pod_subnets(aws, migration)
+
+
+@pytest.mark.parametrize(
+    ("operation", "code", "stray"),
+    [
+        ("AssociateRouteTable", "Resource.AlreadyAssociated", False),
+        ("ReplaceRouteTableAssociation", "InvalidAssociationID.NotFound", True),
+    ],
+)
+def test_a_refused_retry_of_its_own_association_converges(
+    aws: AwsClients, seed: Topology, migration: Migration, operation: str, code: str, stray: bool
+) -> None:
+    if stray:
+        for subnet in migration.pod_subnets:
+            aws.ec2.associate_route_table(RouteTableId=seed.public_route_table_id, SubnetId=str(subnet.subnet_id))
+    refuse_after_acting(aws.ec2, operation, code)
+
+    routed = route_pod_subnets(aws, migration)
+
+    assert routed.changes == 3
+    for subnet in routed.pod_subnets:
+        [(table, association)] = _associations(aws, seed.vpc_id, subnet.subnet_id)
+        assert (table, association) == (subnet.route_table_id, subnet.route_table_association_id)
