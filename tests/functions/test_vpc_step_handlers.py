@@ -33,7 +33,7 @@ def load(step: str, clients: AwsClients | None = None) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if clients is not None:
-        module._clients = clients
+        vars(module)["_clients"] = clients  # the container's clients, made once
     return module
 
 

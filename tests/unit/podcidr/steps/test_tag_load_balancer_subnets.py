@@ -75,7 +75,7 @@ def test_a_tag_already_present_with_any_value_is_left_alone(
 
     assert calls.mutating == ["CreateTags", "CreateTags"]
     assert _tags(aws, seed.node_subnet_ids[1])[INTERNAL_ELB] == ""
-    created = {(t.subnet_id, t.key): t.created for t in tagged.load_balancer_tags}
+    created: dict[tuple[str, str], bool] = {(t.subnet_id, t.key): t.created for t in tagged.load_balancer_tags}
     assert created[(seed.node_subnet_ids[1], INTERNAL_ELB)] is False
     assert sum(created.values()) == 5
 
