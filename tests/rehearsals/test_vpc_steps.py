@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import sys
 from collections import Counter
 from typing import Any
 
@@ -34,10 +33,6 @@ def _quiet() -> None:
 
 
 def _run(scenario: dict[str, Any], repeat: int = 1) -> Rehearsal:
-    # The twin's Lambda endpoint keeps each handler module in sys.modules across twins of one process, so a
-    # warm module would keep clients made for an earlier, stopped twin: start every twin with cold containers.
-    for name in [n for n in sys.modules if n.startswith("_localcloud_fn_")]:
-        del sys.modules[name]
     return rehearse(parse_scenario(scenario), dict(INPUT), repeat=repeat)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "migration.asl.yaml"
 TEMPLATE = ROOT / "template.yaml"
 LAMBDA_ERRORS = [
