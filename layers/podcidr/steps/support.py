@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from podcidr.errors import PodcidrError
 from podcidr.models.migration import Migration, StepTiming
@@ -94,3 +94,20 @@ def plain(model: Any) -> dict[str, Any]:
 def items(listing: Any) -> list[dict[str, Any]]:
     """The items of a list response, each as plain JSON."""
     return [plain(item) for item in (getattr(listing, "items", None) or [])]
+
+
+class _FromDict(Protocol):
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any] | None) -> Any: ...
+
+
+M = TypeVar("M", bound=_FromDict)
+
+
+def as_model(cls: type[M], body: dict[str, Any]) -> M:
+    """A request body as the client's model (what its typed methods take)."""
+    model = cls.from_dict(body)
+    if model is None:
+        raise ValueError(f"empty {cls.__name__} body")
+    result: M = model
+    return result
