@@ -1,1 +1,1 @@
-"""One module of logic per step; handlers in functions/<step>/app.py call them."""
+"""Step logic: one module per step of the workflow. Each takes clients and a model, returns the model."""

@@ -1,0 +1,34 @@
+"""Report: the execution's output (DESIGN.md "Report").
+
+Map iterations count their mutating calls in their item's own `changes` (an iteration cannot
+write the document's total); Report folds them into `migration.changes`, the one count the report
+shows. The items' counters are dropped from the output, so no one adds them twice; everything
+else of the migration document stays (the report contract allows it to grow).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from podcidr.models.migration import Migration
+
+
+def fold_changes(migration: Migration) -> Migration:
+    """The document with the Map items' changes added to `changes` (and the items' set to 0)."""
+    result = migration.model_copy(deep=True)
+    for subnet in result.pod_subnets:
+        result.changes += subnet.changes
+        subnet.changes = 0
+    for nodegroup in result.nodegroups:
+        result.changes += nodegroup.changes
+        nodegroup.changes = 0
+    return result
+
+
+def report_document(migration: Migration) -> dict[str, Any]:
+    """The execution output: the folded document without the items' internal counters."""
+    document = fold_changes(migration).to_json()
+    for key in ("podSubnets", "nodegroups"):
+        for item in document.get(key, []):
+            item.pop("changes", None)
+    return document

@@ -1,0 +1,3 @@
+from tests.fixtures.vpc_topology import aws, fake_aws_environment, seed
+
+__all__ = ["aws", "fake_aws_environment", "seed"]

@@ -1,0 +1,178 @@
+"""ExtendVpcCidr against moto (association acts at once there) and a fake EC2 for the timed states."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import pytest
+
+from podcidr.aws.clients import AwsClients
+from podcidr.errors import CidrNotAllowed, CidrQuotaExceeded
+from podcidr.steps.extend_vpc_cidr import extend_vpc_cidr, max_polls, pod_cidr_tag_key
+from tests.fixtures.vpc_topology import (
+    CLUSTER,
+    POD_CIDR,
+    Topology,
+    as_state_machine_retries,
+    lose_response,
+    record_calls,
+    seed_migration,
+)
+
+
+def _blocks(aws: AwsClients, vpc_id: str, cidr: str = POD_CIDR) -> list[dict[str, Any]]:
+    vpc = aws.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+    return [dict(a) for a in vpc["CidrBlockAssociationSet"] if a["CidrBlock"] == cidr]
+
+
+def _vpc_tags(aws: AwsClients, vpc_id: str) -> dict[str, str]:
+    vpc = aws.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
+    return {t["Key"]: t["Value"] for t in vpc.get("Tags", [])}
+
+
+def test_associates_the_planned_block_and_marks_the_vpc(aws: AwsClients, seed: Topology) -> None:
+    calls = record_calls(aws.ec2)
+    migration = extend_vpc_cidr(aws, seed_migration(seed))
+
+    [block] = _blocks(aws, seed.vpc_id)
+    assert migration.pod_cidr.association_id == block["AssociationId"]
+    assert migration.pod_cidr.state == "associating"  # as AssociateVpcCidrBlock answers
+    assert migration.pod_cidr.created is True
+    assert migration.polls["ExtendVpcCidr"] == 1
+    assert _vpc_tags(aws, seed.vpc_id)[pod_cidr_tag_key(CLUSTER)] == POD_CIDR
+
+    # The wait loop's next check sees it associated and changes nothing more.
+    checked = extend_vpc_cidr(aws, migration)
+    assert checked.pod_cidr.state == "associated"
+    assert checked.pod_cidr.association_id == block["AssociationId"]
+    assert checked.pod_cidr.created is True
+    assert calls.mutating == ["CreateTags", "AssociateVpcCidrBlock"]
+    assert checked.changes == 2
+    assert checked.polls["ExtendVpcCidr"] == 1
+
+
+def test_rerun_adopts_the_block_with_zero_mutating_calls(aws: AwsClients, seed: Topology) -> None:
+    extend_vpc_cidr(aws, seed_migration(seed))
+    calls = record_calls(aws.ec2)
+
+    again = extend_vpc_cidr(aws, seed_migration(seed))
+
+    assert calls.mutating == []
+    assert again.changes == 0
+    assert again.pod_cidr.created is False
+    assert again.pod_cidr.state == "associated"
+    assert again.pod_cidr.association_id == _blocks(aws, seed.vpc_id)[0]["AssociationId"]
+
+
+def test_a_lost_association_response_converges_on_one_block(aws: AwsClients, seed: Topology) -> None:
+    lost = lose_response(aws.ec2, "AssociateVpcCidrBlock")
+    calls = record_calls(aws.ec2)
+
+    migration = as_state_machine_retries(extend_vpc_cidr, aws, seed_migration(seed))
+
+    assert lost() == 1
+    assert len(_blocks(aws, seed.vpc_id)) == 1
+    assert calls.mutating.count("AssociateVpcCidrBlock") == 1
+    assert migration.pod_cidr.state == "associated"  # found by the retry
+    assert migration.pod_cidr.association_id == _blocks(aws, seed.vpc_id)[0]["AssociationId"]
+
+
+def test_a_full_vpc_is_a_quota_error(aws: AwsClients, seed: Topology) -> None:
+    for third in range(1, 5):
+        aws.ec2.associate_vpc_cidr_block(VpcId=seed.vpc_id, CidrBlock=f"100.{64 + third}.0.0/16")
+    with pytest.raises(CidrQuotaExceeded, match="quota"):
+        extend_vpc_cidr(aws, seed_migration(seed))
+
+
+class FakeEc2:
+    """Just enough EC2 for the timed association states moto does not have."""
+
+    def __init__(self, vpc_id: str) -> None:
+        self.vpc_id = vpc_id
+        self.associations: list[dict[str, Any]] = []
+        self.tags: dict[str, str] = {}
+        self.mutating: list[str] = []
+
+    def describe_vpcs(self, VpcIds: list[str]) -> dict[str, Any]:  # noqa: N803 (boto3's names)
+        tags = [{"Key": k, "Value": v} for k, v in self.tags.items()]
+        return {"Vpcs": [{"VpcId": self.vpc_id, "CidrBlockAssociationSet": self.associations, "Tags": tags}]}
+
+    def associate_vpc_cidr_block(self, VpcId: str, CidrBlock: str) -> dict[str, Any]:  # noqa: N803
+        self.mutating.append("AssociateVpcCidrBlock")
+        association = {
+            "AssociationId": f"vpc-cidr-assoc-{len(self.associations) + 1}",
+            "CidrBlock": CidrBlock,
+            "CidrBlockState": {"State": "associating"},
+        }
+        self.associations.append(association)
+        return {"CidrBlockAssociation": association, "VpcId": VpcId}
+
+    def create_tags(self, Resources: list[str], Tags: list[dict[str, str]]) -> None:  # noqa: N803
+        self.mutating.append("CreateTags")
+        self.tags.update({t["Key"]: t["Value"] for t in Tags})
+
+    def set_state(self, state: str, message: str | None = None) -> None:
+        self.associations[-1]["CidrBlockState"] = {"State": state, "StatusMessage": message}
+
+
+def _fake_clients(ec2: FakeEc2) -> AwsClients:
+    return AwsClients(ec2=cast(Any, ec2), eks=cast(Any, None), elbv2=cast(Any, None), sts=cast(Any, None))
+
+
+@pytest.fixture
+def fake(fake_aws_environment: None) -> FakeEc2:
+    return FakeEc2("vpc-0123456789abcdef0")
+
+
+def _topology(vpc_id: str) -> Topology:
+    ids = ["subnet-1", "subnet-2", "subnet-3"]
+    return Topology(vpc_id, "rtb-main", "rtb-public", ids, ids, ["nat-1"], ["rtb-1"] * 3)
+
+
+def test_reports_associating_and_counts_polls_until_associated(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    first = extend_vpc_cidr(clients, seed_migration(_topology(fake.vpc_id)))
+    assert (first.pod_cidr.state, first.pod_cidr.created, first.polls["ExtendVpcCidr"]) == ("associating", True, 1)
+
+    second = extend_vpc_cidr(clients, first)
+    assert second.polls["ExtendVpcCidr"] == 2 and second.pod_cidr.state == "associating"
+
+    fake.set_state("associated")
+    done = extend_vpc_cidr(clients, second)
+    assert done.pod_cidr.state == "associated"
+    assert done.pod_cidr.created is True
+    assert done.changes == 2  # the mark and the association, once each
+    assert fake.mutating == ["CreateTags", "AssociateVpcCidrBlock"]
+
+
+def test_gives_up_past_the_poll_ceiling(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    migration = seed_migration(_topology(fake.vpc_id)).model_copy(update={"poll_seconds": 300})
+    ceiling = max_polls(300)
+    for _ in range(ceiling):
+        migration = extend_vpc_cidr(clients, migration)
+    with pytest.raises(CidrNotAllowed, match="still associating"):
+        extend_vpc_cidr(clients, migration)
+
+
+def test_a_failed_association_is_cidr_not_allowed_with_aws_message(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    migration = extend_vpc_cidr(clients, seed_migration(_topology(fake.vpc_id)))
+    fake.set_state("failed", "The CIDR block is restricted for this VPC")
+
+    with pytest.raises(CidrNotAllowed, match="restricted for this VPC") as raised:
+        extend_vpc_cidr(clients, migration)
+    assert "failed" in raised.value.cause
+    assert fake.mutating.count("AssociateVpcCidrBlock") == 1
+
+
+def test_a_failure_left_by_an_earlier_execution_is_asked_again(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    extend_vpc_cidr(clients, seed_migration(_topology(fake.vpc_id)))
+    fake.set_state("failed", "transient failure")
+
+    fresh = extend_vpc_cidr(clients, seed_migration(_topology(fake.vpc_id)))
+
+    assert fresh.pod_cidr.association_id == "vpc-cidr-assoc-2"
+    assert fresh.pod_cidr.created is True
+    assert fake.mutating == ["CreateTags", "AssociateVpcCidrBlock", "AssociateVpcCidrBlock"]
