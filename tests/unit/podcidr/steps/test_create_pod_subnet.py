@@ -39,7 +39,10 @@ def _items(migration: Migration) -> list[PodSubnetItem]:
 
 def _pod_subnets(aws: AwsClients, vpc_id: str) -> list[dict[str, Any]]:
     subnets = aws.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
-    return sorted((dict(s) for s in subnets if s["CidrBlock"].startswith("100.64.")), key=lambda s: ipaddress.IPv4Network(s["CidrBlock"]))
+    return sorted(
+        (dict(s) for s in subnets if s["CidrBlock"].startswith("100.64.")),
+        key=lambda s: ipaddress.IPv4Network(s["CidrBlock"]),
+    )
 
 
 def test_creates_one_private_owned_subnet_per_az(aws: AwsClients, migration: Migration) -> None:
