@@ -6,7 +6,7 @@ import pytest
 
 from podcidr.errors import ClusterAccessDenied
 from podcidr.steps.ensure_cluster_access import ensure_cluster_access, principal_arn
-from tests.fixtures.twin_aws import TwinAws, twin_aws  # noqa: F401 (fixture)
+from tests.fixtures.twin_aws import TwinAws
 from tests.fixtures.vpc_topology import as_state_machine_retries
 
 ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
