@@ -129,6 +129,12 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
         addon = eks.describe_addon(clusterName=name, addonName=ADDON)["addon"]
     if addon.get("status") in ("CREATING", "UPDATING", "DELETING"):
         count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update"))
+        ours = _our_update_in_progress(eks, name, cni.env)
+        if ours is not None:
+            # our UpdateAddon acted but its response was lost: follow that update instead of starting another
+            cni.update_id, cni.status, cni.changed = ours, IN_PROGRESS, True
+            migration.changes += 1
+            return
         cni.status = WAITING
         return
     current = addon.get("configurationValues")
@@ -162,6 +168,27 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     cni.status = IN_PROGRESS
     cni.changed = True
     migration.changes += 1
+
+
+def _our_update_in_progress(eks: EKSClient, cluster: str, env: dict[str, str]) -> str | None:
+    """The ID of an add-on update in progress that sets our env (a lost UpdateAddon response), if any."""
+    with transient_faults_retried("eks:ListUpdates"):
+        update_ids = eks.list_updates(name=cluster, addonName=ADDON).get("updateIds", [])
+    for update_id in reversed(update_ids[-5:]):
+        with transient_faults_retried("eks:DescribeUpdate"):
+            update = eks.describe_update(name=cluster, updateId=update_id, addonName=ADDON)["update"]
+        if update.get("status") != IN_PROGRESS:
+            continue
+        for param in update.get("params", []):
+            if param.get("type") == "ConfigurationValues":
+                try:
+                    values, _ = parse_configuration_values(param.get("value"))
+                except CniConfigConflict:
+                    continue
+                given = values.get("env") or {}
+                if isinstance(given, dict) and all(str(given.get(k)) == v for k, v in env.items()):
+                    return update_id
+    return None
 
 
 # --- self-managed DaemonSet -----------------------------------------------------------------------
