@@ -1,3 +1,3 @@
-from tests.fixtures.vpc_topology import aws, fake_aws_environment, seed
+from tests.fixtures.vpc_topology import _moto, aws, fake_aws_environment, seed
 
-__all__ = ["aws", "fake_aws_environment", "seed"]
+__all__ = ["_moto", "aws", "fake_aws_environment", "seed"]

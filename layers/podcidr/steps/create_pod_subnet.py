@@ -7,6 +7,8 @@ untagged subnet can exist. Never a load-balancer role tag; never public IPs on l
 
 A CreateSubnet that acted but whose response was lost converges: the retried iteration finds
 the subnet by its CIDR (and an `InvalidSubnet.Conflict` from a race means it exists: look again).
+Plan records the pod subnets it found (`subnetId`); an owned subnet found here that the item does
+not know yet was made by this execution's lost-response attempt: `created: true`, counted once.
 """
 
 from __future__ import annotations
@@ -145,6 +147,9 @@ def create_pod_subnet(clients: AwsClients, item: PodSubnetItem) -> PodSubnet:
                     "podCidr."
                 )
     subnet = _adoptable(item, found)
+    if result.subnet_id is None and not result.created:
+        result.created = True  # ours, unknown to the plan: a lost response's CreateSubnet
+        result.changes += 1
     result.subnet_id = subnet["SubnetId"]
     result.changes += _no_public_ips(clients.ec2, subnet)
     return result

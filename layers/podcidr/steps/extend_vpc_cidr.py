@@ -5,7 +5,8 @@ each invocation looks first, acts only if the block is absent, and reports the s
 
 Ownership. A VPC CIDR association cannot be tagged, and the VPC is not podcidr's (several
 clusters may share it), so podcidr does not put its `podcidr:cluster` ownership tag on the VPC.
-Instead it marks the VPC with one tag per cluster, `podcidr:pod-cidr/<cluster>=<block>`, written
+Instead it marks the VPC with one tag per cluster, `podcidr:pod-cidr:<cluster>=<block>`
+(`podcidr.pod_cidr_tag_key`), written
 *before* the association is requested. The mark says "this block is <cluster>'s pod CIDR": a
 later Plan (a re-run without `podCidr`) finds the block it should keep through it, and a person
 reading the VPC's tags sees who added the block and why. Whether the block is adopted is decided
@@ -13,9 +14,10 @@ by the plan: the planned block is the one Plan chose or was given and checked ag
 so if the VPC already has it (associated, or still associating after a lost response), the step
 adopts it instead of asking AWS for a duplicate (which AWS would refuse as an overlap).
 
-Counting. `created` is true when an invocation of this execution asked for the association and
-got its answer; a block found present is reported `created: false` and not counted (a call whose
-response was lost cannot be told from one made before this execution).
+Counting. Plan records a block it found (`associationId`, `state`). So a block found here that
+the document does not know yet was associated by this execution, by an attempt whose response was
+lost (the mark, written first, rules out anyone else's podcidr run): it is reported `created: true`
+and its call counted. A block the plan already knew is `created: false`, nothing counted.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
+from podcidr import pod_cidr_tag_key
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.errors import CidrNotAllowed, CidrOverlap, CidrQuotaExceeded
 from podcidr.models.migration import Migration
@@ -37,16 +40,10 @@ if TYPE_CHECKING:
     from podcidr.aws.clients import AwsClients
 
 STEP = "ExtendVpcCidr"
-POD_CIDR_TAG_PREFIX = "podcidr:pod-cidr/"
 ACTIVE_STATES = frozenset({"associating", "associated"})
 FAILED_STATES = frozenset({"failing", "failed"})
 WAIT_CEILING_SECONDS = 900
 """How long the state machine waits for `associated` (AWS takes seconds; 15 minutes is generous)."""
-
-
-def pod_cidr_tag_key(cluster_name: str) -> str:
-    """The VPC tag that names a cluster's pod CIDR (value: the block)."""
-    return f"{POD_CIDR_TAG_PREFIX}{cluster_name}"
 
 
 def max_polls(poll_seconds: int) -> int:
@@ -128,6 +125,10 @@ def extend_vpc_cidr(clients: AwsClients, migration: Migration) -> Migration:
     # The mark goes on before the association is asked for, so it is there whatever happens next.
     result.changes += _ensure_mark(clients.ec2, result, vpc)
     if association is not None and state in ACTIVE_STATES:
+        if pod_cidr.association_id is None:
+            # Plan did not see it and no answered attempt recorded it: a lost response's association.
+            pod_cidr.created = True
+            result.changes += 1
         pod_cidr.association_id = association.get("AssociationId")
         pod_cidr.state = state
     else:

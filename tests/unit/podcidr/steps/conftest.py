@@ -1,4 +1,4 @@
 from tests.fixtures.twin_aws import twin_aws
-from tests.fixtures.vpc_topology import aws, fake_aws_environment, seed
+from tests.fixtures.vpc_topology import _moto, aws, fake_aws_environment, seed
 
-__all__ = ["aws", "fake_aws_environment", "seed", "twin_aws"]
+__all__ = ["_moto", "aws", "fake_aws_environment", "seed", "twin_aws"]

@@ -39,10 +39,8 @@ def _items(migration: Migration) -> list[PodSubnetItem]:
 
 def _pod_subnets(aws: AwsClients, vpc_id: str) -> list[dict[str, Any]]:
     subnets = aws.ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["Subnets"]
-    return sorted(
-        (dict(s) for s in subnets if s["CidrBlock"].startswith("100.64.")),
-        key=lambda s: ipaddress.IPv4Network(s["CidrBlock"]),
-    )
+    pods = [dict(s) for s in subnets if s["CidrBlock"].startswith("100.64.")]
+    return sorted(pods, key=lambda s: ipaddress.IPv4Network(s["CidrBlock"]))
 
 
 def test_creates_one_private_owned_subnet_per_az(aws: AwsClients, migration: Migration) -> None:
@@ -66,6 +64,8 @@ def test_creates_one_private_owned_subnet_per_az(aws: AwsClients, migration: Mig
 def test_rerun_adopts_with_zero_mutating_calls(aws: AwsClients, migration: Migration) -> None:
     first = [create_pod_subnet(aws, item) for item in _items(migration)]
     calls = record_calls(aws.ec2)
+    for planned, made in zip(migration.pod_subnets, first, strict=True):
+        planned.subnet_id = made.subnet_id  # as Plan records the pod subnets it finds on a re-run
 
     again = [create_pod_subnet(aws, item) for item in _items(migration)]
 
@@ -85,6 +85,7 @@ def test_a_lost_create_response_converges_on_one_subnet_per_az(aws: AwsClients, 
     assert len(subnets) == 3
     assert calls.mutating == ["CreateSubnet"] * 3
     assert [r.subnet_id for r in results] == [s["SubnetId"] for s in subnets]
+    assert all(r.created is True and r.changes == 1 for r in results)  # made by this execution
 
 
 def test_a_conflict_on_create_means_it_exists_look_it_up(aws: AwsClients, migration: Migration) -> None:
@@ -104,7 +105,7 @@ def test_a_conflict_on_create_means_it_exists_look_it_up(aws: AwsClients, migrat
     result = create_pod_subnet(aws, item)
 
     assert result.subnet_id == subnet_id
-    assert result.created is False
+    assert result.created is True  # unknown to the plan: this execution's racing attempt made it
     assert calls.mutating == ["CreateSubnet"]  # refused with InvalidSubnet.Conflict
     assert len(_pod_subnets(aws, migration.vpc_id)) == 3 - 2  # only the first AZ's
 
@@ -138,6 +139,7 @@ def test_public_ip_on_launch_is_turned_off(aws: AwsClients, migration: Migration
     item = _items(migration)[0]
     subnet_id = create_pod_subnet(aws, item).subnet_id
     assert subnet_id is not None
+    item.subnet.subnet_id = subnet_id
     aws.ec2.modify_subnet_attribute(SubnetId=subnet_id, MapPublicIpOnLaunch={"Value": True})
     calls = record_calls(aws.ec2)
 

@@ -6,9 +6,10 @@ from typing import Any, cast
 
 import pytest
 
+from podcidr import pod_cidr_tag_key
 from podcidr.aws.clients import AwsClients
 from podcidr.errors import CidrNotAllowed, CidrQuotaExceeded
-from podcidr.steps.extend_vpc_cidr import extend_vpc_cidr, max_polls, pod_cidr_tag_key
+from podcidr.steps.extend_vpc_cidr import extend_vpc_cidr, max_polls
 from tests.fixtures.vpc_topology import (
     CLUSTER,
     POD_CIDR,
@@ -54,8 +55,11 @@ def test_associates_the_planned_block_and_marks_the_vpc(aws: AwsClients, seed: T
 def test_rerun_adopts_the_block_with_zero_mutating_calls(aws: AwsClients, seed: Topology) -> None:
     extend_vpc_cidr(aws, seed_migration(seed))
     calls = record_calls(aws.ec2)
+    replanned = seed_migration(seed)  # as Plan writes it on a re-run: the block it found
+    [block] = _blocks(aws, seed.vpc_id)
+    replanned.pod_cidr.association_id, replanned.pod_cidr.state = block["AssociationId"], "associated"
 
-    again = extend_vpc_cidr(aws, seed_migration(seed))
+    again = extend_vpc_cidr(aws, replanned)
 
     assert calls.mutating == []
     assert again.changes == 0
@@ -74,6 +78,10 @@ def test_a_lost_association_response_converges_on_one_block(aws: AwsClients, see
     assert len(_blocks(aws, seed.vpc_id)) == 1
     assert calls.mutating.count("AssociateVpcCidrBlock") == 1
     assert migration.pod_cidr.state == "associated"  # found by the retry
+    assert migration.pod_cidr.created is True  # the plan had not seen it: this execution made it
+    # The association is counted; the mark, written by the failed attempt, is found by the retry and
+    # cannot be told from an earlier execution's (a lost attempt's other calls go uncounted).
+    assert migration.changes == 1
     assert migration.pod_cidr.association_id == _blocks(aws, seed.vpc_id)[0]["AssociationId"]
 
 

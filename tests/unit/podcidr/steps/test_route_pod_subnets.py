@@ -1,0 +1,155 @@
+"""RoutePodSubnets against moto."""
+
+from __future__ import annotations
+
+import pytest
+
+from podcidr.aws.clients import AwsClients
+from podcidr.errors import NodeRouteTableMissing
+from podcidr.models.migration import Migration
+from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
+from podcidr.steps.route_pod_subnets import route_pod_subnets
+from tests.fixtures.vpc_topology import (
+    CLUSTER,
+    POD_CIDR,
+    Topology,
+    as_state_machine_retries,
+    build_seed_vpc,
+    lose_response,
+    record_calls,
+    seed_migration,
+)
+
+
+def _with_pod_subnets(aws: AwsClients, topology: Topology) -> Migration:
+    aws.ec2.associate_vpc_cidr_block(VpcId=topology.vpc_id, CidrBlock=POD_CIDR)
+    migration = seed_migration(topology)
+    migration.pod_subnets = [
+        create_pod_subnet(aws, PodSubnetItem(cluster_name=CLUSTER, vpc_id=topology.vpc_id, subnet=s))
+        for s in migration.pod_subnets
+    ]
+    return migration
+
+
+def _associations(aws: AwsClients, vpc_id: str, subnet_id: str | None) -> list[tuple[str, str]]:
+    tables = aws.ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    return [
+        (t["RouteTableId"], a["RouteTableAssociationId"])
+        for t in tables
+        for a in t.get("Associations", [])
+        if a.get("SubnetId") == subnet_id
+    ]
+
+
+@pytest.fixture
+def migration(aws: AwsClients, seed: Topology) -> Migration:
+    return _with_pod_subnets(aws, seed)
+
+
+def test_moves_each_pod_subnet_from_the_main_table_to_its_node_table(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    for subnet in migration.pod_subnets:
+        assert _associations(aws, seed.vpc_id, subnet.subnet_id) == []  # implicitly on the main table
+    calls = record_calls(aws.ec2)
+
+    routed = route_pod_subnets(aws, migration)
+
+    assert calls.mutating == ["AssociateRouteTable"] * 3
+    assert routed.changes == 3
+    for subnet in routed.pod_subnets:
+        [(table, association)] = _associations(aws, seed.vpc_id, subnet.subnet_id)
+        assert table == subnet.route_table_id == seed.node_route_table_ids[0]
+        assert association == subnet.route_table_association_id
+
+
+def test_rerun_makes_zero_mutating_calls(aws: AwsClients, seed: Topology, migration: Migration) -> None:
+    first = route_pod_subnets(aws, migration)
+    calls = record_calls(aws.ec2)
+
+    again = route_pod_subnets(aws, migration)
+
+    assert calls.mutating == []
+    assert again.changes == 0
+    assert [s.route_table_association_id for s in again.pod_subnets] == [
+        s.route_table_association_id for s in first.pod_subnets
+    ]
+
+
+def test_a_lost_association_response_converges_on_one_association_each(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    lost = lose_response(aws.ec2, "AssociateRouteTable", times=2)
+    calls = record_calls(aws.ec2)
+
+    routed = as_state_machine_retries(route_pod_subnets, aws, migration)
+
+    assert lost() == 2
+    assert calls.mutating == ["AssociateRouteTable"] * 3
+    for subnet in routed.pod_subnets:
+        [(table, association)] = _associations(aws, seed.vpc_id, subnet.subnet_id)
+        assert (table, association) == (subnet.route_table_id, subnet.route_table_association_id)
+
+
+def test_an_explicit_association_to_another_table_is_replaced(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    stray = migration.pod_subnets[1]
+    aws.ec2.associate_route_table(RouteTableId=seed.public_route_table_id, SubnetId=str(stray.subnet_id))
+    calls = record_calls(aws.ec2)
+
+    routed = route_pod_subnets(aws, migration)
+
+    assert sorted(calls.mutating) == ["AssociateRouteTable", "AssociateRouteTable", "ReplaceRouteTableAssociation"]
+    [(table, association)] = _associations(aws, seed.vpc_id, stray.subnet_id)
+    assert table == stray.route_table_id
+    assert association == routed.pod_subnets[1].route_table_association_id
+
+
+def test_a_nat_and_table_per_az_routes_each_pod_subnet_to_its_own_az(aws: AwsClients) -> None:
+    topology = build_seed_vpc(aws.ec2, nat_per_az=True)
+    assert len(set(topology.node_route_table_ids)) == 3
+    migration = _with_pod_subnets(aws, topology)
+
+    routed = route_pod_subnets(aws, migration)
+
+    for subnet, node_table in zip(routed.pod_subnets, topology.node_route_table_ids, strict=True):
+        [(table, _)] = _associations(aws, topology.vpc_id, subnet.subnet_id)
+        assert table == node_table
+        az_of_subnet = aws.ec2.describe_subnets(SubnetIds=[str(subnet.subnet_id)])["Subnets"][0]["AvailabilityZone"]
+        assert az_of_subnet == subnet.availability_zone
+
+
+def test_a_default_route_elsewhere_is_node_route_table_missing_and_changes_nothing(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    migration.pod_subnets[2].default_route_target = "nat-0000000000000000a"
+    calls = record_calls(aws.ec2)
+
+    with pytest.raises(NodeRouteTableMissing, match=r"goes to nat-[0-9a-f]+ \(active\).*nat-0000000000000000a"):
+        route_pod_subnets(aws, migration)
+    assert calls.mutating == []
+
+
+def test_no_default_route_is_node_route_table_missing(aws: AwsClients, seed: Topology, migration: Migration) -> None:
+    aws.ec2.delete_route(RouteTableId=seed.node_route_table_ids[0], DestinationCidrBlock="0.0.0.0/0")
+    with pytest.raises(NodeRouteTableMissing, match="does not exist"):
+        route_pod_subnets(aws, migration)
+
+
+def test_an_internet_gateway_is_no_node_route_when_the_plan_named_none(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    for subnet in migration.pod_subnets:
+        subnet.route_table_id = seed.public_route_table_id
+        subnet.default_route_target = None
+    with pytest.raises(NodeRouteTableMissing, match="goes to igw-"):
+        route_pod_subnets(aws, migration)
+
+
+def test_a_vanished_route_table_is_node_route_table_missing(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    migration.pod_subnets[0].route_table_id = "rtb-0123456789abcdef0"
+    with pytest.raises(NodeRouteTableMissing, match=r"rtb-0123456789abcdef0.*gone"):
+        route_pod_subnets(aws, migration)
