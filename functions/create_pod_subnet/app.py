@@ -1,0 +1,45 @@
+"""CreatePodSubnets, one Map iteration: create (or adopt) one AZ's pod subnet.
+
+Event (the Map's ItemSelector): {"clusterName", "vpcId", "subnet": <a PodSubnet of the document>}.
+Returns the PodSubnet with `subnetId`, `created` and its own `changes` (Report folds them in).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from podcidr.aws.clients import AwsClients
+from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
+
+logger = Logger()
+tracer = Tracer()
+
+_clients: AwsClients | None = None
+
+
+def clients() -> AwsClients:
+    """Clients made once per container."""
+    global _clients
+    if _clients is None:
+        _clients = AwsClients.create()
+    return _clients
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    subnet = create_pod_subnet(clients(), PodSubnetItem.model_validate(event))
+    logger.info(
+        "pod subnet",
+        extra={
+            "availabilityZone": subnet.availability_zone,
+            "cidr": subnet.cidr,
+            "subnetId": subnet.subnet_id,
+            "subnetCreated": subnet.created,
+            "changes": subnet.changes,
+        },
+    )
+    return subnet.to_json()

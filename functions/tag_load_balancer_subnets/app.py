@@ -1,0 +1,44 @@
+"""TagLoadBalancerSubnets: role tags for the AWS Load Balancer Controller's subnet discovery.
+
+Event: the migration document ($.migration). Returns it with each load-balancer tag's `created`
+filled in (nothing to do, and no call, when the plan lists no tags).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from podcidr.aws.clients import AwsClients
+from podcidr.models.migration import Migration
+from podcidr.steps.tag_load_balancer_subnets import tag_load_balancer_subnets
+
+logger = Logger()
+tracer = Tracer()
+
+_clients: AwsClients | None = None
+
+
+def clients() -> AwsClients:
+    """Clients made once per container."""
+    global _clients
+    if _clients is None:
+        _clients = AwsClients.create()
+    return _clients
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    migration = tag_load_balancer_subnets(clients(), Migration.model_validate(event))
+    logger.info(
+        "load-balancer subnet tags",
+        extra={
+            "tagsCreated": sum(t.created for t in migration.load_balancer_tags),
+            "tagsFound": sum(not t.created for t in migration.load_balancer_tags),
+            "changes": migration.changes,
+        },
+    )
+    return migration.to_json()
