@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import boto3
 from botocore.exceptions import ClientError
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
@@ -114,13 +115,32 @@ def configuration(endpoint: ClusterEndpoint, tokens: TokenSource) -> k8s.Configu
     return config
 
 
+def sts_endpoint(region: str) -> str:
+    """The regional STS endpoint EKS accepts in tokens (aws-iam-authenticator's host allow-list)."""
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://sts.{region}.{suffix}"
+
+
+def token_sts_client(session: boto3.Session, region: str | None = None) -> STSClient:
+    """An STS client to presign tokens with: the session's credentials, the *regional STS endpoint*
+    whatever AWS_ENDPOINT_URL says (presigning makes no request; EKS only accepts STS hosts)."""
+    region = region or session.region_name or "us-east-1"
+    client: STSClient = session.client("sts", region_name=region, endpoint_url=sts_endpoint(region))
+    return client
+
+
 @dataclass
 class KubeConnector:
     """Made once per Lambda container: one Kube per cluster endpoint, reused while warm."""
 
     eks: EKSClient
     sts: STSClient
+    """Signs the tokens (see token_sts_client)."""
     _cache: dict[ClusterEndpoint, Kube] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, session: boto3.Session, eks: EKSClient) -> KubeConnector:
+        return cls(eks, token_sts_client(session, eks.meta.region_name))
 
     def connect(self, cluster_name: str) -> Kube:
         endpoint = describe_endpoint(self.eks, cluster_name)
