@@ -221,6 +221,12 @@ def _check_max_pods(item: NodegroupReplacement, nodes: list[dict[str, Any]]) -> 
 
 def _delete_old(task: NodegroupTask, eks: EKSClient) -> None:
     item = task.nodegroup
+    old = _describe(eks, task.cluster_name, item.replaced)
+    if old is None:
+        item.status = DONE  # gone already (a re-run, or deleted by hand): nothing to delete
+        return
+    if old.get("status") == "DELETING":
+        return
     try:
         with transient_faults_retried("eks:DeleteNodegroup"):
             eks.delete_nodegroup(clusterName=task.cluster_name, nodegroupName=item.replaced)
@@ -257,4 +263,4 @@ def _wait_old_gone(task: NodegroupTask, eks: EKSClient) -> None:
             f"delete {item.replaced} by hand or run podcidr again."
         )
     if status != "DELETING":
-        _delete_old(task, eks)  # the delete request was lost before it acted
+        _delete_old(task, eks)  # the delete request failed before it acted

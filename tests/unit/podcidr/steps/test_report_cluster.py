@@ -16,7 +16,9 @@ def _with_cluster_parts() -> Migration:
         LoadBalancerCheck(kind="public-nlb", changes=1, status="done"),
     ]
     migration.timings = {
-        "ConfigureCni": StepTiming(started="2026-01-01T00:00:00.000Z", finished="2026-01-01T00:01:30.500Z", invocations=4),
+        "ConfigureCni": StepTiming(
+            started="2026-01-01T00:00:00.000Z", finished="2026-01-01T00:01:30.500Z", invocations=4
+        ),
         "Broken": StepTiming(started="yesterday", finished="today"),
     }
     return migration
