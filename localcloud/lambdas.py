@@ -104,6 +104,7 @@ class _Container:
     spec: FunctionSpec
     handler: Callable[[Any, LambdaContext], Any]
     credentials: dict[str, str]
+    module: str
 
 
 class _FunctionError(Exception):
@@ -148,7 +149,7 @@ class LocalLambdas:
         self._containers: dict[str, _Container] = {}
         self._role_credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
-        self._log_router = _LogRouter()
+        self._log_router = _ROUTER
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -167,8 +168,18 @@ class LocalLambdas:
         self.endpoint_url = endpoint_url
         self._admin_session = admin_session
 
+    def forget(self, function: str) -> None:
+        """Drop a function's warm container: its next invocation is a cold start."""
+        container = self._containers.pop(function, None)
+        if container is not None:
+            sys.modules.pop(container.module, None)
+
     def close(self) -> None:
+        """Forget the warm containers: their modules (with their clients) leave sys.modules."""
         self._log_router.close()
+        for container in self._containers.values():
+            sys.modules.pop(container.module, None)
+        self._containers.clear()
 
     def __call__(self, app: WsgiApp) -> WsgiApp:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -305,11 +316,12 @@ class LocalLambdas:
 
     def _cold_start(self, spec: FunctionSpec, credentials: dict[str, str], record: Invocation) -> _Container:
         started = time.monotonic()
+        module = f"_localcloud_fn_{spec.logical_id}_{spec.handler.rpartition('.')[0].replace('.', '_')}_{id(self):x}"
         try:
-            handler = _load_handler(spec)
+            handler = _load_handler(spec, module)
         finally:
             record.init_duration = time.monotonic() - started
-        container = _Container(spec=spec, handler=handler, credentials=credentials)
+        container = _Container(spec=spec, handler=handler, credentials=credentials, module=module)
         self._containers[spec.name] = container
         return container
 
@@ -422,11 +434,13 @@ def _client_context(header: str | None) -> Any:
         return None
 
 
-def _load_handler(spec: FunctionSpec) -> Callable[[Any, LambdaContext], Any]:
-    """Import the handler's module under a name of this function's own (a warm container)."""
+def _load_handler(spec: FunctionSpec, unique: str) -> Callable[[Any, LambdaContext], Any]:
+    """Import the handler's module under a name of this container's own (`unique`).
+
+    The layer's modules (podcidr) are imported once per process and shared, like sys.path entries.
+    """
     module_path, _, attribute = spec.handler.rpartition(".")
     source = spec.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
-    unique = f"_localcloud_fn_{spec.logical_id}_{module_path.replace('.', '_')}"
     for path in [*reversed(spec.layer_paths), spec.code_uri]:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
@@ -517,3 +531,8 @@ class _RoutedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+_ROUTER = _LogRouter()
+"""One for the process: a logger bound to it by one twin's function keeps being routed in the next
+twin's (Powertools' Logger reuses the logging.Logger of its service name, handler included)."""

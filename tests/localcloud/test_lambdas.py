@@ -56,7 +56,8 @@ def test_the_handler_result_is_the_payload(lambdas: LocalLambdas) -> None:
     assert response.status_code == 200
     assert "X-Amz-Function-Error" not in response.headers
     assert response.headers["X-Amz-Executed-Version"] == "$LATEST"
-    assert response.json == {"checked": "100.64.0.0/16", "module": "_localcloud_fn_CheckFunction_app"}
+    assert response.json["checked"] == "100.64.0.0/16"
+    assert response.json["module"].startswith("_localcloud_fn_CheckFunction_app_")
 
 
 def test_a_raised_exception_is_an_unhandled_function_error_named_by_its_class(lambdas: LocalLambdas) -> None:
@@ -128,7 +129,9 @@ def test_warm_container_keeps_module_state_and_modules_are_isolated(lambdas: Loc
     assert second["attempts"] == first["attempts"] + 1
     cold, warm = lambdas.invocations[-2:]
     assert cold.init_duration is not None and warm.init_duration is None
-    assert _invoke(lambdas, "CheckFunction", {}).json["module"] == "_localcloud_fn_CheckFunction_app"
+    assert _invoke(lambdas, "CheckFunction", {}).json["module"].startswith("_localcloud_fn_CheckFunction_app_")
+    lambdas.forget("FlakyFunction")
+    assert _invoke(lambdas, "FlakyFunction", {}).json["attempts"] == 1
 
 
 @pytest.fixture(scope="module")

@@ -23,16 +23,8 @@ def twin(harness_template: Template) -> Iterator[Twin]:
         yield running
 
 
-def _fresh_flaky(twin: Twin) -> None:
-    """Forget FlakyFunction's warm container (its module counts calls)."""
-    twin.lambdas._containers.pop("FlakyFunction", None)
-    import sys
-
-    sys.modules.pop("_localcloud_fn_FlakyFunction_app", None)
-
-
 def test_retry_by_error_name_then_success_with_a_map(twin: Twin) -> None:
-    _fresh_flaky(twin)
+    twin.lambdas.forget("FlakyFunction")  # its module counts calls
     events = list(twin.follow({"failures": 1, "items": [1, 2], "cidr": "100.64.0.0/16"}, poll=0.1))
     result = events[-1]
     assert isinstance(result, ExecutionResult)

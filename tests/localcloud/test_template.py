@@ -9,7 +9,7 @@ import pytest
 from localcloud.stepfunctions import load_definition
 from localcloud.template import DEFAULT_TEMPLATE, Account, Template, TemplateError
 
-from .conftest import HARNESS
+HARNESS = Path(__file__).parent / "fixtures" / "harness"
 
 ACCOUNT = Account(region="ap-southeast-1", account_id="123456789012")
 

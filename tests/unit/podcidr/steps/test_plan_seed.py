@@ -10,7 +10,6 @@ import json
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
-import boto3
 import pytest
 
 from podcidr import OWNER_TAG_KEY
@@ -26,7 +25,7 @@ from podcidr.errors import (
 from podcidr.models.migration import Migration
 from podcidr.models.plan import PlanOutcome
 from podcidr.steps.plan import max_polls, plan
-from tests.fixtures.topology import REGION, FakeEks, Topology, addon, seed_world
+from tests.fixtures.topology import REGION, FakeEks, Topology, addon, client, seed_world
 
 __all__ = ["seed_world"]  # the fixture
 
@@ -35,8 +34,8 @@ AZS = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
 
 def run(document: dict[str, Any], polls: int = 0, **fake: Any) -> PlanOutcome:
     fake.setdefault("addon", addon())
-    eks = FakeEks(boto3.client("eks", region_name=REGION), **fake)
-    return plan({"input": document, "polls": polls}, boto3.client("ec2", region_name=REGION), eks, REGION)  # type: ignore[arg-type]
+    eks = FakeEks(client("eks"), **fake)
+    return plan({"input": document, "polls": polls}, client("ec2"), eks, REGION)  # type: ignore[arg-type]
 
 
 def planned(document: dict[str, Any], **fake: Any) -> Migration:
@@ -101,7 +100,7 @@ def test_dry_run_plan_of_the_seed(seed_world: Topology) -> None:
     assert kinds == ["alb", "public-nlb", "private-nlb"]
     fixed = m.verification.load_balancers[2].fixed_addresses
     assert len(fixed) == 3
-    subnets = {s["SubnetId"]: s["CidrBlock"] for s in boto3.client("ec2").describe_subnets()["Subnets"]}
+    subnets = {s["SubnetId"]: s["CidrBlock"] for s in client("ec2").describe_subnets()["Subnets"]}
     for address in fixed:
         assert address.subnet_id in node_ids
         assert IPv4Address(address.ip) in IPv4Network(subnets[address.subnet_id])
@@ -253,7 +252,7 @@ def test_unknown_nodegroup(seed_world: Topology) -> None:
 def test_invalid_input_and_event(seed_world: Topology) -> None:
     with pytest.raises(InvalidInput, match="unknown key 'podCIDR'"):
         run({"clusterName": "eksworkshop", "podCIDR": "100.64.0.0/16"})
-    ec2, eks = boto3.client("ec2"), boto3.client("eks")
+    ec2, eks = client("ec2"), client("eks")
     with pytest.raises(InvalidInput):
         plan({"input": {"clusterName": "eksworkshop"}, "polls": -1}, ec2, eks, REGION)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
