@@ -48,7 +48,7 @@ class TwinComponent(Protocol):
 
 ComponentFactory = Callable[[Scenario, Template], "TwinComponent | None"]
 
-COMPONENTS: list[str] = []
+COMPONENTS: list[str] = ["localcloud.cluster:component"]
 """Factories of the components every rehearsal runs, as "module:function" (the cluster twin adds itself)."""
 
 StateContributor = Callable[[], Any]
