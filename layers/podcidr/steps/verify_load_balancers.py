@@ -26,7 +26,7 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import LoadBalancerKind
 from podcidr.models.migration import LoadBalancerCheck, Migration
-from podcidr.steps.support import as_model, count_poll, in_cidr, items, plain
+from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
@@ -38,6 +38,11 @@ MAX_WAIT_SECONDS = 20 * 60
 MAX_REMOVE_SECONDS = 15 * 60
 PROVISIONING = "provisioning"
 DONE = "done"
+PREVIOUSLY_VERIFIED = "previously-verified"
+VERIFIED_BEFORE = "verified-before"
+RECORD = "podcidr-verification"
+"""ConfigMap in kube-system: the pod CIDR and the load-balancer kinds a passed verification covered."""
+KUBE_SYSTEM = "kube-system"
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 ALB_ANNOTATION = "alb.ingress.kubernetes.io/"
 _LABELS = {MANAGED_BY_LABEL: MANAGED_BY, "app.kubernetes.io/name": APP}
@@ -91,10 +96,47 @@ def deployment_body(image: str) -> dict[str, Any]:
     }
 
 
+def changes_so_far(migration: Migration) -> int:
+    """Mutating calls this execution has made so far, the Map items' own counts included."""
+    return (
+        migration.changes
+        + sum(subnet.changes for subnet in migration.pod_subnets)
+        + sum(item.changes for item in migration.nodegroups)
+    )
+
+
+def _record(kube: Kube, cluster: str) -> dict[str, str] | None:
+    try:
+        with kube_faults(f"get ConfigMap {RECORD}", cluster):
+            found = plain(kube.core.read_namespaced_config_map(RECORD, KUBE_SYSTEM))
+    except ApiException as error:
+        if api_status(error) == 404:
+            return None
+        raise
+    data: dict[str, str] = found.get("data", {})
+    return data
+
+
+def _record_covers(record: dict[str, str] | None, migration: Migration) -> bool:
+    if not record or record.get("podCidr") != migration.pod_cidr.cidr:
+        return False
+    verified = set(record.get("loadBalancers", "").split(","))
+    return {check.kind for check in migration.verification.load_balancers} <= verified
+
+
 def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
-    """The namespace and the Deployment the load balancers send traffic to (created or adopted)."""
+    """The namespace and the Deployment the load balancers send traffic to (created or adopted).
+
+    A re-run that has changed nothing (everything found done) and finds the record of a passed
+    load-balancer verification for this pod CIDR (ConfigMap kube-system/podcidr-verification) does not
+    build the load balancers again: `workloads` = verified-before, each check `previously-verified`."""
     verification = migration.verification
     cluster, namespace = migration.cluster_name, verification.namespace
+    if changes_so_far(migration) == 0 and _record_covers(_record(kube, cluster), migration):
+        verification.workloads = VERIFIED_BEFORE
+        for check in verification.load_balancers:
+            check.status = PREVIOUSLY_VERIFIED
+        return migration
     try:
         with kube_faults(f"create Namespace {namespace}", cluster):
             kube.core.create_namespace(as_model(k8s.V1Namespace, namespace_body(namespace)))
@@ -337,6 +379,8 @@ def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool =
     cluster, namespace = migration.cluster_name, verification.namespace
     if verification.keep_workloads:
         verification.workloads = "kept"
+        if wait:
+            _write_record(migration, kube)
         return migration
     try:
         with kube_faults(f"get Namespace {namespace}", cluster):
@@ -345,6 +389,8 @@ def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool =
         if api_status(error) != 404:
             raise
         verification.workloads = "removed"
+        if wait:
+            _write_record(migration, kube)
         return migration
     if found.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) != MANAGED_BY:
         verification.workloads = "removed"  # not ours: never delete it
@@ -371,4 +417,39 @@ def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool =
             "by the AWS Load Balancer Controller once its Services and Ingress are gone. Check it later."
         )
         verification.workloads = "removal-pending"
+        _write_record(migration, kube)
     return migration
+
+
+def _write_record(migration: Migration, kube: Kube) -> None:
+    """After a passed load-balancer verification: what was verified, so a re-run need not repeat it."""
+    cluster = migration.cluster_name
+    kinds: list[str] = sorted(str(c.kind) for c in migration.verification.load_balancers if c.status == DONE)
+    if not kinds:
+        return
+    previous = _record(kube, cluster) or {}
+    verified = sorted(set(kinds) | set(filter(None, previous.get("loadBalancers", "").split(","))))
+    if previous.get("podCidr") == migration.pod_cidr.cidr:
+        if previous.get("loadBalancers") == ",".join(verified):
+            return
+    else:
+        verified = kinds
+    data = {"podCidr": migration.pod_cidr.cidr, "loadBalancers": ",".join(verified), "verifiedAt": now_iso()}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": RECORD, "namespace": KUBE_SYSTEM, "labels": {MANAGED_BY_LABEL: MANAGED_BY}},
+        "data": data,
+    }
+    if previous:
+        with kube_faults(f"patch ConfigMap {RECORD}", cluster):
+            kube.core.patch_namespaced_config_map(RECORD, KUBE_SYSTEM, {"data": data})
+    else:
+        try:
+            with kube_faults(f"create ConfigMap {RECORD}", cluster):
+                kube.core.create_namespaced_config_map(KUBE_SYSTEM, as_model(k8s.V1ConfigMap, body))
+        except ApiException as error:
+            if api_status(error) != 409:
+                raise
+            return  # written by an earlier attempt whose response was lost
+    migration.changes += 1

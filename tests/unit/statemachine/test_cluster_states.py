@@ -77,6 +77,7 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "ReplaceNodegroups",
         "LoadBalancersAsked?",
         "DeployVerificationWorkload",
+        "VerifiedBefore?",
         "VerifyLoadBalancers",
         "RemoveVerificationWorkloads",
         "WorkloadsRemoved?",
@@ -84,6 +85,7 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "Report",
     ]
     assert states["LoadBalancersAsked?"]["Default"] == "VerifyPods"
+    assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == ["VerifyLoadBalancers", "VerifyPods"]
 
 
 @pytest.mark.parametrize(
