@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import boto3
@@ -19,14 +20,20 @@ class Runtime:
         return self.kube.connect(cluster_name)
 
 
-_runtime: Runtime | None = None
+_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN")
+_runtimes: dict[tuple[str | None, ...], Runtime] = {}
 
 
 def runtime() -> Runtime:
-    """AWS clients and the Kubernetes connector, made on first use and kept while the container is warm."""
-    global _runtime
-    if _runtime is None:
+    """AWS clients and the Kubernetes connector, made on first use and kept while the container is warm.
+
+    Keyed by the environment they were made from: in Lambda it never changes within a container; in
+    the local twin one process serves every function (each with its own role's credentials) and
+    successive twins (each with its own endpoint)."""
+    key = tuple(os.environ.get(name) for name in _ENVIRONMENT)
+    found = _runtimes.get(key)
+    if found is None:
         session = boto3.Session()
         aws = AwsClients.create(session)
-        _runtime = Runtime(aws, KubeConnector.create(session, aws.eks))
-    return _runtime
+        found = _runtimes[key] = Runtime(aws, KubeConnector.create(session, aws.eks))
+    return found
