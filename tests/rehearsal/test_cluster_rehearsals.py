@@ -96,3 +96,35 @@ def test_missing_load_balancer_controller_fails_before_the_vpc_then_succeeds_wit
     accepted = _run(scenario, verify={"loadBalancers": []})
     assert accepted.results[0].succeeded, (accepted.results[0].error, accepted.results[0].cause)
     assert accepted.results[0].output["verification"]["loadBalancers"] == []
+
+
+LOST_RESPONSES = [
+    "eks:CreateAccessEntry",
+    "eks:AssociateAccessPolicy",
+    "kubernetes:create ENIConfig",
+    "eks:UpdateAddon",
+    "eks:CreateNodegroup",
+    "eks:DeleteNodegroup",
+    "kubernetes:create Namespace",
+    "kubernetes:create Deployment",
+    "kubernetes:create Service",
+    "kubernetes:create Ingress",
+    "kubernetes:delete Namespace",
+    "kubernetes:create ConfigMap",
+]
+
+
+def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
+    faults = [{"operation": op, "when": "after", "times": 1, "error": "InternalError"} for op in LOST_RESPONSES]
+    rehearsal = _run({"faults": faults})
+    result = rehearsal.results[0]
+    assert result.succeeded, (result.error, result.cause)
+    calls = rehearsal.state["calls"]
+    for operation in LOST_RESPONSES:
+        results = [c["result"] for c in calls if c["operation"] == operation]
+        assert results and results[0] != "ok", (operation, results)  # the fault fired
+    cluster = rehearsal.state["cluster"]
+    assert len(cluster["eniConfigs"]) == 3
+    assert [ng["name"] for ng in rehearsal.state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
+    assert all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in cluster["pods"] if not p["hostNetwork"])
+    assert rehearsal.state["loadBalancers"] == [] and cluster["loadBalancers"] == []
