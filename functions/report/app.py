@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podcidr.models.migration import Migration
-from podcidr.steps.report import fold_changes, report_document
+from podcidr.steps.report import fold_changes, report_document, step_durations
 
 logger = Logger()
 tracer = Tracer()
@@ -35,5 +35,18 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         unit=MetricUnit.Count,
         value=sum(t.created for t in migration.load_balancer_tags),
     )
+    metrics.add_metric(
+        name="EniConfigsCreated", unit=MetricUnit.Count, value=sum(c.created for c in migration.eni_configs)
+    )
+    metrics.add_metric(name="NodegroupsReplaced", unit=MetricUnit.Count, value=len(migration.nodegroups))
+    metrics.add_metric(
+        name="LoadBalancersVerified",
+        unit=MetricUnit.Count,
+        value=sum(check.status == "done" for check in migration.verification.load_balancers),
+    )
+    if migration.verification.pods is not None:
+        metrics.add_metric(name="PodsChecked", unit=MetricUnit.Count, value=migration.verification.pods.checked)
+    for step, seconds in step_durations(migration).items():
+        metrics.add_metric(name=f"{step}Duration", unit=MetricUnit.Seconds, value=seconds)
     logger.info("migration report", extra={"clusterName": migration.cluster_name, "changes": migration.changes})
     return report_document(migration)

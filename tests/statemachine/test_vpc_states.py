@@ -52,11 +52,12 @@ def _standard_catch(state: dict[str, Any]) -> None:
 
 
 def test_the_vpc_steps_follow_the_plan_in_order(states: dict[str, Any]) -> None:
-    assert states["DryRun?"]["Default"] == "ExtendVpcCidr"
+    assert states["DryRun?"]["Default"] == "EnsureClusterAccess"  # the cluster checks come first
+    assert states["ClusterPreflight"]["Next"] == "ExtendVpcCidr"
     assert states["ExtendVpcCidr"]["Next"] == "CidrAssociated?"
     assert states["CreatePodSubnets"]["Next"] == "RoutePodSubnets"
     assert states["RoutePodSubnets"]["Next"] == "TagLoadBalancerSubnets"
-    assert states["TagLoadBalancerSubnets"]["Next"] == "Report"
+    assert states["TagLoadBalancerSubnets"]["Next"] == "ApplyEniConfigs"  # then the cluster steps
     assert states["Report"]["End"] is True
     assert "PlanComplete" not in states
 

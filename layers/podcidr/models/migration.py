@@ -110,6 +110,8 @@ class NodegroupReplacement(Contract):
     polls: dict[str, int] = Field(default_factory=dict)
     """How often each waiting step has checked so far (state-machine wait loops have ceilings)."""
     changes: int = 0
+    warnings: list[str] = Field(default_factory=list)
+    """What the replacement could not guarantee (e.g. max pods on a custom AMI); Report folds it in."""
 
 
 class FixedAddress(Contract):
@@ -123,6 +125,12 @@ class LoadBalancerCheck(Contract):
     healthy_targets: int = 0
     targets_in_pod_cidr: bool | None = None
     fixed_addresses: list[FixedAddress] = Field(default_factory=list)
+    """private-nlb only: one planned free address per node subnet."""
+    status: str | None = None
+    """Where the check stands (provisioning, done); drives the verification loop."""
+    target_ips: list[str] = Field(default_factory=list)
+    polls: dict[str, int] = Field(default_factory=dict)
+    changes: int = 0
 
 
 class PodCheck(Contract):
@@ -137,6 +145,26 @@ class Verification(Contract):
     image: str
     keep_workloads: bool = False
     namespace: str = "podcidr-verify"
+    workloads: str | None = None
+    """The test workloads' state: deployed, removing, removed, kept."""
+
+
+class ClusterAccess(Contract):
+    """The access entry that lets podcidr's cluster functions reach the Kubernetes API."""
+
+    principal_arn: str
+    policy_arn: str
+    access_scope: str = "cluster"
+    created: bool = False
+    """This execution created the access entry or associated the policy."""
+
+
+class StepTiming(Contract):
+    """When a step was first entered and last left (Lambda clock, ISO 8601 UTC), wait loops included."""
+
+    started: str
+    finished: str
+    invocations: int = 1
 
 
 class Migration(Contract):
@@ -156,9 +184,12 @@ class Migration(Contract):
     cni: Cni
     nodegroups: list[NodegroupReplacement]
     verification: Verification
+    cluster_access: ClusterAccess | None = None
     skipped: list[str] = Field(default_factory=list)
     """Checks a dry run could not make without cluster access, each saying why."""
     warnings: list[str] = Field(default_factory=list)
     polls: dict[str, int] = Field(default_factory=dict)
     """How often each waiting step has checked so far (state-machine wait loops have ceilings)."""
     changes: int = 0
+    timings: dict[str, StepTiming] = Field(default_factory=dict)
+    """Per-step timing, for the Report's duration metrics."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import wait_for
+from conftest import FAST_TIMING, wait_for
 
 from localcloud.aws.server import LocalAws
 

@@ -1,0 +1,29 @@
+"""DeployVerificationWorkload: the namespace podcidr-verify (labelled ours) and a Deployment of
+verify.image with 3 replicas, the load balancers' backend; created or adopted.
+
+Event: the migration document ($.migration). Returns it with `verification.workloads` = deployed and `changes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from podcidr.models.migration import Migration
+from podcidr.steps.runtime import runtime
+from podcidr.steps.support import timed
+from podcidr.steps.verify_load_balancers import deploy_verification_workload
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    migration = Migration.model_validate(event)
+    with timed(migration, "VerifyLoadBalancers"):
+        deploy_verification_workload(migration, runtime().connect(migration.cluster_name))
+    return migration.to_json()

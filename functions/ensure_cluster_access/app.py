@@ -1,0 +1,31 @@
+"""EnsureClusterAccess: an access entry with AmazonEKSClusterAdminPolicy for the role podcidr's cluster
+functions share (the caller's), adopted if present; ClusterAccessDenied on CONFIG_MAP-only clusters.
+
+Event: the migration document ($.migration). Returns it with `clusterAccess` and `changes`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from podcidr.models.migration import Migration
+from podcidr.steps.ensure_cluster_access import ensure_cluster_access
+from podcidr.steps.runtime import runtime
+from podcidr.steps.support import timed
+
+logger = Logger()
+tracer = Tracer()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    migration = Migration.model_validate(event)
+    aws = runtime().aws
+    with timed(migration, "EnsureClusterAccess"):
+        ensure_cluster_access(migration, aws.eks, aws.sts)
+    logger.info("cluster access", extra={"access": migration.cluster_access and migration.cluster_access.to_json()})
+    return migration.to_json()

@@ -1,0 +1,1 @@
+"""Kubernetes access: the EKS token, the official client configured for a cluster, helpers."""

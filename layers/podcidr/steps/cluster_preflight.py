@@ -1,0 +1,137 @@
+"""ClusterPreflight (DESIGN.md step 3), read-only, before any change: the ENIConfig CRD exists,
+the AWS Load Balancer Controller runs when load-balancer verification is asked, and
+PodDisruptionBudgets that would block draining the nodegroups being replaced are reported.
+A self-managed VPC CNI's version is read from the aws-node image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes.client.exceptions import ApiException
+
+from podcidr.errors import EniConfigCrdMissing, LoadBalancerControllerMissing
+from podcidr.kube.client import ENI_CONFIG_CRD, Kube, api_status, kube_faults
+from podcidr.models.migration import Migration
+from podcidr.steps.support import items, plain, selector_matches
+
+LBC_NAME = "aws-load-balancer-controller"
+LBC_LABEL = f"app.kubernetes.io/name={LBC_NAME}"
+NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
+AWS_NODE = "aws-node"
+KUBE_SYSTEM = "kube-system"
+
+
+def cluster_preflight(migration: Migration, kube: Kube) -> Migration:
+    name = migration.cluster_name
+    _check_eni_config_crd(kube, name)
+    if migration.verification.load_balancers:
+        _check_load_balancer_controller(kube, name)
+    if migration.cni.via == "daemonset":
+        _read_self_managed_cni(migration, kube)
+    for warning in _blocking_disruption_budgets(migration, kube):
+        if warning not in migration.warnings:
+            migration.warnings.append(warning)
+    return migration
+
+
+def _check_eni_config_crd(kube: Kube, cluster_name: str) -> None:
+    try:
+        with kube_faults("get CustomResourceDefinition", cluster_name):
+            kube.extensions.read_custom_resource_definition(ENI_CONFIG_CRD)
+    except ApiException as error:
+        if api_status(error) != 404:
+            raise
+        raise EniConfigCrdMissing(
+            f"Cluster {cluster_name} has no CustomResourceDefinition {ENI_CONFIG_CRD}: custom networking needs "
+            "the ENIConfig CRD, which ships with the Amazon VPC CNI (the vpc-cni add-on or its manifest). "
+            "Install or repair the VPC CNI, then run podcidr again. Nothing was changed."
+        ) from error
+
+
+def _available(deployment: dict[str, Any]) -> bool:
+    return int(deployment.get("status", {}).get("availableReplicas", 0)) >= 1
+
+
+def _check_load_balancer_controller(kube: Kube, cluster_name: str) -> None:
+    try:
+        with kube_faults("get Deployment", cluster_name):
+            deployment = plain(kube.apps.read_namespaced_deployment(LBC_NAME, KUBE_SYSTEM))
+        if _available(deployment):
+            return
+    except ApiException as error:
+        if api_status(error) != 404:
+            raise
+    with kube_faults("list Deployments", cluster_name):
+        labelled = items(kube.apps.list_deployment_for_all_namespaces(label_selector=LBC_LABEL))
+    if any(_available(item) for item in labelled):
+        return
+    seen = ", ".join(f"{d['metadata']['namespace']}/{d['metadata']['name']} (not available)" for d in labelled)
+    raise LoadBalancerControllerMissing(
+        f"Load-balancer verification is asked, but no AWS Load Balancer Controller is available in cluster "
+        f"{cluster_name} (Deployment kube-system/{LBC_NAME} or one labelled {LBC_LABEL}; seen: {seen or 'none'}). "
+        "Install the controller (https://kubernetes-sigs.github.io/aws-load-balancer-controller/), or run with "
+        '"verify": {"loadBalancers": []}. Nothing was changed.'
+    )
+
+
+def _read_self_managed_cni(migration: Migration, kube: Kube) -> None:
+    with kube_faults("get DaemonSet aws-node", migration.cluster_name):
+        daemon_set = plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
+    for container in daemon_set["spec"]["template"]["spec"]["containers"]:
+        if container["name"] != AWS_NODE:
+            continue
+        image = container.get("image", "")
+        if ":" in image.rsplit("/", 1)[-1]:
+            migration.cni.version = image.rsplit(":", 1)[-1]
+        for env in container.get("env", []):
+            if env["name"] == "ENI_CONFIG_ANNOTATION_DEF" and env.get("value"):
+                warning = (
+                    f"aws-node sets ENI_CONFIG_ANNOTATION_DEF={env['value']}: nodes annotated with it pick their "
+                    "ENIConfig by that annotation, not by their zone label."
+                )
+                if warning not in migration.warnings:
+                    migration.warnings.append(warning)
+
+
+def _blocking_disruption_budgets(migration: Migration, kube: Kube) -> list[str]:
+    old_nodegroups = [item.replaced for item in migration.nodegroups]
+    if not old_nodegroups:
+        return []
+    cluster = migration.cluster_name
+    with kube_faults("list Nodes", cluster):
+        nodes = items(kube.core.list_node(label_selector=f"{NODEGROUP_LABEL} in ({','.join(old_nodegroups)})"))
+    node_group = {
+        node["metadata"]["name"]: node["metadata"].get("labels", {}).get(NODEGROUP_LABEL, "") for node in nodes
+    }
+    if not node_group:
+        return []
+    with kube_faults("list PodDisruptionBudgets", cluster):
+        budgets = items(kube.policy.list_pod_disruption_budget_for_all_namespaces())
+    blocking = [b for b in budgets if "status" in b and int(b["status"].get("disruptionsAllowed", 0)) == 0]
+    if not blocking:
+        return []
+    with kube_faults("list Pods", cluster):
+        pods = items(kube.core.list_pod_for_all_namespaces())
+    warnings = []
+    for budget in blocking:
+        namespace = budget["metadata"]["namespace"]
+        selector = budget.get("spec", {}).get("selector")
+        if selector is None:
+            continue  # policy/v1: a null selector selects no pods
+        hit = sorted(
+            {
+                node_group[pod["spec"]["nodeName"]]
+                for pod in pods
+                if pod["metadata"].get("namespace") == namespace
+                and pod["spec"].get("nodeName") in node_group
+                and selector_matches(selector, pod["metadata"].get("labels", {}))
+            }
+        )
+        if hit:
+            warnings.append(
+                f"PodDisruptionBudget {namespace}/{budget['metadata']['name']} allows 0 disruptions and covers pods "
+                f"on nodegroup(s) {', '.join(hit)}: deleting the old nodegroup drains its nodes, and pods that "
+                "cannot be evicted within 15 minutes block the deletion. Scale the workload up or relax the budget."
+            )
+    return warnings

@@ -1,0 +1,258 @@
+"""ConfigureCni (DESIGN.md step 9): turn custom networking on in the VPC CNI.
+
+Managed add-on: UpdateAddon with the existing configurationValues (JSON or YAML, kept in its
+format) merged with the env vars, resolveConflicts PRESERVE; then DescribeUpdate until the update
+is Successful (AWS-FACTS section 2: env set on the DaemonSet by hand is lost on add-on updates, so
+the add-on's own configuration is the place). Self-managed: a strategic-merge patch of the
+aws-node container's env; then the DaemonSet's rollout.
+
+Each invocation does one thing and reports `cni.status`; the state machine waits and calls again
+until it is `Successful` (WaitForCniUpdate).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import yaml
+from botocore.exceptions import ClientError
+
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.errors import CniConfigConflict
+from podcidr.kube.client import Kube, kube_faults
+from podcidr.models.migration import Migration
+from podcidr.steps.support import count_poll, plain
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+
+ADDON = "vpc-cni"
+AWS_NODE = "aws-node"
+KUBE_SYSTEM = "kube-system"
+STEP = "ConfigureCni"
+MAX_WAIT_SECONDS = 30 * 60
+SUCCESSFUL = "Successful"
+IN_PROGRESS = "InProgress"
+WAITING = "Waiting"
+"""Another add-on update is running; ours starts when it ends."""
+ROLLING_OUT = "RollingOut"
+
+
+def configure_cni(migration: Migration, eks: EKSClient, kube: Callable[[], Kube]) -> Migration:
+    if migration.cni.via == "addon":
+        _configure_addon(migration, eks)
+    else:
+        _configure_daemon_set(migration, kube())
+    return migration
+
+
+def _ceiling(migration: Migration) -> int:
+    return max(10, math.ceil(MAX_WAIT_SECONDS / max(1, migration.poll_seconds)))
+
+
+def _too_long(what: str) -> Callable[[int], CniConfigConflict]:
+    return lambda checks: CniConfigConflict(
+        f"{what} did not finish after {checks} checks ({MAX_WAIT_SECONDS // 60} minutes). Look at the VPC CNI "
+        "add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node DaemonSet, then run again."
+    )
+
+
+# --- configurationValues -------------------------------------------------------------------------
+
+
+def parse_configuration_values(text: str | None) -> tuple[dict[str, Any], str]:
+    """The add-on's configurationValues as a dict, and its format ("json" or "yaml")."""
+    if not text or not text.strip():
+        return {}, "json"
+    try:
+        value = json.loads(text)
+        fmt = "json"
+    except ValueError:
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as error:
+            raise CniConfigConflict(
+                f"The vpc-cni add-on's configurationValues are neither JSON nor YAML ({error}); fix them first."
+            ) from error
+        fmt = "yaml"
+    if value is None:
+        return {}, fmt
+    if not isinstance(value, dict):
+        raise CniConfigConflict(f"The vpc-cni add-on's configurationValues are not an object: {text!r}.")
+    return value, fmt
+
+
+def merged_configuration_values(text: str | None, env: dict[str, str]) -> str | None:
+    """The configurationValues with `env` merged in, in the original format; None if nothing changes."""
+    values, fmt = parse_configuration_values(text)
+    current_env = values.get("env") or {}
+    if not isinstance(current_env, dict):
+        raise CniConfigConflict(
+            f"The vpc-cni add-on's configurationValues have an env that is not a map: {current_env!r}."
+        )
+    if all(str(current_env.get(key)) == value and key in current_env for key, value in env.items()):
+        return None
+    merged = {**values, "env": {**{k: str(v) for k, v in current_env.items()}, **env}}
+    if fmt == "yaml":
+        return yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
+    return json.dumps(merged, separators=(",", ":"))
+
+
+# --- managed add-on --------------------------------------------------------------------------------
+
+
+def _configure_addon(migration: Migration, eks: EKSClient) -> None:
+    cni = migration.cni
+    name = migration.cluster_name
+    if cni.status == IN_PROGRESS and cni.update_id:
+        count_poll(migration.polls, STEP, _ceiling(migration), _too_long(f"The vpc-cni add-on update {cni.update_id}"))
+        with transient_faults_retried("eks:DescribeUpdate"):
+            update = eks.describe_update(name=name, updateId=cni.update_id, addonName=ADDON)["update"]
+        status = update["status"]
+        if status == SUCCESSFUL:
+            cni.status = SUCCESSFUL
+        elif status in ("Failed", "Cancelled"):
+            errors = (
+                "; ".join(f"{e.get('errorCode')}: {e.get('errorMessage')}" for e in update.get("errors", []))
+                or "no error detail"
+            )
+            raise CniConfigConflict(
+                f"The vpc-cni add-on update {cni.update_id} ended {status}: {errors}. The add-on keeps its previous "
+                "configuration; resolve the conflict (fields of aws-node changed outside the add-on?) and run again."
+            )
+        return
+
+    with transient_faults_retried("eks:DescribeAddon"):
+        addon = eks.describe_addon(clusterName=name, addonName=ADDON)["addon"]
+    if addon.get("status") in ("CREATING", "UPDATING", "DELETING"):
+        count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update"))
+        ours = _our_update_in_progress(eks, name, cni.env)
+        if ours is not None:
+            # our UpdateAddon acted but its response was lost: follow that update instead of starting another
+            cni.update_id, cni.status, cni.changed = ours, IN_PROGRESS, True
+            migration.changes += 1
+            return
+        cni.status = WAITING
+        return
+    current = addon.get("configurationValues")
+    if cni.current_configuration_values is None and cni.status is None:
+        cni.current_configuration_values = current
+    cni.version = addon.get("addonVersion", cni.version)
+    merged = merged_configuration_values(current, cni.env)
+    if merged is None:
+        cni.status = SUCCESSFUL  # already configured: found done (or done by an earlier attempt)
+        return
+    try:
+        with transient_faults_retried("eks:UpdateAddon"):
+            update = eks.update_addon(
+                clusterName=name, addonName=ADDON, configurationValues=merged, resolveConflicts="PRESERVE"
+            )["update"]
+    except ClientError as error:
+        code = error_code(error)
+        message = error.response.get("Error", {}).get("Message", "")
+        if code == "ResourceInUseException":
+            count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update"))
+            cni.status = WAITING
+            return
+        if code in ("InvalidParameterException", "InvalidRequestException", "ConfigurationConflict"):
+            raise CniConfigConflict(
+                f"EKS refused the vpc-cni add-on configuration {merged!r} ({code}: {message}). The add-on version "
+                f"{addon.get('addonVersion')} may not accept these settings (ENI_CONFIG_LABEL_DEF needs v1.15+ in the "
+                "add-on schema, see `aws eks describe-addon-configuration`); upgrade the add-on and run again."
+            ) from error
+        raise
+    cni.update_id = update["id"]
+    cni.status = IN_PROGRESS
+    cni.changed = True
+    migration.changes += 1
+
+
+def _our_update_in_progress(eks: EKSClient, cluster: str, env: dict[str, str]) -> str | None:
+    """The ID of an add-on update in progress that sets our env (a lost UpdateAddon response), if any."""
+    with transient_faults_retried("eks:ListUpdates"):
+        update_ids = eks.list_updates(name=cluster, addonName=ADDON).get("updateIds", [])
+    for update_id in reversed(update_ids[-5:]):
+        with transient_faults_retried("eks:DescribeUpdate"):
+            update = eks.describe_update(name=cluster, updateId=update_id, addonName=ADDON)["update"]
+        if update.get("status") != IN_PROGRESS:
+            continue
+        for param in update.get("params", []):
+            if param.get("type") == "ConfigurationValues":
+                try:
+                    values, _ = parse_configuration_values(param.get("value"))
+                except CniConfigConflict:
+                    continue
+                given = values.get("env") or {}
+                if isinstance(given, dict) and all(str(given.get(k)) == v for k, v in env.items()):
+                    return update_id
+    return None
+
+
+# --- self-managed DaemonSet -----------------------------------------------------------------------
+
+
+def _configure_daemon_set(migration: Migration, kube: Kube) -> None:
+    cni = migration.cni
+    cluster = migration.cluster_name
+    with kube_faults("get DaemonSet aws-node", cluster):
+        daemon_set = plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
+    containers = daemon_set["spec"]["template"]["spec"]["containers"]
+    container = next((c for c in containers if c["name"] == AWS_NODE), None)
+    if container is None:
+        raise CniConfigConflict(f"The aws-node DaemonSet of cluster {cluster} has no aws-node container.")
+    env = {item["name"]: item for item in container.get("env", [])}
+    missing = {key: value for key, value in cni.env.items() if env.get(key, {}).get("value") != value}
+    conflicting = sorted(key for key in missing if "valueFrom" in env.get(key, {}))
+    if conflicting:
+        raise CniConfigConflict(
+            f"aws-node takes {', '.join(conflicting)} from valueFrom; podcidr will not replace it. Set "
+            f"{', '.join(f'{k}={cni.env[k]}' for k in conflicting)} yourself, then run again."
+        )
+    if missing:
+        patch = {
+            "spec": {
+                "template": {
+                    "spec": {
+                        "containers": [
+                            {"name": AWS_NODE, "env": [{"name": key, "value": value} for key, value in missing.items()]}
+                        ]
+                    }
+                }
+            }
+        }
+        with kube_faults("patch DaemonSet aws-node", cluster):
+            kube.apps.patch_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM, patch)
+        cni.changed = True
+        cni.status = ROLLING_OUT
+        migration.changes += 1
+        return
+
+    if daemon_set["spec"].get("updateStrategy", {}).get("type") == "OnDelete":
+        cni.status = SUCCESSFUL
+        warning = (
+            "aws-node's update strategy is OnDelete: its running pods keep the old settings until they are "
+            "deleted; the replacement nodes start with the new ones."
+        )
+        if warning not in migration.warnings:
+            migration.warnings.append(warning)
+        return
+    if rolled_out(daemon_set):
+        cni.status = SUCCESSFUL
+        return
+    count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The aws-node DaemonSet rollout"))
+    cni.status = ROLLING_OUT
+
+
+def rolled_out(daemon_set: dict[str, Any]) -> bool:
+    """kubectl rollout status's test for a RollingUpdate DaemonSet."""
+    status = daemon_set.get("status", {})
+    generation = daemon_set.get("metadata", {}).get("generation", 0)
+    desired = status.get("desiredNumberScheduled", 0)
+    return bool(
+        status.get("observedGeneration", 0) >= generation
+        and status.get("updatedNumberScheduled", 0) >= desired
+        and status.get("numberAvailable", 0) >= desired
+    )

@@ -1,0 +1,139 @@
+"""EnsureClusterAccess (DESIGN.md step 2): an access entry and an access policy for the role that
+podcidr's cluster functions run as, before any VPC change.
+
+Which role: the caller's own (STS GetCallerIdentity), since every function that talks to the
+Kubernetes API shares that role (template.yaml `ClusterFunctionsRole`). An assumed-role ARN
+(arn:aws:sts::<acct>:assumed-role/<name>/<session>) names no path; when CLUSTER_ROLE_ARN (the
+role's full ARN, path included) is set and names the same role, it is used instead.
+
+Which policy: AmazonEKSClusterAdminPolicy at cluster scope. The steps create and patch ENIConfigs
+(cluster-scoped custom objects), read the ENIConfig CRD, patch the kube-system/aws-node DaemonSet,
+create and delete a namespace: AmazonEKSAdminPolicy (the `admin` ClusterRole) grants none of the
+cluster-scoped writes, and AmazonEKSEditPolicy / AmazonEKSViewPolicy less. A narrower choice would
+be a custom ClusterRole bound through the entry's kubernetesGroups, which podcidr would have to
+create inside the cluster before it can reach it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.errors import ClusterAccessDenied
+from podcidr.models.migration import ClusterAccess, Migration
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_sts import STSClient
+
+POLICY_NAME = "AmazonEKSClusterAdminPolicy"
+OWNER_TAG = "podcidr:cluster"
+_ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<name>[^/]+)/.+$")
+_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d+):role/(?:.*/)?(?P<name>[^/]+)$")
+
+
+def principal_arn(caller_arn: str, configured_role_arn: str | None = None) -> str:
+    """The IAM principal an access entry names for the caller (never an STS session ARN)."""
+    assumed = _ASSUMED_ROLE.match(caller_arn)
+    if not assumed:
+        return caller_arn  # an IAM user or role ARN is a principal as it is
+    if configured_role_arn:
+        role = _ROLE.match(configured_role_arn)
+        if role and role["name"] == assumed["name"] and role["account"] == assumed["account"]:
+            return configured_role_arn
+    return f"arn:{assumed['partition']}:iam::{assumed['account']}:role/{assumed['name']}"
+
+
+def policy_arn(principal: str) -> str:
+    partition = principal.split(":")[1]
+    return f"arn:{partition}:eks::aws:cluster-access-policy/{POLICY_NAME}"
+
+
+def _switch_hint(cluster_name: str) -> str:
+    return (
+        f"Switch the cluster to access entries with `aws eks update-cluster-config --name {cluster_name} "
+        "--access-config authenticationMode=API_AND_CONFIG_MAP` (one-way: a cluster cannot go back to "
+        "CONFIG_MAP; aws-auth entries keep working under API_AND_CONFIG_MAP), then run podcidr again. "
+        "Nothing was changed."
+    )
+
+
+def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) -> Migration:
+    name = migration.cluster_name
+    with transient_faults_retried("eks:DescribeCluster"):
+        cluster = eks.describe_cluster(name=name)["cluster"]
+    mode = cluster.get("accessConfig", {}).get("authenticationMode", "CONFIG_MAP")
+    migration.authentication_mode = mode
+    if mode not in ("API", "API_AND_CONFIG_MAP"):
+        raise ClusterAccessDenied(
+            f"Cluster {name} authenticates with the aws-auth ConfigMap only (authenticationMode {mode}), "
+            "so podcidr cannot give its functions access to the Kubernetes API. " + _switch_hint(name)
+        )
+
+    with transient_faults_retried("sts:GetCallerIdentity"):
+        caller = sts.get_caller_identity()["Arn"]
+    principal = principal_arn(caller, os.environ.get("CLUSTER_ROLE_ARN") or None)
+    policy = policy_arn(principal)
+    created = False
+
+    try:
+        with transient_faults_retried("eks:DescribeAccessEntry"):
+            eks.describe_access_entry(clusterName=name, principalArn=principal)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
+        if _create_entry(eks, name, principal):
+            migration.changes += 1
+            created = True
+
+    with transient_faults_retried("eks:ListAssociatedAccessPolicies"):
+        associated = eks.list_associated_access_policies(clusterName=name, principalArn=principal)
+    has_policy = any(
+        item["policyArn"] == policy and item.get("accessScope", {}).get("type") == "cluster"
+        for item in associated.get("associatedAccessPolicies", [])
+    )
+    if not has_policy:
+        try:
+            with transient_faults_retried("eks:AssociateAccessPolicy"):
+                eks.associate_access_policy(
+                    clusterName=name, principalArn=principal, policyArn=policy, accessScope={"type": "cluster"}
+                )
+        except ClientError as error:
+            raise _denied(name, principal, "eks:AssociateAccessPolicy", error) from error
+        migration.changes += 1
+        created = True
+
+    migration.cluster_access = ClusterAccess(principal_arn=principal, policy_arn=policy, created=created)
+    return migration
+
+
+def _create_entry(eks: EKSClient, name: str, principal: str) -> bool:
+    try:
+        with transient_faults_retried("eks:CreateAccessEntry"):
+            eks.create_access_entry(
+                clusterName=name,
+                principalArn=principal,
+                type="STANDARD",
+                tags={OWNER_TAG: name},
+            )
+    except ClientError as error:
+        if error_code(error) == "ResourceInUseException":
+            return False  # created meanwhile (a lost response of an earlier attempt): adopt it
+        raise _denied(name, principal, "eks:CreateAccessEntry", error) from error
+    return True
+
+
+def _denied(name: str, principal: str, operation: str, error: ClientError) -> ClusterAccessDenied | ClientError:
+    code = error_code(error)
+    message = error.response.get("Error", {}).get("Message", "")
+    if code in ("AccessDeniedException", "InvalidParameterException", "InvalidRequestException"):
+        return ClusterAccessDenied(
+            f"{operation} for {principal} on cluster {name} failed with {code}: {message}. "
+            "podcidr needs an access entry with AmazonEKSClusterAdminPolicy for its cluster functions' role. "
+            "Nothing in the VPC was changed."
+        )
+    return error

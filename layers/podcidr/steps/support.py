@@ -1,0 +1,113 @@
+"""What the cluster steps share: wait-loop counting, timing, selectors, Kubernetes object access."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from podcidr.errors import PodcidrError
+from podcidr.models.migration import Migration, StepTiming
+
+
+def count_poll(polls: dict[str, int], key: str, ceiling: int, on_ceiling: Callable[[int], PodcidrError]) -> int:
+    """Count one check of a wait loop; past `ceiling` checks, raise the step's error."""
+    polls[key] = polls.get(key, 0) + 1
+    if polls[key] > ceiling:
+        raise on_ceiling(polls[key] - 1)
+    return polls[key]
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@contextmanager
+def timed(migration: Migration, step: str) -> Iterator[None]:
+    """Record when `step` was first entered and last left (every invocation of a wait loop)."""
+    started = now_iso()
+    try:
+        yield
+    finally:
+        previous = migration.timings.get(step)
+        migration.timings[step] = StepTiming(
+            started=previous.started if previous else started,
+            finished=now_iso(),
+            invocations=(previous.invocations + 1) if previous else 1,
+        )
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A metav1.LabelSelector (as a dict: matchLabels, matchExpressions) against labels.
+    An empty selector matches everything (PodDisruptionBudget semantics in policy/v1)."""
+    if not selector:
+        return True
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator = expression["key"], expression["operator"]
+        values = expression.get("values") or []
+        if operator == "In" and labels.get(key) not in values:
+            return False
+        if operator == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if operator == "Exists" and key not in labels:
+            return False
+        if operator == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def in_cidr(ip: str | None, cidr: str) -> bool:
+    if not ip:
+        return False
+    try:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(cidr)
+    except ValueError:
+        return False
+
+
+def in_any_cidr(ip: str | None, cidrs: list[str]) -> bool:
+    return any(in_cidr(ip, cidr) for cidr in cidrs)
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_none(item) for item in value]
+    return value
+
+
+def plain(model: Any) -> dict[str, Any]:
+    """A kubernetes client model (or dict) as the JSON the API serves: camelCase keys, unset fields absent."""
+    if model is None:
+        return {}
+    data = model if isinstance(model, dict) else model.to_dict(serialize=True)
+    result: dict[str, Any] = _without_none(data)
+    return result
+
+
+def items(listing: Any) -> list[dict[str, Any]]:
+    """The items of a list response, each as plain JSON."""
+    return [plain(item) for item in (getattr(listing, "items", None) or [])]
+
+
+class _FromDict(Protocol):
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any] | None) -> Any: ...
+
+
+M = TypeVar("M", bound=_FromDict)
+
+
+def as_model(cls: type[M], body: dict[str, Any]) -> M:
+    """A request body as the client's model (what its typed methods take)."""
+    model = cls.from_dict(body)
+    if model is None:
+        raise ValueError(f"empty {cls.__name__} body")
+    result: M = model
+    return result

@@ -1,0 +1,130 @@
+"""Whole executions on the twin (real template, ASL, handlers, cluster twin with its controllers):
+the cluster half of the workflow (issue 6, item 11)."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+
+from localcloud.rehearse import Rehearsal, rehearse
+from localcloud.scenario import parse_scenario
+
+pytestmark = pytest.mark.rehearsal
+
+POD_CIDR = ipaddress.ip_network("100.64.0.0/16")
+CLUSTER = "eksworkshop"
+
+
+def _run(scenario: dict[str, Any] | None = None, repeat: int = 1, **execution_input: Any) -> Rehearsal:
+    return rehearse(
+        parse_scenario(scenario or {}), {"clusterName": CLUSTER, "pollSeconds": 1, **execution_input}, repeat=repeat
+    )
+
+
+def _mutating(rehearsal: Rehearsal, execution: int) -> list[str]:
+    return [c["operation"] for c in rehearsal.state["calls"] if c["execution"] == execution and c["mutating"]]
+
+
+def _visited(rehearsal: Rehearsal, execution: int = 0) -> list[str]:
+    return [visit.name for visit in rehearsal.results[execution].visits]
+
+
+def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
+    rehearsal = _run(repeat=2)
+    first, second = rehearsal.results
+    assert first.succeeded, (first.error, first.cause)
+    report, state = first.output, rehearsal.state
+    cluster = state["cluster"]
+
+    for name in (
+        "EnsureClusterAccess",
+        "ClusterPreflight",
+        "ApplyEniConfigs",
+        "ConfigureCni",
+        "ReplaceNodegroups",
+        "VerifyLoadBalancers",
+        "RemoveVerificationWorkloads",
+        "VerifyPods",
+        "Report",
+    ):
+        assert any(visited.startswith(name) for visited in _visited(rehearsal)), name
+    app_pods = [p for p in cluster["pods"] if not p["hostNetwork"]]
+    assert app_pods and all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in app_pods)
+    assert all(p["ip"].startswith("172.31.") for p in cluster["pods"] if p["hostNetwork"])
+    assert {n["nodegroup"] for n in cluster["nodes"]} == {"managed-ng-podcidr"}
+    assert all(n["maxPods"] == 44 and n["ready"] and n["ip"].startswith("172.31.") for n in cluster["nodes"])
+    assert [ng["name"] for ng in state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
+    assert [check["kind"] for check in report["verification"]["loadBalancers"]] == ["alb", "public-nlb", "private-nlb"]
+    assert all(c["healthyTargets"] == 3 and c["targetsInPodCidr"] for c in report["verification"]["loadBalancers"])
+    assert state["loadBalancers"] == [] and cluster["loadBalancers"] == []  # verified, then removed
+    assert report["verification"]["pods"]["outside"] == []
+    assert report["cni"]["changed"] is True and len(report["eniConfigs"]) == 3
+    assert report["changes"] == len(_mutating(rehearsal, 1))
+
+    assert second.succeeded, (second.error, second.cause)
+    assert _mutating(rehearsal, 2) == [] and second.output["changes"] == 0
+
+
+def test_self_managed_cni_is_configured_through_the_daemon_set() -> None:
+    rehearsal = _run({"cluster": {"vpcCni": {"addon": False}}}, verify={"loadBalancers": []})
+    result = rehearsal.results[0]
+    assert result.succeeded, (result.error, result.cause)
+    assert result.output["cni"]["via"] == "daemonset" and result.output["cni"]["changed"] is True
+    assert rehearsal.state["cluster"]["awsNode"]["env"]["ENI_CONFIG_LABEL_DEF"] == "topology.kubernetes.io/zone"
+    assert "kubernetes:patch DaemonSet" in _mutating(rehearsal, 1)
+    assert "eks:UpdateAddon" not in _mutating(rehearsal, 1)
+
+
+def test_config_map_cluster_is_refused_before_any_change() -> None:
+    rehearsal = _run({"cluster": {"authenticationMode": "CONFIG_MAP"}})
+    result = rehearsal.results[0]
+    assert (result.status, result.error) == ("FAILED", "ClusterAccessDenied")
+    assert "authenticationMode=API_AND_CONFIG_MAP" in (result.cause or "")
+    assert _mutating(rehearsal, 1) == []
+
+
+def test_missing_load_balancer_controller_fails_before_the_vpc_then_succeeds_without_load_balancers() -> None:
+    scenario = {"cluster": {"loadBalancerController": False}}
+    refused = _run(scenario)
+    result = refused.results[0]
+    assert (result.status, result.error) == ("FAILED", "LoadBalancerControllerMissing")
+    assert not any(name.startswith("ExtendVpcCidr") for name in _visited(refused))
+    assert [op for op in _mutating(refused, 1) if not op.startswith("eks:")] == []  # only the access entry
+
+    accepted = _run(scenario, verify={"loadBalancers": []})
+    assert accepted.results[0].succeeded, (accepted.results[0].error, accepted.results[0].cause)
+    assert accepted.results[0].output["verification"]["loadBalancers"] == []
+
+
+LOST_RESPONSES = [
+    "eks:CreateAccessEntry",
+    "eks:AssociateAccessPolicy",
+    "kubernetes:create ENIConfig",
+    "eks:UpdateAddon",
+    "eks:CreateNodegroup",
+    "eks:DeleteNodegroup",
+    "kubernetes:create Namespace",
+    "kubernetes:create Deployment",
+    "kubernetes:create Service",
+    "kubernetes:create Ingress",
+    "kubernetes:delete Namespace",
+    "kubernetes:create ConfigMap",
+]
+
+
+def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
+    faults = [{"operation": op, "when": "after", "times": 1, "error": "InternalError"} for op in LOST_RESPONSES]
+    rehearsal = _run({"faults": faults})
+    result = rehearsal.results[0]
+    assert result.succeeded, (result.error, result.cause)
+    calls = rehearsal.state["calls"]
+    for operation in LOST_RESPONSES:
+        results = [c["result"] for c in calls if c["operation"] == operation]
+        assert results and results[0] != "ok", (operation, results)  # the fault fired
+    cluster = rehearsal.state["cluster"]
+    assert len(cluster["eniConfigs"]) == 3
+    assert [ng["name"] for ng in rehearsal.state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
+    assert all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in cluster["pods"] if not p["hostNetwork"])
+    assert rehearsal.state["loadBalancers"] == [] and cluster["loadBalancers"] == []

@@ -1,0 +1,182 @@
+"""The cluster states of statemachine/migration.asl.yaml: order, wait loops, Maps, Retry/Catch,
+the verification clean-up on every path, substitutions, and moto's interpreter parsing it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from podcidr.errors import ERROR_NAMES
+from tests.unit.statemachine.test_vpc_states import LAMBDA_ERRORS, TEMPLATE, _CfnLoader
+
+ROOT = Path(__file__).resolve().parents[3]
+ASL = ROOT / "statemachine" / "migration.asl.yaml"
+CLUSTER_FUNCTIONS = [
+    "EnsureClusterAccess",
+    "ClusterPreflight",
+    "ApplyEniConfigs",
+    "ConfigureCni",
+    "ReplaceNodegroup",
+    "DeployVerificationWorkload",
+    "VerifyLoadBalancer",
+    "RemoveVerificationWorkloads",
+    "VerifyPods",
+]
+
+
+@pytest.fixture(scope="module")
+def states() -> dict[str, Any]:
+    result: dict[str, Any] = yaml.safe_load(ASL.read_text())["States"]
+    return result
+
+
+def _retry(task: dict[str, Any]) -> None:
+    standard = task["Retry"][0]
+    assert standard["ErrorEquals"] == LAMBDA_ERRORS
+    assert (standard["IntervalSeconds"], standard["MaxAttempts"], standard["BackoffRate"]) == (2, 6, 2.0)
+    assert (standard["MaxDelaySeconds"], standard["JitterStrategy"]) == (60, "FULL")
+
+
+def _catch(state: dict[str, Any], named: str = "ExplainFailure", other: str = "StepFailed") -> None:
+    by_name, anything = state["Catch"]
+    assert by_name["ErrorEquals"] == list(ERROR_NAMES) and by_name["Next"] == named
+    assert anything["ErrorEquals"] == ["States.ALL"] and anything["Next"] == other
+
+
+def _path(states: dict[str, Any], start: str, stop: str) -> list[str]:
+    """The happy path: Next, or a Choice's first option that neither waits nor ends."""
+    path, name = [start], start
+    while name != stop:
+        state = states[name]
+        if state["Type"] == "Choice":
+            options = [c["Next"] for c in state["Choices"]] + [state["Default"]]
+            name = next(o for o in options if states[o]["Type"] not in ("Wait", "Succeed", "Fail"))
+        else:
+            name = state["Next"]
+        path.append(name)
+    return path
+
+
+def test_the_order_of_design_md(states: dict[str, Any]) -> None:
+    assert _path(states, "DryRun?", "Report") == [
+        "DryRun?",
+        "EnsureClusterAccess",
+        "ClusterPreflight",
+        "ExtendVpcCidr",
+        "CidrAssociated?",
+        "CreatePodSubnets",
+        "RoutePodSubnets",
+        "TagLoadBalancerSubnets",
+        "ApplyEniConfigs",
+        "ConfigureCni",
+        "CniConfigured?",
+        "ReplaceNodegroups",
+        "LoadBalancersAsked?",
+        "DeployVerificationWorkload",
+        "VerifiedBefore?",
+        "VerifyLoadBalancers",
+        "RemoveVerificationWorkloads",
+        "WorkloadsRemoved?",
+        "VerifyPods",
+        "Report",
+    ]
+    assert states["LoadBalancersAsked?"]["Default"] == "VerifyPods"
+    assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == ["VerifyLoadBalancers", "VerifyPods"]
+
+
+@pytest.mark.parametrize(
+    "name", ["EnsureClusterAccess", "ClusterPreflight", "ApplyEniConfigs", "ConfigureCni", "VerifyPods"]
+)
+def test_tasks_read_and_fill_the_document(states: dict[str, Any], name: str) -> None:
+    task = states[name]
+    assert task["Type"] == "Task" and task["InputPath"] == "$.migration" and task["ResultPath"] == "$.migration"
+    assert task["Resource"] == f"${{{name}FunctionArn}}"
+    _retry(task)
+    _catch(task)
+
+
+def test_preflight_outlasts_a_fresh_access_entry(states: dict[str, Any]) -> None:
+    _, access = states["ClusterPreflight"]["Retry"]
+    assert access["ErrorEquals"] == ["ClusterAccessDenied"] and access["MaxAttempts"] >= 3
+
+
+def test_the_cni_wait_loop(states: dict[str, Any]) -> None:
+    [done] = states["CniConfigured?"]["Choices"]
+    assert done == {"Variable": "$.migration.cni.status", "StringEquals": "Successful", "Next": "ReplaceNodegroups"}
+    assert states["CniConfigured?"]["Default"] == "WaitForCniUpdate"
+    assert states["WaitForCniUpdate"] == {**states["WaitForCniUpdate"], "SecondsPath": "$.migration.pollSeconds"}
+    assert states["WaitForCniUpdate"]["Next"] == "ConfigureCni"
+
+
+@pytest.mark.parametrize(
+    ("map_name", "items", "task", "item_key", "done"),
+    [
+        ("ReplaceNodegroups", "$.migration.nodegroups", "ReplaceNodegroup", "nodegroup", "done"),
+        ("VerifyLoadBalancers", "$.migration.verification.loadBalancers", "VerifyLoadBalancer", "check", "done"),
+    ],
+)
+def test_maps_loop_per_item_until_done(
+    states: dict[str, Any], map_name: str, items: str, task: str, item_key: str, done: str
+) -> None:
+    state = states[map_name]
+    assert state["Type"] == "Map" and state["ItemsPath"] == items and state["ResultPath"] == items
+    assert state["ItemSelector"][f"{item_key}.$"] == "$$.Map.Item.Value"
+    assert state["ItemSelector"]["pollSeconds.$"] == "$.migration.pollSeconds"
+    inner = state["ItemProcessor"]["States"]
+    assert state["ItemProcessor"]["StartAt"] == task
+    _retry(inner[task])
+    choice = inner[inner[task]["Next"]]
+    [finished] = choice["Choices"]
+    assert finished["Variable"] == f"$.{item_key}.status" and finished["StringEquals"] == done
+    assert inner[choice["Default"]]["Type"] == "Wait" and inner[choice["Default"]]["Next"] == task
+    assert inner[finished["Next"]] == {"Type": "Pass", "OutputPath": f"$.{item_key}", "End": True}
+
+
+def test_nodegroups_are_replaced_with_bounded_concurrency(states: dict[str, Any]) -> None:
+    assert states["ReplaceNodegroups"]["MaxConcurrency"] == 2
+    _catch(states["ReplaceNodegroups"])
+
+
+def test_verification_workloads_are_removed_on_every_path(states: dict[str, Any]) -> None:
+    for name in ("DeployVerificationWorkload", "VerifyLoadBalancers"):
+        targets = {c["Next"] for c in states[name]["Catch"]}
+        assert targets == {"RemoveVerificationWorkloadsAfterFailure"}, name
+        assert all(c["ResultPath"] == "$.error" for c in states[name]["Catch"])
+    cleanup = states["RemoveVerificationWorkloadsAfterFailure"]
+    assert cleanup["Parameters"] == {"migration.$": "$.migration", "afterFailure": True}
+    assert cleanup["ResultPath"] == "$.cleanup"  # keeps $.error for the failure
+    assert cleanup["Next"] == "FailedDuringVerification?"
+    assert [c["Next"] for c in cleanup["Catch"]] == ["FailedDuringVerification?"]
+    assert cleanup["Catch"][0]["ResultPath"] == "$.cleanupError"
+    route = states["FailedDuringVerification?"]
+    [named] = route["Choices"]
+    assert sorted(c["StringEquals"] for c in named["Or"]) == sorted(ERROR_NAMES)
+    assert named["Next"] == "ExplainFailure" and route["Default"] == "StepFailed"
+    # the success path waits until the namespace is gone
+    assert states["WorkloadsRemoved?"]["Choices"][0]["Next"] == "WaitForWorkloadsRemoval"
+    assert states["WaitForWorkloadsRemoval"]["Next"] == "RemoveVerificationWorkloads"
+
+
+def test_template_defines_every_cluster_function() -> None:
+    template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
+    resources = template["Resources"]
+    machine = resources["MigrationStateMachine"]["Properties"]
+    used = set(re.findall(r"\$\{(\w+)\}", ASL.read_text()))
+    for name in CLUSTER_FUNCTIONS:
+        assert f"{name}FunctionArn" in used and f"{name}FunctionArn" in machine["DefinitionSubstitutions"]
+        assert {"LambdaInvokePolicy": {"FunctionName": f"{name}Function"}} in machine["Policies"]
+        assert f"{name}FunctionLogGroup" in resources
+        assert resources[f"{name}Function"]["Properties"]["Role"] == "ClusterFunctionsRole.Arn"
+
+
+def test_moto_s_interpreter_parses_the_definition() -> None:
+    import json
+
+    parser = pytest.importorskip("moto.stepfunctions.parser.asl.parse.asl_parser")
+    text = re.sub(r"\$\{(\w+)\}", r"arn:aws:lambda:ap-southeast-1:123456789012:function:\1", ASL.read_text())
+    program, _ = parser.AmazonStateLanguageParser.parse(json.dumps(yaml.safe_load(text)))
+    assert program is not None

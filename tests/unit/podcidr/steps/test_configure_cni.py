@@ -1,0 +1,132 @@
+"""ConfigureCni: configurationValues merging (pure) and the managed add-on path against the twin's EKS
+(add-ons and their updates are not in moto). The self-managed DaemonSet path needs the cluster twin."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import yaml
+
+from podcidr.errors import CniConfigConflict
+from podcidr.kube.client import Kube
+from podcidr.models.migration import Migration
+from podcidr.steps.configure_cni import configure_cni, merged_configuration_values, parse_configuration_values
+from tests.fixtures.twin_aws import CUSTOM_NETWORKING_ENV, TwinAws
+from tests.fixtures.vpc_topology import as_state_machine_retries
+
+ENV = CUSTOM_NETWORKING_ENV
+
+
+def _no_kube() -> Kube:
+    raise AssertionError("the add-on path must not reach the Kubernetes API")
+
+
+def test_empty_values_become_json_with_the_env() -> None:
+    assert json.loads(merged_configuration_values(None, ENV) or "") == {"env": ENV}
+    assert json.loads(merged_configuration_values("", ENV) or "") == {"env": ENV}
+
+
+def test_json_values_keep_their_other_settings_and_format() -> None:
+    current = json.dumps({"env": {"WARM_IP_TARGET": "5"}, "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}})
+    merged = json.loads(merged_configuration_values(current, ENV) or "")
+    assert merged == {"env": {"WARM_IP_TARGET": "5", **ENV}, "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}}
+
+
+def test_yaml_values_stay_yaml() -> None:
+    current = "env:\n  WARM_IP_TARGET: '5'\nenableNetworkPolicy: 'true'\n"
+    merged = merged_configuration_values(current, ENV) or ""
+    with pytest.raises(ValueError):
+        json.loads(merged)
+    assert yaml.safe_load(merged) == {"env": {"WARM_IP_TARGET": "5", **ENV}, "enableNetworkPolicy": "true"}
+
+
+def test_already_configured_values_need_no_update() -> None:
+    assert merged_configuration_values(json.dumps({"env": ENV}), ENV) is None
+    assert merged_configuration_values(yaml.safe_dump({"env": {**ENV, "X": "1"}}), ENV) is None
+
+
+@pytest.mark.parametrize("bad", ["[1, 2]", "env: [a", "env: [a, b]"])
+def test_unusable_values_are_a_conflict(bad: str) -> None:
+    with pytest.raises(CniConfigConflict):
+        merged_configuration_values(bad, ENV)
+    assert parse_configuration_values("") == ({}, "json")
+
+
+def _until_successful(twin_aws: TwinAws, migration: Migration, limit: float = 15.0) -> Migration:
+    deadline = time.monotonic() + limit
+    while migration.cni.status != "Successful":
+        assert time.monotonic() < deadline, f"still {migration.cni.status}"
+        time.sleep(0.2)  # the state machine's Wait
+        migration = configure_cni(migration, twin_aws.clients.eks, _no_kube)
+    return migration
+
+
+def _reset_addon(twin_aws: TwinAws, values: str = "", version: str = "v1.18.3-eksbuild.1") -> None:
+    twin_aws.local.eks.install_addon(twin_aws.cluster, "vpc-cni", version, values)
+    twin_aws.local.ledger.clear()
+
+
+def test_addon_update_with_preserve_then_wait_then_nothing_on_a_rerun(twin_aws: TwinAws) -> None:
+    _reset_addon(twin_aws, json.dumps({"env": {"WARM_IP_TARGET": "5"}}))
+    migration = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+
+    assert migration.cni.status == "InProgress" and migration.cni.update_id
+    assert migration.cni.changed is True and migration.changes == 1
+    assert migration.cni.current_configuration_values == json.dumps({"env": {"WARM_IP_TARGET": "5"}})
+    migration = _until_successful(twin_aws, migration)
+    assert migration.polls["ConfigureCni"] >= 1
+    addon = twin_aws.local.eks.addon(twin_aws.cluster)
+    assert addon is not None
+    assert json.loads(addon.configuration_values) == {"env": {"WARM_IP_TARGET": "5", **ENV}}
+    update = twin_aws.clients.eks.describe_update(
+        name=twin_aws.cluster, updateId=migration.cni.update_id or "", addonName="vpc-cni"
+    )["update"]
+    assert {"type": "ResolveConflicts", "value": "PRESERVE"} in update["params"]
+    assert twin_aws.mutating() == ["eks:UpdateAddon"]
+
+    twin_aws.local.ledger.clear()
+    rerun = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    assert rerun.cni.status == "Successful" and rerun.cni.changed is False and rerun.changes == 0
+    assert twin_aws.mutating() == []
+
+
+def test_an_update_in_progress_is_waited_for(twin_aws: TwinAws) -> None:
+    _reset_addon(twin_aws)
+    twin_aws.clients.eks.update_addon(  # someone else's update, running
+        clusterName=twin_aws.cluster, addonName="vpc-cni", configurationValues='{"env":{"WARM_IP_TARGET":"2"}}'
+    )
+    twin_aws.local.ledger.clear()
+    migration = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    assert migration.cni.status == "Waiting" and migration.changes == 0
+    migration = _until_successful(twin_aws, migration)
+    assert migration.cni.changed is True and migration.changes == 1
+    addon = twin_aws.local.eks.addon(twin_aws.cluster)
+    assert addon is not None and json.loads(addon.configuration_values)["env"] == {"WARM_IP_TARGET": "2", **ENV}
+
+
+def test_a_lost_update_response_is_followed_not_repeated(twin_aws: TwinAws) -> None:
+    _reset_addon(twin_aws)
+    twin_aws.fault("eks:UpdateAddon", when="after", error="InternalFailure", times=1)
+    migration = as_state_machine_retries(configure_cni, twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    migration = _until_successful(twin_aws, migration)
+    updates = [e.result for e in twin_aws.calls() if e.operation == "eks:UpdateAddon"]
+    assert updates[0] == "InternalFailure"
+    # botocore's own retry resends the same request (same auto-filled clientRequestToken, which EKS
+    # deduplicates); when the twin's update has already finished it may act again with the same values
+    assert updates.count("ok") <= 1
+    addon = twin_aws.local.eks.addon(twin_aws.cluster)
+    assert addon is not None and json.loads(addon.configuration_values) == {"env": ENV}
+    assert migration.cni.changed is True and migration.changes == 1
+
+
+def test_an_addon_schema_without_the_label_setting_is_a_conflict(twin_aws: TwinAws) -> None:
+    _reset_addon(twin_aws, version="v1.12.6-eksbuild.2")
+    try:
+        with pytest.raises(CniConfigConflict) as raised:
+            configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    finally:
+        _reset_addon(twin_aws)
+    assert "ENI_CONFIG_LABEL_DEF" in raised.value.cause
+    assert "v1.12.6-eksbuild.2" in raised.value.cause

@@ -1,0 +1,101 @@
+"""EnsureClusterAccess against the twin's EKS (access entries are not in moto)."""
+
+from __future__ import annotations
+
+import pytest
+
+from podcidr.errors import ClusterAccessDenied
+from podcidr.steps.ensure_cluster_access import ensure_cluster_access, principal_arn
+from tests.fixtures.twin_aws import TwinAws
+from tests.fixtures.vpc_topology import as_state_machine_retries
+
+ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+
+@pytest.mark.parametrize(
+    ("caller", "configured", "expected"),
+    [
+        (
+            "arn:aws:sts::111122223333:assumed-role/podcidr-fn/session-1",
+            None,
+            "arn:aws:iam::111122223333:role/podcidr-fn",
+        ),
+        (
+            "arn:aws:sts::111122223333:assumed-role/podcidr-fn/session-1",
+            "arn:aws:iam::111122223333:role/apps/podcidr/podcidr-fn",
+            "arn:aws:iam::111122223333:role/apps/podcidr/podcidr-fn",
+        ),
+        (
+            "arn:aws:sts::111122223333:assumed-role/podcidr-fn/session-1",
+            "arn:aws:iam::111122223333:role/other-role",
+            "arn:aws:iam::111122223333:role/podcidr-fn",
+        ),
+        (
+            "arn:aws-cn:sts::111122223333:assumed-role/podcidr-fn/s",
+            None,
+            "arn:aws-cn:iam::111122223333:role/podcidr-fn",
+        ),
+        ("arn:aws:iam::111122223333:user/alice", None, "arn:aws:iam::111122223333:user/alice"),
+    ],
+)
+def test_principal_is_the_callers_role_never_its_session(caller: str, configured: str | None, expected: str) -> None:
+    assert principal_arn(caller, configured) == expected
+
+
+def test_creates_the_entry_and_policy_then_adopts_them(twin_aws: TwinAws) -> None:
+    twin_aws.local.ledger.clear()
+    first = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+
+    assert first.cluster_access is not None
+    assert first.cluster_access.principal_arn == twin_aws.role_arn
+    assert first.cluster_access.policy_arn == ADMIN
+    assert first.cluster_access.created is True
+    assert first.changes == 2
+    assert twin_aws.mutating() == ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy"]
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None and entry.type == "STANDARD"
+    assert entry.tags == {"podcidr:cluster": twin_aws.cluster}
+    policies = twin_aws.local.eks.access_policies(twin_aws.cluster, twin_aws.role_arn)
+    assert [(p.policy_arn, p.access_scope["type"]) for p in policies] == [(ADMIN, "cluster")]
+
+    twin_aws.local.ledger.clear()
+    again = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    assert again.changes == 0
+    assert again.cluster_access is not None and again.cluster_access.created is False
+    assert twin_aws.mutating() == []
+
+
+def test_a_lost_create_response_converges(twin_aws: TwinAws) -> None:
+    _forget_entry(twin_aws)
+    twin_aws.fault("eks:CreateAccessEntry", when="after", error="InternalFailure")
+    twin_aws.fault("eks:AssociateAccessPolicy", when="after", error="InternalFailure")
+    twin_aws.local.ledger.clear()
+
+    result = as_state_machine_retries(
+        ensure_cluster_access, twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts
+    )
+
+    assert result.cluster_access is not None
+    assert [p.policy_arn for p in twin_aws.local.eks.access_policies(twin_aws.cluster, twin_aws.role_arn)] == [ADMIN]
+    creates = [e for e in twin_aws.calls() if e.operation == "eks:CreateAccessEntry"]
+    # the lost response is retried (by botocore, or by the Task's Retry) and the entry adopted, not duplicated
+    assert [e.result for e in creates] == ["InternalFailure", "ResourceInUseException"]
+
+
+def test_config_map_only_cluster_is_refused_with_the_way_out_and_no_change(twin_aws: TwinAws) -> None:
+    extra = twin_aws.local.eks.extra(twin_aws.cluster)
+    extra.authentication_mode = "CONFIG_MAP"
+    twin_aws.local.ledger.clear()
+    try:
+        with pytest.raises(ClusterAccessDenied) as raised:
+            ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    finally:
+        extra.authentication_mode = "API_AND_CONFIG_MAP"
+    assert "authenticationMode=API_AND_CONFIG_MAP" in raised.value.cause
+    assert f"--name {twin_aws.cluster}" in raised.value.cause
+    assert "one-way" in raised.value.cause
+    assert twin_aws.mutating() == []
+
+
+def _forget_entry(twin_aws: TwinAws) -> None:
+    twin_aws.local.eks.extra(twin_aws.cluster).access_entries.pop(twin_aws.role_arn, None)
