@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from podcidr.errors import ERROR_NAMES
-from tests.unit.statemachine.test_vpc_states import LAMBDA_ERRORS, TEMPLATE, _CfnLoader
+from tests.statemachine.test_vpc_states import LAMBDA_ERRORS, TEMPLATE, _CfnLoader
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "migration.asl.yaml"
 CLUSTER_FUNCTIONS = [
     "EnsureClusterAccess",

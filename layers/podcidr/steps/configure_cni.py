@@ -143,7 +143,12 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     cni.version = addon.get("addonVersion", cni.version)
     merged = merged_configuration_values(current, cni.env)
     if merged is None:
-        cni.status = SUCCESSFUL  # already configured: found done (or done by an earlier attempt)
+        if cni.status is None:
+            # Plan found it unconfigured and nobody else was updating it: an earlier attempt of ours
+            # acted and lost its response, and its update has finished since (same rule as the VPC steps).
+            cni.changed = True
+            migration.changes += 1
+        cni.status = SUCCESSFUL
         return
     try:
         with transient_faults_retried("eks:UpdateAddon"):

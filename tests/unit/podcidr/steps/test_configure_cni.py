@@ -87,7 +87,9 @@ def test_addon_update_with_preserve_then_wait_then_nothing_on_a_rerun(twin_aws: 
     assert twin_aws.mutating() == ["eks:UpdateAddon"]
 
     twin_aws.local.ledger.clear()
-    rerun = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    replanned = twin_aws.migration()
+    replanned.cni.status = "CONFIGURED"  # what Plan reports once the add-on holds both env vars
+    rerun = configure_cni(replanned, twin_aws.clients.eks, _no_kube)
     assert rerun.cni.status == "Successful" and rerun.cni.changed is False and rerun.changes == 0
     assert twin_aws.mutating() == []
 
