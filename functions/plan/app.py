@@ -1,0 +1,37 @@
+"""Plan: validates the input, discovers the cluster and its VPC, and plans every change (read-only).
+
+Event: {"input": <the execution input as given>, "polls": <checks made while the cluster was CREATING>}.
+Returns the plan outcome ($.plan): {"status", "polls", "pollSeconds", "migration"}.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from podcidr.aws.clients import AwsClients
+from podcidr.steps.plan import plan
+
+logger = Logger()
+tracer = Tracer()
+
+_clients: AwsClients | None = None
+
+
+def clients() -> AwsClients:
+    """Clients made once per container."""
+    global _clients
+    if _clients is None:
+        _clients = AwsClients.create()
+    return _clients
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    aws = clients()
+    outcome = plan(event, aws.ec2, aws.eks, aws.ec2.meta.region_name)
+    logger.info("plan outcome", extra={"status": outcome.status, "polls": outcome.polls})
+    return outcome.to_json()

@@ -1,0 +1,29 @@
+"""The Plan step's event and outcome ($.plan in the state data, docs/architecture.md)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from podcidr.models.base import Contract
+from podcidr.models.migration import Migration
+
+PlanStatus = Literal["CLUSTER_CREATING", "PLANNED"]
+
+
+class PlanEvent(Contract):
+    """What the state machine gives Plan: the execution input as given, and the checks made so far."""
+
+    input: Any = None
+    polls: int = Field(default=0, ge=0)
+
+
+class PlanOutcome(Contract):
+    status: PlanStatus
+    polls: int = 0
+    """How often Plan has found the cluster CREATING so far."""
+    poll_seconds: int
+    """Seconds the state machine waits before planning again (the input's pollSeconds)."""
+    migration: Migration | None = None
+    """The migration document once PLANNED."""
