@@ -1,0 +1,513 @@
+"""The local Lambda endpoint: Invoke runs a function's handler from template.yaml, in-process.
+
+A WSGI middleware in front of moto answers `POST /2015-03-31/functions/<name|ARN>/invocations`
+(everything else goes on to moto). The function's code runs as Lambda runs it:
+
+- its handler (CodeUri + Handler), imported once per function like a warm container; every
+  function's `app` module is imported under a name of its own so two functions' `app` never mix;
+  the template's layers are on sys.path (layers/ holds the `podcidr` package);
+- its environment: Globals merged with its own, the Lambda runtime's variables, AWS_ENDPOINT_URL
+  (the twin), AWS_REGION, POWERTOOLS_TRACE_DISABLED=1 (no X-Ray daemon here) and the credentials
+  of the function's IAM role, obtained by STS AssumeRole in moto (the role is created first when
+  SAM would generate it), so the ledger and the Kubernetes emulator can tell who calls;
+- a Lambda context object (function_name, aws_request_id, invoked_function_arn,
+  memory_limit_in_mb, get_remaining_time_in_millis(), ...);
+- the result as Lambda returns it: the JSON payload; for a raised exception HTTP 200 with
+  `X-Amz-Function-Error: Unhandled` and `{"errorMessage", "errorType": <class name>,
+  "stackTrace"}`, so the state machine's Retry/Catch match the class name; service errors
+  (unknown function, bad payload, too large) as Lambda's HTTP errors, which the Step Functions
+  interpreter names `Lambda.<code>`.
+
+Handlers share this process, so invocations are serialized by one lock and os.environ is set for
+the invocation and restored afterwards (threads outside the lock, moto's among them, see the
+function's variables meanwhile; they only read MOTO_* settings and pass explicit credentials).
+boto3's default session is reset before each invocation so it reads the function's credentials.
+What a handler prints or logs is kept per invocation (and returned with `LogType: Tail`).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TextIO
+from urllib.parse import parse_qs
+
+import boto3
+
+from localcloud.template import TRUST_POLICIES, Account, FunctionSpec, Template
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+MAX_SYNC_PAYLOAD = 6 * 1024 * 1024
+MAX_ASYNC_PAYLOAD = 256 * 1024
+
+_INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<function>[^/]+)/invocations/?$")
+_FUNCTION_ARN = re.compile(
+    r"^(?:arn:(?P<partition>[^:]+):lambda:(?P<region>[^:]+):)?(?:(?P<account>\d{12}):function:)?"
+    r"(?P<name>[A-Za-z0-9_-]+)(?::(?P<qualifier>[^:]+))?$"
+)
+
+
+class LambdaContext:
+    """The context object of the Python runtime (awslambdaric's LambdaContext)."""
+
+    def __init__(self, spec: FunctionSpec, request_id: str, invoked_arn: str, client_context: Any = None) -> None:
+        self.function_name = spec.name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = invoked_arn
+        self.memory_limit_in_mb = spec.memory_size
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{spec.name}"
+        self.log_stream_name = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
+        self.identity: Any = None
+        self.client_context = client_context
+        self.tenant_id: str | None = None
+        self._deadline = time.monotonic() + spec.timeout
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    """One invocation, as CloudWatch would tell it."""
+
+    function: str
+    request_id: str
+    started: float
+    duration: float = 0.0
+    init_duration: float | None = None
+    """Seconds spent importing the handler on a cold start; None when warm."""
+    error_type: str | None = None
+    log: str = ""
+
+
+@dataclass
+class _Container:
+    """A warm function: its handler and credentials, kept across invocations."""
+
+    spec: FunctionSpec
+    handler: Callable[[Any, LambdaContext], Any]
+    credentials: dict[str, str]
+
+
+class _FunctionError(Exception):
+    def __init__(self, error_type: str, message: str, stack: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.payload = {"errorMessage": message, "errorType": error_type, "stackTrace": stack or []}
+
+
+class _ServiceError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+CredentialsProvider = Callable[[FunctionSpec], dict[str, str]]
+
+
+class LocalLambdas:
+    """The template's functions behind Lambda's Invoke API; a WSGI middleware for LocalAws.
+
+    `LocalLambdas(template, region=..., account_id=...)` is given to LocalAws as a middleware,
+    then `bind(endpoint_url, admin_session)` once the endpoint runs (credentials come from it).
+    """
+
+    def __init__(
+        self,
+        template: Template,
+        *,
+        region: str,
+        account_id: str,
+        parameters: dict[str, str] | None = None,
+        credentials: CredentialsProvider | None = None,
+    ) -> None:
+        self.template = template
+        self.account = Account(region=region, account_id=account_id)
+        self._parameters = parameters
+        self.functions = template.functions(self.account, parameters)
+        self.endpoint_url: str | None = None
+        self.invocations: list[Invocation] = []
+        self._admin_session: Callable[[], boto3.Session] | None = None
+        self._credentials = credentials
+        self._containers: dict[str, _Container] = {}
+        self._lock = threading.Lock()
+        self._log_router = _LogRouter()
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def bind(
+        self,
+        endpoint_url: str,
+        admin_session: Callable[[], boto3.Session] | None = None,
+        *,
+        account_id: str | None = None,
+    ) -> None:
+        """The twin's endpoint (AWS_ENDPOINT_URL of the functions), how to reach IAM/STS as admin,
+        and the account (when it differs from the one given at construction)."""
+        if account_id and account_id != self.account.account_id:
+            self.account = Account(region=self.account.region, account_id=account_id)
+            self.functions = self.template.functions(self.account, self._parameters)
+        self.endpoint_url = endpoint_url
+        self._admin_session = admin_session
+        self._log_router.install()
+
+    def close(self) -> None:
+        self._log_router.uninstall()
+
+    def __call__(self, app: WsgiApp) -> WsgiApp:
+        def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            match = _INVOKE_PATH.match(environ.get("PATH_INFO", ""))
+            if environ.get("REQUEST_METHOD") == "POST" and match:
+                status, headers, body = self._handle(environ, match.group("function"))
+                start_response(status, headers)
+                return [body]
+            return app(environ, start_response)
+
+        return middleware
+
+    def provision(self) -> None:
+        """Create the roles SAM would create (and that the template declares) and take their credentials."""
+        for spec in self.functions.values():
+            self._credentials_for(spec)
+
+    # -- the Invoke API -------------------------------------------------------------------------
+
+    def _handle(self, environ: dict[str, Any], function_ref: str) -> tuple[str, list[tuple[str, str]], bytes]:
+        request_id = str(uuid.uuid4())
+        headers = [("x-amzn-RequestId", request_id), ("Content-Type", "application/json")]
+        try:
+            query = parse_qs(environ.get("QUERY_STRING", ""))
+            spec, invoked_arn = self._function(function_ref, (query.get("Qualifier") or [None])[0])
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            kind = environ.get("HTTP_X_AMZ_INVOCATION_TYPE", "RequestResponse")
+            limit = MAX_ASYNC_PAYLOAD if kind == "Event" else MAX_SYNC_PAYLOAD
+            if len(body) > limit:
+                message = f"Request must be smaller than {limit} bytes for the Invoke operation"
+                raise _ServiceError(413, "RequestTooLargeException", message)
+            try:
+                event = json.loads(body) if body.strip() else {}
+            except ValueError as error:
+                raise _ServiceError(
+                    400, "InvalidRequestContentException", f"Could not parse request body into json: {error}"
+                ) from None
+            client_context = _client_context(environ.get("HTTP_X_AMZ_CLIENT_CONTEXT"))
+            if kind == "DryRun":
+                return "204 No Content", headers, b""
+            if kind == "Event":
+                threading.Thread(
+                    target=self.invoke,
+                    args=(spec, event),
+                    kwargs={"request_id": request_id, "invoked_arn": invoked_arn, "client_context": client_context},
+                    daemon=True,
+                ).start()
+                return "202 Accepted", headers, b""
+            if kind != "RequestResponse":
+                raise _ServiceError(400, "InvalidParameterValueException", f"Invalid InvocationType: {kind}")
+        except _ServiceError as error:
+            headers.append(("x-amzn-ErrorType", error.code))
+            body_out = json.dumps({"Type": "User", "message": error.message}).encode()
+            return f"{error.status} {_REASONS.get(error.status, 'Error')}", headers, body_out
+
+        payload, function_error, invocation = self.invoke(
+            spec, event, request_id=request_id, invoked_arn=invoked_arn, client_context=client_context
+        )
+        headers.append(("X-Amz-Executed-Version", "$LATEST"))
+        if function_error:
+            headers.append(("X-Amz-Function-Error", function_error))
+        if environ.get("HTTP_X_AMZ_LOG_TYPE") == "Tail":
+            tail = invocation.log.encode()[-4096:]
+            headers.append(("X-Amz-Log-Result", base64.b64encode(tail).decode()))
+        return "200 OK", headers, payload
+
+    def _function(self, ref: str, qualifier: str | None) -> tuple[FunctionSpec, str]:
+        match = _FUNCTION_ARN.match(ref)
+        spec = self.functions.get(match.group("name")) if match else None
+        if match and spec:
+            wrong_place = (match.group("region") or self.account.region) != self.account.region or (
+                match.group("account") or self.account.account_id
+            ) != self.account.account_id
+            version = qualifier or match.group("qualifier")
+            if not wrong_place and version in (None, "$LATEST"):
+                return spec, spec.arn if version is None else f"{spec.arn}:{version}"
+        name = ref if ref.startswith("arn:") else f"{self.functions_arn_prefix}{ref}"
+        raise _ServiceError(404, "ResourceNotFoundException", f"Function not found: {name}")
+
+    @property
+    def functions_arn_prefix(self) -> str:
+        return f"arn:aws:lambda:{self.account.region}:{self.account.account_id}:function:"
+
+    def invoke(
+        self,
+        spec: FunctionSpec,
+        event: Any,
+        *,
+        request_id: str | None = None,
+        invoked_arn: str | None = None,
+        client_context: Any = None,
+    ) -> tuple[bytes, str | None, Invocation]:
+        """Run the handler; (payload, function error or None, the invocation record)."""
+        request_id = request_id or str(uuid.uuid4())
+        record = Invocation(function=spec.name, request_id=request_id, started=time.time())
+        with self._lock:
+            self.invocations.append(record)
+            log = io.StringIO()
+            log.write(f"START RequestId: {request_id} Version: $LATEST\n")
+            started = time.monotonic()
+            try:
+                container = self._containers.get(spec.name)
+                credentials = container.credentials if container else self._credentials_for(spec)
+                with self._log_router.capture(log), _environment(self._environment(spec, credentials)):
+                    if container is None:
+                        container = self._cold_start(spec, credentials, record)
+                    context = LambdaContext(spec, request_id, invoked_arn or spec.arn, client_context)
+                    payload = self._run(container, event, context)
+                elapsed = time.monotonic() - started
+                if elapsed > spec.timeout:
+                    raise _FunctionError(
+                        "Sandbox.Timedout",
+                        f"RequestId: {request_id} Error: Task timed out after {spec.timeout:.2f} seconds",
+                    )
+                function_error = None
+            except _FunctionError as error:
+                payload = json.dumps(error.payload).encode()
+                function_error = "Unhandled"
+                record.error_type = str(error.payload["errorType"])
+                log.write(json.dumps(error.payload) + "\n")
+            record.duration = time.monotonic() - started
+            log.write(f"END RequestId: {request_id}\n")
+            log.write(
+                f"REPORT RequestId: {request_id}\tDuration: {record.duration * 1000:.2f} ms\t"
+                f"Memory Size: {spec.memory_size} MB"
+                + (f"\tInit Duration: {record.init_duration * 1000:.2f} ms" if record.init_duration else "")
+                + "\n"
+            )
+            record.log = log.getvalue()
+            return payload, function_error, record
+
+    # -- running a handler ----------------------------------------------------------------------
+
+    def _cold_start(self, spec: FunctionSpec, credentials: dict[str, str], record: Invocation) -> _Container:
+        started = time.monotonic()
+        try:
+            handler = _load_handler(spec)
+        finally:
+            record.init_duration = time.monotonic() - started
+        container = _Container(spec=spec, handler=handler, credentials=credentials)
+        self._containers[spec.name] = container
+        return container
+
+    @staticmethod
+    def _run(container: _Container, event: Any, context: LambdaContext) -> bytes:
+        boto3.DEFAULT_SESSION = None
+        try:
+            result = container.handler(event, context)
+        except Exception as error:  # noqa: BLE001 - every exception is the function's error, as on Lambda
+            stack = traceback.format_list(traceback.extract_tb(error.__traceback__)[1:])
+            raise _FunctionError(type(error).__name__, str(error), stack) from None
+        try:
+            payload = json.dumps(result).encode()
+        except (TypeError, ValueError) as error:
+            raise _FunctionError("Runtime.MarshalError", f"Unable to marshal response: {error}") from None
+        if len(payload) > MAX_SYNC_PAYLOAD:
+            raise _FunctionError(
+                "Function.ResponseSizeTooLarge",
+                f"Response payload size exceeded maximum allowed payload size ({MAX_SYNC_PAYLOAD} bytes).",
+            )
+        return payload
+
+    def _environment(self, spec: FunctionSpec, credentials: dict[str, str]) -> dict[str, str]:
+        region = self.account.region
+        return {
+            **spec.environment,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "LAMBDA_TASK_ROOT": str(spec.code_uri),
+            "_HANDLER": spec.handler,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            **({"AWS_ENDPOINT_URL": self.endpoint_url} if self.endpoint_url else {}),
+            **credentials,
+        }
+
+    def _credentials_for(self, spec: FunctionSpec) -> dict[str, str]:
+        if self._credentials is not None:
+            return self._credentials(spec)
+        if self._admin_session is None:
+            raise RuntimeError("LocalLambdas.bind() was not called: no way to get the functions' credentials")
+        session = self._admin_session()
+        iam = session.client("iam", endpoint_url=self.endpoint_url)
+        try:
+            iam.get_role(RoleName=spec.role_name)
+        except iam.exceptions.NoSuchEntityException:
+            iam.create_role(
+                RoleName=spec.role_name,
+                AssumeRolePolicyDocument=json.dumps(TRUST_POLICIES["lambda"]),
+                Description=f"The role of {spec.logical_id} (created by the twin as SAM would)",
+            )
+            if spec.policy_statements:
+                iam.put_role_policy(
+                    RoleName=spec.role_name,
+                    PolicyName=f"{spec.logical_id}Policy",
+                    PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": spec.policy_statements}),
+                )
+        assumed = session.client("sts", endpoint_url=self.endpoint_url).assume_role(
+            RoleArn=spec.role_arn, RoleSessionName=spec.name
+        )
+        keys = assumed["Credentials"]
+        return {
+            "AWS_ACCESS_KEY_ID": keys["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": keys["SessionToken"],
+        }
+
+
+_REASONS = {400: "Bad Request", 404: "Not Found", 413: "Request Entity Too Large", 429: "Too Many Requests"}
+
+# Variables of the host that a Lambda function would not see and that would change what boto3 does.
+_HIDDEN = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN")
+
+
+@contextmanager
+def _environment(variables: dict[str, str]) -> Iterator[None]:
+    """os.environ with the function's variables for the invocation, restored afterwards."""
+    # Changed key by key (never cleared): other threads read os.environ meanwhile.
+    touched = {*variables, *_HIDDEN}
+    saved = {key: os.environ.get(key) for key in touched}
+    try:
+        for key in _HIDDEN:
+            os.environ.pop(key, None)
+        os.environ.update(variables)
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _client_context(header: str | None) -> Any:
+    if not header:
+        return None
+    try:
+        return json.loads(base64.b64decode(header))
+    except ValueError:
+        return None
+
+
+def _load_handler(spec: FunctionSpec) -> Callable[[Any, LambdaContext], Any]:
+    """Import the handler's module under a name of this function's own (a warm container)."""
+    module_path, _, attribute = spec.handler.rpartition(".")
+    source = spec.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
+    unique = f"_localcloud_fn_{spec.logical_id}_{module_path.replace('.', '_')}"
+    for path in [*reversed(spec.layer_paths), spec.code_uri]:
+        if str(path) not in sys.path:
+            sys.path.insert(0, str(path))
+    try:
+        module = _import(unique, source)
+    except Exception as error:  # noqa: BLE001 - an import failure is the function's error, as on Lambda
+        raise _FunctionError("Runtime.ImportModuleError", f"Unable to import module '{module_path}': {error}") from None
+    finally:
+        if str(spec.code_uri) in sys.path:
+            sys.path.remove(str(spec.code_uri))
+    handler = getattr(module, attribute, None)
+    if not callable(handler):
+        raise _FunctionError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_path}'")
+    return handler  # type: ignore[no-any-return]
+
+
+def _import(name: str, source: Path) -> ModuleType:
+    if name in sys.modules:
+        return sys.modules[name]
+    module_spec = importlib.util.spec_from_file_location(name, source)
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"No module named '{source.stem}' in {source.parent}")
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+class _LogRouter:
+    """Routes what a handler writes to stdout/stderr into its invocation's log.
+
+    Installed as sys.stdout/sys.stderr while bound; writes from the thread running a handler go to
+    that invocation's log, every other thread's writes go on to the real stream. Loggers that bound
+    sys.stdout at import (Powertools) keep writing through the router, so later invocations are
+    captured too.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._saved: tuple[TextIO, TextIO] | None = None
+
+    def install(self) -> None:
+        if self._saved is None:
+            self._saved = (sys.stdout, sys.stderr)
+            sys.stdout = _RoutedStream(self, sys.stdout)
+            sys.stderr = _RoutedStream(self, sys.stderr)
+
+    def uninstall(self) -> None:
+        if self._saved is not None:
+            if isinstance(sys.stdout, _RoutedStream) and sys.stdout.router is self:
+                sys.stdout = self._saved[0]
+            if isinstance(sys.stderr, _RoutedStream) and sys.stderr.router is self:
+                sys.stderr = self._saved[1]
+            self._saved = None
+
+    def target(self) -> io.StringIO | None:
+        return getattr(self._local, "log", None)
+
+    @contextmanager
+    def capture(self, log: io.StringIO) -> Iterator[None]:
+        self._local.log = log
+        try:
+            yield
+        finally:
+            self._local.log = None
+
+
+@dataclass
+class _RoutedStream:
+    router: _LogRouter
+    stream: TextIO
+
+    def write(self, text: str) -> int:
+        log = self.router.target()
+        return log.write(text) if log is not None else self.stream.write(text)
+
+    def flush(self) -> None:
+        if self.router.target() is None:
+            self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
