@@ -473,8 +473,12 @@ class Template:
             )
         return specs
 
-    def state_machine(self, account: Account, logical_id: str | None = None) -> StateMachineSpec:
-        machines = self.state_machines(account)
+    def state_machine(
+        self, account: Account, logical_id: str | None = None, parameters: Mapping[str, str] | None = None
+    ) -> StateMachineSpec:
+        machines = self.state_machines(account, parameters)
+        if logical_id is None and "MigrationStateMachine" in machines:
+            logical_id = "MigrationStateMachine"  # the workflow; the others serve it (ExecutionEnded, ...)
         if logical_id is None:
             if len(machines) != 1:
                 raise TemplateError(f"{self.path} has {len(machines)} state machines; name one")

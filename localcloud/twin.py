@@ -47,7 +47,7 @@ class TwinComponent(Protocol):
 
 ComponentFactory = Callable[[Scenario, Template], "TwinComponent | None"]
 
-COMPONENTS: list[str] = []
+COMPONENTS: list[str] = ["localcloud.triggers.component:component"]
 """Factories of the components every rehearsal runs, as "module:function" (the cluster twin adds itself)."""
 
 StateContributor = Callable[[], Any]
@@ -74,8 +74,11 @@ class Twin:
         template: Template | None = None,
         components: list[TwinComponent] | None = None,
         state_machine: str | None = None,
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.scenario = scenario
+        self.parameters = dict(parameters or {})
+        """Template parameter values (the others take their defaults), e.g. DefaultInput."""
         self.template = template or Template.load()
         self.components = default_components(scenario, self.template) if components is None else components
         self.lambdas = LocalLambdas(self.template, region=scenario.region, account_id=DEFAULT_ACCOUNT_ID)
@@ -110,7 +113,7 @@ class Twin:
                 component.start(self)
                 self._started.append(component)
                 self.state_contributors.append((component.name, _or_empty(component.state)))
-            spec = self.template.state_machine(Account(self.region, account_id), self._state_machine_id)
+            spec = self.template.state_machine(Account(self.region, account_id), self._state_machine_id, self.parameters)
             self.runner = StateMachineRunner(self.aws.admin_session(), self.endpoint_url, spec)
             self.runner.deploy()
         except BaseException:
