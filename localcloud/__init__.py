@@ -1,1 +1,1 @@
-"""The local twin: an AWS account with an EKS cluster in one process, for rehearsals and tests."""
+"""The local twin: an AWS account with an EKS cluster, run locally (never deployed)."""

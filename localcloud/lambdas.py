@@ -146,6 +146,7 @@ class LocalLambdas:
         self._admin_session: Callable[[], boto3.Session] | None = None
         self._credentials = credentials
         self._containers: dict[str, _Container] = {}
+        self._role_credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
         self._log_router = _LogRouter()
 
@@ -352,6 +353,11 @@ class LocalLambdas:
         }
 
     def _credentials_for(self, spec: FunctionSpec) -> dict[str, str]:
+        if spec.name not in self._role_credentials:
+            self._role_credentials[spec.name] = self._new_credentials(spec)
+        return self._role_credentials[spec.name]
+
+    def _new_credentials(self, spec: FunctionSpec) -> dict[str, str]:
         if self._credentials is not None:
             return self._credentials(spec)
         if self._admin_session is None:

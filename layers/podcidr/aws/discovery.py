@@ -6,6 +6,7 @@ through every list, and turns throttling and 5xx into TransientAwsError.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -361,8 +362,18 @@ def addresses_in_use(ec2: EC2Client, subnet_ids: Iterable[str]) -> dict[str, set
 # --- everything at once ------------------------------------------------------------------------
 
 
+def with_vpc_id(ec2: EC2Client, cluster: ClusterInfo) -> ClusterInfo:
+    """The cluster with its VPC ID, found from its subnets if DescribeCluster left it out (moto does)."""
+    if cluster.vpc_id or not cluster.subnet_ids:
+        return cluster
+    with transient_faults_retried("ec2:DescribeSubnets"):
+        subnets = ec2.describe_subnets(SubnetIds=list(cluster.subnet_ids[:1])).get("Subnets", [])
+    return replace(cluster, vpc_id=str(subnets[0]["VpcId"])) if subnets else cluster
+
+
 def discover_topology(ec2: EC2Client, eks: EKSClient, cluster: ClusterInfo, region: str) -> ClusterTopology:
     """Everything Plan reads about an existing cluster and its VPC."""
+    cluster = with_vpc_id(ec2, cluster)
     vpc = describe_vpc(ec2, cluster.vpc_id)
     route_tables = describe_route_tables(ec2, cluster.vpc_id)
     subnets = describe_subnets(ec2, cluster.vpc_id, route_tables)

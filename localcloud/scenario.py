@@ -1,0 +1,426 @@
+"""The twin's scenario file (DESIGN.md "Scenario file"): every key optional, the default is the
+seed's topology. `load_scenario` reads YAML; `Scenario.model_validate` takes a dict. A scenario
+that contradicts itself raises `ScenarioError` naming the offending key.
+
+Defaults that depend on other keys are derived, not fixed: without `vpc.subnets` the seed's layout
+is cut from the VPC's primary block (three public and three node subnets, one per AZ of the
+region: the first six sixteenths of the block); without `natGateways` one NAT sits in the first
+public subnet; without `routeTables` there is one public table (internet gateway) and one private
+table per NAT; `cluster.subnets` defaults to the private subnets, a nodegroup's `subnets` to the
+cluster's.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.alias_generators import to_camel
+
+DEFAULT_REGION = "ap-southeast-1"
+DEFAULT_VPC_CIDR = "172.31.0.0/16"
+DEFAULT_CLUSTER = "eksworkshop"
+DEFAULT_CNI_VERSION = "v1.18.3-eksbuild.1"
+
+_AZ_LETTERS = ("a", "b", "c")
+_OPERATION = re.compile(r"^(kubernetes:[a-z]+( [A-Za-z]+)?|[a-z0-9-]+:[A-Z][A-Za-z0-9]+)$")
+_CNI_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
+
+
+class ScenarioError(ValueError):
+    """The scenario contradicts itself or is not valid; `key` names the offending key."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(f"scenario key '{key}': {message}")
+        self.key = key
+        self.message = message
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class SubnetSpec(_Model):
+    name: str
+    az: str
+    cidr: str
+    public: bool = False
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class NatGatewaySpec(_Model):
+    subnet: str
+
+
+DefaultRoute = Literal["internet-gateway", "nat-gateway", "transit-gateway", "none"]
+
+
+class RouteTableSpec(_Model):
+    name: str
+    default_route: DefaultRoute = "none"
+    nat_subnet: str | None = None
+    """For `defaultRoute: nat-gateway`: the public subnet whose NAT gateway the route goes to."""
+    subnets: list[str] = Field(default_factory=list)
+
+
+class RouteSpec(_Model):
+    destination: str
+    target: Literal["transit-gateway", "internet-gateway", "nat-gateway"] = "transit-gateway"
+    route_tables: list[str] | None = None
+    """Names of the tables that get the route; default: every table the scenario builds."""
+
+
+class PeeringSpec(_Model):
+    cidr: str
+    status: Literal["active", "pending-acceptance"] = "active"
+
+
+class VpcSpec(_Model):
+    cidr: str = DEFAULT_VPC_CIDR
+    secondary_cidrs: list[str] = Field(default_factory=list)
+    subnets: list[SubnetSpec] = Field(default_factory=list)
+    nat_gateways: list[NatGatewaySpec] = Field(default_factory=list)
+    route_tables: list[RouteTableSpec] | None = None
+    routes: list[RouteSpec] = Field(default_factory=list)
+    peerings: list[PeeringSpec] = Field(default_factory=list)
+
+
+class VpcCniSpec(_Model):
+    addon: bool = True
+    """True: the EKS managed add-on; false: a self-managed aws-node DaemonSet."""
+    version: str = DEFAULT_CNI_VERSION
+
+
+class NodegroupSpec(_Model):
+    name: str
+    subnets: list[str] = Field(default_factory=list)
+    instance_types: list[str] = Field(default_factory=lambda: ["t3.2xlarge"])
+    min_size: int = Field(default=3, ge=0)
+    desired_size: int = Field(default=3, ge=0)
+    max_size: int = Field(default=6, ge=1)
+    labels: dict[str, str] = Field(default_factory=dict)
+    ami_type: str = "AL2023_x86_64_STANDARD"
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+
+
+class WorkloadSpec(_Model):
+    namespace: str = "default"
+    name: str
+    replicas: int = Field(default=3, ge=0)
+    image: str = "public.ecr.aws/nginx/nginx:1.27-alpine-slim"
+
+
+AuthenticationMode = Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
+
+
+class ClusterSpec(_Model):
+    name: str = DEFAULT_CLUSTER
+    version: str = "1.30"
+    subnets: list[str] = Field(default_factory=list)
+    authentication_mode: AuthenticationMode = "API_AND_CONFIG_MAP"
+    status: Literal["ACTIVE", "CREATING"] = "ACTIVE"
+    """CREATING: DescribeCluster says CREATING for timing.clusterCreate seconds after the build."""
+    service_ipv4_cidr: str = "10.100.0.0/16"
+    vpc_cni: VpcCniSpec = Field(default_factory=VpcCniSpec)
+    load_balancer_controller: bool = True
+    nodegroups: list[NodegroupSpec] = Field(default_factory=lambda: [NodegroupSpec(name="managed-ng")])
+    workloads: list[WorkloadSpec] = Field(default_factory=lambda: [WorkloadSpec(name="web")])
+
+
+class TimingSpec(_Model):
+    """Simulated durations in seconds (small by default so rehearsals are fast)."""
+
+    cidr_associate: float = Field(default=0.2, ge=0)
+    addon_update: float = Field(default=0.5, ge=0)
+    nodegroup_create: float = Field(default=2, ge=0)
+    nodegroup_delete: float = Field(default=2, ge=0)
+    load_balancer: float = Field(default=1, ge=0)
+    cluster_create: float = Field(default=2, ge=0)
+    node_ready: float = Field(default=0.5, ge=0)
+    """Cluster twin: from a node's registration to Ready."""
+    pod_ready: float = Field(default=0.2, ge=0)
+    """Cluster twin: from a pod's scheduling to Running/Ready."""
+
+
+class FaultSpec(_Model):
+    operation: str
+    """`service:Operation` as IAM spells it (ec2:CreateSubnet, eks:UpdateAddon) or `kubernetes:<verb> <Kind>`."""
+    when: Literal["before", "after"] = "before"
+    times: int = Field(default=1, ge=1)
+    error: str = "ThrottlingException"
+    message: str | None = None
+
+
+class Scenario(_Model):
+    region: str = DEFAULT_REGION
+    vpc: VpcSpec = Field(default_factory=VpcSpec)
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec)
+    timing: TimingSpec = Field(default_factory=TimingSpec)
+    faults: list[FaultSpec] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_defaults(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        region = data.get("region", DEFAULT_REGION)
+        vpc = dict(data.get("vpc") or {})
+        if "subnets" not in vpc and isinstance(region, str):
+            vpc["subnets"] = _seed_subnets(region, str(vpc.get("cidr", DEFAULT_VPC_CIDR)))
+        if "natGateways" not in vpc and "nat_gateways" not in vpc:
+            public = [s for s in vpc["subnets"] if isinstance(s, dict) and s.get("public")]
+            vpc["natGateways"] = [{"subnet": public[0].get("name")}] if public else []
+        data["vpc"] = vpc
+        cluster = dict(data.get("cluster") or {})
+        if "subnets" not in cluster:
+            cluster["subnets"] = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")]
+        groups = cluster.get("nodegroups")
+        if groups is None:
+            groups = [{"name": "managed-ng"}]
+        if isinstance(groups, list):
+            cluster["nodegroups"] = [
+                {**g, "subnets": list(cluster["subnets"])} if isinstance(g, dict) and "subnets" not in g else g
+                for g in groups
+            ]
+        data["cluster"] = cluster
+        return data
+
+    def subnet(self, name: str) -> SubnetSpec:
+        for subnet in self.vpc.subnets:
+            if subnet.name == name:
+                return subnet
+        raise KeyError(name)
+
+    @property
+    def availability_zones(self) -> list[str]:
+        return sorted({s.az for s in self.vpc.subnets})
+
+    def route_tables(self) -> list[RouteTableSpec]:
+        """The route tables to build: `vpc.routeTables`, or the default layout."""
+        if self.vpc.route_tables is not None:
+            return self.vpc.route_tables
+        public = [s.name for s in self.vpc.subnets if s.public]
+        private = [s for s in self.vpc.subnets if not s.public]
+        tables = [RouteTableSpec(name="public", default_route="internet-gateway", subnets=public)] if public else []
+        nats = [self.subnet(n.subnet) for n in self.vpc.nat_gateways]
+        if not nats:
+            return tables
+        by_az = {nat.az: nat for nat in reversed(nats)}
+        for nat in nats:
+            if by_az.get(nat.az) is not nat:
+                continue
+            suffix = nat.az.removeprefix(self.region) if len(by_az) > 1 else ""
+            members = [s.name for s in private if by_az.get(s.az, nats[0]) is nat]
+            tables.append(
+                RouteTableSpec(
+                    name=f"private{'-' + suffix if suffix else ''}",
+                    default_route="nat-gateway",
+                    nat_subnet=nat.name,
+                    subnets=members,
+                )
+            )
+        return tables
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        _check(self)
+        return self
+
+
+def _seed_subnets(region: str, cidr: str) -> list[dict[str, Any]]:
+    try:
+        block = ipaddress.IPv4Network(cidr)
+    except ValueError:
+        return []
+    if block.prefixlen > 24:
+        return []
+    sixteenths = list(block.subnets(prefixlen_diff=4))
+    subnets = []
+    for i, letter in enumerate(_AZ_LETTERS):
+        subnets.append(
+            {"name": f"public-{letter}", "az": f"{region}{letter}", "cidr": str(sixteenths[i]), "public": True}
+        )
+    for i, letter in enumerate(_AZ_LETTERS):
+        subnets.append({"name": f"node-{letter}", "az": f"{region}{letter}", "cidr": str(sixteenths[3 + i])})
+    return subnets
+
+
+def _network(key: str, value: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ScenarioError(key, f"{value!r} is not an IPv4 CIDR block ({error})") from None
+
+
+def _unique(key: str, names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ScenarioError(key, f"duplicate name {name!r}")
+        seen.add(name)
+
+
+def _check(s: Scenario) -> None:
+    if not _REGION.fullmatch(s.region):
+        raise ScenarioError("region", f"{s.region!r} is not a region name")
+    primary = _network("vpc.cidr", s.vpc.cidr)
+    if not 16 <= primary.prefixlen <= 28:
+        raise ScenarioError("vpc.cidr", f"a VPC block must be /16 to /28, not /{primary.prefixlen}")
+    blocks = [primary]
+    for i, cidr in enumerate(s.vpc.secondary_cidrs):
+        key = f"vpc.secondaryCidrs[{i}]"
+        block = _network(key, cidr)
+        if not 16 <= block.prefixlen <= 28:
+            raise ScenarioError(key, f"a VPC block must be /16 to /28, not /{block.prefixlen}")
+        if any(block.overlaps(b) for b in blocks):
+            raise ScenarioError(key, f"{cidr} overlaps another block of the VPC")
+        blocks.append(block)
+    if len(blocks) > 5:
+        raise ScenarioError("vpc.secondaryCidrs", "a VPC holds at most 5 IPv4 blocks (quota)")
+
+    _unique("vpc.subnets", [sub.name for sub in s.vpc.subnets])
+    names = {sub.name for sub in s.vpc.subnets}
+    placed: list[tuple[str, ipaddress.IPv4Network]] = []
+    for i, sub in enumerate(s.vpc.subnets):
+        key = f"vpc.subnets[{i}]"
+        if not (sub.az.startswith(s.region) and re.fullmatch(r"[a-z]", sub.az.removeprefix(s.region))):
+            raise ScenarioError(f"{key}.az", f"{sub.az!r} is not an availability zone of {s.region}")
+        net = _network(f"{key}.cidr", sub.cidr)
+        if not 16 <= net.prefixlen <= 28:
+            raise ScenarioError(f"{key}.cidr", f"a subnet must be /16 to /28, not /{net.prefixlen}")
+        if not any(net.subnet_of(b) for b in blocks):
+            raise ScenarioError(f"{key}.cidr", f"{sub.cidr} ({sub.name}) is outside every block of the VPC")
+        for other, other_net in placed:
+            if net.overlaps(other_net):
+                raise ScenarioError(f"{key}.cidr", f"{sub.cidr} ({sub.name}) overlaps subnet {other}")
+        placed.append((sub.name, net))
+
+    def known(key: str, name: str) -> SubnetSpec:
+        if name not in names:
+            raise ScenarioError(key, f"unknown subnet {name!r}")
+        return s.subnet(name)
+
+    _unique("vpc.natGateways", [n.subnet for n in s.vpc.nat_gateways])
+    for i, nat in enumerate(s.vpc.nat_gateways):
+        if not known(f"vpc.natGateways[{i}].subnet", nat.subnet).public:
+            raise ScenarioError(f"vpc.natGateways[{i}].subnet", f"NAT gateway in {nat.subnet!r}, which is not public")
+    nat_subnets = {n.subnet for n in s.vpc.nat_gateways}
+
+    if s.vpc.route_tables is not None:
+        _unique("vpc.routeTables", [t.name for t in s.vpc.route_tables])
+        member: dict[str, str] = {}
+        for i, table in enumerate(s.vpc.route_tables):
+            key = f"vpc.routeTables[{i}]"
+            for j, name in enumerate(table.subnets):
+                known(f"{key}.subnets[{j}]", name)
+                if name in member:
+                    raise ScenarioError(f"{key}.subnets[{j}]", f"{name!r} is already in route table {member[name]!r}")
+                member[name] = table.name
+            if table.default_route == "nat-gateway":
+                if table.nat_subnet is None:
+                    raise ScenarioError(f"{key}.natSubnet", "defaultRoute nat-gateway needs natSubnet")
+                known(f"{key}.natSubnet", table.nat_subnet)
+                if table.nat_subnet not in nat_subnets:
+                    raise ScenarioError(f"{key}.natSubnet", f"no NAT gateway in {table.nat_subnet!r}")
+            elif table.nat_subnet is not None:
+                raise ScenarioError(f"{key}.natSubnet", "natSubnet only goes with defaultRoute nat-gateway")
+            if table.default_route == "internet-gateway":
+                for j, name in enumerate(table.subnets):
+                    if not s.subnet(name).public:
+                        raise ScenarioError(f"{key}.subnets[{j}]", f"{name!r} is not public but routes to the IGW")
+    table_names = {t.name for t in s.route_tables()}
+    for i, route in enumerate(s.vpc.routes):
+        key = f"vpc.routes[{i}]"
+        _network(f"{key}.destination", route.destination)
+        if route.target == "nat-gateway" and not nat_subnets:
+            raise ScenarioError(f"{key}.target", "a route to a NAT gateway needs a NAT gateway")
+        for j, name in enumerate(route.route_tables or []):
+            if name not in table_names:
+                raise ScenarioError(f"{key}.routeTables[{j}]", f"unknown route table {name!r}")
+    for i, peering in enumerate(s.vpc.peerings):
+        net = _network(f"vpc.peerings[{i}].cidr", peering.cidr)
+        if any(net.overlaps(b) for b in blocks):
+            raise ScenarioError(f"vpc.peerings[{i}].cidr", f"{peering.cidr} overlaps a block of the VPC")
+
+    c = s.cluster
+    if not c.subnets:
+        raise ScenarioError("cluster.subnets", "the cluster needs subnets")
+    _unique("cluster.subnets", c.subnets)
+    for j, name in enumerate(c.subnets):
+        known(f"cluster.subnets[{j}]", name)
+    if len({s.subnet(n).az for n in c.subnets}) < 2:
+        raise ScenarioError("cluster.subnets", "EKS needs subnets in at least two availability zones")
+    _network("cluster.serviceIpv4Cidr", c.service_ipv4_cidr)
+    if not _CNI_VERSION.fullmatch(c.vpc_cni.version):
+        raise ScenarioError(
+            "cluster.vpcCni.version", f"{c.vpc_cni.version!r} is not an add-on version (v1.18.3-eksbuild.1)"
+        )
+    _unique("cluster.nodegroups", [g.name for g in c.nodegroups])
+    for i, group in enumerate(c.nodegroups):
+        key = f"cluster.nodegroups[{i}]"
+        if not group.subnets:
+            raise ScenarioError(f"{key}.subnets", "a nodegroup needs subnets")
+        for j, name in enumerate(group.subnets):
+            known(f"{key}.subnets[{j}]", name)
+            if name not in c.subnets:
+                raise ScenarioError(f"{key}.subnets[{j}]", f"{name!r} is not one of the cluster's subnets")
+        if not group.min_size <= group.desired_size <= group.max_size:
+            raise ScenarioError(f"{key}.desiredSize", "needs minSize <= desiredSize <= maxSize")
+        if not group.instance_types:
+            raise ScenarioError(f"{key}.instanceTypes", "a nodegroup needs an instance type")
+    _unique("cluster.workloads", [f"{w.namespace}/{w.name}" for w in c.workloads])
+
+    for i, fault in enumerate(s.faults):
+        if not _OPERATION.fullmatch(fault.operation):
+            raise ScenarioError(
+                f"faults[{i}].operation",
+                f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet) or 'kubernetes:<verb> <Kind>'",
+            )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "scenario"
+
+
+def parse_scenario(document: Any) -> Scenario:
+    """Validate a scenario document (a dict; None is the default scenario) or raise ScenarioError."""
+    if document is None:
+        document = {}
+    if not isinstance(document, dict):
+        raise ScenarioError("scenario", f"a scenario is a mapping, found {type(document).__name__}")
+    try:
+        return Scenario.model_validate(document)
+    except ScenarioError:
+        raise
+    except ValidationError as error:
+        for issue in error.errors(include_url=False):
+            ctx_error = (issue.get("ctx") or {}).get("error")
+            if isinstance(ctx_error, ScenarioError):
+                raise ctx_error from None
+        issue = error.errors(include_url=False)[0]
+        key = _location(issue["loc"])
+        if issue["type"] == "extra_forbidden":
+            raise ScenarioError(key, "unknown key") from None
+        raise ScenarioError(key, issue["msg"].removeprefix("Value error, ")) from None
+
+
+def load_scenario(path: str | Path | None = None) -> Scenario:
+    """The scenario of a YAML file, or the default scenario without a path."""
+    if path is None:
+        return parse_scenario({})
+    try:
+        document = yaml.safe_load(Path(path).read_text())
+    except OSError as error:
+        raise ScenarioError("scenario", f"cannot read {path}: {error.strerror}") from None
+    except yaml.YAMLError as error:
+        raise ScenarioError("scenario", f"{path} is not valid YAML: {error}") from None
+    return parse_scenario(document)

@@ -1,0 +1,327 @@
+"""The CIDR rules of AWS-FACTS section 1, the default choice, pod subnet sizing and fixed addresses."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+
+import pytest
+
+from podcidr.cidr import (
+    Peering,
+    Route,
+    VpcBlock,
+    VpcNetwork,
+    check_pod_cidr,
+    choose_pod_cidr,
+    default_subnet_prefix,
+    fixed_address,
+    plan_pod_subnets,
+    refusals,
+)
+from podcidr.errors import (
+    CidrNotAllowed,
+    CidrOverlap,
+    CidrQuotaExceeded,
+    NoCidrAvailable,
+    SubnetSizing,
+)
+
+N = IPv4Network
+
+
+def vpc(
+    primary: str, *secondary: str, routes: tuple[Route, ...] = (), peerings: tuple[Peering, ...] = ()
+) -> VpcNetwork:
+    blocks = (VpcBlock(N(primary)), *(VpcBlock(N(s)) for s in secondary))
+    return VpcNetwork(N(primary), blocks, routes, peerings)
+
+
+# (primary, candidate, allowed) - every row of the restriction table, refused and allowed examples.
+RESTRICTION_TABLE = [
+    # primary in 10.0.0.0/8
+    ("10.1.0.0/16", "172.16.0.0/16", False),
+    ("10.1.0.0/16", "172.31.0.0/16", False),
+    ("10.1.0.0/16", "192.168.0.0/16", False),
+    ("10.1.0.0/16", "198.19.0.0/16", False),
+    ("10.1.0.0/16", "10.2.0.0/16", True),
+    ("10.1.0.0/16", "100.64.0.0/16", True),
+    ("10.1.0.0/16", "52.10.0.0/16", True),
+    ("10.1.0.0/16", "10.0.0.0/16", False),  # a block in 10.0.0.0/15 (10.1.0.0/16) is associated
+    ("10.1.0.0/16", "10.0.128.0/24", False),
+    ("10.5.0.0/16", "10.0.0.0/16", True),  # nothing in 10.0.0.0/15 associated
+    # primary in 172.16.0.0/12
+    ("172.20.0.0/16", "10.0.0.0/16", False),
+    ("172.20.0.0/16", "192.168.0.0/16", False),
+    ("172.20.0.0/16", "172.31.0.0/16", False),
+    ("172.20.0.0/16", "198.19.0.0/16", False),
+    ("172.20.0.0/16", "172.21.0.0/16", True),
+    ("172.20.0.0/16", "100.64.0.0/16", True),
+    ("172.20.0.0/16", "52.10.0.0/16", True),
+    # primary in 192.168.0.0/16
+    ("192.168.0.0/20", "10.0.0.0/16", False),
+    ("192.168.0.0/20", "172.16.0.0/16", False),
+    ("192.168.0.0/20", "198.19.0.0/16", False),
+    ("192.168.0.0/20", "192.168.16.0/20", True),
+    ("192.168.0.0/20", "100.64.0.0/16", True),
+    ("192.168.0.0/20", "52.10.0.0/16", True),
+    # primary in 198.19.0.0/16
+    ("198.19.0.0/20", "10.0.0.0/16", False),
+    ("198.19.0.0/20", "172.16.0.0/16", False),
+    ("198.19.0.0/20", "192.168.0.0/16", False),
+    ("198.19.0.0/20", "100.64.0.0/16", True),
+    ("198.19.0.0/20", "52.10.0.0/16", True),
+    # primary public
+    ("52.0.0.0/16", "10.0.0.0/16", False),
+    ("52.0.0.0/16", "172.16.0.0/16", False),
+    ("52.0.0.0/16", "192.168.0.0/16", False),
+    ("52.0.0.0/16", "198.19.0.0/16", False),
+    ("52.0.0.0/16", "52.1.0.0/16", True),
+    ("52.0.0.0/16", "100.64.0.0/16", True),
+    # primary in 100.64.0.0/10
+    ("100.64.0.0/16", "10.0.0.0/16", False),
+    ("100.64.0.0/16", "172.16.0.0/16", False),
+    ("100.64.0.0/16", "192.168.0.0/16", False),
+    ("100.64.0.0/16", "198.19.0.0/16", False),
+    ("100.64.0.0/16", "100.65.0.0/16", True),
+    ("100.64.0.0/16", "52.1.0.0/16", True),
+    # any primary: 169.254.0.0/16 is reserved
+    ("10.1.0.0/16", "169.254.0.0/16", False),
+    ("172.31.0.0/16", "169.254.10.0/24", False),
+    ("52.0.0.0/16", "169.254.0.0/16", False),
+]
+
+
+@pytest.mark.parametrize(("primary", "candidate", "allowed"), RESTRICTION_TABLE)
+def test_restriction_table(primary: str, candidate: str, allowed: bool) -> None:
+    broken = refusals(N(candidate), vpc(primary))
+    assert (not broken) is allowed, broken
+    if not allowed:
+        assert broken[0].error is CidrNotAllowed
+        with pytest.raises(CidrNotAllowed) as raised:
+            check_pod_cidr(N(candidate), vpc(primary))
+        assert candidate in raised.value.cause
+        assert "pass every rule" in raised.value.cause
+
+
+def test_ten_15_rule_counts_secondary_blocks() -> None:
+    # primary outside 10.0.0.0/15, but a secondary block inside it is associated
+    network = vpc("10.5.0.0/16", "10.1.0.0/16")
+    assert refusals(N("10.0.0.0/24"), network)[0].error is CidrNotAllowed
+    assert "10.0.0.0/15" in refusals(N("10.0.0.0/24"), network)[0].rule
+
+
+@pytest.mark.parametrize(
+    ("candidate", "allowed"),
+    [("100.64.0.0/15", False), ("100.64.0.0/16", True), ("100.64.0.0/28", True), ("100.64.0.0/29", False)],
+)
+def test_size_limits(candidate: str, allowed: bool) -> None:
+    broken = refusals(N(candidate), vpc("172.31.0.0/16"))
+    assert (not broken) is allowed
+    if not allowed:
+        assert broken[0].error is CidrNotAllowed
+        assert "/16 to /28" in broken[0].rule
+
+
+def test_overlap_with_an_associated_block() -> None:
+    network = vpc("172.31.0.0/16", "100.64.0.0/16")
+    with pytest.raises(CidrOverlap, match=r"overlaps the VPC's block 100.64.0.0/16"):
+        check_pod_cidr(N("100.64.0.0/18"), network)
+    with pytest.raises(CidrOverlap, match=r"10\.1\.0\.0/16"):
+        check_pod_cidr(N("10.1.16.0/20"), vpc("10.1.0.0/16"))
+
+
+def test_blocks_that_are_not_associated_do_not_count() -> None:
+    blocks = (VpcBlock(N("172.31.0.0/16")), VpcBlock(N("100.64.0.0/16"), "disassociated"))
+    network = VpcNetwork(N("172.31.0.0/16"), blocks)
+    assert refusals(N("100.64.0.0/16"), network) == []
+    associating = VpcNetwork(N("172.31.0.0/16"), (blocks[0], VpcBlock(N("100.64.0.0/16"), "associating")))
+    assert refusals(N("100.64.0.0/16"), associating)[0].error is CidrOverlap
+
+
+@pytest.mark.parametrize(
+    ("destination", "candidate", "allowed"),
+    [
+        ("100.64.0.0/24", "100.64.0.0/24", False),  # equal
+        ("100.64.0.0/24", "100.64.0.0/16", False),  # larger
+        ("100.64.5.0/24", "100.64.0.0/16", False),  # overlapping, candidate contains it
+        ("100.64.0.0/24", "100.64.0.0/25", True),  # smaller than the destination: allowed
+        ("100.64.0.0/10", "100.64.0.0/16", True),
+        ("0.0.0.0/0", "100.64.0.0/16", True),
+        ("10.0.0.0/8", "100.64.0.0/16", True),
+    ],
+)
+def test_route_destinations(destination: str, candidate: str, allowed: bool) -> None:
+    network = vpc("172.31.0.0/16", routes=(Route(N(destination), "tgw-1", "rtb-1"),))
+    broken = refusals(N(candidate), network)
+    assert (not broken) is allowed
+    if not allowed:
+        assert broken[0].error is CidrOverlap
+        assert "tgw-1" in broken[0].rule and "rtb-1" in broken[0].rule
+
+
+def test_active_peering_overlap() -> None:
+    peering = Peering("pcx-1", "active", (N("100.64.0.0/16"),))
+    network = vpc("172.31.0.0/16", peerings=(peering,))
+    with pytest.raises(CidrOverlap, match="pcx-1"):
+        check_pod_cidr(N("100.64.0.0/16"), network)
+    assert refusals(N("100.65.0.0/16"), network) == []
+    inactive = vpc("172.31.0.0/16", peerings=(Peering("pcx-2", "rejected", (N("100.64.0.0/16"),)),))
+    assert refusals(N("100.64.0.0/16"), inactive) == []
+
+
+def test_pending_peering_from_this_vpc_blocks_every_addition() -> None:
+    pending = Peering("pcx-9", "pending-acceptance", (N("10.9.0.0/16"),), requested_by_this_vpc=True)
+    network = vpc("172.31.0.0/16", peerings=(pending,))
+    with pytest.raises(CidrNotAllowed, match=r"pcx-9.*pending-acceptance"):
+        check_pod_cidr(N("100.64.0.0/16"), network)
+    with pytest.raises(CidrNotAllowed, match="pcx-9"):
+        choose_pod_cidr(network)
+    # a request *to* this VPC does not block
+    incoming = vpc("172.31.0.0/16", peerings=(Peering("pcx-8", "pending-acceptance", (N("10.9.0.0/16"),)),))
+    assert choose_pod_cidr(incoming) == N("100.64.0.0/16")
+
+
+def test_quota_of_five_blocks() -> None:
+    four = vpc("172.31.0.0/16", "172.30.0.0/16", "172.29.0.0/16", "172.28.0.0/16")
+    assert refusals(N("100.64.0.0/16"), four) == []  # 4 + 1 = 5 is allowed
+    five = vpc("172.31.0.0/16", "172.30.0.0/16", "172.29.0.0/16", "172.28.0.0/16", "172.27.0.0/16")
+    with pytest.raises(CidrQuotaExceeded, match="already holds 5"):
+        check_pod_cidr(N("100.64.0.0/16"), five)
+    with pytest.raises(CidrQuotaExceeded, match="quota is 5"):
+        choose_pod_cidr(five)
+
+
+def test_default_choice_for_the_seed() -> None:
+    assert choose_pod_cidr(vpc("172.31.0.0/16")) == N("100.64.0.0/16")
+
+
+def test_default_choice_skips_blocked_16s() -> None:
+    network = vpc(
+        "172.31.0.0/16",
+        "100.64.0.0/16",
+        routes=(Route(N("100.65.0.0/16"), "tgw-1", "rtb-1"),),
+        peerings=(Peering("pcx-1", "active", (N("100.66.0.0/16"),)),),
+    )
+    assert choose_pod_cidr(network) == N("100.67.0.0/16")
+
+
+def test_primary_in_100_64() -> None:
+    network = vpc("100.64.0.0/16")
+    assert choose_pod_cidr(network) == N("100.65.0.0/16")
+    with pytest.raises(CidrNotAllowed):
+        check_pod_cidr(N("198.19.0.0/16"), network)
+
+
+def test_primary_in_198_19() -> None:
+    network = vpc("198.19.0.0/16")
+    assert choose_pod_cidr(network) == N("100.64.0.0/16")
+    with pytest.raises(CidrNotAllowed, match=r"10\.0\.0\.0/8"):
+        check_pod_cidr(N("10.0.0.0/16"), network)
+
+
+def test_default_choice_tries_198_19_last() -> None:
+    # a route to 100.64.0.0/10 is larger than each /16: they stay allowed (smaller than the destination)
+    network = vpc("172.31.0.0/16", routes=(Route(N("100.64.0.0/10"), "tgw-1", "rtb-1"),))
+    assert choose_pod_cidr(network) == N("100.64.0.0/16")
+    # 100.64.0.0/10 all taken: 198.19.0.0/16 is tried, and refused by the row of a 172.16/12 primary
+    blocks = (VpcBlock(N("172.31.0.0/16")), *(VpcBlock(b) for b in N("100.64.0.0/10").subnets(new_prefix=12)))
+    with pytest.raises(NoCidrAvailable, match=r"198\.19\.0\.0/16 is in 198\.19\.0\.0/16, which AWS refuses"):
+        choose_pod_cidr(VpcNetwork(N("172.31.0.0/16"), blocks, quota=50))
+
+
+def test_no_cidr_available() -> None:
+    blocks = [str(n) for n in N("100.64.0.0/10").subnets(new_prefix=12)]
+    network = VpcNetwork(
+        N("172.31.0.0/16"),
+        (VpcBlock(N("172.31.0.0/16")), *(VpcBlock(N(b)) for b in blocks)),
+        peerings=(Peering("pcx-1", "active", (N("198.19.0.0/16"),)),),
+        quota=50,
+    )
+    with pytest.raises(NoCidrAvailable) as raised:
+        choose_pod_cidr(network)
+    assert "100.64.0.0/16" in raised.value.cause and "198.19.0.0/16" in raised.value.cause
+
+
+def test_refusal_cause_suggests_passing_blocks() -> None:
+    network = vpc("172.31.0.0/16", "100.64.0.0/16")
+    with pytest.raises(CidrOverlap) as raised:
+        check_pod_cidr(N("100.64.0.0/16"), network)
+    assert "100.65.0.0/16" in raised.value.cause
+
+
+# --- pod subnets -------------------------------------------------------------------------------
+
+AZS3 = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
+
+
+@pytest.mark.parametrize(("zones", "prefix"), [(1, 16), (2, 17), (3, 18), (4, 18), (5, 19), (6, 19)])
+def test_default_subnet_prefix(zones: int, prefix: int) -> None:
+    assert default_subnet_prefix(N("100.64.0.0/16"), zones) == prefix
+
+
+def test_three_azs_in_a_16() -> None:
+    layout = plan_pod_subnets(N("100.64.0.0/16"), AZS3)
+    assert layout == {
+        "ap-southeast-1a": N("100.64.0.0/18"),
+        "ap-southeast-1b": N("100.64.64.0/18"),
+        "ap-southeast-1c": N("100.64.128.0/18"),
+    }
+
+
+def test_two_azs_in_a_16() -> None:
+    layout = plan_pod_subnets(N("100.64.0.0/16"), AZS3[:2])
+    assert list(layout.values()) == [N("100.64.0.0/17"), N("100.64.128.0/17")]
+
+
+def test_explicit_prefix() -> None:
+    layout = plan_pod_subnets(N("100.64.0.0/16"), AZS3, 19)
+    assert list(layout.values()) == [N("100.64.0.0/19"), N("100.64.32.0/19"), N("100.64.64.0/19")]
+
+
+@pytest.mark.parametrize("prefix", [16, 17])
+def test_explicit_prefix_too_big(prefix: int) -> None:
+    with pytest.raises(SubnetSizing, match="do not fit"):
+        plan_pod_subnets(N("100.64.0.0/16"), AZS3, prefix)
+
+
+def test_subnets_smaller_than_28_are_refused() -> None:
+    with pytest.raises(SubnetSizing, match="/28"):
+        plan_pod_subnets(N("100.64.0.0/28"), AZS3)
+
+
+def test_subnets_too_small_for_a_node() -> None:
+    with pytest.raises(SubnetSizing, match=r"11 usable addresses.*45"):
+        plan_pod_subnets(N("100.64.0.0/24"), AZS3, 28, min_addresses=45, min_addresses_why="addresses of a node")
+
+
+def test_existing_subnets_are_kept_and_avoided() -> None:
+    layout = plan_pod_subnets(
+        N("100.64.0.0/16"),
+        AZS3,
+        existing={"ap-southeast-1b": N("100.64.0.0/18")},
+        taken=[N("100.64.64.0/24")],
+    )
+    assert layout["ap-southeast-1b"] == N("100.64.0.0/18")
+    assert layout["ap-southeast-1a"] == N("100.64.128.0/18")
+    assert layout["ap-southeast-1c"] == N("100.64.192.0/18")
+
+
+def test_no_free_slot_left() -> None:
+    with pytest.raises(SubnetSizing, match="No free"):
+        plan_pod_subnets(N("100.64.0.0/16"), AZS3, taken=[N("100.64.0.0/17"), N("100.64.128.0/18")])
+
+
+# --- fixed addresses ---------------------------------------------------------------------------
+
+
+def test_fixed_address_is_the_highest_unreserved() -> None:
+    assert fixed_address(N("172.31.48.0/20")) == IPv4Address("172.31.63.254")
+    assert fixed_address(N("172.31.48.0/20"), ["172.31.63.254", "172.31.63.253"]) == IPv4Address("172.31.63.252")
+
+
+def test_fixed_address_never_reserved() -> None:
+    subnet = N("10.0.0.0/28")  # 16 addresses: .0-.3 and .15 reserved
+    used = [f"10.0.0.{i}" for i in range(5, 15)]
+    assert fixed_address(subnet, used) == IPv4Address("10.0.0.4")
+    with pytest.raises(SubnetSizing):
+        fixed_address(subnet, [*used, "10.0.0.4"])
