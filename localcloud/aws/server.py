@@ -69,10 +69,12 @@ class TwinSession(boto3.Session):
     def __init__(self, endpoint_url: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.endpoint_url = endpoint_url
+        self._client_lock = threading.Lock()
 
     def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self.endpoint_url)
-        return super().client(service_name, *args, **kwargs)  # type: ignore[call-overload]
+        with self._client_lock:  # creating clients from one session is not thread-safe
+            return super().client(service_name, *args, **kwargs)  # type: ignore[call-overload]
 
     def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("endpoint_url", self.endpoint_url)
@@ -106,6 +108,7 @@ class LocalAws:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._callers: dict[str, str | None] = {}
+        self._admin: TwinSession | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -158,7 +161,12 @@ class LocalAws:
 
     def admin_session(self) -> TwinSession:
         """The twin's own session (building, controllers, state): never in the ledger, never faulted.
-        Its clients default to the twin's endpoint."""
+        Its clients default to the twin's endpoint. One session per LocalAws (models load once)."""
+        if self._admin is None or self._admin.endpoint_url != self.endpoint_url:
+            self._admin = self._new_admin_session()
+        return self._admin
+
+    def _new_admin_session(self) -> TwinSession:
         return TwinSession(
             self.endpoint_url,
             aws_access_key_id=ADMIN_ACCESS_KEY,
