@@ -155,14 +155,14 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: dict[str, Any], error
 
 
 def _deliver_state_machine(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
-    from moto.stepfunctions.models import stepfunctions_backends
+    from moto.stepfunctions.responses import get_backend
 
     arn = target["Arn"]
     _, _, _, region, account, _ = arn.split(":", 5)
     payload = target_input(target, event)
     delivery = Delivery(rule.name, arn, payload, source=event.get("source", ""), detail_type=event.get("detail-type", ""))
     try:
-        execution = stepfunctions_backends[account][region].start_execution(
+        execution = get_backend(account, region).start_execution(
             arn, name=str(uuid.uuid4()), execution_input=json.dumps(payload)
         )
         delivery.result = execution.execution_arn if hasattr(execution, "execution_arn") else execution.exec_arn
