@@ -133,7 +133,11 @@ def _function(logical_id: str, props: Mapping[str, Any], account: Account) -> Na
 def _pseudo_sub(value: Any, account: Account) -> Any:
     """A name given as !Sub over pseudo parameters only (`${AWS::StackName}-migration`), resolved."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-        pseudo = {"AWS::StackName": account.stack_name, "AWS::Region": account.region, "AWS::AccountId": account.account_id}
+        pseudo = {
+            "AWS::StackName": account.stack_name,
+            "AWS::Region": account.region,
+            "AWS::AccountId": account.account_id,
+        }
         return re.sub(r"\$\{(AWS::\w+)\}", lambda m: pseudo.get(m.group(1), m.group(0)), value["Fn::Sub"])
     return value
 

@@ -113,7 +113,8 @@ class Twin:
                 component.start(self)
                 self._started.append(component)
                 self.state_contributors.append((component.name, _or_empty(component.state)))
-            spec = self.template.state_machine(Account(self.region, account_id), self._state_machine_id, self.parameters)
+            account = Account(self.region, account_id)
+            spec = self.template.state_machine(account, self._state_machine_id, self.parameters)
             self.runner = StateMachineRunner(self.aws.admin_session(), self.endpoint_url, spec)
             self.runner.deploy()
         except BaseException:

@@ -52,7 +52,9 @@ def parser() -> argparse.ArgumentParser:
     where.add_argument("--profile", help="AWS profile")
     output = common.add_argument_group("output")
     output.add_argument("--plain", action="store_true", default=None, help="plain text even on a terminal")
-    output.add_argument("--poll", type=float, default=2.0, metavar="SECONDS", help="how often watch reads the history (default 2)")
+    output.add_argument(
+        "--poll", type=float, default=2.0, metavar="SECONDS", help="how often watch reads the history (default 2)"
+    )
 
     root = argparse.ArgumentParser(prog="podcidr", description="Start, watch and list podcidr migrations.")
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -81,7 +83,9 @@ class Aws:
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
         if args.endpoint_url and session.get_credentials() is None:
             # A local endpoint (the twin) takes any credentials.
-            session = boto3.Session(aws_access_key_id="podcidr", aws_secret_access_key="podcidr", region_name=args.region)
+            session = boto3.Session(
+                aws_access_key_id="podcidr", aws_secret_access_key="podcidr", region_name=args.region
+            )
         if not session.region_name:
             raise UsageError("no AWS region: give --region or configure one (AWS_REGION, a profile)")
         self.session = session
@@ -107,7 +111,9 @@ class Aws:
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
-        for page in self.sfn.get_paginator("get_execution_history").paginate(executionArn=arn, includeExecutionData=True):
+        for page in self.sfn.get_paginator("get_execution_history").paginate(
+            executionArn=arn, includeExecutionData=True
+        ):
             events.extend(dict(event) for event in page["events"])
         return events
 
@@ -123,20 +129,21 @@ class Aws:
 
 
 def execution_input(args: argparse.Namespace) -> dict[str, Any]:
-    document: Any = {}
+    document: dict[str, Any] = {}
     if args.input is not None:
         try:
-            document = json.loads(args.input.read_text())
+            loaded = json.loads(args.input.read_text())
         except OSError as error:
             raise UsageError(f"cannot read {args.input}: {error.strerror}") from None
         except ValueError as error:
             raise UsageError(f"{args.input} is not JSON: {error}") from None
-        if not isinstance(document, dict):
+        if not isinstance(loaded, dict):
             raise UsageError(f"{args.input} must hold a JSON object (the execution input)")
+        document = loaded
     given = document.get("clusterName")
     if given is not None and given != args.cluster:
         raise UsageError(f"{args.input} names cluster {given!r} but --cluster says {args.cluster!r}")
-    document = {**document, "clusterName": args.cluster}
+    document = {**document, "clusterName": str(args.cluster)}
     if args.dry_run:
         document["dryRun"] = True
     from podcidr.errors import InvalidInput
@@ -219,7 +226,9 @@ def listing(args: argparse.Namespace, aws: Aws) -> int:
     table = _table(console, "Migrations (newest first)", ["name", "cluster", "status", "started", "stopped"])
     for execution in executions:
         try:
-            document = json.loads(aws.sfn.describe_execution(executionArn=execution["executionArn"]).get("input") or "{}")
+            document = json.loads(
+                aws.sfn.describe_execution(executionArn=execution["executionArn"]).get("input") or "{}"
+            )
         except (ClientError, ValueError):
             document = {}
         cluster = document.get("clusterName", "") if isinstance(document, dict) else ""

@@ -24,7 +24,14 @@ def console_for(plain: bool | None = None) -> Console:
     if plain is None:
         plain = not probe.is_terminal
     if plain:
-        return Console(no_color=True, highlight=False, emoji=False, soft_wrap=True, force_terminal=False, width=max(probe.width, 100))
+        return Console(
+            no_color=True,
+            highlight=False,
+            emoji=False,
+            soft_wrap=True,
+            force_terminal=False,
+            width=max(probe.width, 100),
+        )
     return probe
 
 
@@ -92,7 +99,9 @@ def render_report(console: Console, report: Any) -> None:
     if tags:
         table = _table(console, "Load balancer subnet tags", ["subnet", "tag", "created"])
         for row in tags:
-            table.add_row(str(row.get("subnetId", "")), f"{row.get('key', '')}={row.get('value', '1')}", _yes(row.get("created")))
+            table.add_row(
+                str(row.get("subnetId", "")), f"{row.get('key', '')}={row.get('value', '1')}", _yes(row.get("created"))
+            )
         console.print(table)
 
     eni_configs = _rows(report.get("eniConfigs"))
@@ -100,12 +109,19 @@ def render_report(console: Console, report: Any) -> None:
         table = _table(console, "ENIConfigs", ["name", "subnet", "security groups", "created"])
         for row in eni_configs:
             groups = row.get("securityGroups") or []
-            table.add_row(str(row.get("name", "")), str(row.get("subnet") or "-"), ", ".join(map(str, groups)), _yes(row.get("created")))
+            table.add_row(
+                str(row.get("name", "")),
+                str(row.get("subnet") or "-"),
+                ", ".join(map(str, groups)),
+                _yes(row.get("created")),
+            )
         console.print(table)
 
     cni = report.get("cni")
     if isinstance(cni, Mapping):
-        table = _table(console, f"VPC CNI (via {cni.get('via', '?')}, changed: {_yes(cni.get('changed'))})", ["setting", "value"])
+        table = _table(
+            console, f"VPC CNI (via {cni.get('via', '?')}, changed: {_yes(cni.get('changed'))})", ["setting", "value"]
+        )
         for key, value in sorted((cni.get("env") or {}).items()):
             table.add_row(str(key), str(value))
         console.print(table)
@@ -121,7 +137,9 @@ def render_report(console: Console, report: Any) -> None:
     if isinstance(verification, Mapping):
         balancers = _rows(verification.get("loadBalancers"))
         if balancers:
-            table = _table(console, "Verification: load balancers", ["kind", "DNS name", "healthy targets", "targets in pod CIDR"])
+            table = _table(
+                console, "Verification: load balancers", ["kind", "DNS name", "healthy targets", "targets in pod CIDR"]
+            )
             for row in balancers:
                 table.add_row(
                     str(row.get("kind", "")),
@@ -136,7 +154,18 @@ def render_report(console: Console, report: Any) -> None:
             line = f"Verification: pods: {pods.get('checked', 0)} checked, {pods.get('inPodCidr', 0)} in the pod CIDR"
             console.print(line + (f", outside: {', '.join(map(str, outside))}" if outside else ""))
 
-    shown = {"clusterName", "dryRun", "podCidr", "changes", "podSubnets", "loadBalancerTags", "eniConfigs", "cni", "nodegroups", "verification"}
+    shown = {
+        "clusterName",
+        "dryRun",
+        "podCidr",
+        "changes",
+        "podSubnets",
+        "loadBalancerTags",
+        "eniConfigs",
+        "cni",
+        "nodegroups",
+        "verification",
+    }
     rest = {key: value for key, value in report.items() if key not in shown and value not in (None, [], {})}
     if rest:
         table = _table(console, "Also in the report", ["key", "value"])
@@ -202,8 +231,8 @@ class LiveProgress:
             )
             return
         for state in progress.entered[self._seen :]:
-            done = progress.completed
-            self.console.print(f"[{progress.elapsed():6.0f}s] {state}  ({done}/{len(progress.steps)} steps, retries {progress.retries})")
+            counts = f"{progress.completed}/{len(progress.steps)} steps, retries {progress.retries}"
+            self.console.print(f"[{progress.elapsed():6.0f}s] {state}  ({counts})")
         self._seen = len(progress.entered)
 
     def __exit__(self, *exc: object) -> None:

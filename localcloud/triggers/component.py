@@ -16,6 +16,7 @@ events delivered to targets.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -122,10 +123,8 @@ class Triggers:
                 rule = resolver.resolve(event.get("Properties") or {})
                 bus = str(rule.get("EventBusName") or "default")
                 if bus != "default":
-                    try:
+                    with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
                         client.create_event_bus(Name=bus)
-                    except client.exceptions.ResourceAlreadyExistsException:
-                        pass
                 name = str(rule.get("RuleName") or f"{logical_id}{event_name}")
                 client.put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(rule["Pattern"]), State="ENABLED")
                 target: dict[str, Any] = {"Id": f"{logical_id}StepFunctionsTarget", "Arn": resolver.ref(logical_id)}
@@ -178,7 +177,9 @@ class Triggers:
                     body: Any = json.loads(message)
                 except ValueError:
                     body = message
-                sent.append({"topic": arn, "id": message_id, "subject": subject, "message": body, "attributes": attributes})
+                sent.append(
+                    {"topic": arn, "id": message_id, "subject": subject, "message": body, "attributes": attributes}
+                )
         return sent
 
     def dead_letters(self) -> list[dict[str, Any]]:

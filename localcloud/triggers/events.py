@@ -18,6 +18,7 @@ in `deliveries()` for the twin's state and for tests.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -140,7 +141,8 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: dict[str, Any], error
     from moto.sqs.models import sqs_backends
 
     _, _, _, region, account, name = queue_arn.split(":", 5)
-    try:
+    # A missing queue loses the event, as on AWS.
+    with contextlib.suppress(Exception):
         sqs_backends[account][region].send_message(
             name,
             json.dumps(event, default=str),
@@ -150,8 +152,6 @@ def _dead_letter(rule: Any, target: dict[str, Any], event: dict[str, Any], error
                 "ERROR_MESSAGE": {"DataType": "String", "StringValue": error[:256]},
             },
         )
-    except Exception:  # noqa: BLE001 - a missing queue loses the event, as on AWS
-        pass
 
 
 def _deliver_state_machine(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> None:
@@ -160,12 +160,14 @@ def _deliver_state_machine(rule: Any, target: dict[str, Any], event: dict[str, A
     arn = target["Arn"]
     _, _, _, region, account, _ = arn.split(":", 5)
     payload = target_input(target, event)
-    delivery = Delivery(rule.name, arn, payload, source=event.get("source", ""), detail_type=event.get("detail-type", ""))
+    delivery = Delivery(
+        rule.name, arn, payload, source=event.get("source", ""), detail_type=event.get("detail-type", "")
+    )
     try:
         execution = get_backend(account, region).start_execution(
             arn, name=str(uuid.uuid4()), execution_input=json.dumps(payload)
         )
-        delivery.result = execution.execution_arn if hasattr(execution, "execution_arn") else execution.exec_arn
+        delivery.result = str(getattr(execution, "exec_arn", None) or execution.execution_arn)
     except Exception as error:  # noqa: BLE001 - EventBridge reports it to the dead-letter queue
         delivery.ok, delivery.result = False, f"{type(error).__name__}: {error}"
         _dead_letter(rule, target, event, delivery.result)
@@ -179,7 +181,9 @@ def _deliver_topic(rule: Any, target: dict[str, Any], event: dict[str, Any]) -> 
     _, _, _, region, account, _ = arn.split(":", 5)
     payload = target_input(target, event)
     message = payload if isinstance(payload, str) else json.dumps(payload)
-    delivery = Delivery(rule.name, arn, payload, source=event.get("source", ""), detail_type=event.get("detail-type", ""))
+    delivery = Delivery(
+        rule.name, arn, payload, source=event.get("source", ""), detail_type=event.get("detail-type", "")
+    )
     try:
         delivery.result = sns_backends[account][region].publish(message, arn=arn)
     except Exception as error:  # noqa: BLE001

@@ -79,8 +79,7 @@ def _sdk_names(value: Any, shape: Any) -> Any:
         return iso8601(value)
     if shape is not None and shape.type_name == "structure" and isinstance(value, dict):
         return {
-            str(key)[:1].upper() + str(key)[1:]: _sdk_names(item, shape.members.get(key))
-            for key, item in value.items()
+            str(key)[:1].upper() + str(key)[1:]: _sdk_names(item, shape.members.get(key)) for key, item in value.items()
         }
     if isinstance(value, list):
         member = shape.member if shape is not None and shape.type_name == "list" else None

@@ -20,14 +20,24 @@ REPORT: dict[str, Any] = {
     "dryRun": False,
     "podCidr": {"cidr": "100.64.0.0/16", "associationId": "vpc-cidr-assoc-1", "created": True},
     "podSubnets": [
-        {"availabilityZone": "ap-southeast-1a", "subnetId": "subnet-a", "cidr": "100.64.0.0/18", "routeTableId": "rtb-1", "created": True}
+        {
+            "availabilityZone": "ap-southeast-1a",
+            "subnetId": "subnet-a",
+            "cidr": "100.64.0.0/18",
+            "routeTableId": "rtb-1",
+            "created": True,
+        }
     ],
     "loadBalancerTags": [{"subnetId": "subnet-p", "key": "kubernetes.io/role/elb", "created": True}],
-    "eniConfigs": [{"name": "ap-southeast-1a", "subnet": "subnet-a", "securityGroups": ["sg-0123456789abcdef0"], "created": True}],
+    "eniConfigs": [
+        {"name": "ap-southeast-1a", "subnet": "subnet-a", "securityGroups": ["sg-0123456789abcdef0"], "created": True}
+    ],
     "cni": {"via": "addon", "env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true"}, "changed": True},
     "nodegroups": [{"replaced": "managed-ng", "by": "managed-ng-podcidr", "maxPods": 44}],
     "verification": {
-        "loadBalancers": [{"kind": "alb", "dnsName": "k8s-web.elb.amazonaws.com", "healthyTargets": 3, "targetsInPodCidr": True}],
+        "loadBalancers": [
+            {"kind": "alb", "dnsName": "k8s-web.elb.amazonaws.com", "healthyTargets": 3, "targetsInPodCidr": True}
+        ],
         "pods": {"checked": 12, "inPodCidr": 12, "outside": []},
     },
     "changes": 17,
@@ -63,7 +73,9 @@ def history(end: str | None = "ExecutionSucceeded") -> list[dict[str, Any]]:
     if end == "ExecutionSucceeded":
         events.append(event(30, end, executionSucceededEventDetails={"output": json.dumps(REPORT)}))
     elif end == "ExecutionFailed":
-        events.append(event(30, end, executionFailedEventDetails={"error": "CidrOverlap", "cause": "100.64.0.0/16 overlaps"}))
+        events.append(
+            event(30, end, executionFailedEventDetails={"error": "CidrOverlap", "cause": "100.64.0.0/16 overlaps"})
+        )
     elif end == "ExecutionAborted":
         events.append(event(30, end, executionAbortedEventDetails={}))
     return events
@@ -184,7 +196,19 @@ def test_bad_input_is_a_usage_error(tmp_path: Path, document: Any, message: str)
 def test_bad_input_exits_2_before_any_aws_call(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "input.json"
     path.write_text(json.dumps({"pollSeconds": 0}))
-    code = cli.main(["start", "--cluster", "c", "--input", str(path), "--region", "eu-west-1", "--endpoint-url", "http://127.0.0.1:1"])
+    code = cli.main(
+        [
+            "start",
+            "--cluster",
+            "c",
+            "--input",
+            str(path),
+            "--region",
+            "eu-west-1",
+            "--endpoint-url",
+            "http://127.0.0.1:1",
+        ]
+    )
     assert code == 2
     assert "pollSeconds" in capsys.readouterr().err
 
@@ -194,9 +218,7 @@ def test_execution_names_are_valid() -> None:
     assert name.endswith("-20260102T030405Z") and len(name) <= 80 and "." not in name
 
 
-@pytest.mark.parametrize(
-    ("end", "code"), [("ExecutionSucceeded", 0), ("ExecutionFailed", 1), ("ExecutionAborted", 1)]
-)
+@pytest.mark.parametrize(("end", "code"), [("ExecutionSucceeded", 0), ("ExecutionFailed", 1), ("ExecutionAborted", 1)])
 def test_outcome_exit_codes(end: str, code: int) -> None:
     console, _ = plain_console()
     assert cli.outcome(console, read_history(history(end), list(STEPS))) == code

@@ -33,7 +33,9 @@ def twin_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., twin
     started: list[twin_module.Twin] = []
     real = _real_local_aws()
 
-    def make(scenario_document: dict[str, Any] | None = None, parameters: dict[str, str] | None = None) -> twin_module.Twin:
+    def make(
+        scenario_document: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
+    ) -> twin_module.Twin:
         _cold_start_functions()
         template = Template.load()
         if real is not None:
@@ -65,7 +67,9 @@ def _stop_executions(twin: twin_module.Twin) -> None:
     """Stop what still runs, so that no execution outlives its twin (moto is process-global)."""
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
     for machine in sfn.list_state_machines()["stateMachines"]:
-        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")["executions"]:
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")[
+            "executions"
+        ]:
             sfn.stop_execution(executionArn=execution["executionArn"])
     time.sleep(0.3)
 

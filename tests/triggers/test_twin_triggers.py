@@ -84,7 +84,9 @@ def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory:
     iam = session.client("iam", endpoint_url=twin.endpoint_url)
     role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     eks = session.client("eks", endpoint_url=twin.endpoint_url)
-    eks.create_cluster(name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"})
+    eks.create_cluster(
+        name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
+    )
     eks.create_cluster(name="plain", roleArn=role, resourcesVpcConfig={"subnetIds": []})
     (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
     sfn = session.client("stepfunctions", endpoint_url=twin.endpoint_url)
@@ -95,7 +97,13 @@ def test_custom_event_starts_a_migration_with_its_detail_as_input(twin_factory: 
     twin = twin_factory()
     client = twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url)
     client.put_events(
-        Entries=[{"Source": "podcidr", "DetailType": "Migration Requested", "Detail": json.dumps({"clusterName": "x", "dryRun": True})}]
+        Entries=[
+            {
+                "Source": "podcidr",
+                "DetailType": "Migration Requested",
+                "Detail": json.dumps({"clusterName": "x", "dryRun": True}),
+            }
+        ]
     )
     (arn,) = wait_until(lambda: _started_by("MigrationRequested"), timeout=10)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
@@ -167,5 +175,32 @@ def test_stale_lock_of_an_ended_execution_is_taken_over(twin_factory: Any) -> No
 def test_stack_outputs_name_the_state_machine(twin_factory: Any) -> None:
     twin = twin_factory()
     cloudformation = twin.aws.admin_session().client("cloudformation", endpoint_url=twin.endpoint_url)
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cloudformation.describe_stacks(StackName="podcidr")["Stacks"][0]["Outputs"]}
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName="podcidr")["Stacks"][0]["Outputs"]
+    }
     assert outputs["MigrationStateMachineArn"] == twin.runner.arn
+
+
+def test_podcidr_start_watch_against_the_twin_shows_progress_and_the_report(
+    twin_factory: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podcidr_cli.main import main
+
+    twin = twin_factory()
+    _just_created(twin, 2)
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    where = ["--endpoint-url", twin.endpoint_url, "--region", twin.region, "--plain", "--poll", "0.3"]
+    code = main(["start", "--cluster", CLUSTER, "--watch", *where])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"Migrating {CLUSTER}" in out
+    assert "TakeLock" in out and "] Plan" in out
+    assert "Migration SUCCEEDED" in out
+    assert "cluster" in out and CLUSTER in out  # the report's summary table
+    assert main(["list", *where]) == 0
+    assert CLUSTER in capsys.readouterr().out
+    assert main(["start", "--cluster", "no-such-cluster", "--watch", *where]) == 1
+    assert "ClusterNotFound" in capsys.readouterr().out
+    assert main(["watch", "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:nope", *where]) == 2
