@@ -17,7 +17,7 @@ ARGS ?=
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.lock layers/requirements.txt
+$(STAMP): requirements-dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "podcidr needs $(PYTHON) (Python 3.11 or newer; set PYTHON=...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -61,7 +61,10 @@ rehearse: $(STAMP) ## run a whole execution on the local twin (ARGS="--scenario 
 bench: $(STAMP) ## benchmark rehearsals and print the figures
 	$(BIN)/python -m localcloud.bench $(ARGS)
 
-lock: ## re-pin requirements-dev.lock from requirements-dev.in
+lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in files
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -r layers/requirements.in
+	{ echo "# Pinned by \`make lock\` from requirements.in; sam build installs this into the layer."; \
+	  .lock-venv/bin/pip freeze --exclude-editable; } > layers/requirements.txt
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -r requirements-dev.in
 	.lock-venv/bin/pip freeze --exclude-editable > requirements-dev.lock && rm -rf .lock-venv
 

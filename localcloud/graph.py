@@ -99,9 +99,14 @@ def _states(
         if "Default" in state:
             edge(str(state["Default"]), "default")
         for catch in state.get("Catch") or []:
-            edge(str(catch["Next"]), "catch " + ",".join(catch.get("ErrorEquals") or []), style="dashed")
+            edge(str(catch["Next"]), _catch_label(catch.get("ErrorEquals") or []), style="dashed")
         if state.get("End") or kind in {"Succeed", "Fail"}:
             edge(None)
+
+
+def _catch_label(errors: list[str]) -> str:
+    shown = ", ".join(errors[:3])
+    return f"catch {shown}" + (f" +{len(errors) - 3} more" if len(errors) > 3 else "")
 
 
 def _condition(choice: dict[str, Any]) -> str:

@@ -104,6 +104,7 @@ class _Container:
     spec: FunctionSpec
     handler: Callable[[Any, LambdaContext], Any]
     credentials: dict[str, str]
+    module: str
 
 
 class _FunctionError(Exception):
@@ -148,7 +149,7 @@ class LocalLambdas:
         self._containers: dict[str, _Container] = {}
         self._role_credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
-        self._log_router = _LogRouter()
+        self._log_router = _ROUTER
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -166,10 +167,19 @@ class LocalLambdas:
             self.functions = self.template.functions(self.account, self._parameters)
         self.endpoint_url = endpoint_url
         self._admin_session = admin_session
-        self._log_router.install()
+
+    def forget(self, function: str) -> None:
+        """Drop a function's warm container: its next invocation is a cold start."""
+        container = self._containers.pop(function, None)
+        if container is not None:
+            sys.modules.pop(container.module, None)
 
     def close(self) -> None:
-        self._log_router.uninstall()
+        """Forget the warm containers: their modules (with their clients) leave sys.modules."""
+        self._log_router.close()
+        for container in self._containers.values():
+            sys.modules.pop(container.module, None)
+        self._containers.clear()
 
     def __call__(self, app: WsgiApp) -> WsgiApp:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -306,11 +316,12 @@ class LocalLambdas:
 
     def _cold_start(self, spec: FunctionSpec, credentials: dict[str, str], record: Invocation) -> _Container:
         started = time.monotonic()
+        module = f"_localcloud_fn_{spec.logical_id}_{spec.handler.rpartition('.')[0].replace('.', '_')}_{id(self):x}"
         try:
-            handler = _load_handler(spec)
+            handler = _load_handler(spec, module)
         finally:
             record.init_duration = time.monotonic() - started
-        container = _Container(spec=spec, handler=handler, credentials=credentials)
+        container = _Container(spec=spec, handler=handler, credentials=credentials, module=module)
         self._containers[spec.name] = container
         return container
 
@@ -423,11 +434,13 @@ def _client_context(header: str | None) -> Any:
         return None
 
 
-def _load_handler(spec: FunctionSpec) -> Callable[[Any, LambdaContext], Any]:
-    """Import the handler's module under a name of this function's own (a warm container)."""
+def _load_handler(spec: FunctionSpec, unique: str) -> Callable[[Any, LambdaContext], Any]:
+    """Import the handler's module under a name of this container's own (`unique`).
+
+    The layer's modules (podcidr) are imported once per process and shared, like sys.path entries.
+    """
     module_path, _, attribute = spec.handler.rpartition(".")
     source = spec.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
-    unique = f"_localcloud_fn_{spec.logical_id}_{module_path.replace('.', '_')}"
     for path in [*reversed(spec.layer_paths), spec.code_uri]:
         if str(path) not in sys.path:
             sys.path.insert(0, str(path))
@@ -463,40 +476,41 @@ def _import(name: str, source: Path) -> ModuleType:
 class _LogRouter:
     """Routes what a handler writes to stdout/stderr into its invocation's log.
 
-    Installed as sys.stdout/sys.stderr while bound; writes from the thread running a handler go to
-    that invocation's log, every other thread's writes go on to the real stream. Loggers that bound
-    sys.stdout at import (Powertools) keep writing through the router, so later invocations are
-    captured too.
+    For the length of an invocation sys.stdout/sys.stderr are the router's streams: writes from the
+    thread running the handler go to that invocation's log, every other thread's writes go on to
+    the streams that were there before. Loggers that bound sys.stdout at import (Powertools) keep
+    the router's stream, so later invocations are captured too (and, between invocations, their
+    writes go on to the current real stream).
     """
 
     def __init__(self) -> None:
         self._local = threading.local()
-        self._saved: tuple[TextIO, TextIO] | None = None
+        self.out = _RoutedStream(self, sys.stdout)
+        self.err = _RoutedStream(self, sys.stderr)
 
-    def install(self) -> None:
-        if self._saved is None:
-            self._saved = (sys.stdout, sys.stderr)
-            sys.stdout = _RoutedStream(self, sys.stdout)
-            sys.stderr = _RoutedStream(self, sys.stderr)
-
-    def uninstall(self) -> None:
-        if self._saved is not None:
-            if isinstance(sys.stdout, _RoutedStream) and sys.stdout.router is self:
-                sys.stdout = self._saved[0]
-            if isinstance(sys.stderr, _RoutedStream) and sys.stderr.router is self:
-                sys.stderr = self._saved[1]
-            self._saved = None
+    def close(self) -> None:
+        self._local.log = None
 
     def target(self) -> io.StringIO | None:
         return getattr(self._local, "log", None)
 
     @contextmanager
     def capture(self, log: io.StringIO) -> Iterator[None]:
+        saved = sys.stdout, sys.stderr
+        if saved[0] is not self.out:
+            self.out.stream = saved[0]
+        if saved[1] is not self.err:
+            self.err.stream = saved[1]
+        sys.stdout, sys.stderr = self.out, self.err
         self._local.log = log
         try:
             yield
         finally:
             self._local.log = None
+            if sys.stdout is self.out:
+                sys.stdout = saved[0]
+            if sys.stderr is self.err:
+                sys.stderr = saved[1]
 
 
 @dataclass
@@ -517,3 +531,8 @@ class _RoutedStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.stream, name)
+
+
+_ROUTER = _LogRouter()
+"""One for the process: a logger bound to it by one twin's function keeps being routed in the next
+twin's (Powertools' Logger reuses the logging.Logger of its service name, handler included)."""

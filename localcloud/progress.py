@@ -67,9 +67,10 @@ class PlainDisplay:
             self._line(f"{visit.label}: entered ({visit.type})")
         elif event.kind == "attempt-failed":
             cause = _short(readable_cause(event.detail.get("cause")))
-            self._line(f"{visit.label}: attempt {max(1, visit.attempts)} failed: {event.detail.get('error')}: {cause}")
+            attempt = event.detail.get("attempt") or max(1, visit.attempts)
+            self._line(f"{visit.label}: attempt {attempt} failed: {event.detail.get('error')}: {cause}")
         elif event.kind == "retried":
-            self._line(f"{visit.label}: retrying (attempt {visit.attempts})")
+            self._line(f"{visit.label}: retrying (attempt {event.detail.get('attempt', visit.attempts)})")
         elif event.kind == "exited":
             retries = f", {visit.retries} retr{'y' if visit.retries == 1 else 'ies'}" if visit.retries else ""
             self._line(f"{visit.label}: {visit.outcome} in {visit.elapsed():.1f}s{retries}")

@@ -16,9 +16,9 @@ from typing import IO, Any
 
 from rich.console import Console
 
-from localcloud._fallback import Scenario, ScenarioError, load_scenario
-from localcloud.graph import GraphError, write_graph
+from localcloud.graph import FORMATS, GraphError, write_graph
 from localcloud.progress import Display, LiveDisplay, PlainDisplay, readable_cause
+from localcloud.scenario import Scenario, ScenarioError, load_scenario
 from localcloud.stepfunctions import ExecutionResult
 from localcloud.template import Template, TemplateError
 from localcloud.twin import Twin
@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None, *, stdout: IO[str] | None = None, stderr
         scenario = load_scenario(args.scenario)
         execution_input = read_input(args.input, scenario)
         template = Template.load(args.template) if args.template else Template.load()
-        if args.graph and args.graph.suffix.lower() not in {".png", ".svg", ".pdf", ".dot", ".gv"}:
+        if args.graph and args.graph.suffix.lower() not in FORMATS:
             raise UsageError(f"--graph {args.graph}: use a .png, .svg, .pdf or .dot file")
         console = Console(file=out)
         display: Display = PlainDisplay(out) if args.plain or not console.is_terminal else LiveDisplay(console)

@@ -217,7 +217,7 @@ class HistoryReader:
             if failing is not None:
                 failing._failed_attempt = True
                 failing.errors.append((str(details.get("error", "")), str(details.get("cause", ""))))
-                failed = {"error": details.get("error"), "cause": details.get("cause")}
+                failed = {"error": details.get("error"), "cause": details.get("cause"), "attempt": failing.attempts}
                 yield ProgressEvent("attempt-failed", failing, failed)
         elif kind in _FINISHED:
             for visit in self._open.values():

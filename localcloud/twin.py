@@ -24,8 +24,9 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from localcloud._fallback import LocalAws, Scenario
+from localcloud.aws.server import LocalAws
 from localcloud.lambdas import LocalLambdas, WsgiApp
+from localcloud.scenario import Scenario
 from localcloud.stepfunctions import ExecutionResult, ProgressEvent, StateMachineRunner
 from localcloud.template import Account, Template
 
@@ -47,7 +48,7 @@ class TwinComponent(Protocol):
 
 ComponentFactory = Callable[[Scenario, Template], "TwinComponent | None"]
 
-COMPONENTS: list[str] = ["localcloud.triggers.component:component"]
+COMPONENTS: list[str] = ["localcloud.cluster:component", "localcloud.triggers.component:component"]
 """Factories of the components every rehearsal runs, as "module:function" (the cluster twin adds itself)."""
 
 StateContributor = Callable[[], Any]

@@ -87,8 +87,6 @@ class MigrationInProgress(PodcidrError):
     """Another execution is migrating this cluster."""
 
 
-
-
 class TransientAwsError(Exception):
     """An AWS call failed in a way that a later attempt may not (throttling, a 5xx, a timeout).
 

@@ -249,6 +249,7 @@ class EksStore:
         self._listeners: list[Listener] = []
         self._deleting: dict[tuple[str, str], Any] = {}
         self._listener_lock = threading.Lock()
+        self._deletion_holds: list[Callable[[str, str], bool]] = []
 
     @property
     def backend(self) -> Any:
@@ -260,6 +261,19 @@ class EksStore:
         """Call `listener(event, details)` on each change (from the request thread, under the lock)."""
         with self._listener_lock:
             self._listeners.append(listener)
+
+    def hold_nodegroup_deletion(self, hold: Callable[[str, str], bool]) -> None:
+        """A DELETING nodegroup disappears only once `timing.nodegroupDelete` has passed *and* no
+        hold(cluster, nodegroup) says True (the cluster twin holds it while it drains its nodes, as
+        EKS deletes the nodegroup after its instances are terminated). Called under the lock: a
+        hold must answer without AWS calls."""
+        with self._listener_lock:
+            self._deletion_holds.append(hold)
+
+    def _held(self, cluster: str, nodegroup: str) -> bool:
+        with self._listener_lock:
+            holds = list(self._deletion_holds)
+        return any(hold(cluster, nodegroup) for hold in holds)
 
     def _emit(self, event: str, **details: Any) -> None:
         with self._listener_lock:
@@ -603,6 +617,9 @@ class EksStore:
         response.body = json.dumps(document).encode()
 
         def gone() -> None:
+            if moto_cluster.nodegroups.get(name) is moto_ng and self._held(cluster, name):
+                self.aws.clock.after(0.1, gone)
+                return
             if moto_cluster.nodegroups.get(name) is moto_ng:
                 del moto_cluster.nodegroups[name]
                 moto_cluster.nodegroup_count -= 1

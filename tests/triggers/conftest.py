@@ -1,9 +1,5 @@
-"""A twin with the triggers component for the tests of this folder.
-
-It runs the real LocalAws (localcloud.aws) with the scenario's topology when that package is in
-the tree, so that Plan finds a real cluster; the lock, rule and notification tests need nothing
-more than moto.
-"""
+"""A twin with the triggers component (and not the cluster twin: Plan needs only AWS) for the
+tests of this folder."""
 
 from __future__ import annotations
 
@@ -15,35 +11,21 @@ from typing import Any
 import pytest
 
 from localcloud import twin as twin_module
+from localcloud.scenario import load_scenario
 from localcloud.template import Template
 from localcloud.triggers.component import Triggers
 
 
-def _real_local_aws() -> tuple[Any, Any] | None:
-    try:
-        from localcloud.aws.server import LocalAws
-        from localcloud.scenario import load_scenario
-    except ImportError:
-        return None
-    return LocalAws, load_scenario
-
-
 @pytest.fixture
-def twin_factory(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., twin_module.Twin]]:
+def twin_factory() -> Iterator[Callable[..., twin_module.Twin]]:
     started: list[twin_module.Twin] = []
-    real = _real_local_aws()
 
     def make(
         scenario_document: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
     ) -> twin_module.Twin:
         _cold_start_functions()
         template = Template.load()
-        if real is not None:
-            local_aws, load_scenario = real
-            monkeypatch.setattr(twin_module, "LocalAws", local_aws)
-            scenario = _scenario(load_scenario, scenario_document or {})
-        else:
-            scenario = twin_module.Scenario()
+        scenario = _scenario(scenario_document or {})
         params = {"DefaultInput": '{"pollSeconds": 1}', **(parameters or {})}
         twin = twin_module.Twin(scenario, template=template, components=[Triggers(template)], parameters=params)
         twin.start()
@@ -74,7 +56,7 @@ def _stop_executions(twin: twin_module.Twin) -> None:
     time.sleep(0.3)
 
 
-def _scenario(load_scenario: Callable[..., Any], document: dict[str, Any]) -> Any:
+def _scenario(document: dict[str, Any]) -> Any:
     import tempfile
     from pathlib import Path
 

@@ -41,11 +41,8 @@ def _states(result: Any) -> list[str]:
 
 def _just_created(twin: Any, seconds: float) -> None:
     """The scenario's cluster as CreateCluster leaves it: CREATING, ACTIVE `seconds` later."""
-    eks = getattr(twin.aws, "eks", None)
-    if eks is None or not hasattr(twin.aws, "clock"):  # without localcloud.aws there is no cluster
-        return
     with twin.aws.clock.lock:
-        cluster = eks.backend.clusters[CLUSTER]
+        cluster = twin.aws.eks.backend.clusters[CLUSTER]
         cluster.status = "CREATING"
         twin.aws.clock.after(seconds, lambda: setattr(cluster, "status", "ACTIVE"))
 
@@ -58,13 +55,10 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
     result = _result(twin, arn)
     states = _states(result)
     assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
-    if hasattr(twin.aws, "clock"):  # the real LocalAws: the scenario's cluster, CREATING then ACTIVE
-        assert result.status == "SUCCEEDED", (result.error, result.cause)
-        assert "WaitForClusterActive" in states
-        assert result.output["clusterName"] == CLUSTER
-        assert states[-2:] == ["ReleaseLock", "PlanComplete"]
-    else:  # the interim LocalAws has no cluster: Plan says so, and the lock goes
-        assert result.error == "ClusterNotFound"
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert "WaitForClusterActive" in states
+    assert result.output["clusterName"] == CLUSTER
+    assert states[-2:] == ["ReleaseLock", "PlanComplete"]
     assert twin.components[0].locks() == []
 
 

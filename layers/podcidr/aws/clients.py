@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # botocore retries a few times itself (standard mode: backoff with jitter); what still fails
 # surfaces as TransientAwsError so the state machine's Retry takes over.
-_CONFIG = Config(retries={"mode": "standard", "max_attempts": 4}, user_agent_appid="podcidr")
+_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 4}, user_agent_extra="podcidr")
 
 
 @dataclass(frozen=True)

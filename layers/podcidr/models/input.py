@@ -125,6 +125,7 @@ def parse_execution_input(document: Any) -> ExecutionInput:
                 message = issue["msg"].removeprefix("Value error, ")
                 problems.append(f"'{where}': {message}")
         raise InvalidInput(
-            "The execution input is not valid: " + "; ".join(problems)
+            "The execution input is not valid: "
+            + "; ".join(problems)
             + ". See the execution input contract in README.md; nothing was changed."
         ) from None

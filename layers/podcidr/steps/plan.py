@@ -369,11 +369,9 @@ class _Planner:
 
     @staticmethod
     def _types_of(group: NodegroupInfo) -> list[str]:
-        if group.instance_types:
-            return list(group.instance_types)
         if group.launch_template and group.launch_template.instance_type:
-            return [group.launch_template.instance_type]
-        return []
+            return [group.launch_template.instance_type]  # EKS then allows no instanceTypes of its own
+        return list(group.instance_types)
 
     def _pod_subnets(
         self,
@@ -605,7 +603,7 @@ class _Planner:
             config = NodegroupConfig(
                 subnets=subnets,
                 node_role=group.node_role,
-                instance_types=list(group.instance_types),
+                instance_types=[] if template and template.instance_type else list(group.instance_types),
                 ami_type=None if custom_ami else group.ami_type,
                 capacity_type=group.capacity_type,
                 disk_size=None if template else group.disk_size,

@@ -12,7 +12,13 @@ import pytest
 from localcloud.aws.server import LocalAws, TwinSession
 from localcloud.scenario import parse_scenario
 
-FAST_TIMING = {"cidrAssociate": 0.3, "addonUpdate": 0.3, "nodegroupCreate": 0.3, "nodegroupDelete": 0.3, "clusterCreate": 0.3}
+FAST_TIMING = {
+    "cidrAssociate": 0.3,
+    "addonUpdate": 0.3,
+    "nodegroupCreate": 0.3,
+    "nodegroupDelete": 0.3,
+    "clusterCreate": 0.3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +31,12 @@ def aws() -> Iterator[LocalAws]:
 def workflow(aws: LocalAws) -> TwinSession:
     """A session with an assumed role's credentials, as the runner gives each function."""
     iam = aws.admin_session().client("iam")
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
     arn = iam.create_role(RoleName="podcidr-step", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
     return aws.workflow_session(arn)
 

@@ -24,14 +24,24 @@ def _refused(ec2: Any, vpc_id: str, cidr: str) -> str:
 @pytest.mark.parametrize(
     ("primary", "refused", "allowed"),
     [
-        ("10.0.0.0/16", ["172.16.0.0/16", "192.168.0.0/16", "198.19.0.0/16"], ["10.1.0.0/16", "100.64.0.0/16", "52.10.0.0/16"]),
-        ("172.20.0.0/16", ["10.1.0.0/16", "192.168.0.0/16", "172.31.0.0/16", "198.19.0.0/16"], ["172.21.0.0/16", "100.64.0.0/16"]),
+        (
+            "10.0.0.0/16",
+            ["172.16.0.0/16", "192.168.0.0/16", "198.19.0.0/16"],
+            ["10.1.0.0/16", "100.64.0.0/16", "52.10.0.0/16"],
+        ),
+        (
+            "172.20.0.0/16",
+            ["10.1.0.0/16", "192.168.0.0/16", "172.31.0.0/16", "198.19.0.0/16"],
+            ["172.21.0.0/16", "100.64.0.0/16"],
+        ),
         ("192.168.0.0/16", ["10.1.0.0/16", "172.16.0.0/16", "198.19.0.0/16"], ["100.64.0.0/16", "52.10.0.0/16"]),
         ("198.19.0.0/16", ["10.1.0.0/16", "172.16.0.0/16", "192.168.0.0/16"], ["100.64.0.0/16"]),
         ("100.64.0.0/16", ["10.1.0.0/16", "172.16.0.0/16", "192.168.0.0/16", "198.19.0.0/16"], ["100.65.0.0/16"]),
     ],
 )
-def test_restriction_table_by_primary_range(aws: LocalAws, primary: str, refused: list[str], allowed: list[str]) -> None:
+def test_restriction_table_by_primary_range(
+    aws: LocalAws, primary: str, refused: list[str], allowed: list[str]
+) -> None:
     ec2 = aws.admin_session().client("ec2")
     vpc_id = _vpc(aws, primary)
     for cidr in refused:
@@ -74,7 +84,9 @@ def test_active_peering_cidr_refused(aws: LocalAws) -> None:
     ec2 = aws.admin_session().client("ec2")
     vpc_id = _vpc(aws, "10.0.0.0/16")
     peer = _vpc(aws, "10.10.0.0/16")
-    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=peer)["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    pcx = ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=peer)["VpcPeeringConnection"][
+        "VpcPeeringConnectionId"
+    ]
     ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
     assert _refused(ec2, vpc_id, "10.10.0.0/20") == "InvalidVpc.Range"
     ec2.associate_vpc_cidr_block(VpcId=vpc_id, CidrBlock="10.11.0.0/16")
@@ -84,7 +96,9 @@ def test_pending_acceptance_peering_from_this_vpc_blocks_every_block(aws: LocalA
     ec2 = aws.admin_session().client("ec2")
     vpc_id = _vpc(aws, "10.0.0.0/16")
     peer = _vpc(aws, "10.20.0.0/16")
-    pcx_id = ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=peer)["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+    pcx_id = ec2.create_vpc_peering_connection(VpcId=vpc_id, PeerVpcId=peer)["VpcPeeringConnection"][
+        "VpcPeeringConnectionId"
+    ]
     [pcx] = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[pcx_id])["VpcPeeringConnections"]
     assert pcx["Status"]["Code"] == "pending-acceptance"
     assert _refused(ec2, vpc_id, "100.64.0.0/16") == "OperationNotPermitted"
@@ -103,18 +117,26 @@ def test_quota_of_five_blocks(aws: LocalAws) -> None:
 def test_association_is_timed_and_adds_local_routes(aws: LocalAws) -> None:
     ec2 = aws.admin_session().client("ec2")
     vpc_id = aws.built.vpc_id
-    tables = [t["RouteTableId"] for t in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]]
+    tables = [
+        t["RouteTableId"]
+        for t in ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])["RouteTables"]
+    ]
     assoc = ec2.associate_vpc_cidr_block(VpcId=vpc_id, CidrBlock="100.64.0.0/16")["CidrBlockAssociation"]
     assert assoc["CidrBlockState"]["State"] == "associating"
 
     def state() -> str:
         vpc = ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
-        return next(a["CidrBlockState"]["State"] for a in vpc["CidrBlockAssociationSet"] if a["CidrBlock"] == "100.64.0.0/16")
+        return next(
+            a["CidrBlockState"]["State"] for a in vpc["CidrBlockAssociationSet"] if a["CidrBlock"] == "100.64.0.0/16"
+        )
 
     def local_routes() -> int:
         found = ec2.describe_route_tables(RouteTableIds=tables)["RouteTables"]
         return sum(
-            1 for t in found for r in t["Routes"] if r.get("DestinationCidrBlock") == "100.64.0.0/16" and r.get("GatewayId") == "local"
+            1
+            for t in found
+            for r in t["Routes"]
+            if r.get("DestinationCidrBlock") == "100.64.0.0/16" and r.get("GatewayId") == "local"
         )
 
     assert state() == "associating"
@@ -131,7 +153,9 @@ def test_association_is_timed_and_adds_local_routes(aws: LocalAws) -> None:
 def test_new_subnet_sits_on_the_main_table_until_associated(aws: LocalAws) -> None:
     ec2 = aws.admin_session().client("ec2")
     vpc_id = aws.built.vpc_id
-    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="172.31.96.0/24", AvailabilityZone="ap-southeast-1b")["Subnet"]["SubnetId"]
+    subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="172.31.96.0/24", AvailabilityZone="ap-southeast-1b")["Subnet"][
+        "SubnetId"
+    ]
     explicit = ec2.describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [subnet]}])["RouteTables"]
     assert explicit == []  # implicit main-table membership is not an association
     main = ec2.describe_route_tables(

@@ -30,7 +30,13 @@ def test_defaults_are_the_seed_topology() -> None:
     assert c.subnets == ["node-a", "node-b", "node-c"]
     assert (c.vpc_cni.addon, c.vpc_cni.version, c.load_balancer_controller) == (True, "v1.18.3-eksbuild.1", True)
     [ng] = c.nodegroups
-    assert (ng.name, ng.instance_types, ng.min_size, ng.desired_size, ng.max_size) == ("managed-ng", ["t3.2xlarge"], 3, 3, 6)
+    assert (ng.name, ng.instance_types, ng.min_size, ng.desired_size, ng.max_size) == (
+        "managed-ng",
+        ["t3.2xlarge"],
+        3,
+        3,
+        6,
+    )
     assert ng.subnets == c.subnets
     [w] = c.workloads
     assert (w.namespace, w.name, w.replicas) == ("default", "web", 3)
@@ -43,7 +49,9 @@ def test_default_layout_follows_region_and_vpc_cidr() -> None:
 
 
 def test_nat_per_az_gives_one_private_table_per_az() -> None:
-    s = parse_scenario({"vpc": {"natGateways": [{"subnet": "public-a"}, {"subnet": "public-b"}, {"subnet": "public-c"}]}})
+    s = parse_scenario(
+        {"vpc": {"natGateways": [{"subnet": "public-a"}, {"subnet": "public-b"}, {"subnet": "public-c"}]}}
+    )
     private = [t for t in s.route_tables() if t.default_route == "nat-gateway"]
     assert [(t.nat_subnet, t.subnets) for t in private] == [
         ("public-a", ["node-a"]),
@@ -113,20 +121,41 @@ _NODES = [
 @pytest.mark.parametrize(
     ("document", "key"),
     [
-        ({"vpc": {"subnets": [*_NODES, {"name": "x", "az": "ap-southeast-1a", "cidr": "10.0.0.0/24"}]}}, "vpc.subnets[3].cidr"),
-        ({"vpc": {"subnets": [*_NODES, {"name": "node-a", "az": "ap-southeast-1c", "cidr": "172.31.96.0/20"}]}}, "vpc.subnets"),
-        ({"vpc": {"subnets": [*_NODES, {"name": "y", "az": "ap-southeast-1c", "cidr": "172.31.48.0/24"}]}}, "vpc.subnets[3].cidr"),
-        ({"vpc": {"subnets": [*_NODES, {"name": "z", "az": "eu-west-1a", "cidr": "172.31.96.0/20"}]}}, "vpc.subnets[3].az"),
+        (
+            {"vpc": {"subnets": [*_NODES, {"name": "x", "az": "ap-southeast-1a", "cidr": "10.0.0.0/24"}]}},
+            "vpc.subnets[3].cidr",
+        ),
+        (
+            {"vpc": {"subnets": [*_NODES, {"name": "node-a", "az": "ap-southeast-1c", "cidr": "172.31.96.0/20"}]}},
+            "vpc.subnets",
+        ),
+        (
+            {"vpc": {"subnets": [*_NODES, {"name": "y", "az": "ap-southeast-1c", "cidr": "172.31.48.0/24"}]}},
+            "vpc.subnets[3].cidr",
+        ),
+        (
+            {"vpc": {"subnets": [*_NODES, {"name": "z", "az": "eu-west-1a", "cidr": "172.31.96.0/20"}]}},
+            "vpc.subnets[3].az",
+        ),
         ({"cluster": {"subnets": ["node-a", "nope"]}}, "cluster.subnets[1]"),
         ({"cluster": {"subnets": ["node-a"]}}, "cluster.subnets"),
         ({"cluster": {"nodegroups": [{"name": "ng", "subnets": ["public-a"]}]}}, "cluster.nodegroups[0].subnets[0]"),
         ({"cluster": {"nodegroups": [{"name": "ng"}, {"name": "ng"}]}}, "cluster.nodegroups"),
-        ({"cluster": {"nodegroups": [{"name": "ng", "minSize": 4, "desiredSize": 3}]}}, "cluster.nodegroups[0].desiredSize"),
+        (
+            {"cluster": {"nodegroups": [{"name": "ng", "minSize": 4, "desiredSize": 3}]}},
+            "cluster.nodegroups[0].desiredSize",
+        ),
         ({"vpc": {"natGateways": [{"subnet": "node-a"}]}}, "vpc.natGateways[0].subnet"),
         ({"vpc": {"natGateways": [{"subnet": "nowhere"}]}}, "vpc.natGateways[0].subnet"),
         ({"vpc": {"routeTables": [{"name": "t", "subnets": ["ghost"]}]}}, "vpc.routeTables[0].subnets[0]"),
-        ({"vpc": {"routeTables": [{"name": "t", "defaultRoute": "nat-gateway", "natSubnet": "public-b"}]}}, "vpc.routeTables[0].natSubnet"),
-        ({"vpc": {"routeTables": [{"name": "t", "subnets": ["node-a"]}, {"name": "u", "subnets": ["node-a"]}]}}, "vpc.routeTables[1].subnets[0]"),
+        (
+            {"vpc": {"routeTables": [{"name": "t", "defaultRoute": "nat-gateway", "natSubnet": "public-b"}]}},
+            "vpc.routeTables[0].natSubnet",
+        ),
+        (
+            {"vpc": {"routeTables": [{"name": "t", "subnets": ["node-a"]}, {"name": "u", "subnets": ["node-a"]}]}},
+            "vpc.routeTables[1].subnets[0]",
+        ),
         ({"vpc": {"routeTables": [{"name": "t"}, {"name": "t"}]}}, "vpc.routeTables"),
         ({"vpc": {"routes": [{"destination": "10.0.0.0/8", "routeTables": ["nope"]}]}}, "vpc.routes[0].routeTables[0]"),
         ({"vpc": {"secondaryCidrs": ["172.31.128.0/17"]}}, "vpc.secondaryCidrs[0]"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import boto3
-
 from podcidr.aws import discovery
 from tests.fixtures.topology import (
     REGION,
@@ -11,6 +9,7 @@ from tests.fixtures.topology import (
     NodegroupSpec,
     aws,
     build,
+    client,
     nat_per_az_spec,
     seed_spec,
 )
@@ -19,7 +18,7 @@ __all__ = ["aws"]  # the fixture
 
 
 def clients() -> tuple[object, object]:
-    return boto3.client("ec2", region_name=REGION), boto3.client("eks", region_name=REGION)
+    return client("ec2"), client("eks")
 
 
 def test_subnets_on_the_main_table(aws: None) -> None:
@@ -56,7 +55,7 @@ def test_transit_gateway_routes(aws: None) -> None:
 
 def test_secondary_blocks_and_peerings_in_both_directions(aws: None) -> None:
     topology = build(seed_spec(secondary_cidrs=["100.64.0.0/16"]))
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     other = ec2.create_vpc(CidrBlock="10.10.0.0/16")["Vpc"]["VpcId"]
     third = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     unrelated = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
@@ -81,7 +80,7 @@ def test_secondary_blocks_and_peerings_in_both_directions(aws: None) -> None:
 
 
 def test_nodegroup_details_and_launch_template(aws: None) -> None:
-    ec2 = boto3.client("ec2", region_name=REGION)
+    ec2 = client("ec2")
     template = ec2.create_launch_template(
         LaunchTemplateName="custom-ami", LaunchTemplateData={"ImageId": "ami-12345678", "InstanceType": "m5.large"}
     )["LaunchTemplate"]

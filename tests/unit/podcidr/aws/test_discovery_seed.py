@@ -5,7 +5,6 @@ DescribeAddon (which moto lacks) is answered by tests.fixtures.topology.FakeEks.
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -16,6 +15,7 @@ from tests.fixtures.topology import (
     FakeEks,
     Topology,
     addon,
+    client,
     seed_world,
 )
 
@@ -28,7 +28,7 @@ def seed(seed_world: Topology) -> Topology:
 
 
 def clients() -> tuple[object, object]:
-    return boto3.client("ec2", region_name=REGION), boto3.client("eks", region_name=REGION)
+    return client("ec2"), client("eks")
 
 
 def test_cluster(seed: Topology) -> None:

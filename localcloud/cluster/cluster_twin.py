@@ -1,0 +1,273 @@
+"""`ClusterTwin`: the scenario's EKS cluster next to LocalAws (a Twin component, see localcloud/twin.py).
+
+    cluster = ClusterTwin(scenario)
+    aws = LocalAws(scenario, middlewares=cluster.middlewares())      # a Twin does this itself
+    aws.start(); cluster.start(aws)                                 # or cluster.start(twin)
+    ...   # the real kubernetes client at aws's DescribeCluster endpoint, with an EKS token
+    cluster.stop(); aws.stop()
+
+start(): serves the Kubernetes API (HTTPS, the cluster's CA) and registers its endpoint and CA with
+LocalAws's EKS so DescribeCluster returns them; authenticates with LocalAws's access entries and
+authentication mode; records Kubernetes calls in LocalAws's ledger (with the execution number) and
+applies the scenario's `kubernetes:<verb> <Kind>` faults; bootstraps the cluster (aws-node per the
+CNI version, kube-proxy, CoreDNS, the ENIConfig CRD, the Load Balancer Controller when the scenario
+has it), writes the managed add-on's configuration onto aws-node, creates the scenario's workloads,
+and settles: the existing nodegroups' nodes Ready and the pods Running before anything else runs.
+Then one controller thread reconciles (nodegroups and the CNI, workloads, load balancers) on every
+change and every `interval` seconds, timed by the scenario's `timing`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from localcloud.cluster import cni
+from localcloud.cluster.instances import InstanceTypes
+from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
+from localcloud.cluster.network import Ec2Network
+from localcloud.cluster.nodes import DRAIN_TIMEOUT, Nodes
+from localcloud.cluster.state import cluster_state
+from localcloud.cluster.workloads import Workloads
+from localcloud.kube.bootstrap import bootstrap_eks_cluster
+from localcloud.kube.server import KubeApiServer
+from localcloud.kube.store import ObjectStore, WatchEvent
+from localcloud.scenario import Scenario
+
+if TYPE_CHECKING:
+    from localcloud.aws.server import LocalAws
+    from localcloud.lambdas import WsgiApp
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+Middleware = Callable[["WsgiApp"], "WsgiApp"]
+
+
+class ClusterTwin:
+    name = "cluster"
+
+    def __init__(self, scenario: Scenario, *, drain_timeout: float = DRAIN_TIMEOUT, interval: float = 0.1) -> None:
+        self.scenario = scenario
+        self.cluster_name = scenario.cluster.name
+        self.drain_timeout = drain_timeout
+        self.interval = interval
+        self.health = TargetHealth()
+        self.health.delay = lambda: 0.0 if self._settling else self.scenario.timing.load_balancer
+        self.store = ObjectStore(service_cidr=scenario.cluster.service_ipv4_cidr)
+        self.aws: LocalAws | None = None
+        self.server: KubeApiServer | None = None
+        self.nodes: Nodes | None = None
+        self.workloads: Workloads | None = None
+        self.load_balancers: LoadBalancerController | None = None
+        self._settling = False
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._errors = 0
+
+    # -- the Twin component protocol ---------------------------------------------------------------
+    def middlewares(self) -> list[Middleware]:
+        return [self.health.middleware]
+
+    def start(self, twin: Any) -> None:
+        aws: LocalAws = getattr(twin, "aws", twin)
+        self.aws = aws
+        scenario, cluster = self.scenario, self.scenario.cluster
+        built = aws.built
+        vpc_id = built.vpc_id if built else ""
+        server = KubeApiServer(
+            self.cluster_name,
+            self._access,
+            auth_mode_getter=lambda: aws.eks.authentication_mode(self.cluster_name),
+            ledger_hook=self._ledger,
+            fault_hook=lambda operation: aws.faults.take(operation),
+            store=self.store,
+            kubernetes_version=cluster.version,
+        )
+        self.server = server.start()
+        aws.eks.set_cluster_endpoint(self.cluster_name, server.endpoint, server.ca_data)
+        bootstrap_eks_cluster(
+            self.store,
+            cni_version=cluster.vpc_cni.version,
+            load_balancer_controller=cluster.load_balancer_controller,
+            cluster_name=self.cluster_name,
+            region=scenario.region,
+            vpc_id=vpc_id,
+            kubernetes_version=cluster.version,
+        )
+        self._sync_addon("OVERWRITE")
+        for workload in cluster.workloads:
+            self._create_workload(workload.namespace, workload.name, workload.replicas, workload.image)
+        session = aws.admin_session()
+        ec2 = session.client("ec2")
+        network = Ec2Network(ec2, self.cluster_name)
+        timing = scenario.timing
+        self.nodes = Nodes(
+            self.store,
+            network,
+            InstanceTypes(ec2),
+            cluster_name=self.cluster_name,
+            region=scenario.region,
+            kubernetes_version=cluster.version,
+            cluster_security_group=built.cluster_security_group_id if built else "",
+            node_ready=lambda: 0.0 if self._settling else timing.node_ready,
+            drain_timeout=self.drain_timeout,
+        )
+        self.workloads = Workloads(
+            self.store, self.nodes, pod_ready_delay=lambda: 0.0 if self._settling else timing.pod_ready
+        )
+        if cluster.load_balancer_controller:
+            self.load_balancers = LoadBalancerController(
+                self.store,
+                network,
+                session.client("elbv2"),
+                self.health,
+                cluster_name=self.cluster_name,
+                vpc_id=vpc_id,
+                delay=lambda: 0.0 if self._settling else timing.load_balancer,
+            )
+        aws.eks.subscribe(self._eks_event)
+        aws.eks.hold_nodegroup_deletion(self.nodes.deletion_held)
+        self._unsubscribe = self.store.subscribe(self._store_event)
+        self.settle()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name=f"cluster-{self.cluster_name}", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+    def __enter__(self) -> ClusterTwin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def state(self) -> dict[str, Any]:
+        assert self.nodes is not None
+        return cluster_state(self)
+
+    # -- the API server's hooks ------------------------------------------------------------------------
+    def _access(self, cluster: str, principal_arn: str) -> list[Obj] | None:
+        assert self.aws is not None
+        entry = self.aws.eks.access_entry(cluster, principal_arn)
+        if entry is None:
+            return None
+        return [p.to_json() for p in entry.policies.values()]
+
+    def _ledger(self, operation: str, mutating: bool, result: str) -> None:
+        assert self.aws is not None
+        self.aws.ledger.record("kubernetes", operation, mutating=mutating, result=result)
+
+    # -- events ----------------------------------------------------------------------------------------
+    def _store_event(self, event: WatchEvent) -> None:
+        self._wake.set()
+
+    def _eks_event(self, event: str, details: dict[str, Any]) -> None:
+        """From a LocalAws request thread, under its clock lock: no AWS calls here."""
+        if details.get("cluster") not in (None, self.cluster_name):
+            return
+        if event == "nodegroup-creating" and self.nodes is not None:
+            self.nodes.nodegroup_created(str(details.get("nodegroup")))
+        elif event == "addon-updated" and details.get("addon") == "vpc-cni":
+            self._sync_addon(str(details.get("resolveConflicts") or "NONE"))
+        self._wake.set()
+
+    def _sync_addon(self, resolve_conflicts: str) -> None:
+        assert self.aws is not None
+        addon = self.aws.eks.extra(self.cluster_name).addons.get("vpc-cni")
+        if addon is None:
+            return
+        built = self.aws.built
+        cni.apply_addon(
+            self.store,
+            version=addon.version,
+            configuration=addon.configuration,
+            resolve_conflicts=resolve_conflicts,
+            cluster_name=self.cluster_name,
+            vpc_id=built.vpc_id if built else "",
+            region=self.scenario.region,
+        )
+
+    # -- the scenario's workloads ----------------------------------------------------------------------
+    def _create_workload(self, namespace: str, name: str, replicas: int, image: str) -> None:
+        if self.store.find("v1/namespaces", namespace) is None:
+            self.store.create("v1/namespaces", {"metadata": {"name": namespace}})
+        if self.store.find("apps/v1/deployments", name, namespace=namespace) is not None:
+            return
+        labels = {"app": name}
+        self.store.create(
+            "apps/v1/deployments",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels},
+                "spec": {
+                    "replicas": replicas,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "containers": [
+                                {"name": name, "image": image, "ports": [{"containerPort": 80, "protocol": "TCP"}]}
+                            ]
+                        },
+                    },
+                },
+            },
+            namespace=namespace,
+        )
+
+    # -- the controller loop ---------------------------------------------------------------------------
+    def reconcile(self) -> None:
+        """One pass of every controller."""
+        assert self.aws is not None and self.nodes is not None and self.workloads is not None
+        now = time.monotonic()
+        nodegroups = self.aws.eks.nodegroups(self.cluster_name)
+        self.nodes.reconcile(nodegroups, now)
+        self.workloads.reconcile(now)
+        if self.load_balancers is not None:
+            self.load_balancers.reconcile(now)
+
+    def settle(self, passes: int = 30) -> None:
+        """Reconcile with every delay at zero until nothing changes (the cluster as it stands when
+        the twin starts: nodes Ready, pods Running)."""
+        self._settling = True
+        try:
+            for _ in range(passes):
+                version = self.store.resource_version
+                self.reconcile()
+                if self.store.resource_version == version:
+                    return
+        finally:
+            self._settling = False
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
+            try:
+                self.reconcile()
+            except Exception:  # a controller bug must not kill the cluster; it is logged
+                self._errors += 1
+                log.exception("cluster twin: a controller pass failed")
+            self._wake.wait(self.interval)
+
+
+def component(scenario: Scenario, template: Any) -> ClusterTwin:
+    """The Twin's component factory (localcloud.twin.COMPONENTS)."""
+    return ClusterTwin(scenario)

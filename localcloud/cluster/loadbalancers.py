@@ -1,0 +1,685 @@
+"""The AWS Load Balancer Controller (v2.x), when the scenario installs it.
+
+A Service `type: LoadBalancer` with `loadBalancerClass: service.k8s.aws/nlb` (or the annotation
+`service.beta.kubernetes.io/aws-load-balancer-type: external|nlb-ip`) becomes an NLB; an Ingress of
+class `alb` (spec.ingressClassName or the `kubernetes.io/ingress.class` annotation) an ALB. Through
+the twin's admin session (not workflow calls), with the controller's rules:
+
+- scheme: `internal` by default (`...-scheme` / `alb.ingress.kubernetes.io/scheme`);
+- subnets: the `...-subnets` annotation as given (one per AZ, ALB 2+), else discovery (AWS-FACTS
+  section 3; the controller's networking/subnet_resolver.go): candidates tagged with the scheme's
+  role tag (value `1` or empty); dropped: tagged `kubernetes.io/cluster/<other>` only, fewer than 8
+  free addresses (not checked for an internal NLB with fixed addresses); one per AZ, a subnet tagged
+  for this cluster first, else the lowest subnet ID; ALB needs 2 AZs, NLB 1;
+- `...-private-ipv4-addresses`: internal only, as many as subnets, one inside each subnet; the
+  addresses must be free (ELBv2 refuses an address in use; moto ignores them, so the twin records
+  them and holds them with the load balancer's network interfaces);
+- target type (`...-nlb-target-type` / `alb.ingress.kubernetes.io/target-type`, default instance):
+  ip registers the ready pods' addresses, instance the nodes' instances on the node port; targets
+  report `initial` for `timing.loadBalancer` seconds after registration, then `healthy`;
+- `status.loadBalancer.ingress[0].hostname` = the DNS name, `timing.loadBalancer` seconds after
+  the load balancer was created;
+- a request it cannot build or deploy: a Warning event (FailedBuildModel / FailedDeployModel, as
+  the controller words them) and no load balancer;
+- finalizers `service.k8s.aws/resources` / `ingress.k8s.aws/resources`: deleting the Service or
+  Ingress (or its namespace) deletes the load balancer, its target groups and interfaces first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, read_body
+from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
+from localcloud.cluster.nodes import NODES, PODS
+from localcloud.cluster.workloads import node_ready, pod_ready
+from localcloud.kube.errors import ApiError
+from localcloud.kube.store import ObjectStore, now_rfc3339
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+SERVICES = "v1/services"
+INGRESSES = "networking.k8s.io/v1/ingresses"
+EVENTS = "v1/events"
+NLB_CLASS = "service.k8s.aws/nlb"
+SVC = "service.beta.kubernetes.io/aws-load-balancer-"
+ALB = "alb.ingress.kubernetes.io/"
+SERVICE_FINALIZER = "service.k8s.aws/resources"
+INGRESS_FINALIZER = "ingress.k8s.aws/resources"
+ROLE_TAGS = {"internet-facing": "kubernetes.io/role/elb", "internal": "kubernetes.io/role/internal-elb"}
+MIN_FREE_ADDRESSES = 8
+
+
+class ModelError(Exception):
+    """The controller cannot build a model for the object (FailedBuildModel)."""
+
+
+class DeployError(Exception):
+    """AWS refused what the model asks for (FailedDeployModel)."""
+
+
+@dataclass
+class Stack:
+    key: tuple[str, str, str]
+    uid: str
+    arn: str
+    name: str
+    dns_name: str
+    kind: str
+    """network or application."""
+    scheme: str
+    target_type: str
+    subnets: list[str]
+    fixed_addresses: dict[str, str]
+    """Subnet -> the fixed private address asked for."""
+    interfaces: list[str]
+    addresses: dict[str, str]
+    """Subnet -> the load balancer's address there."""
+    created_at: float
+    target_groups: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(service name, service port) -> target group ARN."""
+    published: bool = False
+
+
+class TargetHealth:
+    """How long ago each target was registered; a WSGI middleware that makes DescribeTargetHealth
+    say `initial` (Elb.RegistrationInProgress) until `delay()` seconds have passed, as ELBv2 does
+    while health checks first run (moto says `healthy` at once)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._registered: dict[tuple[str, str], float] = {}
+        self.delay: Callable[[], float] = lambda: 0.0
+
+    def registered(self, target_group: str, target: str) -> None:
+        with self._lock:
+            self._registered.setdefault((target_group, target), time.monotonic())
+
+    def forget(self, target_group: str, target: str | None = None) -> None:
+        with self._lock:
+            for key in [k for k in self._registered if k[0] == target_group and (target is None or k[1] == target)]:
+                del self._registered[key]
+
+    def young(self, target_group: str) -> set[str]:
+        now, delay = time.monotonic(), self.delay()
+        with self._lock:
+            return {t for (g, t), at in self._registered.items() if g == target_group and now - at < delay}
+
+    def middleware(self, inner: WsgiApp) -> WsgiApp:
+        def app(environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
+            request = environ.get("localcloud.request")
+            if (
+                request is None
+                or request.service != "elasticloadbalancing"
+                or request.operation != ("DescribeTargetHealth")
+            ):
+                return inner(environ, start_response)
+            params = parse_qs(read_body(environ).decode("utf-8", "replace"))
+            group = (params.get("TargetGroupArn") or [""])[0]
+            response = call(inner, environ)
+            young = self.young(group)
+            if response.status == 200 and young:
+                response.body = _initial(response.body.decode("utf-8"), young).encode()
+            return response.replay(start_response)
+
+        return app
+
+
+def _initial(body: str, young: set[str]) -> str:
+    def member(match: re.Match[str]) -> str:
+        text = match.group(0)
+        target = re.search(r"<Id>([^<]+)</Id>", text)
+        if target is None or target.group(1) not in young:
+            return text
+        return re.sub(
+            r"<TargetHealth>.*?</TargetHealth>",
+            "<TargetHealth><State>initial</State><Reason>Elb.RegistrationInProgress</Reason>"
+            "<Description>Target registration is in progress</Description></TargetHealth>",
+            text,
+            flags=re.S,
+        )
+
+    return re.sub(r"<member>\s*<Target>.*?</TargetHealth>\s*</member>", member, body, flags=re.S)
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+class LoadBalancerController:
+    def __init__(
+        self,
+        store: ObjectStore,
+        network: Ec2Network,
+        elbv2: Any,
+        health: TargetHealth,
+        *,
+        cluster_name: str,
+        vpc_id: str,
+        delay: Callable[[], float],
+    ) -> None:
+        self.store = store
+        self.network = network
+        self.elbv2 = elbv2
+        self.health = health
+        self.cluster_name = cluster_name
+        self.vpc_id = vpc_id
+        self.delay = delay
+        self.stacks: dict[tuple[str, str, str], Stack] = {}
+        self._reported: dict[tuple[str, str, str], str] = {}
+        """The last error reported for an object (one event per distinct error, as a retry storm would
+        only bump the event's count)."""
+
+    # -- which objects are ours ---------------------------------------------------------------------
+    @staticmethod
+    def wants_service(svc: Obj) -> bool:
+        spec = svc.get("spec", {})
+        if spec.get("type") != "LoadBalancer":
+            return False
+        if spec.get("loadBalancerClass") == NLB_CLASS:
+            return True
+        kind = (svc["metadata"].get("annotations") or {}).get(SVC + "type")
+        return not spec.get("loadBalancerClass") and kind in ("external", "nlb-ip")
+
+    @staticmethod
+    def wants_ingress(ing: Obj) -> bool:
+        spec = ing.get("spec", {})
+        if spec.get("ingressClassName"):
+            return bool(spec["ingressClassName"] == "alb")
+        return (ing["metadata"].get("annotations") or {}).get("kubernetes.io/ingress.class") == "alb"
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def reconcile(self, now: float) -> None:
+        wanted: dict[tuple[str, str, str], Obj] = {}
+        for svc in self.store.list(SERVICES):
+            if self.wants_service(svc) or SERVICE_FINALIZER in (svc["metadata"].get("finalizers") or []):
+                wanted[("Service", svc["metadata"]["namespace"], svc["metadata"]["name"])] = svc
+        for ing in self.store.list(INGRESSES):
+            if self.wants_ingress(ing) or INGRESS_FINALIZER in (ing["metadata"].get("finalizers") or []):
+                wanted[("Ingress", ing["metadata"]["namespace"], ing["metadata"]["name"])] = ing
+        for key, stack in list(self.stacks.items()):
+            obj = wanted.get(key)
+            if obj is None or obj["metadata"]["uid"] != stack.uid:
+                self._delete(stack)
+        for key, obj in wanted.items():
+            kind = key[0]
+            still_ours = self.wants_service(obj) if kind == "Service" else self.wants_ingress(obj)
+            if obj["metadata"].get("deletionTimestamp") or not still_ours:
+                if key in self.stacks:
+                    self._delete(self.stacks[key])
+                self._finalizer(key, obj, add=False)
+                continue
+            try:
+                self._ensure(key, obj, now)
+            except (ModelError, DeployError) as error:
+                self._report(key, obj, error)
+
+    # -- build -----------------------------------------------------------------------------------------
+    def _ensure(self, key: tuple[str, str, str], obj: Obj, now: float) -> None:
+        stack = self.stacks.get(key)
+        if stack is None:
+            self._finalizer(key, obj, add=True)
+            stack = self._create(key, obj, now)
+            self.stacks[key] = stack
+            self._reported.pop(key, None)
+        self._targets(stack, obj)
+        if not stack.published and now - stack.created_at >= self.delay():
+            self._publish(key, obj, stack)
+
+    def _scheme(self, kind: str, annotations: dict[str, str]) -> str:
+        raw = annotations.get(SVC + "scheme" if kind == "Service" else ALB + "scheme", "internal")
+        if raw not in ("internal", "internet-facing"):
+            raise ModelError(f"unknown scheme: {raw}")  # (unverified wording)
+        if kind == "Service" and annotations.get(SVC + "internal") == "true":
+            return "internal"
+        return raw
+
+    def _create(self, key: tuple[str, str, str], obj: Obj, now: float) -> Stack:
+        kind, namespace, name = key
+        annotations = dict(obj["metadata"].get("annotations") or {})
+        lb_type = "network" if kind == "Service" else "application"
+        scheme = self._scheme(kind, annotations)
+        target_type = annotations.get(SVC + "nlb-target-type" if kind == "Service" else ALB + "target-type", "instance")
+        if annotations.get(SVC + "type") == "nlb-ip":
+            target_type = "ip"
+        if target_type not in ("ip", "instance"):
+            raise ModelError(f"unknown target type: {target_type}")  # (unverified wording)
+        raw_fixed = annotations.get(SVC + "private-ipv4-addresses") if kind == "Service" else None
+        fixed = _split(raw_fixed) if raw_fixed is not None else None
+        explicit = annotations.get(SVC + "subnets" if kind == "Service" else ALB + "subnets")
+        if explicit is not None:
+            subnets = self._explicit_subnets(_split(explicit), lb_type)
+        else:
+            subnets = self._discover(scheme, lb_type, check_free=not (fixed is not None and scheme == "internal"))
+        mapping = self._fixed_mapping(fixed, scheme, subnets) if fixed is not None else {}
+        backends = self._backends(kind, obj, target_type)
+        # deploy: what ELBv2 would refuse
+        for subnet in subnets:
+            address = mapping.get(subnet.subnet_id)
+            if address is None:
+                continue
+            if address in subnet.reserved():
+                raise DeployError(
+                    _elb_error(
+                        "InvalidConfigurationRequest",
+                        f"The specified private IPv4 address '{address}' is reserved by AWS in subnet "
+                        f"'{subnet.subnet_id}'",
+                    )
+                )  # (unverified wording)
+            if address in self.network.in_use(subnet.subnet_id):
+                raise DeployError(
+                    _elb_error(
+                        "InvalidConfigurationRequest",
+                        f"The specified private IPv4 address '{address}' is already in use in subnet "
+                        f"'{subnet.subnet_id}'",
+                    )
+                )  # (unverified wording)
+        lb_name = _name(self.cluster_name, namespace, name, obj["metadata"]["uid"], scheme)
+        stack_tag = "service.k8s.aws/stack" if kind == "Service" else "ingress.k8s.aws/stack"
+        tags = [
+            {"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name},
+            {"Key": stack_tag, "Value": f"{namespace}/{name}"},
+            {"Key": stack_tag.replace("/stack", "/resource"), "Value": "LoadBalancer"},
+        ]
+        try:
+            created = self.elbv2.create_load_balancer(
+                Name=lb_name,
+                Type=lb_type,
+                Scheme=scheme,
+                SubnetMappings=[
+                    {
+                        "SubnetId": s.subnet_id,
+                        **({"PrivateIPv4Address": mapping[s.subnet_id]} if s.subnet_id in mapping else {}),
+                    }
+                    for s in subnets
+                ],
+                Tags=tags,
+            )["LoadBalancers"][0]
+        except Exception as error:
+            raise DeployError(_elb_error("CreateLoadBalancer", str(error))) from error
+        stack = Stack(
+            key=key,
+            uid=obj["metadata"]["uid"],
+            arn=created["LoadBalancerArn"],
+            name=lb_name,
+            dns_name=created["DNSName"],
+            kind=lb_type,
+            scheme=scheme,
+            target_type=target_type,
+            subnets=[s.subnet_id for s in subnets],
+            fixed_addresses=mapping,
+            interfaces=[],
+            addresses={},
+            created_at=now,
+        )
+        lb_id = stack.arn.rsplit("/", 1)[-1]
+        prefix = "net" if lb_type == "network" else "app"
+        for subnet in subnets:
+            try:
+                eni, addresses = self.network.create_interface(
+                    subnet,
+                    1,
+                    security_groups=[],
+                    description=f"ELB {prefix}/{lb_name}/{lb_id}",
+                    addresses=[mapping[subnet.subnet_id]] if subnet.subnet_id in mapping else None,
+                )
+            except AddressesExhausted:
+                continue
+            stack.interfaces.append(eni)
+            stack.addresses[subnet.subnet_id] = addresses[0]
+        for service, port, target_port, protocol in backends:
+            group_name = _name(self.cluster_name, namespace, service, obj["metadata"]["uid"] + str(port), "tg")
+            group = self.elbv2.create_target_group(
+                Name=group_name,
+                Protocol=protocol,
+                Port=target_port,
+                VpcId=self.vpc_id,
+                TargetType=target_type,
+                HealthCheckProtocol="TCP" if protocol == "TCP" else "HTTP",
+                Tags=[
+                    {"Key": "elbv2.k8s.aws/cluster", "Value": self.cluster_name},
+                    {"Key": stack_tag, "Value": f"{namespace}/{name}"},
+                ],
+            )["TargetGroups"][0]
+            arn = group["TargetGroupArn"]
+            stack.target_groups[(service, port)] = arn
+            if lb_type == "network" or len(stack.target_groups) == 1:  # an ALB: one HTTP:80 listener
+                self.elbv2.create_listener(
+                    LoadBalancerArn=stack.arn,
+                    Protocol=protocol,
+                    Port=port if lb_type == "network" else 80,
+                    DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
+                )
+        return stack
+
+    def _explicit_subnets(self, names: list[str], lb_type: str) -> list[Subnet]:
+        subnets: list[Subnet] = []
+        for name in names:
+            found = self.network.subnet(name) if name.startswith("subnet-") else self._by_name(name)
+            if found is None:
+                raise ModelError(f"couldn't find all subnets, want: {names}")
+            subnets.append(found)
+        if not subnets:
+            raise ModelError("unable to resolve at least one subnet")
+        by_az: dict[str, list[str]] = {}
+        for s in subnets:
+            by_az.setdefault(s.availability_zone, []).append(s.subnet_id)
+        for az, ids in by_az.items():
+            if len(ids) > 1:
+                raise ModelError(f"multiple subnets in same Availability Zone {az}: {ids}")
+        minimal = 2 if lb_type == "application" else 1
+        if len(subnets) < minimal:
+            raise ModelError(f"subnets count less than minimal required count: {len(subnets)} < {minimal}")
+        return subnets
+
+    def _by_name(self, name: str) -> Subnet | None:
+        for subnet in self.network.subnets(self.vpc_id):
+            if subnet.tags.get("Name") == name:
+                return subnet
+        return None
+
+    def _discover(self, scheme: str, lb_type: str, *, check_free: bool) -> list[Subnet]:
+        role = ROLE_TAGS[scheme]
+        candidates = [s for s in self.network.subnets(self.vpc_id) if s.tags.get(role) in ("", "1")]
+        mine = f"kubernetes.io/cluster/{self.cluster_name}"
+        other_cluster, too_full, eligible = [], [], []
+        for subnet in candidates:
+            tagged = [k for k in subnet.tags if k.startswith("kubernetes.io/cluster")]
+            if tagged and mine not in tagged:
+                other_cluster.append(subnet)
+            elif check_free and subnet.available < MIN_FREE_ADDRESSES:
+                too_full.append(subnet)
+            else:
+                eligible.append(subnet)
+        by_az: dict[str, list[Subnet]] = {}
+        for subnet in eligible:
+            by_az.setdefault(subnet.availability_zone, []).append(subnet)
+        chosen = sorted(
+            (min(group, key=lambda s: (mine not in s.tags, s.subnet_id)) for group in by_az.values()),
+            key=lambda s: s.subnet_id,
+        )
+        if not chosen:
+            raise ModelError(
+                "couldn't auto-discover subnets: unable to resolve at least one subnet. "
+                f"Evaluated {len(candidates)} subnets: {len(other_cluster)} are tagged for other clusters, and "
+                f"{len(too_full)} have insufficient available IP addresses"
+            )
+        minimal = 2 if lb_type == "application" else 1
+        if len(chosen) < minimal:
+            raise ModelError(
+                f"couldn't auto-discover subnets: subnets count less than minimal required count: "
+                f"{len(chosen)} < {minimal}"
+            )
+        return chosen
+
+    @staticmethod
+    def _fixed_mapping(addresses: list[str], scheme: str, subnets: list[Subnet]) -> dict[str, str]:
+        if scheme != "internal":
+            raise ModelError("private IPv4 addresses can only be set for internal load balancers")
+        if len(addresses) != len(subnets):
+            raise ModelError(
+                f"count of private IPv4 addresses ({len(addresses)}) and subnets ({len(subnets)}) must match"
+            )
+        parsed = []
+        for raw in addresses:
+            try:
+                address = ipaddress.ip_address(raw)
+            except ValueError:
+                raise ModelError(f"private IPv4 addresses must be valid IP address: {raw}") from None
+            if address.version != 4:
+                raise ModelError(f"private IPv4 addresses must be valid IPv4 address: {raw}")
+            parsed.append(address)
+        mapping = {}
+        for subnet in subnets:
+            inside = [a for a in parsed if a in subnet.network]
+            if len(inside) != 1:
+                raise ModelError(f"expect one private IPv4 address configured for subnet: {subnet.subnet_id}")
+            mapping[subnet.subnet_id] = str(inside[0])
+        return mapping
+
+    def _backends(self, kind: str, obj: Obj, target_type: str) -> list[tuple[str, int, int, str]]:
+        """(service, service port, target port, protocol) of each target group."""
+        namespace = obj["metadata"]["namespace"]
+        if kind == "Service":
+            out = []
+            for port in obj["spec"].get("ports") or []:
+                target = port.get("nodePort") if target_type == "instance" else port.get("targetPort", port["port"])
+                if not isinstance(target, int):
+                    target = int(port["port"])
+                out.append((obj["metadata"]["name"], int(port["port"]), int(target), str(port.get("protocol", "TCP"))))
+            return out
+        backends: list[tuple[str, int, int, str]] = []
+        spec = obj.get("spec", {})
+        refs = [spec["defaultBackend"]] if spec.get("defaultBackend") else []
+        for rule in spec.get("rules") or []:
+            refs.extend(path["backend"] for path in (rule.get("http") or {}).get("paths") or [])
+        for ref in refs:
+            service_ref = ref.get("service") or {}
+            svc = self.store.find(SERVICES, service_ref.get("name", ""), namespace=namespace)
+            if svc is None:
+                raise ModelError(
+                    f"failed to load service: {namespace}/{service_ref.get('name')}: Service "
+                    f'"{service_ref.get("name")}" not found'
+                )
+            wanted = service_ref.get("port") or {}
+            port = next(
+                (
+                    p
+                    for p in svc["spec"].get("ports") or []
+                    if p.get("port") == wanted.get("number") or (wanted.get("name") and p.get("name") == wanted["name"])
+                ),
+                None,
+            )
+            if port is None:
+                raise ModelError(f"unable to find port {wanted} on service {namespace}/{svc['metadata']['name']}")
+            if target_type == "instance" and svc["spec"].get("type") not in ("NodePort", "LoadBalancer"):
+                raise ModelError(
+                    f"{namespace}/{svc['metadata']['name']} service is not of type NodePort or "
+                    "LoadBalancer and target-type is instance"
+                )
+            target = port.get("nodePort") if target_type == "instance" else port.get("targetPort", port["port"])
+            backend = (
+                svc["metadata"]["name"],
+                int(port["port"]),
+                int(target) if isinstance(target, int) else int(port["port"]),
+                "HTTP",
+            )
+            if backend not in backends:
+                backends.append(backend)
+        if not backends:
+            raise ModelError("ingress has no backends")  # (unverified wording)
+        return backends
+
+    # -- targets, status -----------------------------------------------------------------------------
+    def _targets(self, stack: Stack, obj: Obj) -> None:
+        namespace = stack.key[1]
+        for (service, port), group in stack.target_groups.items():
+            svc = self.store.find(SERVICES, service, namespace=namespace)
+            wanted: dict[str, int] = {}
+            if svc is not None:
+                spec_port = next((p for p in svc["spec"].get("ports") or [] if p.get("port") == port), None)
+                if spec_port is not None:
+                    if stack.target_type == "ip":
+                        target_port = spec_port.get("targetPort", port)
+                        number = target_port if isinstance(target_port, int) else port
+                        selector = svc["spec"].get("selector") or {}
+                        if selector:
+                            for pod in self.store.list(PODS, namespace=namespace):
+                                labels = pod["metadata"].get("labels") or {}
+                                if (
+                                    all(labels.get(k) == v for k, v in selector.items())
+                                    and pod_ready(pod)
+                                    and (pod.get("status", {}).get("podIP"))
+                                ):
+                                    wanted[pod["status"]["podIP"]] = int(number)
+                    else:
+                        node_port = spec_port.get("nodePort")
+                        for node in self.store.list(NODES):
+                            provider = node.get("spec", {}).get("providerID", "")
+                            if node_port and node_ready(node) and provider:
+                                wanted[provider.rsplit("/", 1)[-1]] = int(node_port)
+            current = {
+                d["Target"]["Id"]: int(d["Target"].get("Port", 0))
+                for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+            }
+            add: list[dict[str, Any]] = [{"Id": t, "Port": p} for t, p in wanted.items() if current.get(t) != p]
+            remove: list[dict[str, Any]] = [{"Id": t, "Port": p} for t, p in current.items() if wanted.get(t) != p]
+            if remove:
+                self.elbv2.deregister_targets(TargetGroupArn=group, Targets=remove)
+                for target in remove:
+                    self.health.forget(group, str(target["Id"]))
+            if add:
+                self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
+                for target in add:
+                    self.health.registered(group, str(target["Id"]))
+
+    def _publish(self, key: tuple[str, str, str], obj: Obj, stack: Stack) -> None:
+        ref = SERVICES if key[0] == "Service" else INGRESSES
+
+        def change(current: Obj) -> None:
+            current.setdefault("status", {})["loadBalancer"] = {"ingress": [{"hostname": stack.dns_name}]}
+
+        try:
+            self.store.mutate(ref, key[2], change, namespace=key[1], subresource="status")
+        except ApiError as error:
+            if error.code != 404:
+                raise
+            return
+        stack.published = True
+        self._event(key, obj, "Normal", "SuccessfullyReconciled", "Successfully reconciled")
+
+    # -- deletion ------------------------------------------------------------------------------------
+    def _delete(self, stack: Stack) -> None:
+        try:
+            self.elbv2.delete_load_balancer(LoadBalancerArn=stack.arn)
+        except Exception as error:
+            if "NotFound" not in str(error):
+                raise
+        for group in stack.target_groups.values():
+            try:
+                self.elbv2.delete_target_group(TargetGroupArn=group)
+            except Exception as error:
+                if "NotFound" not in str(error):
+                    raise
+            self.health.forget(group)
+        for eni in stack.interfaces:
+            self.network.delete_interface(eni)
+        self.stacks.pop(stack.key, None)
+
+    def _finalizer(self, key: tuple[str, str, str], obj: Obj, *, add: bool) -> None:
+        ref = SERVICES if key[0] == "Service" else INGRESSES
+        name = SERVICE_FINALIZER if key[0] == "Service" else INGRESS_FINALIZER
+        present = name in (obj["metadata"].get("finalizers") or [])
+        if present == add:
+            return
+
+        def change(current: Obj) -> None:
+            finalizers = [f for f in current["metadata"].get("finalizers") or [] if f != name]
+            if add:
+                finalizers.append(name)
+            if finalizers:
+                current["metadata"]["finalizers"] = finalizers
+            else:
+                current["metadata"].pop("finalizers", None)
+
+        try:
+            self.store.mutate(ref, key[2], change, namespace=key[1])
+        except ApiError as error:
+            if error.code != 404:
+                raise
+
+    # -- events ----------------------------------------------------------------------------------------
+    def _report(self, key: tuple[str, str, str], obj: Obj, error: Exception) -> None:
+        reason = "FailedBuildModel" if isinstance(error, ModelError) else "FailedDeployModel"
+        message = f"Failed {'build' if reason == 'FailedBuildModel' else 'deploy'} model due to {error}"
+        if self._reported.get(key) == message:
+            return
+        self._reported[key] = message
+        self._event(key, obj, "Warning", reason, message)
+
+    def _event(self, key: tuple[str, str, str], obj: Obj, kind: str, reason: str, message: str) -> None:
+        stamp = now_rfc3339()
+        component = "service" if key[0] == "Service" else "ingress"
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{key[2]}.{uuid.uuid4().hex[:16]}", "namespace": key[1]},
+            "involvedObject": {
+                "kind": key[0],
+                "namespace": key[1],
+                "name": key[2],
+                "uid": obj["metadata"]["uid"],
+                "apiVersion": "v1" if key[0] == "Service" else "networking.k8s.io/v1",
+                "resourceVersion": obj["metadata"].get("resourceVersion", ""),
+            },
+            "reason": reason,
+            "message": message,
+            "type": kind,
+            "source": {"component": component},
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+            "reportingComponent": component,
+            "reportingInstance": "",
+        }
+        try:
+            self.store.create(EVENTS, event, namespace=key[1])
+        except ApiError as error:
+            if error.code not in (404, 409):
+                raise
+
+    # -- state -------------------------------------------------------------------------------------------
+    def state(self) -> list[Obj]:
+        out = []
+        for stack in sorted(self.stacks.values(), key=lambda s: s.key):
+            targets = []
+            for (service, port), group in stack.target_groups.items():
+                young = self.health.young(group)
+                for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]:
+                    target = d["Target"]["Id"]
+                    targets.append(
+                        {
+                            "service": service,
+                            "port": port,
+                            "id": target,
+                            "targetPort": d["Target"].get("Port"),
+                            "health": "initial" if target in young else d.get("TargetHealth", {}).get("State"),
+                        }
+                    )
+            out.append(
+                {
+                    "for": f"{stack.key[0]} {stack.key[1]}/{stack.key[2]}",
+                    "name": stack.name,
+                    "type": stack.kind,
+                    "scheme": stack.scheme,
+                    "dnsName": stack.dns_name,
+                    "published": stack.published,
+                    "targetType": stack.target_type,
+                    "subnets": stack.subnets,
+                    "addresses": stack.addresses,
+                    "fixedAddresses": stack.fixed_addresses,
+                    "targets": targets,
+                }
+            )
+        return out
+
+
+def _name(cluster: str, namespace: str, name: str, uid: str, scheme: str) -> str:
+    digest = hashlib.sha256(f"{cluster}{uid}{scheme}".encode()).hexdigest()
+    clean = re.compile(r"[^A-Za-z0-9]")
+    return f"k8s-{clean.sub('', namespace)[:8]}-{clean.sub('', name)[:8]}-{digest[:10]}"
+
+
+def _elb_error(operation: str, message: str) -> str:
+    return f"operation error Elastic Load Balancing v2: {operation}, api error {message}"
