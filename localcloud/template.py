@@ -130,8 +130,20 @@ def _function(logical_id: str, props: Mapping[str, Any], account: Account) -> Na
     return Names(ref=name, attributes={"Arn": arn})
 
 
+def _pseudo_sub(value: Any, account: Account) -> Any:
+    """A name given as !Sub over pseudo parameters only (`${AWS::StackName}-migration`), resolved."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        pseudo = {
+            "AWS::StackName": account.stack_name,
+            "AWS::Region": account.region,
+            "AWS::AccountId": account.account_id,
+        }
+        return re.sub(r"\$\{(AWS::\w+)\}", lambda m: pseudo.get(m.group(1), m.group(0)), value["Fn::Sub"])
+    return value
+
+
 def _state_machine(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
-    name = str(props.get("Name") or props.get("StateMachineName") or logical_id)
+    name = str(_pseudo_sub(props.get("Name") or props.get("StateMachineName"), account) or logical_id)
     arn = _arn(account, "states", f"stateMachine:{name}")
     return Names(ref=arn, attributes={"Arn": arn, "Name": name})
 
@@ -473,8 +485,12 @@ class Template:
             )
         return specs
 
-    def state_machine(self, account: Account, logical_id: str | None = None) -> StateMachineSpec:
-        machines = self.state_machines(account)
+    def state_machine(
+        self, account: Account, logical_id: str | None = None, parameters: Mapping[str, str] | None = None
+    ) -> StateMachineSpec:
+        machines = self.state_machines(account, parameters)
+        if logical_id is None and "MigrationStateMachine" in machines:
+            logical_id = "MigrationStateMachine"  # the workflow; the others serve it (ExecutionEnded, ...)
         if logical_id is None:
             if len(machines) != 1:
                 raise TemplateError(f"{self.path} has {len(machines)} state machines; name one")

@@ -48,7 +48,7 @@ class TwinComponent(Protocol):
 
 ComponentFactory = Callable[[Scenario, Template], "TwinComponent | None"]
 
-COMPONENTS: list[str] = ["localcloud.cluster:component"]
+COMPONENTS: list[str] = ["localcloud.cluster:component", "localcloud.triggers.component:component"]
 """Factories of the components every rehearsal runs, as "module:function" (the cluster twin adds itself)."""
 
 StateContributor = Callable[[], Any]
@@ -75,8 +75,11 @@ class Twin:
         template: Template | None = None,
         components: list[TwinComponent] | None = None,
         state_machine: str | None = None,
+        parameters: dict[str, str] | None = None,
     ) -> None:
         self.scenario = scenario
+        self.parameters = dict(parameters or {})
+        """Template parameter values (the others take their defaults), e.g. DefaultInput."""
         self.template = template or Template.load()
         self.components = default_components(scenario, self.template) if components is None else components
         self.lambdas = LocalLambdas(self.template, region=scenario.region, account_id=DEFAULT_ACCOUNT_ID)
@@ -111,7 +114,8 @@ class Twin:
                 component.start(self)
                 self._started.append(component)
                 self.state_contributors.append((component.name, _or_empty(component.state)))
-            spec = self.template.state_machine(Account(self.region, account_id), self._state_machine_id)
+            account = Account(self.region, account_id)
+            spec = self.template.state_machine(account, self._state_machine_id, self.parameters)
             self.runner = StateMachineRunner(self.aws.admin_session(), self.endpoint_url, spec)
             self.runner.deploy()
         except BaseException:

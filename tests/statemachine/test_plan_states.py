@@ -20,6 +20,7 @@ import pytest
 import yaml
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
+from localcloud.triggers.interpreter import patch_interpreter
 from podcidr.aws.clients import AwsClients
 from podcidr.errors import ERROR_NAMES
 from tests.fixtures.topology import FakeEks, addon, build, client, mocked_aws, seed_spec
@@ -27,16 +28,24 @@ from tests.fixtures.topology import FakeEks, addon, build, client, mocked_aws, s
 ROOT = Path(__file__).resolve().parents[2]
 PLAN_ARN = "arn:aws:lambda:ap-southeast-1:123456789012:function:podcidr-PlanFunction"
 ROLE = "arn:aws:iam::123456789012:role/podcidr-states"
+LOCK_TABLE = "podcidr-locks"
 
 
 def definition() -> dict[str, Any]:
-    text = (ROOT / "statemachine" / "migration.asl.yaml").read_text().replace("${PlanFunctionArn}", PLAN_ARN)
+    text = (ROOT / "statemachine" / "migration.asl.yaml").read_text()
+    # As CloudFormation substitutes a DefinitionS3Location: in the text, before parsing.
+    for name, value in {"PlanFunctionArn": PLAN_ARN, "LockTableName": LOCK_TABLE, "DefaultInput": "{}"}.items():
+        text = text.replace("${" + name + "}", value)
     # The later steps' functions: ARNs of their own (these tests only reach Plan's part).
     text = re.sub(
         r"\$\{(\w+)FunctionArn\}", r"arn:aws:lambda:ap-southeast-1:123456789012:function:podcidr-\1Function", text
     )
     document: dict[str, Any] = yaml.safe_load(text)
     return document
+
+
+def locks() -> list[dict[str, Any]]:
+    return list(client("dynamodb").scan(TableName=LOCK_TABLE)["Items"])
 
 
 class Context:
@@ -49,7 +58,14 @@ class Context:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
+    patch_interpreter()  # the lock states' needs (localcloud.triggers.interpreter)
     with mocked_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        client("dynamodb").create_table(
+            TableName=LOCK_TABLE,
+            KeySchema=[{"AttributeName": "clusterName", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "clusterName", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         app = importlib.import_module("functions.plan.app")
         fake = FakeEks(client("eks"), addon=addon())
         monkeypatch.setattr(
@@ -105,6 +121,7 @@ def test_dry_run_ends_with_the_plan(world: dict[str, Any]) -> None:
     assert output["podCidr"]["cidr"] == "100.64.0.0/16"
     assert output["dryRun"] is True and output["changes"] == 0
     assert world["calls"] == [{"input": {"clusterName": "eksworkshop", "dryRun": True}, "polls": 0}]
+    assert locks() == []
 
 
 def test_waits_while_the_cluster_is_creating(world: dict[str, Any]) -> None:
@@ -133,6 +150,7 @@ def test_a_contract_error_keeps_its_name_and_cause(world: dict[str, Any]) -> Non
     assert result["status"] == "FAILED", result
     assert result["error"] == "ClusterNotFound"
     assert result["cause"].startswith("No EKS cluster named 'nope'")
+    assert locks() == []
 
 
 def test_invalid_input_fails_before_any_lookup(world: dict[str, Any]) -> None:
@@ -154,3 +172,4 @@ def test_an_unexpected_error_goes_to_step_failed(world: dict[str, Any]) -> None:
     assert result["status"] == "FAILED"
     assert result["error"] == "RuntimeError"
     assert "boom" in result["cause"]
+    assert locks() == []

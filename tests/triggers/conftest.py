@@ -1,0 +1,78 @@
+"""A twin with the triggers component (and not the cluster twin: Plan needs only AWS) for the
+tests of this folder."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from localcloud import twin as twin_module
+from localcloud.scenario import load_scenario
+from localcloud.template import Template
+from localcloud.triggers.component import Triggers
+
+
+@pytest.fixture
+def twin_factory() -> Iterator[Callable[..., twin_module.Twin]]:
+    started: list[twin_module.Twin] = []
+
+    def make(
+        scenario_document: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
+    ) -> twin_module.Twin:
+        _cold_start_functions()
+        template = Template.load()
+        scenario = _scenario(scenario_document or {})
+        params = {"DefaultInput": '{"pollSeconds": 1}', **(parameters or {})}
+        twin = twin_module.Twin(scenario, template=template, components=[Triggers(template)], parameters=params)
+        twin.start()
+        started.append(twin)
+        return twin
+
+    yield make
+    for twin in started:
+        _stop_executions(twin)
+        twin.stop()
+
+
+def _cold_start_functions() -> None:
+    """Forget the handler modules a previous twin of this process imported: their module-level
+    clients point at that twin's endpoint (the twin keeps them as warm containers)."""
+    for name in [name for name in sys.modules if name.startswith("_localcloud_fn_")]:
+        del sys.modules[name]
+
+
+def _stop_executions(twin: twin_module.Twin) -> None:
+    """Stop what still runs, so that no execution outlives its twin (moto is process-global)."""
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        for execution in sfn.list_executions(stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING")[
+            "executions"
+        ]:
+            sfn.stop_execution(executionArn=execution["executionArn"])
+    time.sleep(0.3)
+
+
+def _scenario(document: dict[str, Any]) -> Any:
+    import tempfile
+    from pathlib import Path
+
+    import yaml
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scenario.yaml"
+        path.write_text(yaml.safe_dump(document))
+        return load_scenario(path)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"not within {timeout}s")

@@ -1,0 +1,200 @@
+"""Triggers end to end on the twin: rules start executions, one migration per cluster, locks
+released on every way out, notifications."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from localcloud.triggers import events
+from tests.triggers.conftest import wait_until
+
+pytestmark = pytest.mark.rehearsal
+
+CLUSTER = "eksworkshop"
+
+
+def _cloudtrail(twin: Any, name: str, tags: dict[str, str] | None) -> None:
+    detail = events.cloudtrail_create_cluster(str(twin.aws.account_id), twin.region, name, tags)
+    twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url).put_events(
+        Entries=[{"Source": "aws.eks", "DetailType": events.CLOUDTRAIL_DETAIL_TYPE, "Detail": json.dumps(detail)}]
+    )
+
+
+def _started_by(rule_suffix: str) -> list[str]:
+    return [d.result or "" for d in events.iter_state_machine_deliveries(rule_suffix) if d.ok]
+
+
+def _result(twin: Any, arn: str) -> Any:
+    assert twin.runner is not None
+    result = None
+    for item in twin.runner.follow(arn, poll=0.2):
+        result = item
+    return result
+
+
+def _states(result: Any) -> list[str]:
+    return [visit.name for visit in result.visits]
+
+
+def _just_created(twin: Any, seconds: float) -> None:
+    """The scenario's cluster as CreateCluster leaves it: CREATING, ACTIVE `seconds` later."""
+    with twin.aws.clock.lock:
+        cluster = twin.aws.eks.backend.clusters[CLUSTER]
+        cluster.status = "CREATING"
+        twin.aws.clock.after(seconds, lambda: setattr(cluster, "status", "ACTIVE"))
+
+
+def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it(twin_factory: Any) -> None:
+    twin = twin_factory()
+    _just_created(twin, 8)
+    _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})
+    (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    result = _result(twin, arn)
+    states = _states(result)
+    assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert "WaitForClusterActive" in states
+    assert result.output["clusterName"] == CLUSTER
+    assert states[-2:] == ["ReleaseLock", "PlanComplete"]
+    assert twin.components[0].locks() == []
+
+
+def test_cluster_created_without_the_tag_starts_nothing(twin_factory: Any) -> None:
+    twin = twin_factory()
+    _cloudtrail(twin, "other", {"team": "a"})
+    _cloudtrail(twin, "other2", {"podcidr:enabled": "false"})
+    _cloudtrail(twin, "other3", None)
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    assert sfn.list_executions(stateMachineArn=twin.runner.arn)["executions"] == []
+    assert _started_by("NewCluster") == []
+
+
+def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory: Any) -> None:
+    twin = twin_factory()
+    session = twin.aws.admin_session()
+    iam = session.client("iam", endpoint_url=twin.endpoint_url)
+    role = iam.create_role(RoleName="eks-cluster", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    eks = session.client("eks", endpoint_url=twin.endpoint_url)
+    eks.create_cluster(
+        name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
+    )
+    eks.create_cluster(name="plain", roleArn=role, resourcesVpcConfig={"subnetIds": []})
+    (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    sfn = session.client("stepfunctions", endpoint_url=twin.endpoint_url)
+    assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "fresh"}
+
+
+def test_custom_event_starts_a_migration_with_its_detail_as_input(twin_factory: Any) -> None:
+    twin = twin_factory()
+    client = twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url)
+    client.put_events(
+        Entries=[
+            {
+                "Source": "podcidr",
+                "DetailType": "Migration Requested",
+                "Detail": json.dumps({"clusterName": "x", "dryRun": True}),
+            }
+        ]
+    )
+    (arn,) = wait_until(lambda: _started_by("MigrationRequested"), timeout=10)
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "x", "dryRun": True}
+
+
+def test_second_migration_of_a_cluster_fails_with_migration_in_progress_and_changes_nothing(twin_factory: Any) -> None:
+    twin = twin_factory()
+    _just_created(twin, 6)
+    assert twin.runner is not None
+    first = twin.runner.start({"clusterName": CLUSTER}, name="first")
+    triggers = twin.components[0]
+    wait_until(lambda: triggers.locks(), timeout=10)
+    second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
+    assert second.status == "FAILED"
+    assert second.error == "MigrationInProgress"
+    assert first in second.cause and CLUSTER in second.cause
+    assert "Plan" not in _states(second)
+    assert [lock["executionArn"] for lock in triggers.locks()] == [first]
+    _result(twin, first)
+    assert triggers.locks() == []
+
+
+def test_failed_execution_releases_its_lock_and_notifies(twin_factory: Any) -> None:
+    twin = twin_factory()
+    assert twin.runner is not None
+    result = _result(twin, twin.runner.start({"clusterName": "no-such-cluster"}, name="failing"))
+    assert result.status == "FAILED"
+    assert result.error == "ClusterNotFound"
+    assert {"TakeLock", "ReleaseLockOnFailure"} <= set(_states(result))
+    triggers = twin.components[0]
+    assert triggers.locks() == []
+    notification = wait_until(lambda: triggers.notifications(), timeout=10)[0]["message"]
+    assert notification["cluster"] == "no-such-cluster"
+    assert notification["outcome"] == "FAILED"
+    assert notification["error"] == "ClusterNotFound"
+    assert notification["console"].endswith(result.arn)
+
+
+def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_factory: Any) -> None:
+    twin = twin_factory()
+    _just_created(twin, 120)
+    assert twin.runner is not None
+    arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
+    triggers = twin.components[0]
+    wait_until(lambda: triggers.locks(), timeout=10)
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
+    wait_until(lambda: not triggers.locks(), timeout=15)
+    notification = wait_until(lambda: triggers.notifications(), timeout=10)[0]["message"]
+    assert notification["outcome"] == "ABORTED"
+
+
+def test_stale_lock_of_an_ended_execution_is_taken_over(twin_factory: Any) -> None:
+    twin = twin_factory()
+    assert twin.runner is not None
+    triggers = twin.components[0]
+    ghost = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":long-gone"
+    dynamodb = twin.aws.admin_session().client("dynamodb", endpoint_url=twin.endpoint_url)
+    dynamodb.put_item(
+        TableName=triggers.tables[0],
+        Item={"clusterName": {"S": "no-such-cluster"}, "executionArn": {"S": ghost}, "startedAt": {"S": "x"}},
+    )
+    result = _result(twin, twin.runner.start({"clusterName": "no-such-cluster"}, name="taker"))
+    assert {"DescribeLockHolder", "TakeOverLock", "Plan"} <= set(_states(result))
+    assert triggers.locks() == []
+
+
+def test_stack_outputs_name_the_state_machine(twin_factory: Any) -> None:
+    twin = twin_factory()
+    cloudformation = twin.aws.admin_session().client("cloudformation", endpoint_url=twin.endpoint_url)
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cloudformation.describe_stacks(StackName="podcidr")["Stacks"][0]["Outputs"]
+    }
+    assert outputs["MigrationStateMachineArn"] == twin.runner.arn
+
+
+def test_podcidr_start_watch_against_the_twin_shows_progress_and_the_report(
+    twin_factory: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podcidr_cli.main import main
+
+    twin = twin_factory()
+    _just_created(twin, 2)
+    for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    where = ["--endpoint-url", twin.endpoint_url, "--region", twin.region, "--plain", "--poll", "0.3"]
+    code = main(["start", "--cluster", CLUSTER, "--watch", *where])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert f"Migrating {CLUSTER}" in out
+    assert "TakeLock" in out and "] Plan" in out
+    assert "Migration SUCCEEDED" in out
+    assert "cluster" in out and CLUSTER in out  # the report's summary table
+    assert main(["list", *where]) == 0
+    assert CLUSTER in capsys.readouterr().out
+    assert main(["start", "--cluster", "no-such-cluster", "--watch", *where]) == 1
+    assert "ClusterNotFound" in capsys.readouterr().out
+    assert main(["watch", "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:nope", *where]) == 2
