@@ -62,8 +62,8 @@ def _path(states: dict[str, Any], start: str, stop: str) -> list[str]:
 
 
 def test_the_order_of_design_md(states: dict[str, Any]) -> None:
-    assert _path(states, "DryRun?", "Report") == [
-        "DryRun?",
+    assert states["DryRun?"]["Default"] == "EnsureClusterAccess"
+    assert _path(states, "EnsureClusterAccess", "MigrationComplete") == [
         "EnsureClusterAccess",
         "ClusterPreflight",
         "ExtendVpcCidr",
@@ -83,6 +83,8 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "WorkloadsRemoved?",
         "VerifyPods",
         "Report",
+        "ReleaseLock",
+        "MigrationComplete",
     ]
     assert states["LoadBalancersAsked?"]["Default"] == "VerifyPods"
     assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == ["VerifyLoadBalancers", "VerifyPods"]

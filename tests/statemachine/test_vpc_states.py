@@ -58,7 +58,8 @@ def test_the_vpc_steps_follow_the_plan_in_order(states: dict[str, Any]) -> None:
     assert states["CreatePodSubnets"]["Next"] == "RoutePodSubnets"
     assert states["RoutePodSubnets"]["Next"] == "TagLoadBalancerSubnets"
     assert states["TagLoadBalancerSubnets"]["Next"] == "ApplyEniConfigs"  # then the cluster steps
-    assert states["Report"]["End"] is True
+    assert states["Report"]["Next"] == "ReleaseLock"  # the lock goes before the success
+    assert states["ReleaseLock"]["Next"] == "MigrationComplete"
     assert "PlanComplete" not in states
 
 
@@ -81,7 +82,9 @@ def test_tasks_read_and_fill_the_document(states: dict[str, Any], name: str) -> 
 
 
 def test_report_output_is_the_execution_output(states: dict[str, Any]) -> None:
-    assert states["Report"]["OutputPath"] == "$.report"
+    assert states["Report"]["ResultPath"] == "$.report"
+    assert states["MigrationComplete"]["Type"] == "Succeed"
+    assert states["MigrationComplete"]["OutputPath"] == "$.report"
 
 
 def test_the_pod_subnet_map(states: dict[str, Any]) -> None:

@@ -1,5 +1,4 @@
-"""A twin with the triggers component (and not the cluster twin: Plan needs only AWS) for the
-tests of this folder."""
+"""A twin as rehearsals run it (the cluster twin and the triggers) for the tests of this folder."""
 
 from __future__ import annotations
 
@@ -27,7 +26,12 @@ def twin_factory() -> Iterator[Callable[..., twin_module.Twin]]:
         template = Template.load()
         scenario = _scenario(scenario_document or {})
         params = {"DefaultInput": '{"pollSeconds": 1}', **(parameters or {})}
-        twin = twin_module.Twin(scenario, template=template, components=[Triggers(template)], parameters=params)
+        twin = twin_module.Twin(
+            scenario,
+            template=template,
+            components=twin_module.default_components(scenario, template),
+            parameters=params,
+        )
         twin.start()
         started.append(twin)
         return twin
@@ -76,3 +80,8 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError(f"not within {timeout}s")
+
+
+def triggers_of(twin: twin_module.Twin) -> Triggers:
+    """The twin's triggers component (lock table, topic, rules)."""
+    return next(component for component in twin.components if isinstance(component, Triggers))

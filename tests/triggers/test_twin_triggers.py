@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from localcloud.triggers import events
-from tests.triggers.conftest import wait_until
+from tests.triggers.conftest import triggers_of, wait_until
 
 pytestmark = pytest.mark.rehearsal
 
@@ -58,8 +58,8 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert "WaitForClusterActive" in states
     assert result.output["clusterName"] == CLUSTER
-    assert states[-2:] == ["ReleaseLock", "PlanComplete"]
-    assert twin.components[0].locks() == []
+    assert states[-2:] == ["ReleaseLock", "MigrationComplete"]
+    assert triggers_of(twin).locks() == []
 
 
 def test_cluster_created_without_the_tag_starts_nothing(twin_factory: Any) -> None:
@@ -109,7 +109,7 @@ def test_second_migration_of_a_cluster_fails_with_migration_in_progress_and_chan
     _just_created(twin, 6)
     assert twin.runner is not None
     first = twin.runner.start({"clusterName": CLUSTER}, name="first")
-    triggers = twin.components[0]
+    triggers = triggers_of(twin)
     wait_until(lambda: triggers.locks(), timeout=10)
     second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
     assert second.status == "FAILED"
@@ -128,7 +128,7 @@ def test_failed_execution_releases_its_lock_and_notifies(twin_factory: Any) -> N
     assert result.status == "FAILED"
     assert result.error == "ClusterNotFound"
     assert {"TakeLock", "ReleaseLockOnFailure"} <= set(_states(result))
-    triggers = twin.components[0]
+    triggers = triggers_of(twin)
     assert triggers.locks() == []
     notification = wait_until(lambda: triggers.notifications(), timeout=10)[0]["message"]
     assert notification["cluster"] == "no-such-cluster"
@@ -142,7 +142,7 @@ def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_facto
     _just_created(twin, 120)
     assert twin.runner is not None
     arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
-    triggers = twin.components[0]
+    triggers = triggers_of(twin)
     wait_until(lambda: triggers.locks(), timeout=10)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
@@ -154,7 +154,7 @@ def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_facto
 def test_stale_lock_of_an_ended_execution_is_taken_over(twin_factory: Any) -> None:
     twin = twin_factory()
     assert twin.runner is not None
-    triggers = twin.components[0]
+    triggers = triggers_of(twin)
     ghost = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":long-gone"
     dynamodb = twin.aws.admin_session().client("dynamodb", endpoint_url=twin.endpoint_url)
     dynamodb.put_item(
