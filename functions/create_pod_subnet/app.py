@@ -11,27 +11,17 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from podcidr.aws.clients import AwsClients
+from podcidr.aws.clients import container_clients
 from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
 
 logger = Logger()
 tracer = Tracer()
 
-_clients: AwsClients | None = None
-
-
-def clients() -> AwsClients:
-    """Clients made once per container."""
-    global _clients
-    if _clients is None:
-        _clients = AwsClients.create()
-    return _clients
-
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    subnet = create_pod_subnet(clients(), PodSubnetItem.model_validate(event))
+    subnet = create_pod_subnet(container_clients(), PodSubnetItem.model_validate(event))
     logger.info(
         "pod subnet",
         extra={

@@ -11,28 +11,18 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from podcidr.aws.clients import AwsClients
+from podcidr.aws.clients import container_clients
 from podcidr.models.migration import Migration
 from podcidr.steps.route_pod_subnets import route_pod_subnets
 
 logger = Logger()
 tracer = Tracer()
 
-_clients: AwsClients | None = None
-
-
-def clients() -> AwsClients:
-    """Clients made once per container."""
-    global _clients
-    if _clients is None:
-        _clients = AwsClients.create()
-    return _clients
-
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    migration = route_pod_subnets(clients(), Migration.model_validate(event))
+    migration = route_pod_subnets(container_clients(), Migration.model_validate(event))
     logger.info(
         "pod subnets routed",
         extra={

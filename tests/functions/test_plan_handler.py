@@ -39,16 +39,14 @@ def app(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "1")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "podcidr")
     with mocked_aws():
-        module = importlib.import_module("functions.plan.app")
-        monkeypatch.setattr(module, "_clients", None)
-        yield module
+        yield importlib.import_module("functions.plan.app")
 
 
 def use_fake_eks(app: ModuleType, monkeypatch: pytest.MonkeyPatch, **fake: Any) -> None:
     clients = AwsClients(
         ec2=client("ec2"), eks=FakeEks(client("eks"), **fake), elbv2=client("elbv2"), sts=client("sts")
     )
-    monkeypatch.setattr(app, "_clients", clients)
+    monkeypatch.setattr(app, "container_clients", lambda: clients)
 
 
 def test_dry_run_of_the_seed(app: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,7 +33,7 @@ def load(step: str, clients: AwsClients | None = None) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     if clients is not None:
-        vars(module)["_clients"] = clients  # the container's clients, made once
+        vars(module)["container_clients"] = lambda: clients  # the container's clients, made once
     return module
 
 

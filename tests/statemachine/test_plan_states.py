@@ -68,9 +68,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         )
         app = importlib.import_module("functions.plan.app")
         fake = FakeEks(client("eks"), addon=addon())
-        monkeypatch.setattr(
-            app, "_clients", AwsClients(ec2=client("ec2"), eks=fake, elbv2=client("elbv2"), sts=client("sts"))
-        )
+        clients = AwsClients(ec2=client("ec2"), eks=fake, elbv2=client("elbv2"), sts=client("sts"))
+        monkeypatch.setattr(app, "container_clients", lambda: clients)
         calls: list[dict[str, Any]] = []
 
         def invoke(parameters: dict[str, Any], region: str, state_credentials: Any) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,6 +42,22 @@ class AwsClients:
             elbv2=session.client("elbv2", config=_CONFIG),
             sts=session.client("sts", config=_CONFIG),
         )
+
+
+_CREDENTIALS_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID")
+_container_clients: dict[tuple[str | None, ...], AwsClients] = {}
+
+
+def container_clients() -> AwsClients:
+    """The clients of this Lambda container: made on first use, kept while it is warm.
+
+    Keyed by the environment they were made from: in Lambda it never changes within a container;
+    the local twin serves every function (each with its role's credentials) from one process."""
+    key = tuple(os.environ.get(name) for name in _CREDENTIALS_ENVIRONMENT)
+    found = _container_clients.get(key)
+    if found is None:
+        found = _container_clients[key] = AwsClients.create()
+    return found
 
 
 def error_code(error: ClientError) -> str:
