@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import warnings
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 MIGRATION_STATE_MACHINE = "MigrationStateMachine"
 PLACEHOLDER_RESOURCE = "AWS::CloudFormation::WaitConditionHandle"
+# moto warns that it cannot build the placeholder (the stack exists only for its outputs): not news to a user.
+warnings.filterwarnings("ignore", message=f"Tried to parse {PLACEHOLDER_RESOURCE}", category=UserWarning)
 
 
 class Triggers:
