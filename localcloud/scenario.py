@@ -143,6 +143,9 @@ class TimingSpec(_Model):
     cluster_create: float = Field(default=2, ge=0)
     node_ready: float = Field(default=0.5, ge=0)
     """Cluster twin: from a node's registration to Ready."""
+    node_join: float = Field(default=10, ge=0)
+    """Cluster twin: how long a creating nodegroup's nodes may stay NotReady before EKS gives up on it
+    (CREATE_FAILED, health issue NodeCreationFailure). EKS does not document how long it waits."""
     pod_ready: float = Field(default=0.2, ge=0)
     """Cluster twin: from a pod's scheduling to Running/Ready."""
 

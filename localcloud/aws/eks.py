@@ -6,8 +6,9 @@ updates (DescribeUpdate, ListUpdates: InProgress -> Successful after the scenari
 access entries and access policies, UpdateClusterConfig's accessConfig (one-way
 CONFIG_MAP -> API_AND_CONFIG_MAP -> API). Enriched: DescribeCluster (accessConfig,
 clusterSecurityGroupId, vpcId, kubernetesNetworkConfig, endpoint and CA when the cluster twin set
-them, CREATING while the scenario says so). Timed: nodegroups CREATING -> ACTIVE, DeleteNodegroup
-DELETING -> gone.
+them, CREATING while the scenario says so). Timed: nodegroups CREATING -> ACTIVE (once their nodes
+have joined, when the cluster twin runs; CREATE_FAILED with a NodeCreationFailure health issue when
+they do not join in time), DeleteNodegroup DELETING -> gone.
 
 Error codes and messages follow EKS where known; the ones marked (unverified) are our best
 reading and are kept in one place here.
@@ -66,6 +67,11 @@ ACCESS_POLICIES = (
 )
 ACCESS_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/{}"
 ACCESS_ENTRY_TYPES = ("STANDARD", "FARGATE_LINUX", "EC2_LINUX", "EC2_WINDOWS", "EC2", "HYBRID_LINUX", "HYPERPOD_LINUX")
+NODE_CREATION_FAILURE = "NodeCreationFailure"
+INSTANCES_FAILED_TO_JOIN = "Instances failed to join the kubernetes cluster"
+"""The health issue of a nodegroup whose instances never joined (as EKS reports it, e.g. in
+CloudFormation's "Nodegroup ... failed to stabilize: [{Code: NodeCreationFailure, Message: Instances
+failed to join the kubernetes cluster, ResourceIds: [i-...]}]"; the code is in the API's Issue shape)."""
 
 
 class EksError(Exception):
@@ -224,8 +230,9 @@ class NodegroupInfo:
 
 
 Listener = Callable[[str, dict[str, Any]], None]
-"""(event, details): nodegroup-active, nodegroup-deleting, nodegroup-deleted, cluster-active,
-addon-updating, addon-updated, access-changed, authentication-mode-changed."""
+"""(event, details): nodegroup-creating, nodegroup-active, nodegroup-create-failed, nodegroup-deleting,
+nodegroup-deleted, cluster-active, addon-updating, addon-updated, access-changed,
+authentication-mode-changed."""
 
 
 def _role_arn_of(caller_arn: str) -> str:
@@ -250,6 +257,7 @@ class EksStore:
         self._deleting: dict[tuple[str, str], Any] = {}
         self._listener_lock = threading.Lock()
         self._deletion_holds: list[Callable[[str, str], bool]] = []
+        self._creation_holds: list[Callable[[str, str], bool]] = []
 
     @property
     def backend(self) -> Any:
@@ -270,10 +278,41 @@ class EksStore:
         with self._listener_lock:
             self._deletion_holds.append(hold)
 
-    def _held(self, cluster: str, nodegroup: str) -> bool:
+    def hold_nodegroup_creation(self, hold: Callable[[str, str], bool]) -> None:
+        """A CREATING nodegroup becomes ACTIVE only once `timing.nodegroupCreate` has passed *and* no
+        hold(cluster, nodegroup) says True (the cluster twin holds it while its nodes are joining: EKS
+        reports ACTIVE once the instances have joined the cluster). Called under the lock, like the
+        deletion holds."""
         with self._listener_lock:
-            holds = list(self._deletion_holds)
+            self._creation_holds.append(hold)
+
+    def _held(self, cluster: str, nodegroup: str, *, creating: bool = False) -> bool:
+        with self._listener_lock:
+            holds = list(self._creation_holds if creating else self._deletion_holds)
         return any(hold(cluster, nodegroup) for hold in holds)
+
+    def nodegroup_failed_to_join(self, cluster: str, nodegroup: str, instance_ids: list[str]) -> bool:
+        """EKS gives up on a CREATING nodegroup whose instances did not join the cluster in time:
+        CREATE_FAILED, with a NodeCreationFailure health issue naming the instances. The instances stay
+        (as on AWS: the nodegroup can only be deleted, which terminates them). False when the
+        nodegroup is not CREATING any more."""
+        with self._lock:
+            moto_cluster = self.backend.clusters.get(cluster)
+            moto_ng = moto_cluster.nodegroups.get(nodegroup) if moto_cluster is not None else None
+            if moto_ng is None or moto_ng.status != "CREATING":
+                return False
+            moto_ng.status = "CREATE_FAILED"
+            moto_ng.health = {  # a new dict: moto's default health is one dict shared by all nodegroups
+                "issues": [
+                    {
+                        "code": NODE_CREATION_FAILURE,
+                        "message": INSTANCES_FAILED_TO_JOIN,
+                        "resourceIds": sorted(instance_ids),
+                    }
+                ]
+            }
+            self._emit("nodegroup-create-failed", cluster=cluster, nodegroup=nodegroup)
+            return True
 
     def _emit(self, event: str, **details: Any) -> None:
         with self._listener_lock:
@@ -586,16 +625,21 @@ class EksStore:
         return Response(response)
 
     def track_new_nodegroup(self, cluster: str, name: str) -> None:
-        """A nodegroup just made in moto: CREATING now, ACTIVE after timing.nodegroupCreate."""
+        """A nodegroup just made in moto: CREATING now, ACTIVE after timing.nodegroupCreate and once
+        no creation hold says its nodes are still joining."""
         with self._lock:
             moto_ng = self.backend.clusters[cluster].nodegroups[name]
             moto_ng.status = "CREATING"
 
             def active() -> None:
                 current = self.backend.clusters.get(cluster)
-                if current is not None and current.nodegroups.get(name) is moto_ng and moto_ng.status == "CREATING":
-                    moto_ng.status = "ACTIVE"
-                    self._emit("nodegroup-active", cluster=cluster, nodegroup=name)
+                if current is None or current.nodegroups.get(name) is not moto_ng or moto_ng.status != "CREATING":
+                    return
+                if self._held(cluster, name, creating=True):
+                    self.aws.clock.after(0.1, active)
+                    return
+                moto_ng.status = "ACTIVE"
+                self._emit("nodegroup-active", cluster=cluster, nodegroup=name)
 
             self.aws.clock.after(self.aws.scenario.timing.nodegroup_create, active)
         self._emit("nodegroup-creating", cluster=cluster, nodegroup=name)

@@ -14,7 +14,8 @@ CNI version, kube-proxy, CoreDNS, the ENIConfig CRD, the Load Balancer Controlle
 has it), writes the managed add-on's configuration onto aws-node, creates the scenario's workloads,
 and settles: the existing nodegroups' nodes Ready and the pods Running before anything else runs.
 Then one controller thread reconciles (nodegroups and the CNI, workloads, load balancers) on every
-change and every `interval` seconds, timed by the scenario's `timing`.
+change and every `interval` seconds, timed by the scenario's `timing`; it tells EKS when a creating
+nodegroup's nodes failed to join (CREATE_FAILED, NodeCreationFailure).
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ class ClusterTwin:
             kubernetes_version=cluster.version,
             cluster_security_group=built.cluster_security_group_id if built else "",
             node_ready=lambda: 0.0 if self._settling else timing.node_ready,
+            node_join=lambda: timing.node_join,
             drain_timeout=self.drain_timeout,
         )
         self.workloads = Workloads(
@@ -133,6 +135,7 @@ class ClusterTwin:
             )
         aws.eks.subscribe(self._eks_event)
         aws.eks.hold_nodegroup_deletion(self.nodes.deletion_held)
+        aws.eks.hold_nodegroup_creation(self.nodes.creation_held)
         self._unsubscribe = self.store.subscribe(self._store_event)
         self.settle()
         self._stop.clear()
@@ -240,6 +243,8 @@ class ClusterTwin:
         now = time.monotonic()
         nodegroups = self.aws.eks.nodegroups(self.cluster_name)
         self.nodes.reconcile(nodegroups, now)
+        for nodegroup, instance_ids in self.nodes.never_joined(nodegroups, now).items():
+            self.aws.eks.nodegroup_failed_to_join(self.cluster_name, nodegroup, instance_ids)
         self.workloads.reconcile(now)
         if self.load_balancers is not None:
             self.load_balancers.reconcile(now)

@@ -1,9 +1,14 @@
 """Managed nodegroups' nodes and each node's VPC CNI (its ENIs and pod addresses).
 
-- A nodegroup that is ACTIVE in the twin's EKS gets `desiredSize` nodes, spread over the AZs of its
-  subnets: an EC2 instance in a node subnet, and a Node with the labels EKS and the kubelet set, its
-  InternalIP, and capacity pods = max pods as EKS computed it when the nodegroup was *created*
-  (custom-networking formula only if the CNI had custom networking on then; AWS-FACTS section 2).
+- A nodegroup that is CREATING or ACTIVE in the twin's EKS gets `desiredSize` nodes, spread over the
+  AZs of its subnets: an EC2 instance in a node subnet, and a Node with the labels EKS and the
+  kubelet set, its InternalIP, and capacity pods = max pods as EKS computed it when the nodegroup was
+  *created* (custom-networking formula only if the CNI had custom networking on then; AWS-FACTS
+  section 2).
+- A CREATING nodegroup becomes ACTIVE only once its nodes are Ready (`EksStore.hold_nodegroup_creation`).
+  If one of them is still NotReady `timing.nodeJoin` seconds after it registered (#2683 below, say),
+  the nodegroup's instances failed to join: `never_joined` names them, and EKS marks the nodegroup
+  CREATE_FAILED with a NodeCreationFailure health issue. Its nodes stay (and may still become Ready).
 - A node's network comes up as aws-node's ipamd brings it up, with the CNI env of the moment the
   node registered: without custom networking it hands out secondary addresses of ENIs in the node
   subnet; with it, of ENIs in the subnet of the node's ENIConfig (the primary ENI gives none). With
@@ -92,6 +97,7 @@ class Nodes:
         kubernetes_version: str,
         cluster_security_group: str,
         node_ready: Callable[[], float],
+        node_join: Callable[[], float],
         drain_timeout: float = DRAIN_TIMEOUT,
     ) -> None:
         self.store = store
@@ -102,27 +108,37 @@ class Nodes:
         self.kubernetes_version = kubernetes_version
         self.cluster_security_group = cluster_security_group
         self.node_ready = node_ready
+        self.node_join = node_join
         self.drain_timeout = drain_timeout
         self.records: dict[str, NodeRecord] = {}
         self.custom_at_creation: dict[str, bool] = {}
         """Nodegroup -> whether custom networking was on when it was created (max pods)."""
         self.holding: frozenset[str] = frozenset()
         """Nodegroups that still have nodes (read by EKS's deletion hold, from other threads)."""
+        self.joining: frozenset[str] = frozenset()
+        """CREATING nodegroups with a node not Ready yet (read by EKS's creation hold)."""
+        self.announced: set[str] = set()
+        """Nodegroups created since the last pass, whose nodes are not launched yet (creation hold)."""
 
     # -- EKS events (called from request threads: no AWS calls here) -------------------------------
     def nodegroup_created(self, name: str) -> None:
         env = cni.effective_env(self.store)
         self.custom_at_creation[name] = cni.custom_networking(env)
+        self.announced.add(name)
 
     def deletion_held(self, cluster: str, nodegroup: str) -> bool:
         return cluster == self.cluster_name and nodegroup in self.holding
+
+    def creation_held(self, cluster: str, nodegroup: str) -> bool:
+        return cluster == self.cluster_name and (nodegroup in self.announced or nodegroup in self.joining)
 
     # -- the loop ------------------------------------------------------------------------------------
     def reconcile(self, nodegroups: list[NodegroupInfo], now: float) -> None:
         by_name = {ng.name: ng for ng in nodegroups}
         for ng in nodegroups:
-            if ng.status == "ACTIVE":
+            if ng.status in ("CREATING", "ACTIVE"):
                 self._scale(ng, now)
+        self.announced.difference_update(by_name)
         for record in list(self.records.values()):
             ng_info = by_name.get(record.nodegroup)
             if ng_info is None:
@@ -134,6 +150,22 @@ class Nodes:
                 self._network(record)
                 self._status(record, now)
         self.holding = frozenset(r.nodegroup for r in self.records.values())
+        creating = {ng.name for ng in nodegroups if ng.status == "CREATING"}
+        self.joining = frozenset(
+            r.nodegroup for r in self.records.values() if r.nodegroup in creating and not self.ready(r, now)
+        )
+
+    def never_joined(self, nodegroups: list[NodegroupInfo], now: float) -> dict[str, list[str]]:
+        """CREATING nodegroups with a node still NotReady `node_join` seconds after it registered ->
+        the instance ids of their NotReady nodes (what EKS reports as failed to join)."""
+        out: dict[str, list[str]] = {}
+        for ng in nodegroups:
+            if ng.status != "CREATING":
+                continue
+            late = [r for r in self.records.values() if r.nodegroup == ng.name and not self.ready(r, now)]
+            if any(now - r.registered_at >= self.node_join() for r in late):
+                out[ng.name] = sorted(r.instance_id for r in late)
+        return out
 
     # -- registration ----------------------------------------------------------------------------------
     def _scale(self, ng: NodegroupInfo, now: float) -> None:

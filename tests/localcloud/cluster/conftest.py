@@ -29,6 +29,7 @@ FAST_TIMING = {
     "loadBalancer": 0.3,
     "clusterCreate": 0.1,
     "nodeReady": 0.2,
+    "nodeJoin": 2.0,
     "podReady": 0.1,
 }
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

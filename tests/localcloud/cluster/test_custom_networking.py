@@ -80,6 +80,10 @@ def _ready_nodes(core: k8s.CoreV1Api, nodegroup: str) -> list[Any]:
     ]
 
 
+def _nodegroup(eks: Any, twin: ClusterFixture, name: str) -> dict[str, Any]:
+    return dict(eks.describe_nodegroup(clusterName=twin.name, nodegroupName=name)["nodegroup"])
+
+
 def _web(core: k8s.CoreV1Api) -> list[Any]:
     return core.list_namespaced_pod("default", label_selector="app=web").items
 
@@ -272,9 +276,50 @@ def test_custom_networking_without_an_eniconfig_for_the_zone_leaves_the_node_not
         if p.spec.node_name == node.metadata.name
     )
     assert not any(c.type == "Ready" and c.status == "True" for c in aws_node.status.conditions)
-    # the ENIConfig appears: aws-node attaches its ENI and the node becomes Ready
+    eks = twin.admin("eks")
+    assert _nodegroup(eks, twin, "zone-c")["status"] == "CREATING"  # past timing.nodegroupCreate: not joined yet
+    # the ENIConfig appears (within timing.nodeJoin): aws-node attaches its ENI, the node becomes Ready
     _eniconfig(custom, zone, pod_subnets[zone])
     wait_for(lambda: _ready_nodes(core, "zone-c"), what="zone-c node Ready once its ENIConfig exists")
+    wait_for(lambda: _nodegroup(eks, twin, "zone-c")["status"] == "ACTIVE", what="zone-c ACTIVE once its node joined")
+
+
+def test_nodegroup_whose_nodes_never_join_fails_with_node_creation_failure(
+    twin: ClusterFixture, api: Any, pod_subnets: dict[str, str]
+) -> None:
+    """EKS gives up on a nodegroup whose instances do not join in time (here: #2683, no ENIConfig for
+    their zone): CREATE_FAILED with a NodeCreationFailure health issue naming them; they stay."""
+    core, custom = k8s.CoreV1Api(api), k8s.CustomObjectsApi(api)
+    eks, ec2 = twin.admin("eks"), twin.admin("ec2")
+    zone = "ap-southeast-1c"
+    custom.delete_cluster_custom_object("crd.k8s.amazonaws.com", "v1alpha1", "eniconfigs", zone)
+    _create_nodegroup(twin, "never-joins", ["node-c"], size=2)
+    selector = "eks.amazonaws.com/nodegroup=never-joins"
+    nodes = wait_for(lambda: len(found := core.list_node(label_selector=selector).items) == 2 and found, what="nodes")
+    assert _nodegroup(eks, twin, "never-joins")["status"] == "CREATING"
+    failed = wait_for(
+        lambda: (ng := _nodegroup(eks, twin, "never-joins"))["status"] == "CREATE_FAILED" and ng,
+        what="CREATE_FAILED after timing.nodeJoin",
+    )
+    instances = sorted(n.spec.provider_id.rpartition("/")[2] for n in nodes)
+    assert failed["health"]["issues"] == [
+        {
+            "code": "NodeCreationFailure",
+            "message": "Instances failed to join the kubernetes cluster",
+            "resourceIds": instances,
+        }
+    ]
+    # the instances stay, their nodes NotReady
+    reservations = ec2.describe_instances(InstanceIds=instances)["Reservations"]
+    assert {i["State"]["Name"] for r in reservations for i in r["Instances"]} == {"running"}
+    assert len(core.list_node(label_selector=selector).items) == 2 and not _ready_nodes(core, "never-joins")
+    # a failed nodegroup can only be deleted: its instances are terminated
+    eks.delete_nodegroup(clusterName=twin.name, nodegroupName="never-joins")
+    wait_for(lambda: "never-joins" not in eks.list_nodegroups(clusterName=twin.name)["nodegroups"], what="gone")
+    assert not core.list_node(label_selector=selector).items
+    reservations = ec2.describe_instances(InstanceIds=instances)["Reservations"]
+    assert {i["State"]["Name"] for r in reservations for i in r["Instances"]} == {"terminated"}
+    _eniconfig(custom, zone, pod_subnets[zone])
 
 
 def test_draining_honours_a_pod_disruption_budget(twin: ClusterFixture, api: Any) -> None:
