@@ -353,6 +353,45 @@ def test_wrong_max_pods_fails_before_the_old_nodegroup_is_touched(twin: TwinClus
     )
 
 
+def test_replacement_whose_nodes_never_join_fails_with_the_health_issue_and_old_untouched(twin: TwinCluster) -> None:
+    eks = twin.local.admin_session().client("eks")
+    eks.create_nodegroup(
+        clusterName=twin.cluster,
+        nodegroupName="stuck-ng",
+        subnets=twin.migration().node_subnet_ids,
+        nodeRole=twin.local.built.node_role_arn,
+        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
+    )
+    twin.local.eks.settle_nodegroups()
+    twin.local.ledger.clear()
+    item = _nodegroup_item(twin, replaced="stuck-ng", by="stuck-ng-pods")
+    item.config.scaling_config = {"minSize": 1, "maxSize": 1, "desiredSize": 1}
+    task = NodegroupTask(cluster_name=twin.cluster, poll_seconds=1, nodegroup=item)
+
+    def never_join() -> None:
+        """Plays the cluster twin (localcloud/cluster: not run here): the replacement's node registers
+        but stays NotReady, and EKS gives up on it (the twin's own test: test_custom_networking)."""
+        if twin.store.find(NODES, "ip-never-joins") is None:
+            twin.store.create(
+                NODES, _node("ip-never-joins", "stuck-ng-pods", "172.31.48.31", ready=False), with_status=True
+            )
+            assert twin.local.eks.nodegroup_failed_to_join(twin.cluster, "stuck-ng-pods", ["i-0never0joins"])
+
+    try:
+        with pytest.raises(NodegroupReplacementFailed) as raised:
+            _loop(lambda: replace_nodegroup(task, twin.clients.eks, twin.kube), lambda: False, never_join)
+    finally:
+        twin.store.delete(NODES, "ip-never-joins")
+    assert raised.value.cause == (
+        "Nodegroup stuck-ng-pods (replacing stuck-ng) is CREATE_FAILED: NodeCreationFailure: Instances failed to "
+        "join the kubernetes cluster (i-0never0joins). stuck-ng is untouched."
+    )
+    assert task.nodegroup.status == "creating" and task.nodegroup.created
+    assert [e.operation for e in twin.local.ledger.mutating_calls()] == ["eks:CreateNodegroup"]  # no DeleteNodegroup
+    old = twin.clients.eks.describe_nodegroup(clusterName=twin.cluster, nodegroupName="stuck-ng")["nodegroup"]
+    assert old["status"] == "ACTIVE"
+
+
 # --- VerifyPods -----------------------------------------------------------------------------------
 
 
