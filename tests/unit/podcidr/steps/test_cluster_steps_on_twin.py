@@ -1,10 +1,10 @@
 """The cluster steps against the cluster twin: the Kubernetes API emulator, reached with the real
 `kubernetes` client and a real EKS token (the access entry checked), and the twin's EKS.
 
-The twin's simulated controllers (nodes of nodegroups, the VPC CNI, Deployments' pods, the AWS Load
-Balancer Controller) are not merged yet: where a step waits on a controller, the test plays it
-through the emulator's store (`with_status`, `mutate`) or the twin's ELBv2 (admin session), and
-says so. Every request the steps make goes through HTTPS with their token.
+These unit tests run without the twin's simulated controllers (nodes of nodegroups, the VPC CNI,
+Deployments' pods, the AWS Load Balancer Controller; the rehearsals run them): where a step waits
+on a controller, the test plays it through the emulator's store (`with_status`, `mutate`) or the
+twin's ELBv2 (admin session), and says so. Every request the steps make goes through HTTPS with their token.
 """
 
 from __future__ import annotations
@@ -292,7 +292,7 @@ def test_nodegroup_replaced_when_its_nodes_are_ready_then_old_deleted(twin: Twin
     task = NodegroupTask(cluster_name=twin.cluster, poll_seconds=1, nodegroup=_nodegroup_item(twin))
     registered: list[str] = []
 
-    def register_nodes() -> None:  # plays the nodegroup's nodes (the node controller is not merged yet)
+    def register_nodes() -> None:  # plays the nodegroup's nodes (no node controller in these unit tests)
         status = twin.clients.eks.describe_nodegroup(clusterName=twin.cluster, nodegroupName="managed-ng-pods")
         if status["nodegroup"]["status"] == "ACTIVE" and not registered:
             for i in range(3):
