@@ -59,6 +59,10 @@ class EniConfig(Contract):
     created: bool = False
 
 
+CNI_CONFIGURED_BEFORE = "CONFIGURED"
+"""Cni.status as Plan leaves it when the CNI already holds both env vars (None: not configured)."""
+
+
 class Cni(Contract):
     via: Literal["addon", "daemonset"]
     version: str | None = None

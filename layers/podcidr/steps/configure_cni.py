@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.errors import CniConfigConflict
 from podcidr.kube.client import Kube, kube_faults
-from podcidr.models.migration import Migration
+from podcidr.models.migration import CNI_CONFIGURED_BEFORE, Migration
 from podcidr.steps.support import count_poll, plain
 
 if TYPE_CHECKING:
@@ -143,9 +143,10 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     cni.version = addon.get("addonVersion", cni.version)
     merged = merged_configuration_values(current, cni.env)
     if merged is None:
-        if cni.status is None:
-            # Plan found it unconfigured and nobody else was updating it: an earlier attempt of ours
-            # acted and lost its response, and its update has finished since (same rule as the VPC steps).
+        if cni.status != CNI_CONFIGURED_BEFORE and not cni.changed:
+            # Plan found it unconfigured: an earlier attempt of ours acted and lost its response (botocore's
+            # own retry may then have met our update in progress, hence Waiting), and that update has
+            # finished since. Same rule as the VPC steps: found but unknown to the document is ours.
             cni.changed = True
             migration.changes += 1
         cni.status = SUCCESSFUL

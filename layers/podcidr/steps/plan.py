@@ -48,6 +48,7 @@ from podcidr.models.discovery import (
 )
 from podcidr.models.input import ExecutionInput, parse_execution_input
 from podcidr.models.migration import (
+    CNI_CONFIGURED_BEFORE,
     Cni,
     EniConfig,
     FixedAddress,
@@ -520,7 +521,7 @@ class _Planner:
             version=cni.version,
             env=dict(CUSTOM_NETWORK_ENV),
             current_configuration_values=cni.configuration_values,
-            status="CONFIGURED" if done else None,
+            status=CNI_CONFIGURED_BEFORE if done else None,
         )
 
     @staticmethod

@@ -132,3 +132,15 @@ def test_an_addon_schema_without_the_label_setting_is_a_conflict(twin_aws: TwinA
         _reset_addon(twin_aws)
     assert "ENI_CONFIG_LABEL_DEF" in raised.value.cause
     assert "v1.12.6-eksbuild.2" in raised.value.cause
+
+
+def test_found_configured_after_waiting_on_our_own_update_counts_it(twin_aws: TwinAws) -> None:
+    # botocore's retry of an UpdateAddon whose response was lost met our own update in progress
+    # (Waiting); by the next check that update has finished: the change is this execution's.
+    _reset_addon(twin_aws, json.dumps({"env": ENV}))
+    twin_aws.local.ledger.clear()
+    migration = twin_aws.migration()
+    migration.cni.status = "Waiting"
+    migration = configure_cni(migration, twin_aws.clients.eks, _no_kube)
+    assert migration.cni.status == "Successful" and migration.cni.changed is True and migration.changes == 1
+    assert twin_aws.mutating() == []
