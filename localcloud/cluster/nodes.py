@@ -377,26 +377,15 @@ class Nodes:
     def _grow(self, record: NodeRecord) -> bool:
         """Attach addresses for pods (a whole ENI's worth); False when the node has no room left."""
         per_eni = record.kind.ips_per_eni - 1
-        if record.custom:
-            if record.pod_subnet is None or record.eni_count >= record.kind.enis:
-                return False
-            eni, addresses = self.network.create_interface(
-                record.pod_subnet,
-                per_eni + 1,
-                security_groups=record.security_groups,
-                description="aws-K8S-" + record.instance_id,
-            )
-            self.network.attach(eni, record.instance_id, record.eni_count)
-            record.enis.append(eni)
-            record.pool.extend(addresses[1:])
-            return True
-        if not record.pool and not record.assigned and not record.enis:
+        if not record.custom and not record.pool and not record.assigned and not record.enis:
+            # without custom networking the primary ENI's secondary addresses come first
             record.pool.extend(self.network.add_addresses(record.primary_eni, record.subnet, per_eni))
             return True
-        if record.eni_count >= record.kind.enis:
+        subnet = record.pod_subnet if record.custom else record.subnet
+        if subnet is None or record.eni_count >= record.kind.enis:
             return False
         eni, addresses = self.network.create_interface(
-            record.subnet,
+            subnet,
             per_eni + 1,
             security_groups=record.security_groups,
             description="aws-K8S-" + record.instance_id,
