@@ -41,7 +41,7 @@ def workflow(aws: LocalAws) -> TwinSession:
     return aws.workflow_session(arn)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 5.0) -> Any:
+def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         value = check()
