@@ -44,16 +44,25 @@ class AwsClients:
         )
 
 
-_CREDENTIALS_ENVIRONMENT = ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID")
+_CREDENTIALS_ENVIRONMENT = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SESSION_TOKEN",
+)
 _container_clients: dict[tuple[str | None, ...], AwsClients] = {}
 
 
-def container_clients() -> AwsClients:
-    """The clients of this Lambda container: made on first use, kept while it is warm.
-
-    Keyed by the environment they were made from: in Lambda it never changes within a container;
+def container_key() -> tuple[str | None, ...]:
+    """What a container's clients are made from: in Lambda it never changes within a container;
     the local twin serves every function (each with its role's credentials) from one process."""
-    key = tuple(os.environ.get(name) for name in _CREDENTIALS_ENVIRONMENT)
+    return tuple(os.environ.get(name) for name in _CREDENTIALS_ENVIRONMENT)
+
+
+def container_clients() -> AwsClients:
+    """The clients of this Lambda container: made on first use, kept while it is warm (by container_key)."""
+    key = container_key()
     found = _container_clients.get(key)
     if found is None:
         found = _container_clients[key] = AwsClients.create()
