@@ -41,6 +41,27 @@ def workflow(aws: LocalAws) -> TwinSession:
     return aws.workflow_session(arn)
 
 
+class FrozenClock:
+    """The twin's clock held still, so a test sees a timed state for as long as it likes (a loaded
+    machine can otherwise sleep through a 0.3 s state), then moved on on purpose."""
+
+    def __init__(self, start: float) -> None:
+        self.time = start
+
+    def now(self) -> float:
+        return self.time
+
+    def advance(self, seconds: float) -> None:
+        self.time += seconds
+
+
+@pytest.fixture
+def frozen(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    clock = FrozenClock(aws.clock.now())
+    monkeypatch.setattr(aws.clock, "now", clock.now)
+    return clock
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 20.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import FAST_TIMING, wait_for
+from conftest import FAST_TIMING, FrozenClock, wait_for
 
 from localcloud.aws.server import LocalAws
 
@@ -114,11 +114,7 @@ def test_quota_of_five_blocks(aws: LocalAws) -> None:
     assert _refused(ec2, vpc_id, "10.5.0.0/16") == "CidrLimitExceeded"
 
 
-def test_association_is_timed_and_adds_local_routes(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
-    # The twin's clock stands still until the test moves it, so a loaded machine cannot let the
-    # association finish before the "not usable yet" checks run.
-    frozen = [aws.clock.now()]
-    monkeypatch.setattr(aws.clock, "now", lambda: frozen[0])
+def test_association_is_timed_and_adds_local_routes(aws: LocalAws, frozen: FrozenClock) -> None:
     ec2 = aws.admin_session().client("ec2")
     vpc_id = aws.built.vpc_id
     tables = [
@@ -149,7 +145,7 @@ def test_association_is_timed_and_adds_local_routes(aws: LocalAws, monkeypatch: 
         ec2.create_subnet(VpcId=vpc_id, CidrBlock="100.64.0.0/19", AvailabilityZone="ap-southeast-1a")
     assert caught.value.response["Error"]["Code"] == "InvalidSubnet.Range"
     assert state() == "associating"
-    frozen[0] += FAST_TIMING["cidrAssociate"]
+    frozen.advance(FAST_TIMING["cidrAssociate"])
     wait_for(lambda: state() == "associated")
     assert local_routes() == len(tables)
     subnet = ec2.create_subnet(VpcId=vpc_id, CidrBlock="100.64.0.0/19", AvailabilityZone="ap-southeast-1a")["Subnet"]

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import wait_for
+from conftest import FAST_TIMING, FrozenClock, wait_for
 
 from localcloud.aws.server import LocalAws
 
@@ -114,7 +114,7 @@ def test_update_addon_validates_values_against_the_version(eks: Any) -> None:
     assert eks.describe_addon(clusterName=CLUSTER, addonName="vpc-cni")["addon"]["status"] == "ACTIVE"
 
 
-def test_update_addon_progression(aws: LocalAws, eks: Any) -> None:
+def test_update_addon_progression(aws: LocalAws, eks: Any, frozen: FrozenClock) -> None:
     values = json.dumps(
         {"env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}}
     )
@@ -132,6 +132,7 @@ def test_update_addon_progression(aws: LocalAws, eks: Any) -> None:
         return str(eks.describe_update(name=CLUSTER, updateId=update["id"], addonName="vpc-cni")["update"]["status"])
 
     assert status() == "InProgress"
+    frozen.advance(FAST_TIMING["addonUpdate"])
     wait_for(lambda: status() == "Successful")
     addon = eks.describe_addon(clusterName=CLUSTER, addonName="vpc-cni")["addon"]
     assert addon["status"] == "ACTIVE" and addon["configurationValues"] == values
@@ -198,7 +199,7 @@ def test_config_map_mode_refuses_access_entries_and_switch_is_one_way(aws: Local
     )
 
 
-def test_creating_cluster_becomes_active(aws: LocalAws, eks: Any) -> None:
+def test_creating_cluster_becomes_active(aws: LocalAws, eks: Any, frozen: FrozenClock) -> None:
     _second_cluster(aws, "fresh", "API", creating_for=0.3)
     assert eks.describe_cluster(name="fresh")["cluster"]["status"] == "CREATING"
     assert (
@@ -211,10 +212,11 @@ def test_creating_cluster_becomes_active(aws: LocalAws, eks: Any) -> None:
         )
         == "InvalidRequestException"
     )
+    frozen.advance(0.3)
     wait_for(lambda: eks.describe_cluster(name="fresh")["cluster"]["status"] == "ACTIVE")
 
 
-def test_nodegroup_creating_active_deleting_gone(aws: LocalAws, eks: Any) -> None:
+def test_nodegroup_creating_active_deleting_gone(aws: LocalAws, eks: Any, frozen: FrozenClock) -> None:
     events: list[tuple[str, str]] = []
     aws.eks.subscribe(lambda event, details: events.append((event, str(details.get("nodegroup")))))
     created = eks.create_nodegroup(
@@ -241,11 +243,13 @@ def test_nodegroup_creating_active_deleting_gone(aws: LocalAws, eks: Any) -> Non
     assert status() == "CREATING"
     info = {n.name: n for n in aws.eks.nodegroups(CLUSTER)}["podcidr-ng"]
     assert info.labels == {"role": "apps"} and info.instance_types == ["t3.2xlarge"]
+    frozen.advance(FAST_TIMING["nodegroupCreate"])
     wait_for(lambda: status() == "ACTIVE")
     deleted = eks.delete_nodegroup(clusterName=CLUSTER, nodegroupName="podcidr-ng")["nodegroup"]
     assert deleted["status"] == "DELETING"
     assert status() == "DELETING"
     assert "podcidr-ng" in eks.list_nodegroups(clusterName=CLUSTER)["nodegroups"]
+    frozen.advance(FAST_TIMING["nodegroupDelete"])
     wait_for(lambda: "podcidr-ng" not in eks.list_nodegroups(clusterName=CLUSTER)["nodegroups"])
     assert _code(eks.describe_nodegroup, clusterName=CLUSTER, nodegroupName="podcidr-ng") == "ResourceNotFoundException"
     assert [e for e in events if e[1] == "podcidr-ng"] == [

@@ -19,8 +19,11 @@ ZONES = ("ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c")
 
 @pytest.fixture(scope="module")
 def twin(twin_factory: Callable[..., ClusterFixture]) -> ClusterFixture:
+    # nodeJoin and the drain timeout leave several seconds between the states the tests look at
+    # and their deadlines, so a loaded machine does not see a later state than the test expects.
     return twin_factory(
-        {"vpc": {"secondaryCidrs": [POD_CIDR]}, "cluster": {"vpcCni": {"addon": False}}}, drain_timeout=3.0
+        {"vpc": {"secondaryCidrs": [POD_CIDR]}, "cluster": {"vpcCni": {"addon": False}}, "timing": {"nodeJoin": 4.0}},
+        drain_timeout=5.0,
     )
 
 
@@ -337,7 +340,7 @@ def test_draining_honours_a_pod_disruption_budget(twin: ClusterFixture, api: Any
     eks.delete_nodegroup(clusterName=twin.name, nodegroupName="pods-ng")
     import time
 
-    time.sleep(1.5)  # past timing.nodegroupDelete, short of the drain timeout (3 s in this module)
+    time.sleep(1.5)  # past timing.nodegroupDelete, short of the drain timeout (5 s in this module)
     nodes = core.list_node(label_selector="eks.amazonaws.com/nodegroup=pods-ng").items
     assert nodes and all(n.spec.unschedulable for n in nodes)  # cordoned, not removed: the budget blocks
     assert sum(p.status.phase == "Running" for p in _web(core)) == 6
