@@ -31,7 +31,7 @@ $(STAMP): requirements-dev.lock
 
 setup: $(STAMP) ## create .venv with the pinned tools and libraries
 
-# --dist loadfile: a test module's tests share one twin (a module-scoped fixture) and run in file order on one worker.
+# --dist loadfile: a test module's tests share one twin (a module-scoped fixture), so they go to one worker.
 test: $(STAMP) ## run the test suite (unit, state machine, rehearsals on the twin)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 

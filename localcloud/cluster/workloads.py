@@ -3,7 +3,9 @@
 - Deployment: one ReplicaSet per template (`<name>-<pod-template-hash>`), the new one scaled to
   `replicas`, old ones down as new pods become ready; status kept current (replicas, updated, ready,
   available, observedGeneration, Available/Progressing conditions).
-- ReplicaSet: pods (ownerReferences, template labels + pod-template-hash) created or deleted to match.
+- ReplicaSet: pods (ownerReferences, template labels + pod-template-hash) created or deleted to match;
+  scale-down deletes pods in the ReplicaSet controller's order (unscheduled, pending, not ready,
+  then those doubled up on a node with other pods of the same Deployment, then the newest).
 - DaemonSet: one pod per node (bound to it), labelled controller-revision-hash; a template change
   rolls the pods node by node (maxUnavailable at a time); status counters and observedGeneration.
 - Scheduler: a pending pod goes to a Ready, schedulable node whose taints it tolerates, whose labels
@@ -21,7 +23,9 @@ import hashlib
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from localcloud.cluster.nodes import NODES, PODS, Nodes
@@ -80,6 +84,30 @@ def _live(pod: Obj) -> bool:
         "Succeeded",
         "Failed",
     )
+
+
+_PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
+
+
+def _deletion_order(pods: list[Obj], related: list[Obj]) -> list[Obj]:
+    """Pods in the order the ReplicaSet controller deletes them (controller.ActivePodsWithRanks):
+    unassigned before assigned, Pending before Unknown before Running, not ready before ready, more
+    related pods on the same node first, newer first (name as the last tie-break, for determinism)."""
+    on_node = Counter(p["spec"].get("nodeName") for p in related if p["spec"].get("nodeName"))
+
+    def key(pod: Obj) -> tuple[bool, int, bool, int, float, str]:
+        node = pod["spec"].get("nodeName")
+        created = datetime.fromisoformat(pod["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+        return (
+            bool(node),
+            _PHASE_RANK.get((pod.get("status") or {}).get("phase", "Pending"), 0),
+            pod_ready(pod),
+            -on_node[node] if node else 0,
+            -created.timestamp(),
+            pod["metadata"]["name"],
+        )
+
+    return sorted(pods, key=key)
 
 
 def _condition(conditions: list[Obj], kind: str, status: str, reason: str, message: str) -> list[Obj]:
@@ -263,9 +291,20 @@ class Workloads:
         for _ in range(desired - len(pods)):
             self._create_pod(rs, "ReplicaSet", f"{meta['name']}-{_suffix()}")
         if len(pods) > desired:
-            victims = sorted(pods, key=lambda p: (pod_ready(p), bool(p["spec"].get("nodeName")), p["metadata"]["name"]))
-            for pod in victims[: len(pods) - desired]:
+            for pod in _deletion_order(pods, self._related_pods(rs))[: len(pods) - desired]:
                 self._delete_pod(pod)
+
+    def _related_pods(self, rs: Obj) -> list[Obj]:
+        """The pods of every ReplicaSet of the same owner (Deployment), as the controller ranks by."""
+        owners = {ref.get("uid") for ref in rs["metadata"].get("ownerReferences") or []}
+        if not owners:
+            return self._pods_of(rs)
+        siblings = [
+            other
+            for other in self.store.list(REPLICASETS, namespace=rs["metadata"]["namespace"])
+            if any(_owned_by(other, uid) for uid in owners)
+        ]
+        return [pod for sibling in siblings for pod in self._pods_of(sibling)]
 
     def _replicaset_status(self, rs: Obj) -> None:
         pods = self._pods_of(rs)

@@ -115,29 +115,32 @@ def test_update_addon_validates_values_against_the_version(eks: Any) -> None:
 
 
 def test_update_addon_progression(aws: LocalAws, eks: Any, frozen: FrozenClock) -> None:
+    cluster = "addon-updates"  # its own cluster: the seed cluster's add-on stays as the scenario built it
+    _second_cluster(aws, cluster, "API")
+    aws.eks.install_addon(cluster, "vpc-cni", "v1.18.3-eksbuild.1")
     values = json.dumps(
         {"env": {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}}
     )
     update = eks.update_addon(
-        clusterName=CLUSTER, addonName="vpc-cni", configurationValues=values, resolveConflicts="PRESERVE"
+        clusterName=cluster, addonName="vpc-cni", configurationValues=values, resolveConflicts="PRESERVE"
     )["update"]
     assert (update["status"], update["type"]) == ("InProgress", "AddonUpdate")
     assert {"type": "ResolveConflicts", "value": "PRESERVE"} in update["params"]
     assert {"type": "ConfigurationValues", "value": values} in update["params"]
-    assert eks.describe_addon(clusterName=CLUSTER, addonName="vpc-cni")["addon"]["status"] == "UPDATING"
-    assert _code(eks.update_addon, clusterName=CLUSTER, addonName="vpc-cni") == "ResourceInUseException"
-    assert eks.list_updates(name=CLUSTER, addonName="vpc-cni")["updateIds"] == [update["id"]]
+    assert eks.describe_addon(clusterName=cluster, addonName="vpc-cni")["addon"]["status"] == "UPDATING"
+    assert _code(eks.update_addon, clusterName=cluster, addonName="vpc-cni") == "ResourceInUseException"
+    assert eks.list_updates(name=cluster, addonName="vpc-cni")["updateIds"] == [update["id"]]
 
     def status() -> str:
-        return str(eks.describe_update(name=CLUSTER, updateId=update["id"], addonName="vpc-cni")["update"]["status"])
+        return str(eks.describe_update(name=cluster, updateId=update["id"], addonName="vpc-cni")["update"]["status"])
 
     assert status() == "InProgress"
     frozen.advance(FAST_TIMING["addonUpdate"])
     wait_for(lambda: status() == "Successful")
-    addon = eks.describe_addon(clusterName=CLUSTER, addonName="vpc-cni")["addon"]
+    addon = eks.describe_addon(clusterName=cluster, addonName="vpc-cni")["addon"]
     assert addon["status"] == "ACTIVE" and addon["configurationValues"] == values
-    assert aws.eks.addon_configuration(CLUSTER)["env"]["ENI_CONFIG_LABEL_DEF"] == "topology.kubernetes.io/zone"
-    assert _code(eks.describe_update, name=CLUSTER, updateId="0000") == "ResourceNotFoundException"
+    assert aws.eks.addon_configuration(cluster)["env"]["ENI_CONFIG_LABEL_DEF"] == "topology.kubernetes.io/zone"
+    assert _code(eks.describe_update, name=cluster, updateId="0000") == "ResourceNotFoundException"
 
 
 def test_access_entry_lifecycle(aws: LocalAws, eks: Any) -> None:

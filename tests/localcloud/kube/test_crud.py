@@ -20,7 +20,7 @@ def test_bootstrap_objects_parse(admin: k8s.ApiClient) -> None:
     assert apps.read_namespaced_deployment("coredns", "kube-system").spec.replicas == 2
     assert apps.read_namespaced_deployment("aws-load-balancer-controller", "kube-system").spec.template.spec.containers
     assert [d.metadata.name for d in apps.list_namespaced_daemon_set("kube-system").items] == ["aws-node", "kube-proxy"]
-    pdbs = k8s.PolicyV1Api(admin).list_pod_disruption_budget_for_all_namespaces().items
+    pdbs = k8s.PolicyV1Api(admin).list_namespaced_pod_disruption_budget("kube-system").items
     assert [p.metadata.name for p in pdbs] == ["coredns"]
     assert k8s.NetworkingV1Api(admin).read_ingress_class("alb").spec.controller == "ingress.k8s.aws/alb"
     crds = k8s.ApiextensionsV1Api(admin).list_custom_resource_definition().items

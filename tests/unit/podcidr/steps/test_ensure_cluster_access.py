@@ -43,6 +43,7 @@ def test_principal_is_the_callers_role_never_its_session(caller: str, configured
 
 
 def test_creates_the_entry_and_policy_then_adopts_them(twin_aws: TwinAws) -> None:
+    _forget_entry(twin_aws)
     twin_aws.local.ledger.clear()
     first = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
 
