@@ -138,11 +138,8 @@ def _integrate(
     if template is None and (integration.get("passthroughBehavior") == "never" or templates):
         raise Refused("UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type", status=415)
     try:
-        body = (
-            request.body.decode()
-            if template is None
-            else render(template, payload=Input(request.body.decode("utf-8", "replace"), params), context=context)
-        )
+        text = request.body.decode("utf-8", "replace")
+        body = text if template is None else render(template, payload=Input(text, params), context=context)
         credentials = account.role_credentials(str(integration["credentials"]))
         answer = call_service(account.endpoint_url, integration, body, credentials)
     except (MappingTemplateError, TemplateError, KeyError):
