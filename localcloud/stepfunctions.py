@@ -278,7 +278,8 @@ class StateMachineRunner:
         events: list[dict[str, Any]] = []
         while True:
             description = self.sfn.describe_execution(executionArn=execution_arn)
-            history = self.sfn.get_execution_history(executionArn=execution_arn)["events"]
+            pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+            history = [event for page in pages for event in page["events"]]
             for event in history:
                 if int(event["id"]) > reader.last_id:
                     events.append(dict(event))

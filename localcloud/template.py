@@ -15,6 +15,7 @@ and a random suffix; locally the logical ID is the readable choice).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -189,6 +190,18 @@ def _event_bus(logical_id: str, props: Mapping[str, Any], account: Account) -> N
     return Names(ref=name, attributes={"Arn": arn, "Name": name})
 
 
+def _rest_api(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
+    """API Gateway ids are 10 lowercase letters and digits; the twin's are stable for a logical ID."""
+    digest = hashlib.sha256(f"{account.account_id}/{account.region}/{account.stack_name}/{logical_id}".encode())
+    number = int.from_bytes(digest.digest()[:8], "big")
+    characters = []
+    for _ in range(10):
+        number, digit = divmod(number, 36)
+        characters.append("0123456789abcdefghijklmnopqrstuvwxyz"[digit])
+    api_id = "".join(characters)
+    return Names(ref=api_id, attributes={"RootResourceId": api_id[::-1]})
+
+
 RESOURCE_NAMERS: dict[str, Namer] = {
     "AWS::Serverless::Function": _function,
     "AWS::Lambda::Function": _function,
@@ -203,6 +216,8 @@ RESOURCE_NAMERS: dict[str, Namer] = {
     "AWS::SNS::Topic": _topic,
     "AWS::SQS::Queue": _queue,
     "AWS::Events::EventBus": _event_bus,
+    "AWS::Serverless::Api": _rest_api,
+    "AWS::ApiGateway::RestApi": _rest_api,
 }
 """Resource type -> how the twin names it. Extend here for a resource the workflow references."""
 

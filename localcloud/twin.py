@@ -48,7 +48,11 @@ class TwinComponent(Protocol):
 
 ComponentFactory = Callable[[Scenario, Template], "TwinComponent | None"]
 
-COMPONENTS: list[str] = ["localcloud.cluster:component", "localcloud.triggers.component:component"]
+COMPONENTS: list[str] = [
+    "localcloud.cluster:component",
+    "localcloud.triggers.component:component",
+    "localcloud.apigateway.component:component",
+]
 """Factories of the components every rehearsal runs, as "module:function" (the cluster twin adds itself)."""
 
 StateContributor = Callable[[], Any]

@@ -153,7 +153,9 @@ def classify(environ: WsgiEnviron) -> AwsRequest | None:
     operation = "Unknown"
     path_params: dict[str, str] = {}
     target = environ.get("HTTP_X_AMZ_TARGET")
-    if target:
+    if service == "execute-api":  # a method request of an API (IAM's action for it)
+        operation = "Invoke"
+    elif target:
         operation = target.split(".", 1)[-1]
         protocol = "json"
     elif protocol in {"query", "ec2"}:

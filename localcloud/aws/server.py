@@ -9,8 +9,10 @@ first:
    CreateSubnet in an associated block only);
 3. EKS what moto lacks (eks.EksStore: add-ons, updates, access entries, authenticationMode,
    timed cluster and nodegroup states);
-4. the caller's `middlewares` (the runner's Lambda endpoint), just outside moto;
-5. moto.
+4. Step Functions as AWS answers (states.StepFunctionsRules: unnamed executions, history paging
+   and order);
+5. the caller's `middlewares` (the runner's Lambda endpoint, the components'), just outside moto;
+6. moto.
 
 moto's backends are process-global: `start()` resets them, so only one LocalAws may be live in a
 process at a time (a second `start()` while one runs raises RuntimeError). `start()` also sets
@@ -47,6 +49,7 @@ from localcloud.aws.protocol import (
     classify,
     send_error,
 )
+from localcloud.aws.states import StepFunctionsRules
 from localcloud.scenario import Scenario
 
 ADMIN_ACCESS_KEY = "AKIATWINADMIN0000000"
@@ -101,6 +104,7 @@ class LocalAws:
         self.clock = Clock()
         self.ec2 = Ec2Rules(self)
         self.eks = EksStore(self)
+        self.states = StepFunctionsRules()
         self.built: Any = None
         """What build.build_aws made (ids by scenario name), once started."""
         self._build = build
@@ -213,6 +217,7 @@ class LocalAws:
         app: WsgiApp = DomainDispatcherApplication(create_backend_app)
         for middleware in reversed(self._middlewares):
             app = middleware(app)
+        app = self.states.middleware(app)
         app = self.eks.middleware(app)
         app = self.ec2.middleware(app)
         return self._gate(app)

@@ -8,7 +8,8 @@ stack would,
   InputTransformer or InputPath, retry policy, dead-letter queue), delivered by
   localcloud.triggers.events;
 - a CloudFormation stack named like the twin's stack (podcidr) whose outputs are the template's
-  Outputs, so that `podcidr --endpoint-url <twin>` finds the state machine as it would on AWS.
+  Outputs, so that `podcidr --endpoint-url <twin>` finds the state machine as it would on AWS (an
+  API's execute-api URL becomes where the twin serves it, localcloud.apigateway.urls).
 
 Its `--state` part: the lock table's items, the notifications published, the dead letters and the
 events delivered to targets.
@@ -22,6 +23,7 @@ import warnings
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
+from localcloud.apigateway.urls import on_twin
 from localcloud.template import Account, Resolver, Template, TemplateError
 from localcloud.triggers import events
 from localcloud.triggers.interpreter import patch_interpreter
@@ -145,7 +147,7 @@ class Triggers:
         outputs: dict[str, str] = {}
         for key, output in (self.template.document.get("Outputs") or {}).items():
             try:
-                outputs[key] = str(resolver.resolve(output["Value"]))
+                outputs[key] = on_twin(str(resolver.resolve(output["Value"])), self._endpoint_url)
             except TemplateError:
                 continue
         body = {

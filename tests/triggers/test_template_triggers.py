@@ -158,14 +158,11 @@ def test_api_uses_iam_auth_and_service_integrations_only(openapi: dict[str, Any]
 
 
 def _render_request(template_text: str, body: Any, params: dict[str, str] | None = None) -> Any:
-    """A stand-in for the VTL engine for the request templates' few constructs (static check)."""
-    raw = json.dumps(body)
-    text = template_text.replace(
-        "$util.escapeJavaScript($input.json('$')).replaceAll(\"\\\\'\", \"'\")", json.dumps(raw)[1:-1]
-    )
-    for name, value in (params or {}).items():
-        text = text.replace(f"$util.escapeJavaScript($input.params('{name}'))", value)
-    return json.loads(text)
+    """The request template rendered by the twin's VTL engine (localcloud.apigateway.vtl)."""
+    from localcloud.apigateway.vtl import Input, render
+
+    payload = Input(json.dumps(body), {"path": params or {}})
+    return json.loads(render(template_text, payload=payload, context={}))
 
 
 def test_start_request_template_passes_the_body_as_input(openapi: dict[str, Any], template: Template) -> None:
@@ -179,9 +176,9 @@ def test_start_request_template_passes_the_body_as_input(openapi: dict[str, Any]
 
 def test_describe_request_template_names_the_execution(openapi: dict[str, Any], template: Template) -> None:
     integration = openapi["paths"]["/migrations/{id}"]["get"]["x-amazon-apigateway-integration"]
-    request = _render_request(integration["requestTemplates"]["application/json"], None, {"id": "run-1"})
+    request = _render_request(integration["requestTemplates"]["application/json"], None, {"id": "run-1's"})
     machine = template.resolver(ACCOUNT).get_att("MigrationStateMachine", "Name")
-    assert request["executionArn"] == f"arn:aws:states:ap-southeast-1:123456789012:execution:{machine}:run-1"
+    assert request["executionArn"] == f"arn:aws:states:ap-southeast-1:123456789012:execution:{machine}:run-1's"
     assert request["reverseOrder"] is True
 
 

@@ -1,0 +1,138 @@
+"""Step Functions as AWS answers where moto does not.
+
+- StartExecution without a `name`: AWS names the execution with a UUID; moto names it "None", so
+  a second unnamed start fails with ExecutionAlreadyExists. The twin gives it a UUID.
+- GetExecutionHistory: moto returns every event, oldest first, whatever the request says. AWS
+  pages them (`maxResults`, default 100, at most 1000; `nextToken`), lists them newest first when
+  `reverseOrder` is true, and leaves out the events' input and output when `includeExecutionData`
+  is false. The twin does the same over moto's full history.
+- A body that is not JSON is a SerializationException (400), as on AWS (moto failed with a 500).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from localcloud.aws.protocol import AwsRequest, StartResponse, WsgiApp, WsgiEnviron, call, read_body, send_error
+
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+_EXECUTION_DATA = ("input", "inputDetails", "output", "outputDetails")
+
+
+class StepFunctionsRules:
+    def middleware(self, inner: WsgiApp) -> WsgiApp:
+        def app(environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
+            request: AwsRequest | None = environ.get("localcloud.request")
+            if request is None or request.service != "states":
+                return inner(environ, start_response)
+            handler = {"StartExecution": _start_execution, "GetExecutionHistory": _get_execution_history}.get(
+                request.operation
+            )
+            if handler is None:
+                return inner(environ, start_response)
+            try:
+                return handler(inner, environ, start_response)
+            except _NotJson:
+                return send_error(start_response, "json", "SerializationException", "The request body is not JSON")
+
+        return app
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _params(environ: WsgiEnviron) -> dict[str, Any]:
+    try:
+        params = json.loads(read_body(environ) or b"{}")
+    except ValueError:
+        raise _NotJson from None
+    if not isinstance(params, dict):
+        raise _NotJson
+    return params
+
+
+def _replace_body(environ: WsgiEnviron, params: dict[str, Any]) -> None:
+    body = json.dumps(params).encode()
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+
+
+def _start_execution(inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
+    params = _params(environ)
+    if params and not params.get("name"):
+        params["name"] = str(uuid.uuid4())
+        _replace_body(environ, params)
+    return inner(environ, start_response)
+
+
+def _get_execution_history(inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
+    params = _params(environ)
+    if not isinstance(params.get("executionArn"), str):
+        return send_error(
+            start_response,
+            "json",
+            "ValidationException",
+            "1 validation error detected: Value null at 'executionArn' failed to satisfy constraint: "
+            "Member must not be null",
+        )
+    page_size = int(params.get("maxResults") or DEFAULT_PAGE)
+    if not 0 < page_size <= MAX_PAGE:
+        return send_error(
+            start_response,
+            "json",
+            "ValidationException",
+            f"1 validation error detected: Value '{page_size}' at 'maxResults' failed to satisfy constraint: "
+            f"Member must have value less than or equal to {MAX_PAGE}",
+        )
+    try:
+        start = _offset(params.get("nextToken"), str(params.get("executionArn")))
+    except ValueError:
+        return send_error(start_response, "json", "InvalidToken", f"Invalid Token: '{params.get('nextToken')}'")
+    _replace_body(environ, {"executionArn": params.get("executionArn")})
+    response = call(inner, environ)
+    if response.status != 200:
+        return response.replay(start_response)
+    events: list[dict[str, Any]] = json.loads(response.body)["events"]
+    if params.get("reverseOrder"):
+        events.reverse()
+    page: dict[str, Any] = {"events": events[start : start + page_size]}
+    if start + page_size < len(events):
+        page["nextToken"] = _token(start + page_size, str(params.get("executionArn")))
+    if params.get("includeExecutionData") is False:
+        page["events"] = [_without_data(event) for event in page["events"]]
+    response.body = json.dumps(page).encode()
+    return response.replay(start_response)
+
+
+def _token(offset: int, execution_arn: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([offset, execution_arn]).encode()).decode()
+
+
+def _offset(token: Any, execution_arn: str) -> int:
+    if not token:
+        return 0
+    try:
+        offset, arn = json.loads(base64.urlsafe_b64decode(str(token).encode()))
+    except (TypeError, ValueError) as error:
+        raise ValueError(str(token)) from error
+    if arn != execution_arn or not isinstance(offset, int):
+        raise ValueError(str(token))
+    return offset
+
+
+def _without_data(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: (
+            {name: value for name, value in details.items() if name not in _EXECUTION_DATA}
+            if key.endswith("EventDetails") and isinstance(details, dict)
+            else details
+        )
+        for key, details in event.items()
+    }
