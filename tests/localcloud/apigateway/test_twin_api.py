@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from botocore.credentials import Credentials
 
+from localcloud.scenario import FaultSpec
 from localcloud.twin import Twin
 from tests.localcloud.apigateway.conftest import send
 
@@ -234,6 +235,26 @@ def test_id_with_a_quote_reaches_step_functions_as_json_and_is_404(twin: Twin, a
     reads = [c for c in twin.aws.ledger.calls() if c["operation"] == "states:GetExecutionHistory"]
     assert reads[-1]["result"] == "ExecutionDoesNotExist"  # not SerializationException: the request was JSON
     assert reads[-1]["caller"].endswith(":assumed-role/MigrationsApiRole/BackplaneAssumeRoleSession")
+
+
+def _fail_once(twin: Twin, operation: str, error: str) -> None:
+    twin.aws.faults.add(FaultSpec.model_validate({"operation": operation, "when": "before", "error": error}))
+
+
+def test_a_step_functions_failure_is_a_502_that_says_to_try_again_not_a_broken_202(twin: Twin, api_url: str) -> None:
+    before = _executions(twin)
+    _fail_once(twin, "states:StartExecution", "InternalFailure")
+    refused = send("POST", f"{api_url}/migrations", json.dumps({"clusterName": CLUSTER, "dryRun": True}))
+    assert refused.status == 502, refused.text
+    message = refused.json()["message"]
+    assert message.startswith("Step Functions could not start the migration; try again: ")
+    assert "InternalFailure" in message
+    assert _executions(twin) == before
+
+    _fail_once(twin, "states:GetExecutionHistory", "ServiceUnavailable")
+    unread = send("GET", f"{api_url}/migrations/any-id")
+    assert unread.status == 502, unread.text
+    assert unread.json()["message"].startswith("Step Functions could not read the migration; try again: ")
 
 
 def test_what_the_api_does_not_serve(api_url: str) -> None:
