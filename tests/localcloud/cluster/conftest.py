@@ -127,6 +127,14 @@ def twin_factory() -> Iterator[Callable[..., ClusterFixture]]:
         aws.stop()
 
 
+@pytest.fixture(scope="module")
+def api(twin: ClusterFixture) -> Iterator[k8s.ApiClient]:
+    """The Kubernetes client of a role with an access entry and the cluster admin policy, on the
+    module's `twin` (each module starts the twin its tests need)."""
+    with twin.kube(twin.role("cluster-admin")) as client:
+        yield client
+
+
 def wait_for(check: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while True:

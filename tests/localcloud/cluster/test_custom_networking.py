@@ -35,12 +35,6 @@ def twin(twin_factory: Callable[..., ClusterFixture]) -> ClusterFixture:
 
 
 @pytest.fixture(scope="module")
-def api(twin: ClusterFixture) -> Any:
-    with twin.kube(twin.role("podcidr-functions")) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def pod_subnets(twin: ClusterFixture) -> dict[str, str]:
     return create_pod_subnets(twin)
 

@@ -32,12 +32,6 @@ def twin(twin_factory: Callable[..., ClusterFixture]) -> ClusterFixture:
 
 
 @pytest.fixture(scope="module")
-def api(twin: ClusterFixture) -> Any:
-    with twin.kube(twin.role("podcidr-functions")) as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
 def pod_subnets(twin: ClusterFixture, api: Any) -> dict[str, str]:
     """The pod subnets, their ENIConfigs, and custom networking switched on in aws-node."""
     subnets = create_pod_subnets(twin)

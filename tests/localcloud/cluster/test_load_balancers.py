@@ -54,12 +54,6 @@ def twin(twin_factory: Callable[..., ClusterFixture]) -> ClusterFixture:
     return fixture
 
 
-@pytest.fixture(scope="module")
-def api(twin: ClusterFixture) -> Any:
-    with twin.kube(twin.role("lb-admin")) as client:
-        yield client
-
-
 def _nlb(core: k8s.CoreV1Api, name: str, annotations: dict[str, str], namespace: str = "default") -> None:
     core.create_namespaced_service(
         namespace,
