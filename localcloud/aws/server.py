@@ -36,6 +36,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.sts.models import sts_backends
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from localcloud.aws.botocore_data import share_botocore_loader
 from localcloud.aws.clock import Clock
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
@@ -123,6 +124,7 @@ class LocalAws:
                 raise RuntimeError("another LocalAws is live in this process; stop it first (moto is process-global)")
             _live = self
         try:
+            share_botocore_loader()
             moto_api_backend.reset()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
             self._server = make_server("127.0.0.1", 0, self.wsgi_app(), threaded=True, request_handler=_QuietHandler)

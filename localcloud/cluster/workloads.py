@@ -167,7 +167,7 @@ class Workloads:
         ns = meta["namespace"]
         template = spec["template"]
         digest = template_hash(template)
-        owned = [rs for rs in self.store.list(REPLICASETS, namespace=ns) if _owned_by(rs, meta["uid"])]
+        owned = self.store.list(REPLICASETS, namespace=ns, where=lambda rs: _owned_by(rs, meta["uid"]))
         new = next((rs for rs in owned if rs["metadata"].get("labels", {}).get("pod-template-hash") == digest), None)
         desired = int(spec.get("replicas", 1))
         if new is None:
@@ -221,7 +221,7 @@ class Workloads:
         meta, spec = deployment["metadata"], deployment["spec"]
         ns = meta["namespace"]
         digest = template_hash(spec["template"])
-        owned = [rs for rs in self.store.list(REPLICASETS, namespace=ns) if _owned_by(rs, meta["uid"])]
+        owned = self.store.list(REPLICASETS, namespace=ns, where=lambda rs: _owned_by(rs, meta["uid"]))
         pods = [p for rs in owned for p in self._pods_of(rs)]
         new_pods = [p for p in pods if p["metadata"].get("labels", {}).get("pod-template-hash") == digest]
         ready = sum(1 for p in pods if pod_ready(p))
@@ -280,7 +280,8 @@ class Workloads:
     # -- ReplicaSets -----------------------------------------------------------------------------------
     def _pods_of(self, owner: Obj) -> list[Obj]:
         ns = owner["metadata"]["namespace"]
-        return [p for p in self.store.list(PODS, namespace=ns) if _owned_by(p, owner["metadata"]["uid"]) and _live(p)]
+        uid = owner["metadata"]["uid"]
+        return self.store.list(PODS, namespace=ns, where=lambda p: _owned_by(p, uid) and _live(p))
 
     def _replicaset(self, rs: Obj) -> None:
         meta = rs["metadata"]
@@ -299,11 +300,11 @@ class Workloads:
         owners = {ref.get("uid") for ref in rs["metadata"].get("ownerReferences") or []}
         if not owners:
             return self._pods_of(rs)
-        siblings = [
-            other
-            for other in self.store.list(REPLICASETS, namespace=rs["metadata"]["namespace"])
-            if any(_owned_by(other, uid) for uid in owners)
-        ]
+        siblings = self.store.list(
+            REPLICASETS,
+            namespace=rs["metadata"]["namespace"],
+            where=lambda other: any(_owned_by(other, uid) for uid in owners),
+        )
         return [pod for sibling in siblings for pod in self._pods_of(sibling)]
 
     def _replicaset_status(self, rs: Obj) -> None:

@@ -145,9 +145,12 @@ class ObjectStore:
         namespace: str | None = None,
         label_selector: str | LabelSelector | None = None,
         field_selector: str | FieldSelector | None = None,
+        where: Callable[[Obj], bool] | None = None,
     ) -> list[Obj]:
+        """Copies of the matching objects. `where` filters in process before anything is copied (what
+        an informer's indexer gives a controller); it must not change the object it is shown."""
         return self.list_with_version(
-            ref, namespace=namespace, label_selector=label_selector, field_selector=field_selector
+            ref, namespace=namespace, label_selector=label_selector, field_selector=field_selector, where=where
         )[0]
 
     def list_with_version(
@@ -157,6 +160,7 @@ class ObjectStore:
         namespace: str | None = None,
         label_selector: str | LabelSelector | None = None,
         field_selector: str | FieldSelector | None = None,
+        where: Callable[[Obj], bool] | None = None,
     ) -> tuple[builtins.list[Obj], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
         resource = self.resource(ref)
@@ -170,6 +174,7 @@ class ObjectStore:
                 if (namespace is None or ns == namespace)
                 and labels_match(labels, obj["metadata"].get("labels"))
                 and fields_match(fields, obj)
+                and (where is None or where(obj))
             ]
             return items, str(self._rv)
 
