@@ -184,8 +184,7 @@ def _method_request(environ: WsgiEnviron, path: str) -> MethodRequest:
     if environ.get("CONTENT_LENGTH"):
         headers["Content-Length"] = str(environ["CONTENT_LENGTH"])
     content_type = headers.get("Content-Type", "application/json").split(";", 1)[0].strip().lower()
-    raw_uri = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/")
-    url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}{raw_uri}"
+    url = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}{_raw_uri(environ)}"
     method = str(environ.get("REQUEST_METHOD", "GET")).upper()
     return MethodRequest(
         method=method,
@@ -198,10 +197,13 @@ def _method_request(environ: WsgiEnviron, path: str) -> MethodRequest:
     )
 
 
+def _raw_uri(environ: WsgiEnviron) -> str:
+    """Path and query as the client sent them (werkzeug's PATH_INFO is decoded: `%2F` would split a parameter)."""
+    return str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/")
+
+
 def _raw_path(environ: WsgiEnviron) -> str:
-    """The path as the client sent it (werkzeug's PATH_INFO is decoded: `%2F` would split a parameter)."""
-    raw = str(environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO") or "/")
-    return raw.split("?", 1)[0]
+    return _raw_uri(environ).split("?", 1)[0]
 
 
 def _context(api: RestApi, stage: str, request: MethodRequest, account: Account) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def _live(pod: Obj) -> bool:
 _PHASE_RANK = {"Pending": 0, "Unknown": 1, "Running": 2}
 
 
-def _deletion_order(pods: list[Obj], related: list[Obj]) -> list[Obj]:
+def deletion_order(pods: list[Obj], related: list[Obj]) -> list[Obj]:
     """Pods in the order the ReplicaSet controller deletes them (controller.ActivePodsWithRanks):
     unassigned before assigned, Pending before Unknown before Running, not ready before ready, more
     related pods on the same node first, newer first (name as the last tie-break, for determinism)."""
@@ -292,7 +292,7 @@ class Workloads:
         for _ in range(desired - len(pods)):
             self._create_pod(rs, "ReplicaSet", f"{meta['name']}-{_suffix()}")
         if len(pods) > desired:
-            for pod in _deletion_order(pods, self._related_pods(rs))[: len(pods) - desired]:
+            for pod in deletion_order(pods, self._related_pods(rs))[: len(pods) - desired]:
                 self._delete_pod(pod)
 
     def _related_pods(self, rs: Obj) -> list[Obj]:

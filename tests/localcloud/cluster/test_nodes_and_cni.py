@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,7 +93,12 @@ def test_pods_run_on_node_subnet_addresses_and_daemonsets_on_node_addresses(seed
 
 
 def test_scaling_a_deployment_adds_pods_and_keeps_its_status_current(seed: ClusterFixture, api: Any) -> None:
-    apps = k8s.AppsV1Api(api)
+    apps, core = k8s.AppsV1Api(api), k8s.CoreV1Api(api)
+    # creationTimestamp has a one-second grain: the pods added below must be newer than those there
+    newest = max(
+        p.metadata.creation_timestamp for p in core.list_namespaced_pod("default", label_selector="app=web").items
+    )
+    wait_for(lambda: datetime.now(UTC) - newest > timedelta(seconds=1.1), what="a newer second")
     apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 5}})
     status = wait_for(
         lambda: (d := apps.read_namespaced_deployment("web", "default")).status.ready_replicas == 5 and d.status,
@@ -102,12 +108,9 @@ def test_scaling_a_deployment_adds_pods_and_keeps_its_status_current(seed: Clust
     assert status.updated_replicas == 5
     apps.patch_namespaced_deployment_scale("web", "default", {"spec": {"replicas": 3}})
     pods = wait_for(
-        lambda: (
-            len(found := k8s.CoreV1Api(api).list_namespaced_pod("default", label_selector="app=web").items) == 3
-            and found
-        )
+        lambda: len(found := core.list_namespaced_pod("default", label_selector="app=web").items) == 3 and found
     )
-    # the ReplicaSet controller deletes the pods doubled up on a node first: one per node again
+    # the ReplicaSet controller deletes the newest of the pods doubled up on a node first: one per node again
     assert len({p.spec.node_name for p in pods}) == 3
 
 
