@@ -18,9 +18,9 @@ A WSGI middleware in front of moto answers `POST /2015-03-31/functions/<name|ARN
   (unknown function, bad payload, too large) as Lambda's HTTP errors, which the Step Functions
   interpreter names `Lambda.<code>`.
 
-Handlers share this process, so invocations are serialized by one lock and os.environ is set for
-the invocation and restored afterwards (threads outside the lock, moto's among them, see the
-function's variables meanwhile; they only read MOTO_* settings and pass explicit credentials).
+Handlers share this process, so invocations are serialized by one lock; the invoking thread sees
+its function's variables in os.environ, other threads (moto's among them) the process's own
+(localcloud.environ).
 boto3's default session is reset before each invocation so it reads the function's credentials.
 What a handler prints or logs is kept per invocation (and returned with `LogType: Tail`).
 """
@@ -31,7 +31,6 @@ import base64
 import importlib.util
 import io
 import json
-import os
 import re
 import sys
 import threading
@@ -39,7 +38,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +48,7 @@ from urllib.parse import parse_qs
 
 import boto3
 
+from localcloud.environ import thread_environ
 from localcloud.template import TRUST_POLICIES, Account, FunctionSpec, Template
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -406,23 +406,9 @@ _REASONS = {400: "Bad Request", 404: "Not Found", 413: "Request Entity Too Large
 _HIDDEN = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_SESSION_TOKEN")
 
 
-@contextmanager
-def _environment(variables: dict[str, str]) -> Iterator[None]:
-    """os.environ with the function's variables for the invocation, restored afterwards."""
-    # Changed key by key (never cleared): other threads read os.environ meanwhile.
-    touched = {*variables, *_HIDDEN}
-    saved = {key: os.environ.get(key) for key in touched}
-    try:
-        for key in _HIDDEN:
-            os.environ.pop(key, None)
-        os.environ.update(variables)
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def _environment(variables: dict[str, str]) -> AbstractContextManager[None]:
+    """The function's variables for this thread while the invocation runs (localcloud.environ)."""
+    return thread_environ().overlay(variables, hidden=_HIDDEN)
 
 
 def _client_context(header: str | None) -> Any:

@@ -540,9 +540,10 @@ class LoadBalancerController:
                 for target in remove:
                     self.health.forget(group, str(target["Id"]))
             if add:
-                self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
+                # young before moto has them: a DescribeTargetHealth in between must not see them healthy
                 for target in add:
                     self.health.registered(group, str(target["Id"]))
+                self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
 
     def _publish(self, key: tuple[str, str, str], obj: Obj, stack: Stack) -> None:
         ref = SERVICES if key[0] == "Service" else INGRESSES
