@@ -300,14 +300,18 @@ class StateMachineRunner:
             events=events,
         )
 
-    def run(self, execution_input: Any, *, poll: float = 0.2) -> ExecutionResult:
-        """Start an execution and wait for its result (no progress shown)."""
+    def wait(self, execution_arn: str, *, poll: float = 0.2) -> ExecutionResult:
+        """The execution's result once it has ended (no progress shown)."""
         result: ExecutionResult | None = None
-        for item in self.follow(self.start(execution_input), poll=poll):
+        for item in self.follow(execution_arn, poll=poll):
             if isinstance(item, ExecutionResult):
                 result = item
         assert result is not None
         return result
+
+    def run(self, execution_input: Any, *, poll: float = 0.2) -> ExecutionResult:
+        """Start an execution and wait for its result (no progress shown)."""
+        return self.wait(self.start(execution_input), poll=poll)
 
 
 _patched = threading.Lock()

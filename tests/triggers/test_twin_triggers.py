@@ -29,10 +29,7 @@ def _started_by(rule_suffix: str) -> list[str]:
 
 def _result(twin: Any, arn: str) -> Any:
     assert twin.runner is not None
-    result = None
-    for item in twin.runner.follow(arn, poll=0.2):
-        result = item
-    return result
+    return twin.runner.wait(arn)
 
 
 def _states(result: Any) -> list[str]:

@@ -30,10 +30,7 @@ def _executions(twin: Twin) -> list[str]:
 
 def _wait_for_end(twin: Twin, arn: str) -> Any:
     assert twin.runner is not None
-    result = None
-    for item in twin.runner.follow(arn, poll=0.2):
-        result = item
-    return result
+    return twin.runner.wait(arn)
 
 
 def _cluster_creating_for(twin: Twin, seconds: float) -> None:
