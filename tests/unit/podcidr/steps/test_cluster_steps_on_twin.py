@@ -324,15 +324,19 @@ def test_nodegroup_replaced_when_its_nodes_are_ready_then_old_deleted(twin: Twin
     assert twin.local.ledger.mutating_calls() == []
 
 
-def test_wrong_max_pods_fails_before_the_old_nodegroup_is_touched(twin: TwinCluster) -> None:
-    eks = twin.local.admin_session().client("eks")
-    eks.create_nodegroup(
+def _one_node_nodegroup(twin: TwinCluster, name: str) -> None:
+    """The nodegroup a replacement starts from, created by an admin as the cluster's owner did."""
+    twin.local.admin_session().client("eks").create_nodegroup(
         clusterName=twin.cluster,
-        nodegroupName="old-ng",
+        nodegroupName=name,
         subnets=twin.migration().node_subnet_ids,
         nodeRole=twin.local.built.node_role_arn,
         scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
     )
+
+
+def test_wrong_max_pods_fails_before_the_old_nodegroup_is_touched(twin: TwinCluster) -> None:
+    _one_node_nodegroup(twin, "old-ng")
     item = _nodegroup_item(twin, replaced="old-ng", by="old-ng-pods")
     item.config.scaling_config = {"minSize": 1, "maxSize": 1, "desiredSize": 1}
     task = NodegroupTask(cluster_name=twin.cluster, poll_seconds=1, nodegroup=item)
@@ -354,14 +358,7 @@ def test_wrong_max_pods_fails_before_the_old_nodegroup_is_touched(twin: TwinClus
 
 
 def test_replacement_whose_nodes_never_join_fails_with_the_health_issue_and_old_untouched(twin: TwinCluster) -> None:
-    eks = twin.local.admin_session().client("eks")
-    eks.create_nodegroup(
-        clusterName=twin.cluster,
-        nodegroupName="stuck-ng",
-        subnets=twin.migration().node_subnet_ids,
-        nodeRole=twin.local.built.node_role_arn,
-        scalingConfig={"minSize": 1, "maxSize": 1, "desiredSize": 1},
-    )
+    _one_node_nodegroup(twin, "stuck-ng")
     twin.local.eks.settle_nodegroups()
     twin.local.ledger.clear()
     item = _nodegroup_item(twin, replaced="stuck-ng", by="stuck-ng-pods")
