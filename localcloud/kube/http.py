@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
 import logging
 import threading
@@ -57,6 +58,9 @@ class FaultLike(Protocol):
     @property
     def message(self) -> str: ...
 
+
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+"""Who makes the request being served (hooks may ask: outside clients are neither faulted nor recorded)."""
 
 LedgerHook = Callable[[str, bool, str], None]
 """(operation, mutating, result): `kubernetes:patch DaemonSet`, True, `ok` or the error's reason."""
@@ -152,6 +156,7 @@ class KubeApi:
         if path in ("/healthz", "/livez", "/readyz"):
             return Response("ok", mimetype="text/plain")
         principal = self._authenticate(request, public=path in PUBLIC_PATHS)
+        current_principal.set(principal)
         if path == "/version":
             return json_response(self.version)
         if request.method == "GET" and self._is_discovery(path):
