@@ -20,7 +20,7 @@ from localcloud.sandbox import READY
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
-UP_TIMEOUT = 120
+UP_TIMEOUT = 600  # building the twin takes seconds, minutes on a machine shared with many
 
 
 def _base_environment(home: Path) -> dict[str, str]:
