@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -245,7 +244,7 @@ class ClusterTwin:
     def reconcile(self) -> None:
         """One pass of every controller."""
         assert self.aws is not None and self.nodes is not None and self.workloads is not None
-        now = time.monotonic()
+        now = self.aws.clock.now()  # the AWS twin's clock: a test that holds it holds the controllers too
         nodegroups = self.aws.eks.nodegroups(self.cluster_name)
         self.nodes.reconcile(nodegroups, now)
         for nodegroup, instance_ids in self.nodes.never_joined(nodegroups, now).items():
