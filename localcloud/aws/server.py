@@ -112,7 +112,7 @@ class LocalAws:
         self.faults = Faults(scenario.faults)
         self.clock = Clock()
         self.ec2 = Ec2Rules(self)
-        self.consistency = Ec2Consistency(self.clock.now, lambda: self.scenario.timing.ec2_consistency)
+        self.consistency = Ec2Consistency(lambda: self.clock.now(), lambda: self.scenario.timing.ec2_consistency)
         self.eks = EksStore(self)
         self.states = StepFunctionsRules()
         self.built: Any = None

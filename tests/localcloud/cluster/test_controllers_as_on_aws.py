@@ -80,7 +80,7 @@ def test_ip_targets_behind_eniconfig_groups_without_the_cluster_tag_never_become
     targets stay unhealthy."""
     core, apps = k8s.CoreV1Api(api), k8s.AppsV1Api(api)
     create_nodegroup(twin, "fresh", ["node-a", "node-b", "node-c"])
-    wait_for(lambda: len(ready_nodes(core, "fresh")) == 3, what="fresh nodes Ready")
+    wait_for(lambda: len(ready_nodes(core, "fresh")) == 3, timeout=30, what="fresh nodes Ready")
     labels = {"app": "behind-nlb"}
     apps.create_namespaced_deployment(
         "default",
@@ -129,7 +129,7 @@ def test_ip_targets_behind_eniconfig_groups_without_the_cluster_tag_never_become
         stacks = [s for s in twin.cluster.state()["loadBalancers"] if s["for"] == "Service default/behind-nlb"]
         return stacks[0]["targets"] if stacks else []
 
-    found = wait_for(lambda: len(t := targets()) == 2 and t, what="two targets registered")
+    found = wait_for(lambda: len(t := targets()) == 2 and t, timeout=30, what="two targets registered")
     assert {t["health"] for t in found} == {"unhealthy"}
     events = wait_for(
         lambda: [
