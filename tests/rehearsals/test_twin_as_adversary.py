@@ -18,8 +18,17 @@ def test_eniconfig_groups_without_the_cluster_tag_fail_verification_naming_why()
     """The planted defect: ENIConfigs whose group carries no kubernetes.io/cluster/<name> tag. The
     pods' ENIs get that group, the load balancer controller cannot let the load balancers in, and
     VerifyLoadBalancers fails with VerificationFailed saying so, instead of waiting out its
-    20 minutes (failed before: the twin's targets always turned healthy)."""
-    scenario = parse_scenario({})
+    20 minutes (failed before: the twin's targets always turned healthy).
+
+    Along the way Step Functions' own calls are throttled once each, and its Retry blocks take them."""
+    scenario = parse_scenario(
+        {
+            "faults": [
+                {"operation": "dynamodb:PutItem", "error": "ProvisionedThroughputExceededException"},
+                {"operation": "lambda:Invoke", "error": "TooManyRequestsException"},
+            ]
+        }
+    )
     with Twin(scenario) as twin:
         assert twin.aws.built is not None
         group = (
@@ -35,6 +44,9 @@ def test_eniconfig_groups_without_the_cluster_tag_fail_verification_naming_why()
             twin=twin,
         )
     result = rehearsal.results[0]
+    assert twin.aws.faults.remaining() == {"dynamodb:PutItem": 0, "lambda:Invoke": 0}
+    retried = {visit.name: visit.retries for visit in result.visits if visit.retries}
+    assert retried.get("TakeLock") == 1 and sum(retried.values()) >= 2, retried
     assert (result.status, result.error) == ("FAILED", "VerificationFailed"), (result.cause, result.outcomes())
     cause = result.cause or ""
     assert f"expect exactly one securityGroup tagged with kubernetes.io/cluster/{CLUSTER} for eni" in cause

@@ -4,6 +4,7 @@ access entries take a moment to apply, and only the workflow's principals are co
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -39,6 +40,23 @@ def _untagged_group(twin: ClusterFixture, name: str) -> str:
     assert twin.aws.built is not None
     ec2 = twin.admin("ec2")
     return str(ec2.create_security_group(GroupName=name, Description="pods", VpcId=twin.aws.built.vpc_id)["GroupId"])
+
+
+def test_nodes_carry_the_one_cluster_tagged_security_group_eks_makes(twin: ClusterFixture) -> None:
+    """As a real cluster: the cluster security group eks-cluster-sg-<name>-<number>, tagged
+    kubernetes.io/cluster/<name>=owned, is the only group on the primary ENI of a managed node
+    without a launch template (so IP targets there satisfy the load balancer controller)."""
+    assert twin.aws.built is not None
+    ec2 = twin.admin("ec2")
+    group = ec2.describe_security_groups(GroupIds=[twin.aws.built.cluster_security_group_id])["SecurityGroups"][0]
+    assert re.fullmatch(rf"eks-cluster-sg-{twin.name}-\d{{10}}", group["GroupName"])
+    assert {"Key": f"kubernetes.io/cluster/{twin.name}", "Value": "owned"} in group["Tags"]
+    primaries = [
+        eni
+        for eni in ec2.describe_network_interfaces()["NetworkInterfaces"]
+        if (eni.get("Attachment") or {}).get("DeviceIndex") == 0
+    ]
+    assert primaries and all([g["GroupId"] for g in eni["Groups"]] == [group["GroupId"]] for eni in primaries)
 
 
 def test_a_cni_rollout_before_the_eniconfigs_breaks_existing_nodes_too(twin: ClusterFixture, api: Any) -> None:
