@@ -41,6 +41,8 @@ from localcloud.aws.addon_schemas import (
     configuration_schema_text,
     is_known_version,
 )
+from localcloud.aws.eks_errors import EksError
+from localcloud.aws.eks_nodegroups import NodegroupRules, completed_members
 from localcloud.aws.protocol import (
     AwsRequest,
     StartResponse,
@@ -72,13 +74,6 @@ INSTANCES_FAILED_TO_JOIN = "Instances failed to join the kubernetes cluster"
 """The health issue of a nodegroup whose instances never joined (as EKS reports it, e.g. in
 CloudFormation's "Nodegroup ... failed to stabilize: [{Code: NodeCreationFailure, Message: Instances
 failed to join the kubernetes cluster, ResourceIds: [i-...]}]"; the code is in the API's Issue shape)."""
-
-
-class EksError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _now() -> datetime:
@@ -258,6 +253,7 @@ class EksStore:
         self._listener_lock = threading.Lock()
         self._deletion_holds: list[Callable[[str, str], bool]] = []
         self._creation_holds: list[Callable[[str, str], bool]] = []
+        self.nodegroup_rules = NodegroupRules(aws)
 
     @property
     def backend(self) -> Any:
@@ -613,12 +609,24 @@ class EksStore:
 
     # -- nodegroups --------------------------------------------------------------------------------
 
-    def _create_nodegroup(self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], **_: Any) -> Any:
+    def _create_nodegroup(
+        self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], body: dict[str, Any], **_: Any
+    ) -> Any:
+        moto_cluster = self.backend.clusters.get(params.get("name", ""))
+        if (
+            moto_cluster is not None
+            and moto_cluster.is_active
+            and body.get("nodegroupName") not in moto_cluster.nodegroups
+        ):
+            self.nodegroup_rules.check_create(moto_cluster, body)
         response = call(inner, environ)
         if response.status != 200:
             return Response(response)
         document = json.loads(response.body)
         nodegroup = document.get("nodegroup", {})
+        moto_ng = moto_cluster.nodegroups[nodegroup.get("nodegroupName", "")]
+        self.nodegroup_rules.complete(moto_cluster, moto_ng, body)
+        document["nodegroup"] = nodegroup = completed_members(nodegroup, moto_ng)
         self.track_new_nodegroup(params.get("name", ""), nodegroup.get("nodegroupName", ""))
         nodegroup["status"] = "CREATING"
         response.body = json.dumps(document).encode()
@@ -667,6 +675,7 @@ class EksStore:
             if moto_cluster.nodegroups.get(name) is moto_ng:
                 del moto_cluster.nodegroups[name]
                 moto_cluster.nodegroup_count -= 1
+                self.nodegroup_rules.remove(moto_ng)
                 self._emit("nodegroup-deleted", cluster=cluster, nodegroup=name)
 
         self.aws.clock.after(self.aws.scenario.timing.nodegroup_delete, gone)
