@@ -8,7 +8,7 @@ first:
 2. EC2 rules moto does not enforce (ec2.Ec2Rules: AssociateVpcCidrBlock rules and timing,
    CreateSubnet in an associated block only);
 3. EKS what moto lacks (eks.EksStore: add-ons, updates, access entries, authenticationMode,
-   timed cluster and nodegroup states);
+   timed cluster and nodegroup states); ELBv2's names and fixed addresses (elbv2.Elbv2Rules);
 4. Step Functions as AWS answers (states.StepFunctionsRules: unnamed executions, history paging
    and order);
 5. the caller's `middlewares` (the runner's Lambda endpoint, the components'), just outside moto;
@@ -40,6 +40,7 @@ from localcloud.aws.botocore_data import share_botocore_loader
 from localcloud.aws.clock import Clock
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
+from localcloud.aws.elbv2 import Elbv2Rules
 from localcloud.aws.faults import Faults
 from localcloud.aws.ledger import Ledger
 from localcloud.aws.protocol import (
@@ -105,6 +106,7 @@ class LocalAws:
         self.clock = Clock()
         self.ec2 = Ec2Rules(self)
         self.eks = EksStore(self)
+        self.elbv2 = Elbv2Rules(self)
         self.states = StepFunctionsRules()
         self.built: Any = None
         """What build.build_aws made (ids by scenario name), once started."""
@@ -221,6 +223,7 @@ class LocalAws:
             app = middleware(app)
         app = self.states.middleware(app)
         app = self.eks.middleware(app)
+        app = self.elbv2.middleware(app)
         app = self.ec2.middleware(app)
         return self._gate(app)
 
