@@ -41,6 +41,8 @@ from localcloud.aws.addon_schemas import (
     configuration_schema_text,
     is_known_version,
 )
+from localcloud.aws.addon_versions import check_version_change, kubernetes_versions
+from localcloud.aws.eks_clusters import complete_cluster
 from localcloud.aws.eks_errors import EksError
 from localcloud.aws.eks_nodegroups import NodegroupRules, completed_members
 from localcloud.aws.protocol import (
@@ -228,6 +230,16 @@ Listener = Callable[[str, dict[str, Any]], None]
 """(event, details): nodegroup-creating, nodegroup-active, nodegroup-create-failed, nodegroup-deleting,
 nodegroup-deleted, cluster-active, addon-updating, addon-updated, access-changed,
 authentication-mode-changed."""
+
+
+def principal_exists(account_id: str, kind: str, name: str) -> bool:
+    """An IAM role or user of the account, in moto's IAM (CreateAccessEntry needs a principal that exists)."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["global"]
+    if kind == "role":
+        return any(role.name == name for role in backend.get_roles())
+    return name in backend.users
 
 
 def _role_arn_of(caller_arn: str) -> str:
@@ -572,6 +584,7 @@ class EksStore:
             cluster["endpoint"] = extra.endpoint
         if extra.certificate_authority:
             cluster["certificateAuthority"] = {"data": extra.certificate_authority}
+        complete_cluster(cluster)
         response.body = json.dumps(document).encode()
         return Response(response)
 
@@ -739,6 +752,7 @@ class EksStore:
         if not is_known_version(name, version):
             raise EksError("InvalidParameterException", f"Addon version specified is not supported: {name} {version}")
         self._resolve_conflicts(body)
+        check_version_change(name, version, version, str(self._cluster(cluster).version))
         values = self._validated_values(name, version, body.get("configurationValues"))
         addon = self.install_addon(cluster, name, version, values)
         addon.status = "CREATING"
@@ -770,6 +784,8 @@ class EksStore:
         version = str(body.get("addonVersion") or addon.version)
         if not is_known_version(name, version):
             raise EksError("InvalidParameterException", f"Addon version specified is not supported: {name} {version}")
+        if "addonVersion" in body:
+            check_version_change(name, addon.version, version, str(self._cluster(cluster).version))
         if addon.status != "ACTIVE":
             raise EksError(  # (unverified wording)
                 "ResourceInUseException", f"Addon {name} cannot be updated as it is currently in {addon.status} state"
@@ -817,7 +833,7 @@ class EksStore:
                                     "platformVersions": ["*"],
                                     "defaultVersion": v == SUPPORTED_VERSIONS[-2],
                                 }
-                                for k in ("1.28", "1.29", "1.30", "1.31")
+                                for k in kubernetes_versions(v)
                             ],
                             "requiresConfiguration": False,
                         }
@@ -887,6 +903,10 @@ class EksStore:
                 "InvalidParameterException", "kubernetesGroups and username can only be set for STANDARD access entries"
             )
         account, what, name = match.groups()
+        if account == self.aws.account_id and not principal_exists(self.aws.account_id, what, name):
+            raise EksError(  # (unverified wording)
+                "InvalidParameterException", f"The specified principalArn is invalid: {principal} does not exist."
+            )
         default_user = (
             f"arn:aws:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}" if what == "role" else principal
         )
