@@ -41,7 +41,7 @@ def _key_problems(key: str) -> list[str]:
 
 def label_causes(labels: dict[str, str], field: str = "metadata.labels") -> list[tuple[str, str]]:
     """(field, message) for each invalid key or value, as field.ErrorList words them."""
-    causes = []
+    causes: list[tuple[str, str]] = []
     for key, value in labels.items():
         causes.extend((field, f'Invalid value: "{key}": {problem}') for problem in _key_problems(key))
         if len(value) > 63:
