@@ -355,7 +355,7 @@ class EksStore:
                     name=ng.nodegroup_name,
                     status=ng.status,
                     subnets=list(ng.subnets),
-                    instance_types=list(ng.instance_types or []),
+                    instance_types=list(ng.instance_types or []) or self.nodegroup_rules.template_instance_types(ng),
                     labels=dict(ng.labels or {}),
                     taints=list(ng.taints or []),
                     scaling_config=dict(ng.scaling_config or {}),

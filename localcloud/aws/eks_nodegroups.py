@@ -273,6 +273,15 @@ class NodegroupRules:
         )
         return str(group.id)
 
+    def template_instance_types(self, moto_ng: Any) -> list[str]:
+        """The instance type a nodegroup without `instanceTypes` gets from its launch template."""
+        spec = moto_ng.launch_template or {}
+        template = self._ec2.launch_templates.get(spec.get("id") or "")
+        if template is None:
+            return []
+        chosen = template.get_version(str(spec.get("version") or "$Default"))  # $Default, $Latest or a number
+        return [chosen.instance_type] if chosen.instance_type else []
+
     def remove(self, moto_ng: Any) -> None:
         """A deleted nodegroup's Auto Scaling group and remote-access group go with it."""
         for group in (moto_ng.resources or {}).get("autoScalingGroups") or []:

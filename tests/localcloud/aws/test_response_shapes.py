@@ -233,3 +233,9 @@ def test_load_balancer_arns_and_dns_names_are_awss(reads: Reads) -> None:
     assert re.fullmatch(rf"internal-k8s-web-nlb-[0-9a-f]{{16}}\.elb\.{region}\.amazonaws\.com", reads.nlb["DNSName"])
     [described] = reads.elbv2.describe_load_balancers(LoadBalancerArns=[reads.nlb["LoadBalancerArn"]])["LoadBalancers"]
     assert described["DNSName"] == reads.nlb["DNSName"] and described["Type"] == "network"
+
+
+def test_a_launch_template_nodegroup_runs_the_templates_instance_type(reads: Reads) -> None:
+    """Its nodes (the cluster twin reads EksStore.nodegroups) take the template's type, not a default."""
+    [info] = [ng for ng in reads.aws.eks.nodegroups(CLUSTER) if ng.name == "lt-ng"]
+    assert info.instance_types == ["m5.large"]
