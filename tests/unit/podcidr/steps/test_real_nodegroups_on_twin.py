@@ -14,8 +14,9 @@ import pytest
 from localcloud.aws.server import LocalAws
 from localcloud.scenario import parse_scenario
 from podcidr.aws.clients import AwsClients
+from podcidr.models.discovery import NodegroupInfo
 from podcidr.models.migration import NodegroupReplacement
-from podcidr.steps.plan import plan
+from podcidr.steps.plan import _release_of_version, plan
 from podcidr.steps.replace_nodegroups import NodegroupTask, create_request
 
 CLUSTER = "eksworkshop"
@@ -97,3 +98,26 @@ def test_a_document_from_before_still_never_sends_an_aws_tag(replacement: Nodegr
     old.config.tags[STACK_TAG] = "eksctl-eksworkshop-nodegroup-managed-ng"
     request = create_request(NodegroupTask(cluster_name=CLUSTER, poll_seconds=1, nodegroup=old))
     assert STACK_TAG not in request["tags"]
+
+
+@pytest.mark.parametrize(
+    ("version", "release", "kept"),
+    [
+        ("1.29", "1.29.10-20241109", "1.29.10-20241109"),
+        ("1.30", "1.19.8-20210414", None),  # moto's placeholder on a 1.30 nodegroup: EKS would refuse it
+        (None, "1.29.10-20241109", None),
+    ],
+)
+def test_a_release_version_is_pinned_only_with_its_own_version(
+    version: str | None, release: str, kept: str | None
+) -> None:
+    group = NodegroupInfo(
+        name="ng",
+        status="ACTIVE",
+        subnets=(),
+        node_role="r",
+        scaling_config={},
+        version=version,
+        release_version=release,
+    )
+    assert _release_of_version(group) == kept
