@@ -96,6 +96,20 @@ class VpcCniSpec(_Model):
     version: str = DEFAULT_CNI_VERSION
 
 
+class TaintSpec(_Model):
+    key: str
+    value: str | None = None
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+
+
+class UpdateConfigSpec(_Model):
+    """A nodegroup's updateConfig as EKS takes it: one of maxUnavailable / maxUnavailablePercentage."""
+
+    max_unavailable: int | None = Field(default=None, ge=1, le=100)
+    max_unavailable_percentage: int | None = Field(default=None, ge=1, le=100)
+    update_strategy: Literal["DEFAULT", "MINIMAL"] | None = None
+
+
 class NodegroupSpec(_Model):
     name: str
     subnets: list[str] = Field(default_factory=list)
@@ -106,6 +120,13 @@ class NodegroupSpec(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     ami_type: str = "AL2023_x86_64_STANDARD"
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    version: str | None = None
+    """The nodegroup's Kubernetes version; default: the cluster's."""
+    taints: list[TaintSpec] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags as found on the nodegroup; `aws:` keys (CloudFormation's) are set as CloudFormation sets them,
+    not through CreateNodegroup, which refuses them."""
+    update_config: UpdateConfigSpec | None = None
 
 
 class WorkloadSpec(_Model):
@@ -384,6 +405,12 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(f"{key}.desiredSize", "needs minSize <= desiredSize <= maxSize")
         if not group.instance_types:
             raise ScenarioError(f"{key}.instanceTypes", "a nodegroup needs an instance type")
+        _check_nodegroup_version(key, group.version, c.version)
+        update = group.update_config
+        if update is not None and (update.max_unavailable is None) == (update.max_unavailable_percentage is None):
+            raise ScenarioError(
+                f"{key}.updateConfig", "give exactly one of maxUnavailable and maxUnavailablePercentage"
+            )
     _unique("cluster.workloads", [f"{w.namespace}/{w.name}" for w in c.workloads])
 
     for i, fault in enumerate(s.faults):
@@ -392,6 +419,24 @@ def _check(s: Scenario) -> None:
                 f"faults[{i}].operation",
                 f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet) or 'kubernetes:<verb> <Kind>'",
             )
+
+
+def _minor(version: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _check_nodegroup_version(key: str, version: str | None, cluster_version: str) -> None:
+    """A managed nodegroup runs the cluster's minor version or up to three below it (EKS version skew)."""
+    if version is None:
+        return
+    node, control = _minor(version), _minor(cluster_version)
+    if node is None:
+        raise ScenarioError(f"{key}.version", f"{version!r} is not a Kubernetes version (1.30)")
+    if control is not None and not (node[0] == control[0] and control[1] - 3 <= node[1] <= control[1]):
+        raise ScenarioError(
+            f"{key}.version", f"{version} is not within three minor versions below the cluster's {cluster_version}"
+        )
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

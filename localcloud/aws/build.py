@@ -21,6 +21,7 @@ from localcloud.aws.root import root_arn
 
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
+    from localcloud.scenario import NodegroupSpec
 
 _TRUST = {
     "cluster": {"Service": "eks.amazonaws.com"},
@@ -57,6 +58,32 @@ def _role(iam: Any, name: str, kind: str) -> str:
         "Statement": [{"Effect": "Allow", "Principal": _TRUST[kind], "Action": "sts:AssumeRole"}],
     }
     return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))["Role"]["Arn"])
+
+
+def _nodegroup_request(group: NodegroupSpec, built: BuiltAws) -> dict[str, Any]:
+    """CreateNodegroup's parameters for a scenario nodegroup, without the `aws:` tags EKS refuses."""
+    request: dict[str, Any] = {
+        "nodeRole": built.node_role_arn,
+        "subnets": [built.subnet_ids[n] for n in group.subnets],
+        "instanceTypes": group.instance_types,
+        "amiType": group.ami_type,
+        "capacityType": group.capacity_type,
+        "scalingConfig": {"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
+        "labels": group.labels,
+        "tags": {k: v for k, v in group.tags.items() if not k.startswith("aws:")},
+    }
+    if group.taints:
+        request["taints"] = [t.model_dump(exclude_none=True) for t in group.taints]
+    if group.version:
+        request["version"] = group.version
+    if group.update_config:
+        request["updateConfig"] = group.update_config.model_dump(by_alias=True, exclude_none=True)
+    return request
+
+
+def _reserved_tags(moto_ng: Any, tags: dict[str, str]) -> None:
+    """`aws:` tags as CloudFormation puts them on what it creates: not through CreateNodegroup."""
+    moto_ng.tags.update({k: v for k, v in tags.items() if k.startswith("aws:")})
 
 
 def build_aws(aws: LocalAws) -> BuiltAws:
@@ -216,37 +243,32 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         # Runs inside a tick (a request thread holds the clock): moto's backend directly, no HTTP.
         backend = aws.eks.backend
         for group in cluster.nodegroups:
+            request = _nodegroup_request(group, built)
             nodegroup = backend.create_nodegroup(
                 cluster_name=cluster.name,
                 node_role=built.node_role_arn,
                 nodegroup_name=group.name,
-                subnets=[built.subnet_ids[n] for n in group.subnets],
-                scaling_config={
-                    "minSize": group.min_size,
-                    "desiredSize": group.desired_size,
-                    "maxSize": group.max_size,
-                },
+                subnets=request["subnets"],
+                scaling_config=request["scalingConfig"],
                 instance_types=group.instance_types,
                 ami_type=group.ami_type,
                 labels=group.labels,
+                taints=request.get("taints"),
+                tags=request["tags"],
                 capacity_type=group.capacity_type,
+                version=request.get("version"),
             )
+            aws.eks.nodegroup_rules.complete(backend.clusters[cluster.name], nodegroup, request)
+            _reserved_tags(nodegroup, group.tags)
             built.nodegroup_arns[group.name] = nodegroup.arn
             aws.eks.track_new_nodegroup(cluster.name, group.name)
 
     if not creating:
         for group in cluster.nodegroups:
             arn = eks.create_nodegroup(
-                clusterName=cluster.name,
-                nodegroupName=group.name,
-                nodeRole=built.node_role_arn,
-                subnets=[built.subnet_ids[n] for n in group.subnets],
-                instanceTypes=group.instance_types,
-                amiType=group.ami_type,
-                capacityType=group.capacity_type,
-                scalingConfig={"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
-                labels=group.labels,
+                clusterName=cluster.name, nodegroupName=group.name, **_nodegroup_request(group, built)
             )["nodegroup"]["nodegroupArn"]
+            _reserved_tags(aws.eks.backend.clusters[cluster.name].nodegroups[group.name], group.tags)
             built.nodegroup_arns[group.name] = arn
         aws.eks.settle_nodegroups()
     aws.eks.register_cluster(

@@ -12,7 +12,7 @@ first:
 2. EC2 rules moto does not enforce (ec2.Ec2Rules: AssociateVpcCidrBlock rules and timing,
    CreateSubnet in an associated block only);
 3. EKS what moto lacks (eks.EksStore: add-ons, updates, access entries, authenticationMode,
-   timed cluster and nodegroup states);
+   timed cluster and nodegroup states); ELBv2's names and fixed addresses (elbv2.Elbv2Rules);
 4. Step Functions as AWS answers (states.StepFunctionsRules: unnamed executions, history paging
    and order);
 5. the caller's `middlewares` (the runner's Lambda endpoint, the components'), just outside moto;
@@ -45,6 +45,7 @@ from localcloud.aws.clock import Clock
 from localcloud.aws.consistency import Ec2Consistency
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
+from localcloud.aws.elbv2 import Elbv2Rules
 from localcloud.aws.faults import Faults
 from localcloud.aws.interface_groups import patch_interface_groups
 from localcloud.aws.ledger import Ledger
@@ -114,6 +115,7 @@ class LocalAws:
         self.ec2 = Ec2Rules(self)
         self.consistency = Ec2Consistency(lambda: self.clock.now(), lambda: self.scenario.timing.ec2_consistency)
         self.eks = EksStore(self)
+        self.elbv2 = Elbv2Rules(self)
         self.states = StepFunctionsRules()
         self.built: Any = None
         """What build.build_aws made (ids by scenario name), once started."""
@@ -234,6 +236,7 @@ class LocalAws:
 
         app = caller_identity_middleware(self.account_id)(app)
         app = self.eks.middleware(app)
+        app = self.elbv2.middleware(app)
         app = self.ec2.middleware(app)
         app = self.consistency.middleware(app)
         return self._gate(app)

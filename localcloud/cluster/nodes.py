@@ -247,7 +247,7 @@ class Nodes:
             "topology.kubernetes.io/zone": az,
             **ng.labels,
         }
-        taints = [dict(t) for t in ng.taints] + [dict(NOT_READY_TAINT)]
+        taints = [_node_taint(t) for t in ng.taints] + [dict(NOT_READY_TAINT)]
         memory_ki = kind.memory_mib * 1024
         capacity = {
             "cpu": str(kind.vcpus),
@@ -560,3 +560,14 @@ def _daemonset_pod(pod: Obj) -> bool:
 
 def monotonic() -> float:
     return time.monotonic()
+
+
+_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+
+
+def _node_taint(taint: dict[str, str]) -> dict[str, str]:
+    """A nodegroup taint (EKS spells the effect NO_SCHEDULE) as the node carries it (NoSchedule)."""
+    out = {"key": taint["key"], "effect": _TAINT_EFFECTS.get(taint["effect"], taint["effect"])}
+    if taint.get("value"):
+        out["value"] = taint["value"]
+    return out

@@ -125,7 +125,7 @@ def describe_nodegroups(eks: EKSClient, ec2: EC2Client, cluster_name: str) -> li
                 eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=name)["nodegroup"]
             )
         scaling = {k: int(v) for k, v in (group.get("scalingConfig") or {}).items()}
-        update = group.get("updateConfig")
+        update = group.get("updateConfig")  # integers and the string updateStrategy: kept as they are
         nodegroups.append(
             NodegroupInfo(
                 name=name,
@@ -142,7 +142,8 @@ def describe_nodegroups(eks: EKSClient, ec2: EC2Client, cluster_name: str) -> li
                 labels=dict(group.get("labels") or {}),
                 taints=tuple(dict(t) for t in group.get("taints") or ()),
                 tags=dict(group.get("tags") or {}),
-                update_config={k: int(v) for k, v in update.items()} if update else None,
+                update_config=dict(update) if update else None,
+                node_repair_config=dict(group["nodeRepairConfig"]) if group.get("nodeRepairConfig") else None,
                 remote_access=dict(group["remoteAccess"]) if group.get("remoteAccess") else None,
                 launch_template=_launch_template(ec2, group.get("launchTemplate")),
             )

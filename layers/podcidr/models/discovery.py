@@ -152,7 +152,9 @@ class NodegroupInfo:
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[dict[str, str], ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
-    update_config: dict[str, int] | None = None
+    update_config: dict[str, int | str] | None = None
+    """As DescribeNodegroup returns it: maxUnavailable(Percentage) integers, updateStrategy a string."""
+    node_repair_config: dict[str, Any] | None = None
     remote_access: dict[str, Any] | None = None
     launch_template: LaunchTemplateInfo | None = None
 

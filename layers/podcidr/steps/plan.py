@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from podcidr import OWNER_TAG_KEY, pod_cidr_tag_key
 from podcidr.aws import discovery
+from podcidr.aws.tags import creatable_tags
 from podcidr.cidr import (
     Peering,
     Route,
@@ -140,6 +141,14 @@ def plan_migration(
     topology = discovery.discover_topology(ec2, eks, cluster, region)
     migration = _Planner(execution_input, topology, ec2).migration()
     return PlanOutcome(status="PLANNED", polls=polls, poll_seconds=seconds, migration=migration)
+
+
+def _release_of_version(group: NodegroupInfo) -> str | None:
+    """The AMI release to pin, only where CreateNodegroup accepts it: one of the nodegroup's version."""
+    release, version = group.release_version, group.version
+    if release and version and release.startswith(f"{version}."):
+        return release
+    return None
 
 
 def _version_tuple(version: str) -> tuple[int, int] | None:
@@ -608,13 +617,14 @@ class _Planner:
                 ami_type=None if custom_ami else group.ami_type,
                 capacity_type=group.capacity_type,
                 disk_size=None if template else group.disk_size,
-                release_version=None if custom_ami else group.release_version,
+                release_version=None if custom_ami else _release_of_version(group),
                 version=None if custom_ami else group.version,
                 scaling_config=dict(group.scaling_config),
                 update_config=group.update_config,
+                node_repair_config=group.node_repair_config,
                 labels=dict(group.labels),
                 taints=[Taint(key=t["key"], value=t.get("value"), effect=t["effect"]) for t in group.taints],
-                tags={**group.tags, OWNER_TAG_KEY: self.name},
+                tags={**creatable_tags(group.tags), OWNER_TAG_KEY: self.name},
                 launch_template=launch_template,
                 remote_access=None if template else group.remote_access,
             )
