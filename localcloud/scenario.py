@@ -80,6 +80,13 @@ class PeeringSpec(_Model):
     status: Literal["active", "pending-acceptance"] = "active"
 
 
+class SecurityGroupSpec(_Model):
+    """A security group of the VPC besides the cluster security group (which EKS makes)."""
+
+    name: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class VpcSpec(_Model):
     cidr: str = DEFAULT_VPC_CIDR
     secondary_cidrs: list[str] = Field(default_factory=list)
@@ -88,12 +95,19 @@ class VpcSpec(_Model):
     route_tables: list[RouteTableSpec] | None = None
     routes: list[RouteSpec] = Field(default_factory=list)
     peerings: list[PeeringSpec] = Field(default_factory=list)
+    security_groups: list[SecurityGroupSpec] = Field(default_factory=list)
 
 
 class VpcCniSpec(_Model):
     addon: bool = True
     """True: the EKS managed add-on; false: a self-managed aws-node DaemonSet."""
     version: str = DEFAULT_CNI_VERSION
+
+
+class LaunchTemplateSpec(_Model):
+    security_groups: list[str] = Field(default_factory=list)
+    """Names of `vpc.securityGroups`: the nodes' primary ENI gets these instead of the cluster
+    security group (as EKS does for a launch template that names groups)."""
 
 
 class NodegroupSpec(_Model):
@@ -106,6 +120,7 @@ class NodegroupSpec(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     ami_type: str = "AL2023_x86_64_STANDARD"
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    launch_template: LaunchTemplateSpec | None = None
 
 
 class WorkloadSpec(_Model):
@@ -351,6 +366,9 @@ def _check(s: Scenario) -> None:
         if any(net.overlaps(b) for b in blocks):
             raise ScenarioError(f"vpc.peerings[{i}].cidr", f"{peering.cidr} overlaps a block of the VPC")
 
+    _unique("vpc.securityGroups", [g.name for g in s.vpc.security_groups])
+    group_names = {g.name for g in s.vpc.security_groups}
+
     c = s.cluster
     if not c.subnets:
         raise ScenarioError("cluster.subnets", "the cluster needs subnets")
@@ -377,6 +395,9 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(f"{key}.desiredSize", "needs minSize <= desiredSize <= maxSize")
         if not group.instance_types:
             raise ScenarioError(f"{key}.instanceTypes", "a nodegroup needs an instance type")
+        for j, name in enumerate(group.launch_template.security_groups if group.launch_template else []):
+            if name not in group_names:
+                raise ScenarioError(f"{key}.launchTemplate.securityGroups[{j}]", f"unknown security group {name!r}")
     _unique("cluster.workloads", [f"{w.namespace}/{w.name}" for w in c.workloads])
 
     for i, fault in enumerate(s.faults):

@@ -40,6 +40,10 @@ class BuiltAws:
     cluster_role_arn: str = ""
     node_role_arn: str = ""
     cluster_security_group_id: str = ""
+    security_group_ids: dict[str, str] = field(default_factory=dict)
+    """`vpc.securityGroups` name -> group ID."""
+    launch_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Nodegroup name -> the `launchTemplate` of its CreateNodegroup (id, version)."""
     nodegroup_arns: dict[str, str] = field(default_factory=dict)
 
 
@@ -168,6 +172,23 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
         built.peering_ids.append(pcx)
 
+    for spec in scenario.vpc.security_groups:
+        built.security_group_ids[spec.name] = ec2.create_security_group(
+            GroupName=spec.name,
+            Description=f"{spec.name} (scenario)",
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(spec.name, spec.tags)}],
+        )["GroupId"]
+    for nodegroup in cluster.nodegroups:
+        if nodegroup.launch_template is not None:
+            template = ec2.create_launch_template(
+                LaunchTemplateName=f"{cluster.name}-{nodegroup.name}",
+                LaunchTemplateData={
+                    "SecurityGroupIds": [built.security_group_ids[n] for n in nodegroup.launch_template.security_groups]
+                },
+            )["LaunchTemplate"]
+            built.launch_templates[nodegroup.name] = {"id": template["LaunchTemplateId"], "version": "1"}
+
     built.cluster_role_arn = _role(iam, f"{cluster.name}-cluster-role", "cluster")
     built.node_role_arn = _role(iam, f"{cluster.name}-node-role", "node")
     sg = ec2.create_security_group(
@@ -222,13 +243,18 @@ def build_aws(aws: LocalAws) -> BuiltAws:
                 ami_type=group.ami_type,
                 labels=group.labels,
                 capacity_type=group.capacity_type,
+                launch_template=dict(built.launch_templates[group.name])
+                if group.name in built.launch_templates
+                else None,
             )
             built.nodegroup_arns[group.name] = nodegroup.arn
             aws.eks.track_new_nodegroup(cluster.name, group.name)
 
     if not creating:
         for group in cluster.nodegroups:
+            template = built.launch_templates.get(group.name)
             arn = eks.create_nodegroup(
+                **({"launchTemplate": dict(template)} if template else {}),
                 clusterName=cluster.name,
                 nodegroupName=group.name,
                 nodeRole=built.node_role_arn,

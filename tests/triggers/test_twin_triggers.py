@@ -51,7 +51,7 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
     (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
     result = _result(twin, arn)
     states = _states(result)
-    assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
+    assert states[:5] == ["Start", "Lockable?", "ApplyDefaults", "ValidateInput", "TakeLock"]
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert "WaitForClusterActive" in states
     assert result.output["clusterName"] == CLUSTER
@@ -140,7 +140,7 @@ def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_facto
     assert twin.runner is not None
     arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
     triggers = triggers_of(twin)
-    wait_until(lambda: triggers.locks(), timeout=10)
+    wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation (a cold start)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
     wait_until(lambda: not triggers.locks(), timeout=15)

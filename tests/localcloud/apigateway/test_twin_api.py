@@ -74,6 +74,7 @@ def test_signed_post_starts_a_migration_that_runs_and_get_follows_it_to_its_repo
         "Start",
         "Lockable?",
         "ApplyDefaults",
+        "ValidateInput",
         "TakeLock",
     }
 

@@ -37,7 +37,7 @@ def test_cluster(seed: Topology) -> None:
     assert cluster is not None
     assert cluster.status == "ACTIVE"
     assert cluster.version == "1.30"
-    assert cluster.cluster_security_group_id == "sg-0123456789abcdef0"
+    assert cluster.cluster_security_group_id == seed.security_group_id
     assert cluster.authentication_mode == "API_AND_CONFIG_MAP"
     assert cluster.ip_family == "ipv4"
     assert set(cluster.subnet_ids) == {seed.subnet(n) for n in ("node-a", "node-b", "node-c")}
