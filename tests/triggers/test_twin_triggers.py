@@ -44,11 +44,20 @@ def _just_created(twin: Any, seconds: float) -> None:
         twin.aws.clock.after(seconds, lambda: setattr(cluster, "status", "ACTIVE"))
 
 
+def _entered(twin: Any, arn: str) -> list[str]:
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    events = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+
 def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 8)
+    _just_created(twin, 3600)  # ACTIVE once Plan has found it CREATING (below), not at a time that races it
     _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})
     (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    wait_until(lambda: "WaitForClusterActive" in _entered(twin, arn), timeout=60)
+    with twin.aws.clock.lock:
+        twin.aws.eks.backend.clusters[CLUSTER].status = "ACTIVE"
     result = _result(twin, arn)
     states = _states(result)
     assert states[:5] == ["Start", "Lockable?", "ApplyDefaults", "ValidateInput", "TakeLock"]
