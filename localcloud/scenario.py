@@ -80,6 +80,13 @@ class PeeringSpec(_Model):
     status: Literal["active", "pending-acceptance"] = "active"
 
 
+class SecurityGroupSpec(_Model):
+    """A security group of the VPC besides the cluster security group (which EKS makes)."""
+
+    name: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class VpcSpec(_Model):
     cidr: str = DEFAULT_VPC_CIDR
     secondary_cidrs: list[str] = Field(default_factory=list)
@@ -88,6 +95,7 @@ class VpcSpec(_Model):
     route_tables: list[RouteTableSpec] | None = None
     routes: list[RouteSpec] = Field(default_factory=list)
     peerings: list[PeeringSpec] = Field(default_factory=list)
+    security_groups: list[SecurityGroupSpec] = Field(default_factory=list)
 
 
 class VpcCniSpec(_Model):
@@ -110,6 +118,12 @@ class UpdateConfigSpec(_Model):
     update_strategy: Literal["DEFAULT", "MINIMAL"] | None = None
 
 
+class LaunchTemplateSpec(_Model):
+    security_groups: list[str] = Field(default_factory=list)
+    """Names of `vpc.securityGroups`: the nodes' primary ENI gets these instead of the cluster
+    security group (as EKS does for a launch template that names groups)."""
+
+
 class NodegroupSpec(_Model):
     name: str
     subnets: list[str] = Field(default_factory=list)
@@ -127,6 +141,7 @@ class NodegroupSpec(_Model):
     """Tags as found on the nodegroup; `aws:` keys (CloudFormation's) are set as CloudFormation sets them,
     not through CreateNodegroup, which refuses them."""
     update_config: UpdateConfigSpec | None = None
+    launch_template: LaunchTemplateSpec | None = None
 
 
 class WorkloadSpec(_Model):
@@ -379,6 +394,9 @@ def _check(s: Scenario) -> None:
         if any(net.overlaps(b) for b in blocks):
             raise ScenarioError(f"vpc.peerings[{i}].cidr", f"{peering.cidr} overlaps a block of the VPC")
 
+    _unique("vpc.securityGroups", [g.name for g in s.vpc.security_groups])
+    group_names = {g.name for g in s.vpc.security_groups}
+
     c = s.cluster
     if not c.subnets:
         raise ScenarioError("cluster.subnets", "the cluster needs subnets")
@@ -411,6 +429,10 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(
                 f"{key}.updateConfig", "give exactly one of maxUnavailable and maxUnavailablePercentage"
             )
+
+        for j, name in enumerate(group.launch_template.security_groups if group.launch_template else []):
+            if name not in group_names:
+                raise ScenarioError(f"{key}.launchTemplate.securityGroups[{j}]", f"unknown security group {name!r}")
     _unique("cluster.workloads", [f"{w.namespace}/{w.name}" for w in c.workloads])
 
     for i, fault in enumerate(s.faults):

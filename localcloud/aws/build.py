@@ -45,6 +45,10 @@ class BuiltAws:
     cluster_role_arn: str = ""
     node_role_arn: str = ""
     cluster_security_group_id: str = ""
+    security_group_ids: dict[str, str] = field(default_factory=dict)
+    """`vpc.securityGroups` name -> group ID."""
+    launch_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Nodegroup name -> the `launchTemplate` of its CreateNodegroup (id, version)."""
     nodegroup_arns: dict[str, str] = field(default_factory=dict)
 
 
@@ -78,6 +82,8 @@ def _nodegroup_request(group: NodegroupSpec, built: BuiltAws) -> dict[str, Any]:
         request["version"] = group.version
     if group.update_config:
         request["updateConfig"] = group.update_config.model_dump(by_alias=True, exclude_none=True)
+    if group.name in built.launch_templates:
+        request["launchTemplate"] = dict(built.launch_templates[group.name])
     return request
 
 
@@ -199,6 +205,23 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
         built.peering_ids.append(pcx)
 
+    for spec in scenario.vpc.security_groups:
+        built.security_group_ids[spec.name] = ec2.create_security_group(
+            GroupName=spec.name,
+            Description=f"{spec.name} (scenario)",
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(spec.name, spec.tags)}],
+        )["GroupId"]
+    for nodegroup in cluster.nodegroups:
+        if nodegroup.launch_template is not None:
+            template = ec2.create_launch_template(
+                LaunchTemplateName=f"{cluster.name}-{nodegroup.name}",
+                LaunchTemplateData={
+                    "SecurityGroupIds": [built.security_group_ids[n] for n in nodegroup.launch_template.security_groups]
+                },
+            )["LaunchTemplate"]
+            built.launch_templates[nodegroup.name] = {"id": template["LaunchTemplateId"], "version": "1"}
+
     built.cluster_role_arn = _role(iam, f"{cluster.name}-cluster-role", "cluster")
     built.node_role_arn = _role(iam, f"{cluster.name}-node-role", "node")
     # EKS names it eks-cluster-sg-<cluster>-<a number>, tags it for the cluster (the one group the load
@@ -257,6 +280,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
                 tags=request["tags"],
                 capacity_type=group.capacity_type,
                 version=request.get("version"),
+                launch_template=request.get("launchTemplate"),
             )
             aws.eks.nodegroup_rules.complete(backend.clusters[cluster.name], nodegroup, request)
             _reserved_tags(nodegroup, group.tags)

@@ -198,7 +198,10 @@ class Nodes:
         custom_then = self.custom_at_creation.setdefault(ng.name, False)
         env = cni.effective_env(self.store)
         max_pods = kind.max_pods(custom_networking=custom_then, prefix_delegation=cni.prefix_delegation(env))
-        groups = [self.cluster_security_group] if self.cluster_security_group else []
+        # EKS puts the cluster security group on a managed node unless its launch template names groups
+        groups = self.network.launch_template_groups(ng.launch_template) or (
+            [self.cluster_security_group] if self.cluster_security_group else []
+        )
         tags = {
             "eks:cluster-name": self.cluster_name,
             "eks:nodegroup-name": ng.name,

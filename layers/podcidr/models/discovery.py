@@ -134,6 +134,8 @@ class LaunchTemplateInfo:
     image_id: str | None = None
     """An AMI in the launch template: a custom AMI (max pods is then the user's job)."""
     instance_type: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    """The groups the template puts on the nodes' primary ENI (none: EKS uses the cluster security group)."""
 
 
 @dataclass(frozen=True)
