@@ -87,6 +87,10 @@ class MigrationInProgress(PodcidrError):
     """Another execution is migrating this cluster."""
 
 
+class ClusterEndpointUnreachable(PodcidrError):
+    """The functions cannot reach the cluster's API: a private-only endpoint, or publicAccessCidrs."""
+
+
 class TransientAwsError(Exception):
     """An AWS call failed in a way that a later attempt may not (throttling, a 5xx, a timeout).
 

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localcloud.aws import real_account
+
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
 
@@ -41,6 +43,14 @@ class BuiltAws:
     node_role_arn: str = ""
     cluster_security_group_id: str = ""
     nodegroup_arns: dict[str, str] = field(default_factory=dict)
+    security_group_ids: dict[str, str] = field(default_factory=dict)
+    """vpc.securityGroups name -> group ID."""
+    egress_targets: dict[str, dict[str, str]] = field(default_factory=dict)
+    """'nat-instance:<subnet>' / 'firewall:<subnet>' -> the CreateRoute target made there."""
+    launch_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Nodegroup name -> its launch template ({"id", "version"})."""
+    unmanaged_instance_ids: list[str] = field(default_factory=list)
+    """Self-managed and Karpenter instances."""
 
 
 def _tags(name: str, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -53,6 +63,15 @@ def _role(iam: Any, name: str, kind: str) -> str:
         "Statement": [{"Effect": "Allow", "Principal": _TRUST[kind], "Action": "sts:AssumeRole"}],
     }
     return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))["Role"]["Arn"])
+
+
+def _launch_template_of(built: BuiltAws, group: str) -> dict[str, Any]:
+    return {"launchTemplate": built.launch_templates[group]} if group in built.launch_templates else {}
+
+
+def _ami_type(group: Any) -> str:
+    """EKS reports CUSTOM for a nodegroup whose launch template names its AMI."""
+    return "CUSTOM" if group.launch_template and group.launch_template.custom_ami else str(group.ami_type)
 
 
 def build_aws(aws: LocalAws) -> BuiltAws:
@@ -69,6 +88,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(f"{cluster.name}-vpc")}],
     )["Vpc"]
     built.vpc_id = vpc_id = vpc["VpcId"]
+    real_account.share_vpc(aws, vpc_id, scenario.vpc.owner_id)
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     for cidr in scenario.vpc.secondary_cidrs:
         ec2.associate_vpc_cidr_block(VpcId=vpc_id, CidrBlock=cidr)
@@ -85,6 +105,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         if subnet.public:
             ec2.modify_subnet_attribute(SubnetId=created["SubnetId"], MapPublicIpOnLaunch={"Value": True})
 
+    real_account.share_subnets(aws, list(built.subnet_ids.values()), scenario.vpc.owner_id)
     main = ec2.describe_route_tables(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
     )["RouteTables"]
@@ -135,6 +156,8 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         if kind == "nat-gateway":
             subnet = nat_subnet or next(iter(built.nat_gateway_ids))
             return {"NatGatewayId": built.nat_gateway_ids[subnet]}
+        if kind in ("nat-instance", "firewall"):
+            return real_account.egress_target(ec2, scenario, built, kind, nat_subnet)
         assert built.transit_gateway_id is not None
         return {"TransitGatewayId": built.transit_gateway_id}
 
@@ -187,20 +210,28 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         ],
     )["GroupId"]
     built.cluster_security_group_id = sg
+    built.security_group_ids = real_account.create_security_groups(ec2, scenario, vpc_id)
+    for group in cluster.nodegroups:
+        template = real_account.create_launch_template(ec2, scenario, group, built.security_group_ids)
+        if template is not None:
+            built.launch_templates[group.name] = template
     eks.create_cluster(
         name=cluster.name,
         version=cluster.version,
         roleArn=built.cluster_role_arn,
         resourcesVpcConfig={
             "subnetIds": [built.subnet_ids[n] for n in cluster.subnets],
-            "endpointPublicAccess": True,
-            "endpointPrivateAccess": True,
+            "endpointPublicAccess": cluster.endpoint.public_access,
+            "endpointPrivateAccess": cluster.endpoint.private_access,
+            "publicAccessCidrs": list(cluster.endpoint.public_access_cidrs),
         },
         kubernetesNetworkConfig={"serviceIpv4Cidr": cluster.service_ipv4_cidr, "ipFamily": "ipv4"},
         accessConfig={"authenticationMode": cluster.authentication_mode},
     )
     if cluster.vpc_cni.addon:
-        aws.eks.install_addon(cluster.name, "vpc-cni", cluster.vpc_cni.version)
+        aws.eks.install_addon(
+            cluster.name, "vpc-cni", cluster.vpc_cni.version, real_account.addon_configuration(cluster.vpc_cni)
+        )
 
     creating = cluster.status == "CREATING"
 
@@ -219,9 +250,10 @@ def build_aws(aws: LocalAws) -> BuiltAws:
                     "maxSize": group.max_size,
                 },
                 instance_types=group.instance_types,
-                ami_type=group.ami_type,
+                ami_type=_ami_type(group),
                 labels=group.labels,
                 capacity_type=group.capacity_type,
+                launch_template=built.launch_templates.get(group.name),
             )
             built.nodegroup_arns[group.name] = nodegroup.arn
             aws.eks.track_new_nodegroup(cluster.name, group.name)
@@ -234,13 +266,16 @@ def build_aws(aws: LocalAws) -> BuiltAws:
                 nodeRole=built.node_role_arn,
                 subnets=[built.subnet_ids[n] for n in group.subnets],
                 instanceTypes=group.instance_types,
-                amiType=group.ami_type,
+                amiType=_ami_type(group),
                 capacityType=group.capacity_type,
                 scalingConfig={"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
                 labels=group.labels,
+                **_launch_template_of(built, group.name),
             )["nodegroup"]["nodegroupArn"]
             built.nodegroup_arns[group.name] = arn
         aws.eks.settle_nodegroups()
+    built.unmanaged_instance_ids = real_account.launch_unmanaged_capacity(aws, ec2, scenario, built, sg)
+    real_account.create_fargate_profiles(eks, iam, scenario, built)
     aws.eks.register_cluster(
         cluster.name,
         authentication_mode=cluster.authentication_mode,
@@ -250,4 +285,6 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         creating_for=scenario.timing.cluster_create if creating else None,
         on_active=create_nodegroups_later if creating else None,
     )
+    if cluster.auto_mode:
+        aws.eks.extra(cluster.name).auto_mode_node_role = built.node_role_arn
     return built

@@ -77,6 +77,11 @@ def describe_cluster(eks: EKSClient, name: str) -> ClusterInfo | None:
         ip_family=str(network.get("ipFamily") or "ipv4").lower(),
         endpoint=cluster.get("endpoint"),
         tags=dict(cluster.get("tags") or {}),
+        arn=cluster.get("arn"),
+        endpoint_public_access=bool(vpc_config.get("endpointPublicAccess", True)),
+        endpoint_private_access=bool(vpc_config.get("endpointPrivateAccess", False)),
+        public_access_cidrs=tuple(vpc_config.get("publicAccessCidrs") or ("0.0.0.0/0",)),
+        auto_mode=bool((cluster.get("computeConfig") or {}).get("enabled")),
     )
 
 
@@ -184,7 +189,9 @@ def describe_vpc(ec2: EC2Client, vpc_id: str) -> VpcInfo:
     primary = str(vpc["CidrBlock"])
     if not any(block.cidr == primary for block in blocks):
         blocks = (CidrBlockInfo(cidr=primary, state="associated"), *blocks)
-    return VpcInfo(vpc_id=vpc_id, primary_cidr=primary, blocks=blocks, tags=_tags(vpc.get("Tags")))
+    return VpcInfo(
+        vpc_id=vpc_id, primary_cidr=primary, blocks=blocks, tags=_tags(vpc.get("Tags")), owner_id=vpc.get("OwnerId")
+    )
 
 
 def _route_target(route: dict[str, Any]) -> str:
@@ -195,6 +202,7 @@ def _route_target(route: dict[str, Any]) -> str:
         "VpcPeeringConnectionId",
         "NetworkInterfaceId",
         "InstanceId",
+        "VpcEndpointId",
         "EgressOnlyInternetGatewayId",
         "CarrierGatewayId",
         "LocalGatewayId",

@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from podcidr.errors import InvalidInput
 from podcidr.models.base import Contract
@@ -85,6 +85,9 @@ class ExecutionInput(Contract):
     nodegroups: Annotated[list[NodegroupName], AfterValidator(_unique)] | None = None
     replace_nodegroups: bool = True
     verify: VerifyOptions = Field(default_factory=VerifyOptions)
+    ignore_unmanaged_capacity: StrictBool = False
+    """Migrate the managed nodegroups of a cluster that also has self-managed, Karpenter, Fargate,
+    Windows or Auto Mode capacity; that capacity is reported as not migrated."""
     dry_run: bool = False
     poll_seconds: int = Field(default=30, ge=1, le=300)
 

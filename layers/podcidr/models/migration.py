@@ -171,6 +171,20 @@ class StepTiming(Contract):
     invocations: int = 1
 
 
+class UnmanagedCapacity(Contract):
+    """Capacity podcidr does not migrate (ignoreUnmanagedCapacity): listed in the report, its pods
+    left out of VerifyPods."""
+
+    kind: Literal["self-managed", "karpenter", "fargate", "windows", "auto-mode"]
+    name: str
+    nodes: int = 0
+    pods: int = 0
+    """Running pods on it, counted by VerifyPods."""
+    instance_ids: list[str] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list)
+    """Fargate: the namespaces of its selectors."""
+
+
 class Migration(Contract):
     cluster_name: str
     dry_run: bool
@@ -189,6 +203,7 @@ class Migration(Contract):
     nodegroups: list[NodegroupReplacement]
     verification: Verification
     cluster_access: ClusterAccess | None = None
+    unmanaged_capacity: list[UnmanagedCapacity] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     """Checks a dry run could not make without cluster access, each saying why."""
     warnings: list[str] = Field(default_factory=list)
