@@ -128,3 +128,37 @@ def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
     assert [ng["name"] for ng in rehearsal.state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
     assert all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in cluster["pods"] if not p["hostNetwork"])
     assert rehearsal.state["loadBalancers"] == [] and cluster["loadBalancers"] == []
+
+
+def test_a_richer_account_migrates_whatever_its_default_routes() -> None:
+    """Node route tables whose default route goes to a NAT instance, a firewall endpoint, or nowhere;
+    a workload behind an NLB with a PodDisruptionBudget; self-managed nodes left alone
+    (ignoreUnmanagedCapacity). Each pod subnet gets its AZ's node table (#11.5, #11.6, #10.6)."""
+    scenario = {
+        "vpc": {
+            "routeTables": [
+                {"name": "public", "defaultRoute": "internet-gateway", "subnets": ["public-a", "public-b", "public-c"]},
+                {"name": "private-a", "defaultRoute": "nat-instance", "subnets": ["node-a"]},
+                {"name": "private-b", "defaultRoute": "firewall", "natSubnet": "public-b", "subnets": ["node-b"]},
+                {"name": "private-c", "defaultRoute": "none", "subnets": ["node-c"]},
+            ]
+        },
+        "cluster": {
+            "workloads": [
+                {"namespace": "shop", "name": "web", "replicas": 3, "exposedBy": ["nlb"], "pdb": {"minAvailable": 2}}
+            ],
+            "selfManagedNodes": [{"name": "legacy", "subnets": ["node-a"], "count": 1}],
+        },
+    }
+    rehearsal = _run(scenario, verify={"loadBalancers": []}, ignoreUnmanagedCapacity=True)
+    (result,) = rehearsal.results
+    assert result.succeeded, (result.error, result.cause)
+    report = result.output
+    tables = {t["name"]: t["routeTableId"] for t in rehearsal.state["routeTables"]}
+    by_zone = {s["availabilityZone"][-1]: s["routeTableId"] for s in report["podSubnets"]}
+    assert by_zone == {"a": tables["private-a"], "b": tables["private-b"], "c": tables["private-c"]}
+    assert [(c["kind"], c["name"], c["nodes"]) for c in report["unmanagedCapacity"]] == [
+        ("self-managed", "eksworkshop-legacy", 1)
+    ]
+    shop = [p for p in rehearsal.state["cluster"]["pods"] if p["namespace"] == "shop"]
+    assert len(shop) == 3 and all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in shop)
