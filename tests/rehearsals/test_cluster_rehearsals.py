@@ -162,3 +162,28 @@ def test_a_richer_account_migrates_whatever_its_default_routes() -> None:
     ]
     shop = [p for p in rehearsal.state["cluster"]["pods"] if p["namespace"] == "shop"]
     assert len(shop) == 3 and all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in shop)
+
+
+def test_a_custom_ami_nodegroup_is_replaced_from_a_launch_template_version_with_the_right_max_pods() -> None:
+    """A launch template with a custom AMI whose user data sets max pods 58 (t3.2xlarge without custom
+    networking): the replacement runs a new version of it that sets 44, and its nodes have 44 (#11.7).
+    A re-run adopts that version and changes nothing."""
+    scenario = {
+        "cluster": {
+            "nodegroups": [
+                {
+                    "name": "managed-ng",
+                    "launchTemplate": {"securityGroups": ["nodes-extra"], "customAmi": True, "maxPods": 58},
+                }
+            ]
+        },
+        "vpc": {"securityGroups": [{"name": "nodes-extra"}]},
+    }
+    rehearsal = _run(scenario, repeat=2, verify={"loadBalancers": []})
+    first, second = rehearsal.results
+    assert first.succeeded, (first.error, first.cause)
+    nodes = rehearsal.state["cluster"]["nodes"]
+    assert nodes and all(n["nodegroup"] == "managed-ng-podcidr" and n["maxPods"] == 44 for n in nodes)
+    assert "ec2:CreateLaunchTemplateVersion" in _mutating(rehearsal, 1)
+    assert not any("max pods" in w for w in first.output.get("warnings", []))
+    assert second.succeeded and _mutating(rehearsal, 2) == []

@@ -89,7 +89,7 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
     if not spec:
         return None
     template_id, name, version = spec.get("id"), spec.get("name"), spec.get("version")
-    image_id = instance_type = None
+    image_id = instance_type = user_data = None
     query: dict[str, Any] = {"LaunchTemplateId": template_id} if template_id else {"LaunchTemplateName": name}
     if template_id or name:
         query["Versions"] = [str(version or "$Default")]
@@ -104,12 +104,14 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
             data = versions[0].get("LaunchTemplateData", {})
             image_id = data.get("ImageId")
             instance_type = data.get("InstanceType")
+            user_data = data.get("UserData")
     return LaunchTemplateInfo(
         template_id=template_id,
         name=name,
         version=str(version) if version is not None else None,
         image_id=image_id,
         instance_type=instance_type,
+        user_data=user_data,
     )
 
 

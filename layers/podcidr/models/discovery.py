@@ -142,6 +142,8 @@ class LaunchTemplateInfo:
     image_id: str | None = None
     """An AMI in the launch template: a custom AMI (max pods is then the user's job)."""
     instance_type: str | None = None
+    user_data: str | None = None
+    """The version's user data (base64), which bootstraps a custom AMI."""
 
 
 @dataclass(frozen=True)

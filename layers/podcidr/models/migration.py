@@ -116,6 +116,9 @@ class NodegroupReplacement(Contract):
     changes: int = 0
     warnings: list[str] = Field(default_factory=list)
     """What the replacement could not guarantee (e.g. max pods on a custom AMI); Report folds it in."""
+    launch_template_user_data: str | None = None
+    """Custom AMI: the user data (base64) of the launch template version that ReplaceNodegroups creates
+    for the replacement, setting max pods to `maxPods`."""
 
 
 class FixedAddress(Contract):

@@ -62,6 +62,7 @@ from podcidr.models.migration import (
 )
 from podcidr.models.plan import PlanEvent, PlanOutcome
 from podcidr.steps.configure_cni import parse_configuration_values
+from podcidr.steps.plan_checks import launch_template as launch_template_checks
 from podcidr.steps.plan_checks import nodegroups as new_nodegroups
 from podcidr.steps.plan_checks import routing
 from podcidr.steps.plan_checks.account import check_account
@@ -562,18 +563,16 @@ class _Planner:
             ]
             template = group.launch_template
             custom_ami = group.ami_type == "CUSTOM" or bool(template and template.image_id)
-            if custom_ami:
-                self.warnings.append(
-                    f"Nodegroup '{group.name}' uses a custom AMI (launch template): max pods is the user's job; "
-                    "set the kubelet's --max-pods to the custom-networking value in that AMI's bootstrap."
-                )
-            elif (group.ami_type or "").startswith("AL2023"):
+            if (group.ami_type or "").startswith("AL2023"):
                 self.warnings.append(
                     f"Nodegroup '{group.name}' runs AL2023: nodeadm does not account for custom networking by "
                     "default (amazon-eks-ami #2201); EKS sets max pods for managed nodegroups created after the "
                     "CNI change."
                 )
             max_pods = self._max_pods(group, instance_types)
+            user_data = None
+            if custom_ami and template:
+                user_data = launch_template_checks.replacement_user_data(self.name, group, max_pods)
             launch_template = None
             if template:
                 launch_template = {
@@ -602,7 +601,15 @@ class _Planner:
                 launch_template=launch_template,
                 remote_access=None if template else group.remote_access,
             )
-            result.append(NodegroupReplacement(replaced=group.name, by=name, max_pods=max_pods, config=config))
+            result.append(
+                NodegroupReplacement(
+                    replaced=group.name,
+                    by=name,
+                    max_pods=max_pods,
+                    config=config,
+                    launch_template_user_data=user_data,
+                )
+            )
         return result
 
     def _max_pods(self, group: NodegroupInfo, instance_types: dict[str, InstanceTypeInfo]) -> int | None:

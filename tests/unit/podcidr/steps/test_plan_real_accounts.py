@@ -5,6 +5,7 @@ what to do."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -213,3 +214,30 @@ def test_yaml_configuration_values_are_accepted() -> None:
         m = planned(aws)
         assert m.cni.current_configuration_values == values
         assert [g.max_pods for g in m.nodegroups] == [110]
+
+
+# --- #11.7 custom AMIs ------------------------------------------------------------------------------
+
+
+def test_custom_ami_user_data_gets_the_custom_networking_max_pods_or_plan_says_what_to_set() -> None:
+    scenario = {
+        "cluster": {
+            "nodegroups": [
+                {"name": "al2023-ng", "launchTemplate": {"customAmi": True, "maxPods": 58}},
+                {"name": "al2-ng", "launchTemplate": {"customAmi": True, "amiFamily": "AL2", "maxPods": 58}},
+            ]
+        }
+    }
+    with twin(scenario) as aws:
+        m = planned(aws)
+        by_name = {g.replaced: g for g in m.nodegroups}
+        al2023 = base64.b64decode(by_name["al2023-ng"].launch_template_user_data or "").decode()
+        assert "maxPods: 44" in al2023 and "maxPods: 58" not in al2023 and "application/node.eks.aws" in al2023
+        al2 = base64.b64decode(by_name["al2-ng"].launch_template_user_data or "").decode()
+        assert "--max-pods=44" in al2 and "--max-pods=58" not in al2 and "--use-max-pods false" in al2
+        assert not any("custom AMI" in w for w in m.warnings)
+
+    opaque = {"cluster": {"nodegroups": [{"name": "ng", "launchTemplate": {"customAmi": True, "userData": "echo hi"}}]}}
+    with twin(opaque) as aws:
+        cause = refused(aws, UnsupportedCluster)
+        assert "cannot edit" in cause and "maxPods: 44" in cause and "--max-pods=44" in cause
