@@ -187,3 +187,14 @@ def test_a_custom_ami_nodegroup_is_replaced_from_a_launch_template_version_with_
     assert "ec2:CreateLaunchTemplateVersion" in _mutating(rehearsal, 1)
     assert not any("max pods" in w for w in first.output.get("warnings", []))
     assert second.succeeded and _mutating(rehearsal, 2) == []
+
+
+def test_a_private_only_endpoint_fails_at_plan_with_its_own_error_and_no_change() -> None:
+    """The functions are not in the cluster's VPC (the stack's default): the execution ends in
+    MigrationFailed with ClusterEndpointUnreachable from Plan, having changed nothing (#11.3)."""
+    rehearsal = _run({"cluster": {"endpoint": {"publicAccess": False, "privateAccess": True}}})
+    (result,) = rehearsal.results
+    assert result.status == "FAILED" and result.error == "ClusterEndpointUnreachable", (result.error, result.cause)
+    assert "ClusterFunctionsSubnetIds" in (result.cause or "")
+    assert _mutating(rehearsal, 1) == []
+    assert "EnsureClusterAccess" not in _visited(rehearsal)
