@@ -116,6 +116,11 @@ class NodegroupReplacement(Contract):
     changes: int = 0
     warnings: list[str] = Field(default_factory=list)
     """What the replacement could not guarantee (e.g. max pods on a custom AMI); Report folds it in."""
+    max_pods_prefix_delegation: int | None = None
+    """Self-managed CNI (whose env Plan cannot read): max pods should ClusterPreflight find
+    ENABLE_PREFIX_DELEGATION=true on aws-node."""
+    pod_subnet_addresses_prefix_delegation: int | None = None
+    """Likewise: the addresses one node takes from its pod subnet with prefix delegation."""
     launch_template_user_data: str | None = None
     """Custom AMI: the user data (base64) of the launch template version that ReplaceNodegroups creates
     for the replacement, setting max pods to `maxPods`."""

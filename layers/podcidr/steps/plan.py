@@ -62,9 +62,9 @@ from podcidr.models.migration import (
 )
 from podcidr.models.plan import PlanEvent, PlanOutcome
 from podcidr.steps.configure_cni import parse_configuration_values
+from podcidr.steps.plan_checks import cni_settings, routing
 from podcidr.steps.plan_checks import launch_template as launch_template_checks
 from podcidr.steps.plan_checks import nodegroups as new_nodegroups
-from podcidr.steps.plan_checks import routing
 from podcidr.steps.plan_checks.account import check_account
 
 if TYPE_CHECKING:
@@ -601,15 +601,18 @@ class _Planner:
                 launch_template=launch_template,
                 remote_access=None if template else group.remote_access,
             )
-            result.append(
-                NodegroupReplacement(
-                    replaced=group.name,
-                    by=name,
-                    max_pods=max_pods,
-                    config=config,
-                    launch_template_user_data=user_data,
-                )
+            replacement = NodegroupReplacement(
+                replaced=group.name,
+                by=name,
+                max_pods=max_pods,
+                config=config,
+                launch_template_user_data=user_data,
             )
+            if self.topology.cni.via == "daemonset":
+                cni_settings.plan_if_prefix_delegation(
+                    replacement, [instance_types[t] for t in self._types_of(group) if t in instance_types]
+                )
+            result.append(replacement)
         return result
 
     def _max_pods(self, group: NodegroupInfo, instance_types: dict[str, InstanceTypeInfo]) -> int | None:

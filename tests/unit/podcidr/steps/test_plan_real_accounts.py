@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from localcloud.cluster.scenario_objects import self_managed_prefix_delegation
 from podcidr.errors import (
     ClusterEndpointUnreachable,
     ClusterNotActive,
@@ -23,9 +24,10 @@ from podcidr.errors import (
 from podcidr.models.input import parse_execution_input
 from podcidr.models.migration import Migration
 from podcidr.models.plan import PlanOutcome
+from podcidr.steps.cluster_preflight import cluster_preflight
 from podcidr.steps.plan import plan
 from podcidr.steps.plan_checks.endpoint import FUNCTIONS_SUBNETS_ENV
-from tests.fixtures.twin_aws import TwinAws, start_twin_aws
+from tests.fixtures.twin_aws import TwinAws, start_twin_aws, start_twin_cluster
 
 
 @contextmanager
@@ -241,3 +243,25 @@ def test_custom_ami_user_data_gets_the_custom_networking_max_pods_or_plan_says_w
     with twin(opaque) as aws:
         cause = refused(aws, UnsupportedCluster)
         assert "cannot edit" in cause and "maxPods: 44" in cause and "--max-pods=44" in cause
+
+
+def test_a_self_managed_cnis_prefix_delegation_is_read_at_cluster_preflight() -> None:
+    """Plan cannot read a self-managed aws-node; it records what prefix delegation would mean, and
+    ClusterPreflight, which reads aws-node, applies it (max pods) or refuses pod subnets too small for
+    one node's prefixes, before any VPC change (#11.7)."""
+    generator = start_twin_cluster({"cluster": {"vpcCni": {"addon": False, "version": "v1.18.3"}}})
+    try:
+        aws = next(generator)
+        self_managed_prefix_delegation(aws.store)
+        aws.grant_access()
+        fits = planned(aws, podSubnetPrefixLength=22, verify={"loadBalancers": []})
+        assert [g.max_pods for g in fits.nodegroups] == [44]
+        checked = cluster_preflight(fits, aws.kube())
+        assert [g.max_pods for g in checked.nodegroups] == [110]
+
+        too_small = planned(aws, podSubnetPrefixLength=23, verify={"loadBalancers": []})
+        with pytest.raises(SubnetSizing, match=r"ENABLE_PREFIX_DELEGATION=true.*675 addresses"):
+            cluster_preflight(too_small, aws.kube())
+        assert aws.mutating() == [] and aws.kube_mutating() == []
+    finally:
+        generator.close()
