@@ -11,7 +11,6 @@ import pytest
 from botocore.exceptions import ClientError
 
 from localcloud.scenario import parse_scenario
-from localcloud.template import Template
 from localcloud.twin import Twin
 
 ACCOUNT = "123456789012"
@@ -63,7 +62,7 @@ def test_ec2_tag_keys_outside_the_allowed_set_are_refused(twin: Twin) -> None:
         VpcId=twin.aws.built.vpc_id,
         CidrBlock=_free_subnet_cidr(twin, 202),
         AvailabilityZone="ap-southeast-1a",
-        TagSpecifications=[{"ResourceType": "subnet", "Tags": tags[:1] + [{"Key": "Name", "Value": "n"}]}],
+        TagSpecifications=[{"ResourceType": "subnet", "Tags": [*tags[:1], {"Key": "Name", "Value": "n"}]}],
     )
     assert allowed["Subnet"]["SubnetId"].startswith("subnet-")
 
