@@ -6,7 +6,7 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StrictBool, ValidationError, model_validator
 
 from podcidr.errors import InvalidInput
 from podcidr.models.base import Contract
@@ -85,6 +85,8 @@ class ExecutionInput(Contract):
     nodegroups: Annotated[list[NodegroupName], AfterValidator(_unique)] | None = None
     replace_nodegroups: bool = True
     verify: VerifyOptions = Field(default_factory=VerifyOptions)
+    keep_cluster_access: StrictBool = False
+    """Keep the access entry EnsureClusterAccess created (by default it is removed at the end)."""
     dry_run: bool = False
     poll_seconds: int = Field(default=30, ge=1, le=300)
 
