@@ -4,6 +4,10 @@ A new subnet sits on the VPC's main route table implicitly (no association of it
 one with AssociateRouteTable. A subnet explicitly associated with another table has that
 association moved with ReplaceRouteTableAssociation. A subnet already on its table is left alone.
 
+The VPC's main route table is never touched: when it is the AZ's node table, a pod subnet without
+an association of its own is on it already and gets none. Only a subnet's own association is ever
+replaced, never the main association (which says which table is main).
+
 Each node route table's default route must go to the NAT gateway or transit gateway the plan
 found (or, if the plan recorded none, to some NAT or transit gateway). That is checked before any
 association is made, so a failing check changes nothing: NodeRouteTableMissing says what was found.
@@ -85,12 +89,19 @@ def _explicit_association(
     return None
 
 
+def _is_main(tables: list[RouteTableTypeDef], table_id: str) -> bool:
+    return any(a.get("Main") for t in tables if t.get("RouteTableId") == table_id for a in t.get("Associations", []))
+
+
 def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[RouteTableTypeDef]) -> int:
     """Put one subnet on its table; returns the mutating calls made."""
     assert subnet.subnet_id is not None
     current = _explicit_association(tables, subnet.subnet_id)
     if current is not None and current[0].get("RouteTableId") == subnet.route_table_id:
         subnet.route_table_association_id = current[1].get("RouteTableAssociationId")
+        return 0
+    if current is None and _is_main(tables, subnet.route_table_id):
+        subnet.route_table_association_id = None  # on the main table implicitly, as the node subnets are
         return 0
     try:
         if current is not None:
