@@ -20,9 +20,21 @@ if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
 
 
+def will_revoke(migration: Migration) -> bool:
+    """Whether the access entry is this execution's and goes at its end."""
+    access = migration.cluster_access
+    return access is not None and access.entry_created and not access.revoked and not migration.keep_cluster_access
+
+
+def temporary_access_changes(migration: Migration) -> int:
+    """The changes counted so far for an access entry that this execution will revoke (not lasting ones)."""
+    access = migration.cluster_access
+    return access.changes if access is not None and will_revoke(migration) else 0
+
+
 def revoke_cluster_access(migration: Migration, eks: EKSClient) -> Migration:
     access = migration.cluster_access
-    if access is None or not access.entry_created or access.revoked or migration.keep_cluster_access:
+    if access is None or not will_revoke(migration):
         return migration
     try:
         with transient_faults_retried("eks:DeleteAccessEntry"):
