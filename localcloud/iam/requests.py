@@ -315,7 +315,24 @@ def _eks_create_nodegroup(call: Call) -> list[Authorization]:
     return found
 
 
+# --- Step Functions (the API's role) -----------------------------------------------------------
+
+
+def _states(parameter: str, kind: str) -> Callable[[Call], list[Authorization]]:
+    def build(call: Call) -> list[Authorization]:
+        arn = str(call.params.get(parameter, ""))
+        return [Authorization(_request(call, f"states:{call.operation}", [Resource(arn, kind)]))]
+
+    return build
+
+
 BUILDERS: dict[str, Callable[[Call], list[Authorization]]] = {
+    "states:StartExecution": _states("stateMachineArn", "statemachine"),
+    "states:StartSyncExecution": _states("stateMachineArn", "statemachine"),
+    "states:DescribeStateMachine": _states("stateMachineArn", "statemachine"),
+    "states:DescribeExecution": _states("executionArn", "execution"),
+    "states:GetExecutionHistory": _states("executionArn", "execution"),
+    "states:StopExecution": _states("executionArn", "execution"),
     "ec2:CreateTags": _ec2_create_tags,
     "ec2:CreateSubnet": _ec2_create_subnet,
     "ec2:AssociateVpcCidrBlock": _ec2_one("vpc", "VpcId"),

@@ -91,3 +91,14 @@ def test_a_condition_on_resource_tags_is_checked_against_the_resource(twin: Twin
     with pytest.raises(ClientError) as refused:
         ec2.modify_subnet_attribute(SubnetId=node_subnet, MapPublicIpOnLaunch={"Value": False})
     assert _code(refused) == "UnauthorizedOperation"
+
+
+def test_the_api_role_may_start_only_the_migration_state_machine(twin: Twin) -> None:
+    sfn = twin.aws.workflow_session(_role("MigrationsApiRole")).client("stepfunctions")
+    other = f"arn:aws:states:ap-southeast-1:{ACCOUNT}:stateMachine:podcidr-execution-ended"
+    with pytest.raises(ClientError) as refused:
+        sfn.start_execution(stateMachineArn=other, input="{}")
+    assert _code(refused) == "AccessDeniedException" and "states:StartExecution" in str(refused.value)
+    with pytest.raises(ClientError) as not_granted:
+        sfn.describe_execution(executionArn=f"arn:aws:states:ap-southeast-1:{ACCOUNT}:execution:podcidr-migration:x")
+    assert _code(not_granted) == "AccessDeniedException"
