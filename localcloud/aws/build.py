@@ -15,6 +15,9 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from localcloud.aws import access_bootstrap
+from localcloud.aws.root import root_arn
+
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
 
@@ -250,4 +253,8 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         creating_for=scenario.timing.cluster_create if creating else None,
         on_active=create_nodegroups_later if creating else None,
     )
+    # The twin builds the account with the root's keys: the root created the cluster.
+    access_bootstrap.grant_cluster_creator(aws.eks, cluster.name, root_arn(aws.account_id))
+    if cluster.nodegroups:
+        access_bootstrap.grant_node_role(aws.eks, cluster.name, built.node_role_arn)
     return built

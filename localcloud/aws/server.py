@@ -226,6 +226,9 @@ class LocalAws:
         for middleware in reversed(self._middlewares):
             app = middleware(app)
         app = self.states.middleware(app)
+        from localcloud.aws.root import caller_identity_middleware  # root.py imports this module
+
+        app = caller_identity_middleware(self.account_id)(app)
         app = self.eks.middleware(app)
         app = self.ec2.middleware(app)
         return self._gate(app)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
 import logging
 import threading
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 import yaml
 from werkzeug.wrappers import Request, Response
 
+from localcloud.kube import openapi, reviews, tables
 from localcloud.kube.auth import (
     AuthenticationError,
     Authorizer,
@@ -57,6 +59,9 @@ class FaultLike(Protocol):
     @property
     def message(self) -> str: ...
 
+
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+"""Who makes the request being served (hooks may ask: outside clients are neither faulted nor recorded)."""
 
 LedgerHook = Callable[[str, bool, str], None]
 """(operation, mutating, result): `kubernetes:patch DaemonSet`, True, `ok` or the error's reason."""
@@ -152,8 +157,18 @@ class KubeApi:
         if path in ("/healthz", "/livez", "/readyz"):
             return Response("ok", mimetype="text/plain")
         principal = self._authenticate(request, public=path in PUBLIC_PATHS)
+        current_principal.set(principal)
         if path == "/version":
             return json_response(self.version)
+        if request.method == "GET" and path.startswith("/openapi/v3"):
+            served = openapi.serve(self.store.registry, path)
+            if served is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource", details={})
+            return json_response(served)
+        if request.method == "POST" and path in reviews.PATHS:
+            body = reviews.request_body(request.get_data(), request.content_type or "")
+            review = reviews.answer(path, body, principal, self.authorizer, self.store.registry)
+            return json_response(review, status=201)
         if request.method == "GET" and self._is_discovery(path):
             return self._discovery(path, principal)
         route = parse_resource_path(path, self.store.registry.get)
@@ -298,7 +313,10 @@ class KubeApi:
                 {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, status=201
             )
         if verb == "get":
-            return json_response(store.get(resource, name or "", namespace=ns))
+            found = store.get(resource, name or "", namespace=ns)
+            if tables.wants_table(request.headers.get("Accept", "")):
+                return json_response(self._table(request, resource, [found], {}))
+            return json_response(found)
         if verb == "list":
             return self._list(request, resource, route)
         if verb == "create":
@@ -398,6 +416,8 @@ class KubeApi:
             ).decode()
             metadata["remainingItemCount"] = len(items) - limit
             items = items[:limit]
+        if tables.wants_table(request.headers.get("Accept", "")):
+            return json_response(self._table(request, resource, items, metadata))
         if resource.builtin:
             for item in items:  # typed lists carry no kind/apiVersion per item
                 item.pop("kind", None)
@@ -420,6 +440,7 @@ class KubeApi:
         )
 
         def stream() -> Iterator[bytes]:
+            yield b""  # the headers now, as the API server sends them, not at the first event
             try:
                 for event in events:
                     yield (json.dumps({"type": event.type, "object": event.object}) + "\n").encode()
@@ -427,6 +448,16 @@ class KubeApi:
                 yield (json.dumps({"type": "ERROR", "object": err.status()}) + "\n").encode()
 
         return Response(stream(), mimetype="application/json", direct_passthrough=True)
+
+    def _table(self, request: Request, resource: ResourceType, objects: list[Obj], metadata: Obj) -> Obj:
+        columns = None
+        if not resource.builtin:
+            crd = self.store.find("apiextensions.k8s.io/v1/customresourcedefinitions", resource.qualified) or {}
+            versions = (crd.get("spec") or {}).get("versions") or []
+            served: Obj = next((v for v in versions if v.get("name") == resource.version), {})
+            columns = served.get("additionalPrinterColumns")
+        include = request.args.get("includeObject") or "Metadata"
+        return tables.table(resource, objects, include_object=include, metadata=metadata, printer_columns=columns)
 
     def _scale(self, request: Request, resource: ResourceType, route: Route, verb: str, dry_run: bool) -> Response:
         ns, name = route.namespace, route.name or ""
