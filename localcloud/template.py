@@ -221,6 +221,9 @@ RESOURCE_NAMERS: dict[str, Namer] = {
 }
 """Resource type -> how the twin names it. Extend here for a resource the workflow references."""
 
+_NO_VALUE = object()
+"""What `Ref: AWS::NoValue` resolves to until the list or mapping holding it drops it."""
+
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _SUB_LITERAL = re.compile(r"\$\{!([^}]*)\}")
 
@@ -311,13 +314,20 @@ class Resolver:
         raise TemplateError(f"the twin does not evaluate the condition {value!r}")
 
     def resolve(self, value: Any) -> Any:
-        """The value with every intrinsic function evaluated (TemplateError for what cannot be)."""
+        """The value with every intrinsic function evaluated (TemplateError for what cannot be); a
+        `Ref: AWS::NoValue` removes the list item or property it stands for, as CloudFormation does."""
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self._resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
             if key == "Ref":
                 kind = str(self.template.parameters.get(str(arg), {}).get("Type", ""))
                 if kind == "CommaDelimitedList" or kind.startswith("List<"):
@@ -342,10 +352,11 @@ class Resolver:
                 return str(self.resolve(text)).split(str(delimiter))
             if key == "Fn::If":
                 condition, if_true, if_false = arg
-                return self.resolve(if_true if self.condition(str(condition)) else if_false)
+                return self._resolve(if_true if self.condition(str(condition)) else if_false)
             if key.startswith("Fn::") or key == "Condition":
                 raise TemplateError(f"the twin does not evaluate {key} (in {value!r})")
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self._resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
 
 
 # --- the model the twin uses -------------------------------------------------------------------

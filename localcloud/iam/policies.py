@@ -75,7 +75,7 @@ def _generated_role(
 
 
 def _declared_role(resolver: Resolver, props: Mapping[str, Any]) -> list[PolicyDocument]:
-    documents = [managed_policy(str(resolver.resolve(arn))) for arn in props.get("ManagedPolicyArns") or []]
+    documents = [managed_policy(str(arn)) for arn in resolver.resolve(props.get("ManagedPolicyArns") or [])]
     for policy in props.get("Policies") or []:
         document = resolver.resolve(policy["PolicyDocument"])
         documents.append(document)
