@@ -12,7 +12,6 @@ the old nodegroup is replaced rather than updated.
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -22,6 +21,7 @@ from podcidr.errors import NodegroupReplacementFailed
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.base import Contract
 from podcidr.models.migration import NodegroupReplacement
+from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.support import count_poll, items
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def replace_nodegroup(task: NodegroupTask, eks: EKSClient, kube: Callable[[], Ku
 
 
 def _ceiling(task: NodegroupTask, seconds: int) -> int:
-    return max(10, math.ceil(seconds / max(1, task.poll_seconds)))
+    return wait_ceiling(seconds, task.poll_seconds)
 
 
 def _describe(eks: EKSClient, cluster: str, name: str) -> dict[str, Any] | None:
