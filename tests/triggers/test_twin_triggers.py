@@ -4,6 +4,7 @@ released on every way out, notifications."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -16,11 +17,21 @@ pytestmark = pytest.mark.rehearsal
 CLUSTER = "eksworkshop"
 
 
-def _cloudtrail(twin: Any, name: str, tags: dict[str, str] | None) -> None:
-    detail = events.cloudtrail_create_cluster(str(twin.aws.account_id), twin.region, name, tags)
+def _cloudtrail(twin: Any, name: str, tags: dict[str, str] | None, **shape: Any) -> None:
+    drop = shape.pop("drop", ())  # e.g. [("requestParameters", "tags")]: the record carries no such member
+    detail = events.cloudtrail_create_cluster(str(twin.aws.account_id), twin.region, name, tags, **shape)
+    for where, member in drop:
+        detail.get(where, {}).pop(member, None)
     twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url).put_events(
         Entries=[{"Source": "aws.eks", "DetailType": events.CLOUDTRAIL_DETAIL_TYPE, "Detail": json.dumps(detail)}]
     )
+
+
+def _migrations(twin: Any) -> list[str]:
+    """The migration executions, oldest first."""
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    listed = sfn.list_executions(stateMachineArn=twin.runner.arn)["executions"]
+    return [e["executionArn"] for e in sorted(listed, key=lambda e: e["startDate"])]
 
 
 def _started_by(rule_suffix: str) -> list[str]:
@@ -46,9 +57,9 @@ def _just_created(twin: Any, seconds: float) -> None:
 
 def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 8)
-    _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})
-    (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    _just_created(twin, 25)  # the record goes through EventBridge and NewClusterStateMachine first
+    _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})  # the EKS user guide's shape
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
     result = _result(twin, arn)
     states = _states(result)
     assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
@@ -59,14 +70,32 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
     assert triggers_of(twin).locks() == []
 
 
-def test_cluster_created_without_the_tag_starts_nothing(twin_factory: Any) -> None:
+def test_cluster_created_without_the_tag_or_refused_starts_nothing(twin_factory: Any) -> None:
     twin = twin_factory()
     _cloudtrail(twin, "other", {"team": "a"})
     _cloudtrail(twin, "other2", {"podcidr:enabled": "false"})
     _cloudtrail(twin, "other3", None)
-    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
-    assert sfn.list_executions(stateMachineArn=twin.runner.arn)["executions"] == []
+    _cloudtrail(twin, "refused", {"podcidr:enabled": "true"}, error=("ResourceLimitExceededException", "quota"))
+    time.sleep(2)
+    assert _migrations(twin) == []
     assert _started_by("NewCluster") == []
+
+
+@pytest.mark.parametrize(
+    ("members", "drop"),
+    [
+        ("documented", [("requestParameters", "tags")]),  # clusterName; the tag only on the new cluster
+        ("api", []),  # name, as the API's members
+    ],
+)
+def test_a_record_in_either_shape_starts_the_named_cluster_s_migration(
+    twin_factory: Any, members: str, drop: list[tuple[str, str]]
+) -> None:
+    twin = twin_factory()
+    _cloudtrail(twin, "no-such-cluster", {"podcidr:enabled": "true"}, members=members, drop=drop)
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "no-such-cluster"}
 
 
 def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory: Any) -> None:
@@ -79,7 +108,13 @@ def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory:
         name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
     )
     eks.create_cluster(name="plain", roleArn=role, resourcesVpcConfig={"subnetIds": []})
-    (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    with pytest.raises(eks.exceptions.ResourceInUseException):  # a failed call is recorded (errorCode), starts nothing
+        eks.create_cluster(
+            name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
+        )
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
+    time.sleep(2)
+    assert len(_migrations(twin)) == 1
     sfn = session.client("stepfunctions", endpoint_url=twin.endpoint_url)
     assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "fresh"}
 
