@@ -357,3 +357,11 @@ def test_cfn_lint_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_api_role_trust_has_no_source_account_condition(template: Template) -> None:
+    # API Gateway is reported not to set aws:SourceAccount when it assumes integration credentials
+    # (AWS-FACTS 9): with that condition every API call would answer 500.
+    [statement] = template.resources["MigrationsApiRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert "Condition" not in statement
