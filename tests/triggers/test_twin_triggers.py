@@ -230,3 +230,34 @@ def test_podcidr_start_watch_against_the_twin_shows_progress_and_the_report(
     assert main(["start", "--cluster", "no-such-cluster", "--watch", *where]) == 1
     assert "ClusterNotFound" in capsys.readouterr().out
     assert main(["watch", "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:nope", *where]) == 2
+
+
+def test_an_ended_execution_without_input_is_released_by_its_arn_and_notified(twin_factory: Any) -> None:
+    # EventBridge may leave detail.input null (a large input): the lock is found by the execution.
+    twin = twin_factory()
+    triggers = triggers_of(twin)
+    ended = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":big-input"
+    other = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":still-running"
+    session = twin.aws.admin_session()
+    dynamodb = session.client("dynamodb", endpoint_url=twin.endpoint_url)
+    for cluster, arn in ((CLUSTER, ended), ("other", other)):
+        dynamodb.put_item(
+            TableName=triggers.tables[0],
+            Item={"clusterName": {"S": cluster}, "executionArn": {"S": arn}, "startedAt": {"S": "x"}},
+        )
+    detail = {
+        "executionArn": ended,
+        "stateMachineArn": twin.runner.arn,
+        "name": "big-input",
+        "status": "FAILED",
+        "input": None,
+        "inputDetails": {"included": False},
+        "error": "States.DataLimitExceeded",
+        "cause": "too large",
+    }
+    session.client("events", endpoint_url=twin.endpoint_url).put_events(
+        Entries=[{"Source": "aws.states", "DetailType": events.STATUS_CHANGE_DETAIL_TYPE, "Detail": json.dumps(detail)}]
+    )
+    notification = wait_until(lambda: triggers.notifications(), timeout=20)[0]["message"]
+    assert (notification["cluster"], notification["outcome"]) == (CLUSTER, "FAILED")
+    assert [lock["executionArn"] for lock in triggers.locks()] == [other]
