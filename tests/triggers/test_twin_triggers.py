@@ -261,3 +261,42 @@ def test_an_ended_execution_without_input_is_released_by_its_arn_and_notified(tw
     notification = wait_until(lambda: triggers.notifications(), timeout=20)[0]["message"]
     assert (notification["cluster"], notification["outcome"]) == (CLUSTER, "FAILED")
     assert [lock["executionArn"] for lock in triggers.locks()] == [other]
+    assert _failed_migrations_counted(twin) == 1
+
+
+def _failed_migrations_counted(twin: Any) -> float:
+    """The alarm's metric: Podcidr MigrationsFailed (no dimension), summed."""
+    from datetime import UTC, datetime, timedelta
+
+    cloudwatch = twin.aws.admin_session().client("cloudwatch", endpoint_url=twin.endpoint_url)
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="Podcidr",
+        MetricName="MigrationsFailed",
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return float(sum(point["Sum"] for point in points))
+
+
+def test_the_alarm_counts_failed_and_aborted_migrations_not_refusals(twin_factory: Any) -> None:
+    twin = twin_factory()
+    assert twin.runner is not None
+    first = twin.runner.start({"clusterName": "no-such-cluster"}, name="fails")
+    _result(twin, first)
+    triggers = triggers_of(twin)
+    wait_until(lambda: len(triggers.notifications()) == 1, timeout=20)
+    assert _failed_migrations_counted(twin) == 1
+    _just_created(twin, 120)
+    running = twin.runner.start({"clusterName": CLUSTER}, name="running")
+    wait_until(lambda: triggers.locks(), timeout=10)
+    refused = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="refused"))
+    assert refused.error == "MigrationInProgress"
+    wait_until(lambda: len(triggers.notifications()) == 2, timeout=20)
+    assert _failed_migrations_counted(twin) == 1  # a refusal is not a failed migration
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    sfn.stop_execution(executionArn=running, error="Operator", cause="stopped by hand")
+    wait_until(lambda: len(triggers.notifications()) == 3, timeout=20)
+    assert _failed_migrations_counted(twin) == 2  # an aborted one is
