@@ -140,15 +140,6 @@ LOST_RESPONSES = [
 ]
 
 
-def test_a_failed_nodegroup_replacement_fails_the_migration_with_its_name_and_cause() -> None:
-    faults = [{"operation": "eks:CreateNodegroup", "when": "before", "times": 1, "error": "InvalidParameterException"}]
-    rehearsal = _run({"faults": faults}, verify={"loadBalancers": []})
-    result = rehearsal.results[0]
-    assert (result.status, result.error) == ("FAILED", "NodegroupReplacementFailed")  # the child's error
-    assert "EKS refused to create nodegroup managed-ng-podcidr" in (result.cause or "")
-    assert {"ReadNodegroupFailure", "ExplainNodegroupFailure", "ReleaseLockOnFailure"} <= set(_visited(rehearsal))
-
-
 def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
     faults = [{"operation": op, "when": "after", "times": 1, "error": "InternalError"} for op in LOST_RESPONSES]
     rehearsal = _run({"faults": faults})
