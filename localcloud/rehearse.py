@@ -1,4 +1,5 @@
-"""`python -m localcloud rehearse`: run whole executions on a fresh twin (DESIGN.md "The rehearse command").
+"""`python -m localcloud rehearse`: run whole executions on a fresh twin (DESIGN.md "The rehearse command");
+`python -m localcloud up`: the twin as a sandbox (localcloud.sandbox).
 
 Exit codes: 0 the (last) execution succeeded, 1 it failed (error name and cause printed),
 2 a usage or scenario error (bad option, unreadable or invalid scenario or input file).
@@ -16,6 +17,7 @@ from typing import IO, Any
 
 from rich.console import Console
 
+from localcloud import sandbox
 from localcloud.graph import FORMATS, GraphError, write_graph
 from localcloud.progress import Display, LiveDisplay, PlainDisplay, readable_cause
 from localcloud.scenario import Scenario, ScenarioError, load_scenario
@@ -52,6 +54,7 @@ def parser() -> argparse.ArgumentParser:
     rehearse.add_argument("--graph", type=Path, help="draw the (last) execution graph (.png, .svg, .pdf, .dot)")
     rehearse.add_argument("--template", type=Path, help=argparse.SUPPRESS)  # the twin's own tests
     rehearse.add_argument("--plain", action="store_true", help="plain progress lines even on a terminal")
+    sandbox.add_parser(commands)
     return root
 
 
@@ -159,6 +162,8 @@ def main(argv: list[str] | None = None, *, stdout: IO[str] | None = None, stderr
     except SystemExit as leaving:  # --help
         return int(leaving.code or 0)
     _quiet_libraries()
+    if args.command == "up":
+        return _up(args, out, err)
     try:
         scenario = load_scenario(args.scenario)
         execution_input = read_input(args.input, scenario)
@@ -205,3 +210,21 @@ def main(argv: list[str] | None = None, *, stdout: IO[str] | None = None, stderr
         return EXIT_SUCCEEDED
     out.write(f"execution failed: {last.error}\n  {readable_cause(last.cause)}\n")
     return EXIT_FAILED
+
+
+def _up(args: argparse.Namespace, out: IO[str], err: IO[str]) -> int:
+    """`up`: exit 0 once interrupted (SIGINT/SIGTERM) and --state is written, 2 on a usage error."""
+    try:
+        scenario = load_scenario(args.scenario)
+        execution_input = read_input(args.execute, scenario) if args.execute else None
+        template = Template.load(args.template) if args.template else Template.load()
+        state = sandbox.run(args, scenario, execution_input, template, out)
+        if args.state:
+            _write(args.state, state)
+    except ScenarioError as error:
+        err.write(f"scenario error: {error}\n")
+        return EXIT_USAGE
+    except (UsageError, TemplateError) as error:
+        err.write(f"{error}\n")
+        return EXIT_USAGE
+    return EXIT_SUCCEEDED

@@ -148,6 +148,13 @@ class TimingSpec(_Model):
     (CREATE_FAILED, health issue NodeCreationFailure). EKS does not document how long it waits."""
     pod_ready: float = Field(default=0.2, ge=0)
     """Cluster twin: from a pod's scheduling to Running/Ready."""
+    access_entry: float = Field(default=1.0, ge=0)
+    """EKS: how long a new access entry (or access policy association) takes to apply; meanwhile the
+    Kubernetes API answers 401 (no entry yet) or 403 (no policy yet) (AWS-FACTS 7)."""
+    ec2_consistency: float = Field(default=1.0, ge=0)
+    """EC2 is eventually consistent: for this long after the workflow created a subnet (security group,
+    network interface, route table) its own reads may not see it (InvalidSubnetID.NotFound; AWS-FACTS 7).
+    0 turns it off."""
 
 
 class FaultSpec(_Model):

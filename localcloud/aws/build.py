@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from localcloud.aws import access_bootstrap
+from localcloud.aws.root import root_arn
 
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
@@ -170,8 +174,12 @@ def build_aws(aws: LocalAws) -> BuiltAws:
 
     built.cluster_role_arn = _role(iam, f"{cluster.name}-cluster-role", "cluster")
     built.node_role_arn = _role(iam, f"{cluster.name}-node-role", "node")
+    # EKS names it eks-cluster-sg-<cluster>-<a number>, tags it for the cluster (the one group the load
+    # balancer controller looks for on a pod's ENI, AWS-FACTS 8) and puts it on the nodes of managed
+    # nodegroups without a launch template.
+    sg_name = f"eks-cluster-sg-{cluster.name}-{zlib.crc32(cluster.name.encode()) % 10**10:010d}"
     sg = ec2.create_security_group(
-        GroupName=f"eks-cluster-sg-{cluster.name}",
+        GroupName=sg_name,
         Description="EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, "
         "as well as any managed workloads.",
         VpcId=vpc_id,
@@ -179,7 +187,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             {
                 "ResourceType": "security-group",
                 "Tags": [
-                    {"Key": "Name", "Value": f"eks-cluster-sg-{cluster.name}"},
+                    {"Key": "Name", "Value": sg_name},
                     {"Key": "aws:eks:cluster-name", "Value": cluster.name},
                     {"Key": f"kubernetes.io/cluster/{cluster.name}", "Value": "owned"},
                 ],
@@ -250,4 +258,8 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         creating_for=scenario.timing.cluster_create if creating else None,
         on_active=create_nodegroups_later if creating else None,
     )
+    # The twin builds the account with the root's keys: the root created the cluster.
+    access_bootstrap.grant_cluster_creator(aws.eks, cluster.name, root_arn(aws.account_id))
+    if cluster.nodegroups:
+        access_bootstrap.grant_node_role(aws.eks, cluster.name, built.node_role_arn)
     return built

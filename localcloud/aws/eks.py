@@ -620,6 +620,9 @@ class EksStore:
         document = json.loads(response.body)
         nodegroup = document.get("nodegroup", {})
         self.track_new_nodegroup(params.get("name", ""), nodegroup.get("nodegroupName", ""))
+        from localcloud.aws.access_bootstrap import grant_node_role
+
+        grant_node_role(self, params.get("name", ""), str(nodegroup.get("nodeRole") or ""))
         nodegroup["status"] = "CREATING"
         response.body = json.dumps(document).encode()
         return Response(response)

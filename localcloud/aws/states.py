@@ -100,6 +100,9 @@ def _get_execution_history(inner: WsgiApp, environ: WsgiEnviron, start_response:
     if response.status != 200:
         return response.replay(start_response)
     events: list[dict[str, Any]] = json.loads(response.body)["events"]
+    for event in events:  # moto starts the first state's events from 0; AWS links each to the event before
+        if int(event.get("id") or 0) > 1 and not event.get("previousEventId"):
+            event["previousEventId"] = int(event["id"]) - 1
     if params.get("reverseOrder"):
         events.reverse()
     page: dict[str, Any] = {"events": events[start : start + page_size]}

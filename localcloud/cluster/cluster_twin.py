@@ -9,10 +9,12 @@
 start(): serves the Kubernetes API (HTTPS, the cluster's CA) and registers its endpoint and CA with
 LocalAws's EKS so DescribeCluster returns them; authenticates with LocalAws's access entries and
 authentication mode; records Kubernetes calls in LocalAws's ledger (with the execution number) and
-applies the scenario's `kubernetes:<verb> <Kind>` faults; bootstraps the cluster (aws-node per the
-CNI version, kube-proxy, CoreDNS, the ENIConfig CRD, the Load Balancer Controller when the scenario
-has it), writes the managed add-on's configuration onto aws-node, creates the scenario's workloads,
-and settles: the existing nodegroups' nodes Ready and the pods Running before anything else runs.
+applies the scenario's `kubernetes:<verb> <Kind>` faults, for the workflow's principals only
+(tokens of assumed roles, as AWS calls are counted; an outside kubectl is neither counted nor
+faulted); bootstraps the cluster (aws-node per the CNI version, kube-proxy, CoreDNS, the ENIConfig
+CRD, the Load Balancer Controller when the scenario has it), writes the managed add-on's
+configuration onto aws-node, creates the scenario's workloads, and settles: the existing
+nodegroups' nodes Ready and the pods Running before anything else runs.
 Then one controller thread reconciles (nodegroups and the CNI, workloads, load balancers) on every
 change and every `interval` seconds, timed by the scenario's `timing`; it tells EKS when a creating
 nodegroup's nodes failed to join (CREATE_FAILED, NodeCreationFailure).
@@ -22,10 +24,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from localcloud.aws import root
 from localcloud.cluster import cni
 from localcloud.cluster.instances import InstanceTypes
 from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
@@ -87,8 +90,11 @@ class ClusterTwin:
             auth_mode_getter=lambda: aws.eks.authentication_mode(self.cluster_name),
             ledger_hook=self._ledger,
             fault_hook=lambda operation: aws.faults.take(operation),
+            counted=lambda access_key: aws.caller_of(access_key) is not None,
             store=self.store,
             kubernetes_version=cluster.version,
+            credential_resolver=root.credential_resolver(aws.account_id),
+            cluster_creator_arn=root.root_arn(aws.account_id),
         )
         self.server = server.start()
         aws.eks.set_cluster_endpoint(self.cluster_name, server.endpoint, server.ca_data)
@@ -167,11 +173,20 @@ class ClusterTwin:
 
     # -- the API server's hooks ------------------------------------------------------------------------
     def _access(self, cluster: str, principal_arn: str) -> list[Obj] | None:
+        """The entry's policies as the API server sees them: an entry, and each policy association,
+        applies `timing.accessEntry` seconds after it was made (EKS: a few seconds, 401/403 meanwhile)."""
         assert self.aws is not None
         entry = self.aws.eks.access_entry(cluster, principal_arn)
-        if entry is None:
+        delay = self.scenario.timing.access_entry
+        now = self.wall_clock()
+        if entry is None or (now - entry.created_at).total_seconds() < delay:
             return None
-        return [p.to_json() for p in entry.policies.values()]
+        return [p.to_json() for p in entry.policies.values() if (now - p.modified_at).total_seconds() >= delay]
+
+    @staticmethod
+    def wall_clock() -> datetime:
+        """Now, as EKS stamps access entries (tests may hold it)."""
+        return datetime.now(UTC)
 
     def _ledger(self, operation: str, mutating: bool, result: str) -> None:
         assert self.aws is not None
@@ -240,7 +255,7 @@ class ClusterTwin:
     def reconcile(self) -> None:
         """One pass of every controller."""
         assert self.aws is not None and self.nodes is not None and self.workloads is not None
-        now = time.monotonic()
+        now = self.aws.clock.now()  # the AWS twin's clock: a test that holds it holds the controllers too
         nodegroups = self.aws.eks.nodegroups(self.cluster_name)
         self.nodes.reconcile(nodegroups, now)
         for nodegroup, instance_ids in self.nodes.never_joined(nodegroups, now).items():

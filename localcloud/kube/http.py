@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
 import logging
 import threading
@@ -24,12 +25,14 @@ from typing import Any, Protocol
 import yaml
 from werkzeug.wrappers import Request, Response
 
+from localcloud.kube import openapi, reviews, tables
 from localcloud.kube.auth import (
     AuthenticationError,
     Authorizer,
     Principal,
     RequestAttributes,
     TokenVerifier,
+    token_access_key,
 )
 from localcloud.kube.errors import ApiError, bad_request, from_fault, method_not_allowed, unauthorized
 from localcloud.kube.resources import MUTATING_VERBS, ResourceType
@@ -57,6 +60,9 @@ class FaultLike(Protocol):
     @property
     def message(self) -> str: ...
 
+
+current_principal: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("principal", default=None)
+"""Who makes the request being served (hooks may ask: outside clients are neither faulted nor recorded)."""
 
 LedgerHook = Callable[[str, bool, str], None]
 """(operation, mutating, result): `kubernetes:patch DaemonSet`, True, `ok` or the error's reason."""
@@ -122,6 +128,7 @@ class KubeApi:
         authorizer: Authorizer | None,
         ledger_hook: LedgerHook | None = None,
         fault_hook: FaultHook | None = None,
+        counted: Callable[[str | None], bool] | None = None,
         version: Obj | None = None,
         server_address: str = "127.0.0.1:443",
         stop: threading.Event | None = None,
@@ -131,6 +138,10 @@ class KubeApi:
         self.authorizer = authorizer
         self.ledger_hook = ledger_hook
         self.fault_hook = fault_hook
+        self.counted = counted
+        """Given the access key the caller's token was signed with (None without one), whether its
+        calls are recorded and faulted (the workflow's); None: every call is."""
+        self._caller = threading.local()
         self.version = version or default_version("1.30")
         self.server_address = server_address
         self.stop = stop or threading.Event()
@@ -148,12 +159,24 @@ class KubeApi:
 
     # dispatch ------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        header = request.headers.get("Authorization", "")
+        self._caller.access_key = token_access_key(header.partition(" ")[2]) if header else None
         path = request.path.rstrip("/") or "/"
         if path in ("/healthz", "/livez", "/readyz"):
             return Response("ok", mimetype="text/plain")
         principal = self._authenticate(request, public=path in PUBLIC_PATHS)
+        current_principal.set(principal)
         if path == "/version":
             return json_response(self.version)
+        if request.method == "GET" and path.startswith("/openapi/v3"):
+            served = openapi.serve(self.store.registry, path)
+            if served is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource", details={})
+            return json_response(served)
+        if request.method == "POST" and path in reviews.PATHS:
+            body = reviews.request_body(request.get_data(), request.content_type or "")
+            review = reviews.answer(path, body, principal, self.authorizer, self.store.registry)
+            return json_response(review, status=201)
         if request.method == "GET" and self._is_discovery(path):
             return self._discovery(path, principal)
         route = parse_resource_path(path, self.store.registry.get)
@@ -184,8 +207,11 @@ class KubeApi:
             raise unauthorized()
         return principal
 
+    def _counts(self) -> bool:
+        return self.counted is None or self.counted(getattr(self._caller, "access_key", None))
+
     def _record(self, operation: str, mutating: bool, result: str) -> None:
-        if self.ledger_hook is not None:
+        if self.ledger_hook is not None and self._counts():
             self.ledger_hook(operation, mutating, result)
 
     # discovery -----------------------------------------------------------------------------------
@@ -281,7 +307,7 @@ class KubeApi:
 
     def _take_fault(self, operation: str) -> FaultLike | None:
         """The fault to inject into this call, if any (taken once per call)."""
-        return self.fault_hook(operation) if self.fault_hook is not None else None
+        return self.fault_hook(operation) if self.fault_hook is not None and self._counts() else None
 
     def _act(self, request: Request, resource: ResourceType, route: Route, verb: str, dry_run: bool) -> Response:
         store, args, ns, name = self.store, request.args, route.namespace, route.name
@@ -298,7 +324,10 @@ class KubeApi:
                 {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, status=201
             )
         if verb == "get":
-            return json_response(store.get(resource, name or "", namespace=ns))
+            found = store.get(resource, name or "", namespace=ns)
+            if tables.wants_table(request.headers.get("Accept", "")):
+                return json_response(self._table(request, resource, [found], {}))
+            return json_response(found)
         if verb == "list":
             return self._list(request, resource, route)
         if verb == "create":
@@ -398,6 +427,8 @@ class KubeApi:
             ).decode()
             metadata["remainingItemCount"] = len(items) - limit
             items = items[:limit]
+        if tables.wants_table(request.headers.get("Accept", "")):
+            return json_response(self._table(request, resource, items, metadata))
         if resource.builtin:
             for item in items:  # typed lists carry no kind/apiVersion per item
                 item.pop("kind", None)
@@ -420,6 +451,7 @@ class KubeApi:
         )
 
         def stream() -> Iterator[bytes]:
+            yield b""  # the headers now, as the API server sends them, not at the first event
             try:
                 for event in events:
                     yield (json.dumps({"type": event.type, "object": event.object}) + "\n").encode()
@@ -427,6 +459,16 @@ class KubeApi:
                 yield (json.dumps({"type": "ERROR", "object": err.status()}) + "\n").encode()
 
         return Response(stream(), mimetype="application/json", direct_passthrough=True)
+
+    def _table(self, request: Request, resource: ResourceType, objects: list[Obj], metadata: Obj) -> Obj:
+        columns = None
+        if not resource.builtin:
+            crd = self.store.find("apiextensions.k8s.io/v1/customresourcedefinitions", resource.qualified) or {}
+            versions = (crd.get("spec") or {}).get("versions") or []
+            served: Obj = next((v for v in versions if v.get("name") == resource.version), {})
+            columns = served.get("additionalPrinterColumns")
+        include = request.args.get("includeObject") or "Metadata"
+        return tables.table(resource, objects, include_object=include, metadata=metadata, printer_columns=columns)
 
     def _scale(self, request: Request, resource: ResourceType, route: Route, verb: str, dry_run: bool) -> Response:
         ns, name = route.namespace, route.name or ""

@@ -152,5 +152,6 @@ def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
     cluster = rehearsal.state["cluster"]
     assert len(cluster["eniConfigs"]) == 3
     assert [ng["name"] for ng in rehearsal.state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
-    assert all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in cluster["pods"] if not p["hostNetwork"])
+    app_pods = [p for p in cluster["pods"] if not p["hostNetwork"]]
+    assert app_pods and all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in app_pods)
     assert rehearsal.state["loadBalancers"] == [] and cluster["loadBalancers"] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -47,6 +48,25 @@ def _states(result: Any) -> list[str]:
     return [visit.name for visit in result.visits]
 
 
+def _held_creating(twin: Any) -> Callable[[], None]:
+    """The scenario's cluster CREATING until the test calls the function returned (no timer to race)."""
+    with twin.aws.clock.lock:
+        cluster = twin.aws.eks.backend.clusters[CLUSTER]
+        cluster.status = "CREATING"
+
+    def activate() -> None:
+        with twin.aws.clock.lock:
+            cluster.status = "ACTIVE"
+
+    return activate
+
+
+def _entered(twin: Any, arn: str, state: str) -> bool:
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in history)
+
+
 def _just_created(twin: Any, seconds: float) -> None:
     """The scenario's cluster as CreateCluster leaves it: CREATING, ACTIVE `seconds` later."""
     with twin.aws.clock.lock:
@@ -57,9 +77,13 @@ def _just_created(twin: Any, seconds: float) -> None:
 
 def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 25)  # the record goes through EventBridge and NewClusterStateMachine first
-    _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})  # the EKS user guide's shape
-    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
+    activate = _held_creating(twin)
+    try:
+        _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})  # the EKS user guide's shape
+        (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
+        wait_until(lambda: _entered(twin, arn, "WaitForClusterActive"), timeout=30)
+    finally:
+        activate()
     result = _result(twin, arn)
     states = _states(result)
     assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
@@ -138,18 +162,21 @@ def test_custom_event_starts_a_migration_with_its_detail_as_input(twin_factory: 
 
 def test_second_migration_of_a_cluster_fails_with_migration_in_progress_and_changes_nothing(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 6)
+    activate = _held_creating(twin)  # the first migration waits, holding the lock, until the test lets it on
     assert twin.runner is not None
     first = twin.runner.start({"clusterName": CLUSTER}, name="first")
     triggers = triggers_of(twin)
-    wait_until(lambda: triggers.locks(), timeout=10)
-    second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
-    assert second.status == "FAILED"
-    assert second.error == "MigrationInProgress"
-    assert first in second.cause and CLUSTER in second.cause
-    assert "Plan" not in _states(second)
-    assert [lock["executionArn"] for lock in triggers.locks()] == [first]
-    _result(twin, first)
+    try:
+        wait_until(lambda: triggers.locks(), timeout=10)
+        second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
+        assert second.status == "FAILED"
+        assert second.error == "MigrationInProgress"
+        assert first in second.cause and CLUSTER in second.cause
+        assert "Plan" not in _states(second)
+        assert [lock["executionArn"] for lock in triggers.locks()] == [first]
+    finally:
+        activate()
+    assert _result(twin, first).status == "SUCCEEDED"
     assert triggers.locks() == []
 
 
@@ -171,7 +198,7 @@ def test_failed_execution_releases_its_lock_and_notifies(twin_factory: Any) -> N
 
 def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 120)
+    _held_creating(twin)  # never ACTIVE: the execution is stopped while it waits
     assert twin.runner is not None
     arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
     triggers = triggers_of(twin)

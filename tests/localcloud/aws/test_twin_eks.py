@@ -157,7 +157,8 @@ def test_access_entry_lifecycle(aws: LocalAws, eks: Any) -> None:
     assert associated["policyArn"] == ADMIN_POLICY
     listed = eks.list_associated_access_policies(clusterName=CLUSTER, principalArn=role)["associatedAccessPolicies"]
     assert [p["policyArn"] for p in listed] == [ADMIN_POLICY]
-    assert eks.list_access_entries(clusterName=CLUSTER, associatedPolicyArn=ADMIN_POLICY)["accessEntries"] == [role]
+    admins = eks.list_access_entries(clusterName=CLUSTER, associatedPolicyArn=ADMIN_POLICY)["accessEntries"]
+    assert sorted(admins) == [role, "arn:aws:iam::123456789012:root"]  # and the cluster creator
     # the cluster twin's view: an STS assumed-role caller maps to the role's entry
     found = aws.eks.access_entry(CLUSTER, "arn:aws:sts::123456789012:assumed-role/podcidr-fn/session-1")
     assert found is not None and [p.policy_arn for p in found.policies.values()] == [ADMIN_POLICY]

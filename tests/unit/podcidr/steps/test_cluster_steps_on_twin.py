@@ -494,8 +494,7 @@ def test_private_nlb_with_fixed_addresses_verified_and_a_stray_target_named(twin
         verify_load_balancer(task, kube, twin.clients.elbv2)
         assert task.check.dns_name and task.check.targets_in_pod_cidr is True
         assert task.check.target_ips == ["100.64.1.10", "100.64.129.10", "100.64.65.10"]
-        if task.check.status != "done":  # moto reports registered ip targets' health as it likes; say what it said
-            pytest.skip(f"moto's target health: {task.check.healthy_targets} healthy of 3")
+        assert (task.check.status, task.check.healthy_targets) == ("done", 3)
 
         stray = LoadBalancerTask(
             cluster_name=twin.cluster,

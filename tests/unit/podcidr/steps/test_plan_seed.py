@@ -156,6 +156,20 @@ def test_without_replacing_nodegroups(seed_world: Topology) -> None:
     assert any("replaceNodegroups is false" in w for w in m.warnings)
 
 
+@pytest.mark.parametrize("status", ["UPDATING", "CREATING", "CREATE_FAILED", "DELETING"])
+def test_a_nodegroup_not_active_is_a_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, nodegroup_status=status)
+    assert [r.replaced for r in m.nodegroups] == ["managed-ng"]  # still replaced: a warning, not a refusal
+    assert f"Nodegroup 'managed-ng' is {status}, not ACTIVE." in m.warnings
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "DEGRADED"])
+def test_an_active_or_degraded_nodegroup_is_no_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, nodegroup_status=status)
+    assert [r.replaced for r in m.nodegroups] == ["managed-ng"]
+    assert not any("Nodegroup" in w for w in m.warnings), m.warnings
+
+
 # --- the CNI ---------------------------------------------------------------------------------
 
 
@@ -186,6 +200,19 @@ def test_cni_addon_too_old(seed_world: Topology) -> None:
         run({"clusterName": "eksworkshop"}, addon=addon("v1.12.6-eksbuild.2"))
 
 
+@pytest.mark.parametrize("status", ["UPDATING", "CREATING", "CREATE_FAILED", "UPDATE_FAILED"])
+def test_an_addon_not_active_is_a_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, addon=addon(status=status))
+    assert m.cni.via == "addon"  # planned all the same: ConfigureCni waits for the add-on
+    assert f"The vpc-cni add-on is {status}; ConfigureCni waits for it to settle." in m.warnings
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "DEGRADED"])
+def test_an_active_or_degraded_addon_is_no_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, addon=addon(status=status))
+    assert not any("vpc-cni add-on" in w for w in m.warnings), m.warnings
+
+
 @pytest.mark.parametrize(
     ("values", "match"),
     [
@@ -214,8 +241,9 @@ def test_cluster_creating_asks_to_wait(seed_world: Topology) -> None:
 
 
 def test_cluster_creating_past_the_ceiling(seed_world: Topology) -> None:
-    assert max_polls(30) == 80
-    run({"clusterName": "eksworkshop"}, polls=79, status="CREATING")
+    assert max_polls(30) == 80  # 40 minutes of polls 30 s apart
+    last = run({"clusterName": "eksworkshop"}, polls=79, status="CREATING")
+    assert last.to_json() == {"status": "CLUSTER_CREATING", "polls": 80, "pollSeconds": 30, "migration": None}
     with pytest.raises(ClusterNotActive, match="still CREATING"):
         run({"clusterName": "eksworkshop"}, polls=80, status="CREATING")
 

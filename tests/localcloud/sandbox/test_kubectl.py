@@ -1,0 +1,96 @@
+"""The real kubectl (v1.32) on the sandbox's cluster, with the kubeconfig `up` wrote: what a user
+types on EKS works the same (issue #13's "done when")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.localcloud.sandbox.conftest import Up
+
+ENICONFIG = """\
+apiVersion: crd.k8s.amazonaws.com/v1alpha1
+kind: ENIConfig
+metadata:
+  name: {name}
+spec:
+  subnet: subnet-0123456789abcdef0
+  securityGroups: [sg-0123456789abcdef0]
+"""
+
+
+def _header(output: str) -> list[str]:
+    return output.splitlines()[0].split()
+
+
+def test_get_nodes_wide_prints_the_servers_columns(up: Up) -> None:
+    output = up.kubectl("get", "nodes", "-o", "wide").stdout
+    assert _header(output) == [
+        *("NAME", "STATUS", "ROLES", "AGE", "VERSION", "INTERNAL-IP", "EXTERNAL-IP"),
+        *("OS-IMAGE", "KERNEL-VERSION", "CONTAINER-RUNTIME"),
+    ]
+    rows = output.splitlines()[1:]
+    assert len(rows) == 3 and all(row.split()[1] == "Ready" for row in rows)
+    assert all(row.split()[5].startswith("172.31.") for row in rows)
+
+
+def test_get_pods_wide_shows_each_pods_ip_and_node_as_the_seed_reads_them(up: Up) -> None:
+    output = up.kubectl("get", "pods", "-o", "wide").stdout
+    assert _header(output)[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    for row in output.splitlines()[1:]:
+        cells = row.split()
+        assert cells[1] == "1/1" and cells[2] == "Running"
+        assert cells[5].startswith("172.31.") and cells[6].endswith(".compute.internal")
+
+
+def test_get_services_deployments_and_daemonsets_have_their_default_columns(up: Up) -> None:
+    services = up.kubectl("get", "services", "-n", "kube-system").stdout
+    assert _header(services) == ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    assert "53/UDP,53/TCP" in services
+    deployments = up.kubectl("get", "deployments", "-A", "-o", "wide").stdout
+    assert _header(deployments) == [
+        *("NAMESPACE", "NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE", "CONTAINERS", "IMAGES", "SELECTOR")
+    ]
+    daemonsets = up.kubectl("get", "daemonsets", "-n", "kube-system").stdout
+    assert _header(daemonsets) == [
+        *("NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE", "SELECTOR", "AGE")
+    ]
+    assert any(row.split()[:4] == ["aws-node", "3", "3", "3"] for row in daemonsets.splitlines())
+
+
+def test_apply_of_an_eniconfig_without_flags_then_get_explain_and_diff(up: Up, tmp_path: Path) -> None:
+    manifest = tmp_path / "eniconfig.yaml"
+    manifest.write_text(ENICONFIG.format(name="ap-southeast-1a"), encoding="utf-8")
+    assert "created" in up.kubectl("apply", "-f", str(manifest)).stdout
+    assert "unchanged" in up.kubectl("apply", "-f", str(manifest)).stdout
+    listed = up.kubectl("get", "eniconfigs").stdout
+    assert _header(listed) == ["NAME", "AGE"] and "ap-southeast-1a" in listed
+    assert "KIND:       ENIConfig" in up.kubectl("explain", "eniconfig").stdout
+    assert up.kubectl("diff", "-f", str(manifest)).returncode == 0
+    manifest.write_text(ENICONFIG.format(name="ap-southeast-1a").replace("0123456789abcdef0", "0fedcba9876543210"))
+    changed = up.kubectl("diff", "-f", str(manifest), check=False)
+    assert changed.returncode == 1 and "subnet-0fedcba9876543210" in changed.stdout
+    document = json.loads(up.kubectl("get", "eniconfig", "ap-southeast-1a", "-o", "json").stdout)
+    assert document["spec"]["subnet"] == "subnet-0123456789abcdef0"  # diff changed nothing
+
+
+def test_set_env_then_rollout_status_returns_within_its_timeout(up: Up) -> None:
+    up.kubectl("set", "env", "daemonset", "aws-node", "-n", "kube-system", "AWS_VPC_K8S_CNI_EXTERNALSNAT=false")
+    done = up.kubectl("rollout", "status", "ds/aws-node", "-n", "kube-system", "--timeout=30s", timeout=60)
+    assert 'daemon set "aws-node" successfully rolled out' in done.stdout
+    waited = up.kubectl("wait", "--for=condition=Available", "deployment/coredns", "-n", "kube-system", "--timeout=30s")
+    assert "condition met" in waited.stdout
+
+
+def test_describe_pod(up: Up) -> None:
+    output = up.kubectl("describe", "pod", "-n", "default", "-l", "app=web").stdout
+    statuses = [line.split()[1] for line in output.splitlines() if line.startswith("Status:")]
+    assert statuses == ["Running"] * 3 and "Events:" in output
+
+
+def test_auth_whoami_and_can_i_as_the_account_root(up: Up) -> None:
+    whoami = up.kubectl("auth", "whoami", "-o", "json").stdout
+    info = json.loads(whoami)["status"]["userInfo"]
+    assert info["username"] == "arn:aws:iam::123456789012:root"
+    assert info["extra"]["canonicalArn"] == ["arn:aws:iam::123456789012:root"]
+    assert up.kubectl("auth", "can-i", "create", "pods", "-n", "kube-system").stdout.strip() == "yes"
