@@ -127,10 +127,9 @@ def test_status_change_rule_for_this_state_machine_only(template: Template) -> N
 
 def test_alarm_on_failed_executions(template: Template) -> None:
     alarm = template.resolver(ACCOUNT).resolve(template.resources["ExecutionsFailedAlarm"]["Properties"])
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
-    assert alarm["Dimensions"] == [
-        {"Name": "StateMachineArn", "Value": template.resolver(ACCOUNT).ref("MigrationStateMachine")}
-    ]
+    # ExecutionEnded's count: failed, timed-out and aborted migrations, not MigrationInProgress refusals
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Podcidr", "MigrationsFailed")
+    assert "Dimensions" not in alarm
     assert alarm["AlarmActions"] == [template.resolver(ACCOUNT).ref("NotificationTopic")]
 
 
