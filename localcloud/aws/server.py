@@ -57,6 +57,7 @@ from localcloud.aws.protocol import (
     call,
     classify,
     send_error,
+    service_error_status,
 )
 from localcloud.aws.states import StepFunctionsRules
 from localcloud.scenario import Scenario
@@ -274,7 +275,8 @@ class LocalAws:
                 if not fault.before:
                     call(inner, environ)  # it acts; its response is lost
                 self.ledger.record(request.service, request.action, result=fault.error, caller=caller)
-                return send_error(start_response, request.protocol, fault.error, fault.message)
+                status = service_error_status(request.service, fault.error)
+                return send_error(start_response, request.protocol, fault.error, fault.message, status)
             response = call(inner, environ)
             result = (
                 "ok" if response.status < 400 else (_error_code(request.protocol, response) or str(response.status))

@@ -4,6 +4,7 @@ the cluster half of the workflow (issue 6, item 11)."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 import pytest
@@ -47,6 +48,24 @@ def _visited(rehearsal: Rehearsal, execution: int = 0) -> list[str]:
     return [visit.name for visit in rehearsal.results[execution].visits]
 
 
+def _documents_in(value: Any) -> int:
+    """How many migration documents (clusterName and podSubnets) a state's data holds."""
+    if isinstance(value, list):
+        return sum(_documents_in(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    return int({"clusterName", "podSubnets"} <= set(value)) + sum(_documents_in(item) for item in value.values())
+
+
+def _carried_once(result: Any) -> None:
+    """Every state's data holds the document at most once (state data is limited to 256 KB)."""
+    for event in result.events:
+        details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
+        data = details.get("output") or details.get("input")
+        if data:
+            assert _documents_in(json.loads(data)) <= 1, (details.get("name"), event["type"])
+
+
 def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
     rehearsal = _run(repeat=2)
     first, second = rehearsal.results
@@ -83,6 +102,13 @@ def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
         c["operation"].split(":", 1)[1] for c in state["calls"] if not c["mutating"] and c["service"] != "kubernetes"
     }
     assert reads <= LISTED_READS, f"reads whose output shapes no test walks: {reads - LISTED_READS}"
+    _carried_once(first)
+    # each nodegroup is replaced by a child execution: its poll rounds are not in this history
+    children = [e for e in first.events if e["type"] == "TaskSucceeded" and "startExecution.sync:2" in str(e)]
+    assert len(children) == 1
+    assert json.loads(children[0]["taskSucceededEventDetails"]["output"])["Output"]["status"] == "done"
+    scheduled = [str(e.get("lambdaFunctionScheduledEventDetails")) for e in first.events]
+    assert not any("ReplaceNodegroupFunction" in lambda_task for lambda_task in scheduled)
 
     assert second.succeeded, (second.error, second.cause)
     assert _lasting(rehearsal, 2) == [] and second.output["changes"] == 0
