@@ -99,6 +99,10 @@ class Reads:
             roleArn=self.role_arn,
             definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": True}}}),
         )["stateMachineArn"]
+        image = self.ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+        self.ec2.run_instances(  # a node, as Plan finds self-managed capacity by its instances
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.2xlarge", SubnetId=self.node_subnets[0]
+        )
         self.execution = self.sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
         wait_for(lambda: self.sfn.describe_execution(executionArn=self.execution)["status"] != "RUNNING")
 
@@ -118,6 +122,8 @@ class Reads:
             "ListAssociatedAccessPolicies": lambda: eks.list_associated_access_policies(
                 clusterName=CLUSTER, principalArn=self.role_arn
             ),
+            "ListFargateProfiles": lambda: eks.list_fargate_profiles(clusterName=CLUSTER),
+            "DescribeInstances": lambda: _non_empty(ec2.describe_instances(Filters=vpc), "Reservations"),
             "DescribeVpcs": lambda: ec2.describe_vpcs(VpcIds=[built.vpc_id]),
             "DescribeSubnets": lambda: ec2.describe_subnets(Filters=vpc),
             "DescribeRouteTables": lambda: ec2.describe_route_tables(Filters=vpc),
@@ -137,6 +143,12 @@ class Reads:
             "DescribeExecution": lambda: self.sfn.describe_execution(executionArn=self.execution),
             "GetExecutionHistory": lambda: self.sfn.get_execution_history(executionArn=self.execution),
         }
+
+
+def _non_empty(response: dict[str, Any], member: str) -> dict[str, Any]:
+    """A response whose list is walked item by item: an empty list would check nothing."""
+    assert response[member], f"no {member} to walk"
+    return response
 
 
 def _merged(responses: Any) -> dict[str, Any]:
