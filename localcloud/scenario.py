@@ -80,6 +80,13 @@ class PeeringSpec(_Model):
     status: Literal["active", "pending-acceptance"] = "active"
 
 
+class SecurityGroupSpec(_Model):
+    """A security group of the VPC besides the cluster security group (which EKS makes)."""
+
+    name: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class VpcSpec(_Model):
     cidr: str = DEFAULT_VPC_CIDR
     secondary_cidrs: list[str] = Field(default_factory=list)
@@ -88,12 +95,33 @@ class VpcSpec(_Model):
     route_tables: list[RouteTableSpec] | None = None
     routes: list[RouteSpec] = Field(default_factory=list)
     peerings: list[PeeringSpec] = Field(default_factory=list)
+    security_groups: list[SecurityGroupSpec] = Field(default_factory=list)
 
 
 class VpcCniSpec(_Model):
     addon: bool = True
     """True: the EKS managed add-on; false: a self-managed aws-node DaemonSet."""
     version: str = DEFAULT_CNI_VERSION
+
+
+class TaintSpec(_Model):
+    key: str
+    value: str | None = None
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+
+
+class UpdateConfigSpec(_Model):
+    """A nodegroup's updateConfig as EKS takes it: one of maxUnavailable / maxUnavailablePercentage."""
+
+    max_unavailable: int | None = Field(default=None, ge=1, le=100)
+    max_unavailable_percentage: int | None = Field(default=None, ge=1, le=100)
+    update_strategy: Literal["DEFAULT", "MINIMAL"] | None = None
+
+
+class LaunchTemplateSpec(_Model):
+    security_groups: list[str] = Field(default_factory=list)
+    """Names of `vpc.securityGroups`: the nodes' primary ENI gets these instead of the cluster
+    security group (as EKS does for a launch template that names groups)."""
 
 
 class NodegroupSpec(_Model):
@@ -106,6 +134,14 @@ class NodegroupSpec(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     ami_type: str = "AL2023_x86_64_STANDARD"
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    version: str | None = None
+    """The nodegroup's Kubernetes version; default: the cluster's."""
+    taints: list[TaintSpec] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags as found on the nodegroup; `aws:` keys (CloudFormation's) are set as CloudFormation sets them,
+    not through CreateNodegroup, which refuses them."""
+    update_config: UpdateConfigSpec | None = None
+    launch_template: LaunchTemplateSpec | None = None
 
 
 class WorkloadSpec(_Model):
@@ -148,6 +184,13 @@ class TimingSpec(_Model):
     (CREATE_FAILED, health issue NodeCreationFailure). EKS does not document how long it waits."""
     pod_ready: float = Field(default=0.2, ge=0)
     """Cluster twin: from a pod's scheduling to Running/Ready."""
+    access_entry: float = Field(default=1.0, ge=0)
+    """EKS: how long a new access entry (or access policy association) takes to apply; meanwhile the
+    Kubernetes API answers 401 (no entry yet) or 403 (no policy yet) (AWS-FACTS 7)."""
+    ec2_consistency: float = Field(default=1.0, ge=0)
+    """EC2 is eventually consistent: for this long after the workflow created a subnet (security group,
+    network interface, route table) its own reads may not see it (InvalidSubnetID.NotFound; AWS-FACTS 7).
+    0 turns it off."""
 
 
 class FaultSpec(_Model):
@@ -351,6 +394,9 @@ def _check(s: Scenario) -> None:
         if any(net.overlaps(b) for b in blocks):
             raise ScenarioError(f"vpc.peerings[{i}].cidr", f"{peering.cidr} overlaps a block of the VPC")
 
+    _unique("vpc.securityGroups", [g.name for g in s.vpc.security_groups])
+    group_names = {g.name for g in s.vpc.security_groups}
+
     c = s.cluster
     if not c.subnets:
         raise ScenarioError("cluster.subnets", "the cluster needs subnets")
@@ -377,6 +423,16 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(f"{key}.desiredSize", "needs minSize <= desiredSize <= maxSize")
         if not group.instance_types:
             raise ScenarioError(f"{key}.instanceTypes", "a nodegroup needs an instance type")
+        _check_nodegroup_version(key, group.version, c.version)
+        update = group.update_config
+        if update is not None and (update.max_unavailable is None) == (update.max_unavailable_percentage is None):
+            raise ScenarioError(
+                f"{key}.updateConfig", "give exactly one of maxUnavailable and maxUnavailablePercentage"
+            )
+
+        for j, name in enumerate(group.launch_template.security_groups if group.launch_template else []):
+            if name not in group_names:
+                raise ScenarioError(f"{key}.launchTemplate.securityGroups[{j}]", f"unknown security group {name!r}")
     _unique("cluster.workloads", [f"{w.namespace}/{w.name}" for w in c.workloads])
 
     for i, fault in enumerate(s.faults):
@@ -385,6 +441,24 @@ def _check(s: Scenario) -> None:
                 f"faults[{i}].operation",
                 f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet) or 'kubernetes:<verb> <Kind>'",
             )
+
+
+def _minor(version: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _check_nodegroup_version(key: str, version: str | None, cluster_version: str) -> None:
+    """A managed nodegroup runs the cluster's minor version or up to three below it (EKS version skew)."""
+    if version is None:
+        return
+    node, control = _minor(version), _minor(cluster_version)
+    if node is None:
+        raise ScenarioError(f"{key}.version", f"{version!r} is not a Kubernetes version (1.30)")
+    if control is not None and not (node[0] == control[0] and control[1] - 3 <= node[1] <= control[1]):
+        raise ScenarioError(
+            f"{key}.version", f"{version} is not within three minor versions below the cluster's {cluster_version}"
+        )
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

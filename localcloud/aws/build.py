@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from localcloud.aws.root import root_arn
 
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
+    from localcloud.scenario import NodegroupSpec
 
 _TRUST = {
     "cluster": {"Service": "eks.amazonaws.com"},
@@ -43,6 +45,10 @@ class BuiltAws:
     cluster_role_arn: str = ""
     node_role_arn: str = ""
     cluster_security_group_id: str = ""
+    security_group_ids: dict[str, str] = field(default_factory=dict)
+    """`vpc.securityGroups` name -> group ID."""
+    launch_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Nodegroup name -> the `launchTemplate` of its CreateNodegroup (id, version)."""
     nodegroup_arns: dict[str, str] = field(default_factory=dict)
 
 
@@ -56,6 +62,34 @@ def _role(iam: Any, name: str, kind: str) -> str:
         "Statement": [{"Effect": "Allow", "Principal": _TRUST[kind], "Action": "sts:AssumeRole"}],
     }
     return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))["Role"]["Arn"])
+
+
+def _nodegroup_request(group: NodegroupSpec, built: BuiltAws) -> dict[str, Any]:
+    """CreateNodegroup's parameters for a scenario nodegroup, without the `aws:` tags EKS refuses."""
+    request: dict[str, Any] = {
+        "nodeRole": built.node_role_arn,
+        "subnets": [built.subnet_ids[n] for n in group.subnets],
+        "instanceTypes": group.instance_types,
+        "amiType": group.ami_type,
+        "capacityType": group.capacity_type,
+        "scalingConfig": {"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
+        "labels": group.labels,
+        "tags": {k: v for k, v in group.tags.items() if not k.startswith("aws:")},
+    }
+    if group.taints:
+        request["taints"] = [t.model_dump(exclude_none=True) for t in group.taints]
+    if group.version:
+        request["version"] = group.version
+    if group.update_config:
+        request["updateConfig"] = group.update_config.model_dump(by_alias=True, exclude_none=True)
+    if group.name in built.launch_templates:
+        request["launchTemplate"] = dict(built.launch_templates[group.name])
+    return request
+
+
+def _reserved_tags(moto_ng: Any, tags: dict[str, str]) -> None:
+    """`aws:` tags as CloudFormation puts them on what it creates: not through CreateNodegroup."""
+    moto_ng.tags.update({k: v for k, v in tags.items() if k.startswith("aws:")})
 
 
 def build_aws(aws: LocalAws) -> BuiltAws:
@@ -171,10 +205,31 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
         built.peering_ids.append(pcx)
 
+    for spec in scenario.vpc.security_groups:
+        built.security_group_ids[spec.name] = ec2.create_security_group(
+            GroupName=spec.name,
+            Description=f"{spec.name} (scenario)",
+            VpcId=vpc_id,
+            TagSpecifications=[{"ResourceType": "security-group", "Tags": _tags(spec.name, spec.tags)}],
+        )["GroupId"]
+    for nodegroup in cluster.nodegroups:
+        if nodegroup.launch_template is not None:
+            template = ec2.create_launch_template(
+                LaunchTemplateName=f"{cluster.name}-{nodegroup.name}",
+                LaunchTemplateData={
+                    "SecurityGroupIds": [built.security_group_ids[n] for n in nodegroup.launch_template.security_groups]
+                },
+            )["LaunchTemplate"]
+            built.launch_templates[nodegroup.name] = {"id": template["LaunchTemplateId"], "version": "1"}
+
     built.cluster_role_arn = _role(iam, f"{cluster.name}-cluster-role", "cluster")
     built.node_role_arn = _role(iam, f"{cluster.name}-node-role", "node")
+    # EKS names it eks-cluster-sg-<cluster>-<a number>, tags it for the cluster (the one group the load
+    # balancer controller looks for on a pod's ENI, AWS-FACTS 8) and puts it on the nodes of managed
+    # nodegroups without a launch template.
+    sg_name = f"eks-cluster-sg-{cluster.name}-{zlib.crc32(cluster.name.encode()) % 10**10:010d}"
     sg = ec2.create_security_group(
-        GroupName=f"eks-cluster-sg-{cluster.name}",
+        GroupName=sg_name,
         Description="EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, "
         "as well as any managed workloads.",
         VpcId=vpc_id,
@@ -182,7 +237,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             {
                 "ResourceType": "security-group",
                 "Tags": [
-                    {"Key": "Name", "Value": f"eks-cluster-sg-{cluster.name}"},
+                    {"Key": "Name", "Value": sg_name},
                     {"Key": "aws:eks:cluster-name", "Value": cluster.name},
                     {"Key": f"kubernetes.io/cluster/{cluster.name}", "Value": "owned"},
                 ],
@@ -211,37 +266,33 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         # Runs inside a tick (a request thread holds the clock): moto's backend directly, no HTTP.
         backend = aws.eks.backend
         for group in cluster.nodegroups:
+            request = _nodegroup_request(group, built)
             nodegroup = backend.create_nodegroup(
                 cluster_name=cluster.name,
                 node_role=built.node_role_arn,
                 nodegroup_name=group.name,
-                subnets=[built.subnet_ids[n] for n in group.subnets],
-                scaling_config={
-                    "minSize": group.min_size,
-                    "desiredSize": group.desired_size,
-                    "maxSize": group.max_size,
-                },
+                subnets=request["subnets"],
+                scaling_config=request["scalingConfig"],
                 instance_types=group.instance_types,
                 ami_type=group.ami_type,
                 labels=group.labels,
+                taints=request.get("taints"),
+                tags=request["tags"],
                 capacity_type=group.capacity_type,
+                version=request.get("version"),
+                launch_template=request.get("launchTemplate"),
             )
+            aws.eks.nodegroup_rules.complete(backend.clusters[cluster.name], nodegroup, request)
+            _reserved_tags(nodegroup, group.tags)
             built.nodegroup_arns[group.name] = nodegroup.arn
             aws.eks.track_new_nodegroup(cluster.name, group.name)
 
     if not creating:
         for group in cluster.nodegroups:
             arn = eks.create_nodegroup(
-                clusterName=cluster.name,
-                nodegroupName=group.name,
-                nodeRole=built.node_role_arn,
-                subnets=[built.subnet_ids[n] for n in group.subnets],
-                instanceTypes=group.instance_types,
-                amiType=group.ami_type,
-                capacityType=group.capacity_type,
-                scalingConfig={"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
-                labels=group.labels,
+                clusterName=cluster.name, nodegroupName=group.name, **_nodegroup_request(group, built)
             )["nodegroup"]["nodegroupArn"]
+            _reserved_tags(aws.eks.backend.clusters[cluster.name].nodegroups[group.name], group.tags)
             built.nodegroup_arns[group.name] = arn
         aws.eks.settle_nodegroups()
     aws.eks.register_cluster(

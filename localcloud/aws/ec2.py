@@ -17,7 +17,8 @@ AssociateVpcCidrBlock (IPv4) is checked against every rule of the VPC user guide
 An accepted block is `associating` for `timing.cidrAssociate` seconds, then `associated`; its
 `local` route appears in every route table of the VPC when it is associated.
 
-CreateSubnet is refused (InvalidSubnet.Range) unless its CIDR is inside an *associated* block.
+CreateSubnet is checked as EC2 checks it (ec2_subnets: /16../28, no host bits, inside an
+*associated* block, no overlap, a zone of the region).
 AssociateRouteTable of a subnet that already has an explicit association fails with
 Resource.AlreadyAssociated, as AWS does (moto returns the old association).
 """
@@ -32,6 +33,7 @@ from urllib.parse import parse_qs
 
 from moto.ec2.models import ec2_backends
 
+from localcloud.aws.ec2_subnets import SubnetRefusal, check_create_subnet
 from localcloud.aws.protocol import (
     AwsRequest,
     StartResponse,
@@ -252,17 +254,13 @@ class Ec2Rules:
     def _create_subnet(
         self, inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse, params: dict[str, str]
     ) -> Iterable[bytes]:
-        cidr = params.get("CidrBlock")
         vpc_id = params.get("VpcId", "")
-        if cidr and vpc_id in self.backend.vpcs:
+        if vpc_id in self.backend.vpcs:
+            blocks = [(b, state) for b, _, state in self.live_blocks(self.backend.get_vpc(vpc_id))]
             try:
-                subnet = IPv4(cidr, strict=False)
-            except ValueError:
-                return inner(environ, start_response)
-            vpc = self.backend.get_vpc(vpc_id)
-            inside = [(b, state) for b, _, state in self.live_blocks(vpc) if subnet.subnet_of(b)]
-            if inside and not any(state == "associated" for _, state in inside):
-                raise Refusal("InvalidSubnet.Range", f"The CIDR '{cidr}' is invalid.")
+                check_create_subnet(self.backend, self.aws.region, blocks, params)
+            except SubnetRefusal as refusal:
+                raise Refusal(refusal.code, refusal.message) from None
         return inner(environ, start_response)
 
     def _associate_route_table(

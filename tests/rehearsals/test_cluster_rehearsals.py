@@ -10,6 +10,9 @@ import pytest
 
 from localcloud.rehearse import Rehearsal, rehearse
 from localcloud.scenario import parse_scenario
+from tests.fixtures.response_shapes import READ_OPERATIONS
+
+LISTED_READS = {operation for operations in READ_OPERATIONS.values() for operation in operations}
 
 pytestmark = pytest.mark.rehearsal
 
@@ -62,6 +65,10 @@ def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
     assert report["verification"]["pods"]["outside"] == []
     assert report["cni"]["changed"] is True and len(report["eniConfigs"]) == 3
     assert report["changes"] == len(_mutating(rehearsal, 1))
+    reads = {
+        c["operation"].split(":", 1)[1] for c in state["calls"] if not c["mutating"] and c["service"] != "kubernetes"
+    }
+    assert reads <= LISTED_READS, f"reads whose output shapes no test walks: {reads - LISTED_READS}"
 
     assert second.succeeded, (second.error, second.cause)
     assert _mutating(rehearsal, 2) == [] and second.output["changes"] == 0

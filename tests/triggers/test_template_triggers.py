@@ -280,7 +280,11 @@ def test_lock_is_taken_first_on_a_string_cluster_name(asl: dict[str, Any]) -> No
     choices = states["Lockable?"]["Choices"]
     assert choices[0] == {"Variable": "$.input.clusterName", "IsPresent": False, "Next": "Plan"}
     assert choices[1]["IsString"] is True and choices[1]["Next"] == "ApplyDefaults"
-    assert states["ApplyDefaults"]["Next"] == "TakeLock"
+    assert states["ApplyDefaults"]["Next"] == "ValidateInput"
+    validate = states["ValidateInput"]
+    assert validate["Parameters"] == {"input.$": "$.input", "validateOnly": True}
+    assert validate["ResultPath"] is None and validate["Next"] == "TakeLock"
+    assert validate["Catch"][0]["Next"] == "ExplainFailure" and "InvalidInput" in validate["Catch"][0]["ErrorEquals"]
     take = states["TakeLock"]
     assert take["Resource"] == "arn:aws:states:::dynamodb:putItem"
     assert take["Parameters"]["ConditionExpression"].startswith("attribute_not_exists(clusterName) OR")

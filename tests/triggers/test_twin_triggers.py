@@ -75,7 +75,7 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
         activate()
     result = _result(twin, arn)
     states = _states(result)
-    assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
+    assert states[:5] == ["Start", "Lockable?", "ApplyDefaults", "ValidateInput", "TakeLock"]
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert "WaitForClusterActive" in states
     assert result.output["clusterName"] == CLUSTER
@@ -132,7 +132,7 @@ def test_second_migration_of_a_cluster_fails_with_migration_in_progress_and_chan
     first = twin.runner.start({"clusterName": CLUSTER}, name="first")
     triggers = triggers_of(twin)
     try:
-        wait_until(lambda: triggers.locks(), timeout=10)
+        wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation
         second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
         assert second.status == "FAILED"
         assert second.error == "MigrationInProgress"
@@ -167,7 +167,7 @@ def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_facto
     assert twin.runner is not None
     arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
     triggers = triggers_of(twin)
-    wait_until(lambda: triggers.locks(), timeout=10)
+    wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation (a cold start)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
     wait_until(lambda: not triggers.locks(), timeout=15)

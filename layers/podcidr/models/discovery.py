@@ -134,6 +134,8 @@ class LaunchTemplateInfo:
     image_id: str | None = None
     """An AMI in the launch template: a custom AMI (max pods is then the user's job)."""
     instance_type: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    """The groups the template puts on the nodes' primary ENI (none: EKS uses the cluster security group)."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,9 @@ class NodegroupInfo:
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[dict[str, str], ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
-    update_config: dict[str, int] | None = None
+    update_config: dict[str, int | str] | None = None
+    """As DescribeNodegroup returns it: maxUnavailable(Percentage) integers, updateStrategy a string."""
+    node_repair_config: dict[str, Any] | None = None
     remote_access: dict[str, Any] | None = None
     launch_template: LaunchTemplateInfo | None = None
 

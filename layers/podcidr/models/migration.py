@@ -94,7 +94,9 @@ class NodegroupConfig(Contract):
     release_version: str | None = None
     version: str | None = None
     scaling_config: dict[str, int]
-    update_config: dict[str, int] | None = None
+    update_config: dict[str, int | str] | None = None
+    """maxUnavailable or maxUnavailablePercentage (integers) and updateStrategy (DEFAULT | MINIMAL)."""
+    node_repair_config: dict[str, object] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)

@@ -9,7 +9,8 @@ from pydantic import Field
 from podcidr.models.base import Contract
 from podcidr.models.migration import Migration
 
-PlanStatus = Literal["CLUSTER_CREATING", "PLANNED"]
+PlanStatus = Literal["CLUSTER_CREATING", "PLANNED", "VALID"]
+"""VALID: the input is valid (a `validateOnly` event: nothing was looked up)."""
 
 
 class PlanEvent(Contract):
@@ -17,6 +18,8 @@ class PlanEvent(Contract):
 
     input: Any = None
     polls: int = Field(default=0, ge=0)
+    validate_only: bool = False
+    """Only check the input (ValidateInput, before the lock is taken): no AWS call."""
 
 
 class PlanOutcome(Contract):

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from podcidr import OWNER_TAG_KEY, pod_cidr_tag_key
 from podcidr.aws import discovery
+from podcidr.aws.tags import creatable_tags
 from podcidr.cidr import (
     Peering,
     Route,
@@ -63,6 +64,7 @@ from podcidr.models.migration import (
     Verification,
 )
 from podcidr.models.plan import PlanEvent, PlanOutcome
+from podcidr.steps import plan_references
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -89,21 +91,23 @@ def max_polls(poll_seconds: int) -> int:
     return max(1, math.ceil(CLUSTER_CREATING_CEILING_SECONDS / poll_seconds))
 
 
-def parse_event(event: Any) -> tuple[ExecutionInput, int]:
-    """The execution input and the poll count of a Plan event, or InvalidInput."""
+def parse_event(event: Any) -> tuple[ExecutionInput, PlanEvent]:
+    """The execution input and the Plan event it came in, or InvalidInput."""
     if not isinstance(event, dict):
         raise InvalidInput(f"Plan expects {{'input': ..., 'polls': n}}, found {type(event).__name__}")
     try:
         parsed = PlanEvent.model_validate(event)
     except ValidationError as error:
         raise InvalidInput(f"Plan's event is not valid: {error.errors(include_url=False)}") from None
-    return parse_execution_input(parsed.input), parsed.polls
+    return parse_execution_input(parsed.input), parsed
 
 
 def plan(event: Any, ec2: EC2Client, eks: EKSClient, region: str) -> PlanOutcome:
     """Plan's logic: the outcome for the state machine ($.plan)."""
-    execution_input, polls = parse_event(event)
-    return plan_migration(execution_input, polls, ec2, eks, region)
+    execution_input, parsed = parse_event(event)
+    if parsed.validate_only:
+        return PlanOutcome(status="VALID", polls=parsed.polls, poll_seconds=execution_input.poll_seconds)
+    return plan_migration(execution_input, parsed.polls, ec2, eks, region)
 
 
 def plan_migration(
@@ -140,6 +144,14 @@ def plan_migration(
     topology = discovery.discover_topology(ec2, eks, cluster, region)
     migration = _Planner(execution_input, topology, ec2).migration()
     return PlanOutcome(status="PLANNED", polls=polls, poll_seconds=seconds, migration=migration)
+
+
+def _release_of_version(group: NodegroupInfo) -> str | None:
+    """The AMI release to pin, only where CreateNodegroup accepts it: one of the nodegroup's version."""
+    release, version = group.release_version, group.version
+    if release and version and release.startswith(f"{version}."):
+        return release
+    return None
 
 
 def _version_tuple(version: str) -> tuple[int, int] | None:
@@ -344,6 +356,8 @@ class _Planner:
 
     def _pod_cidr(self) -> tuple[IPv4Network, PodCidr]:
         requested = IPv4Network(self.request.pod_cidr) if self.request.pod_cidr else None
+        if requested is not None:
+            plan_references.check_pod_cidr_unused(requested, self.topology)
         owned = self._owned_block()
         if owned is not None:
             if requested is not None and requested != owned:
@@ -452,20 +466,7 @@ class _Planner:
         return tags
 
     def _eni_configs(self, pod_subnets: Sequence[PodSubnet]) -> list[EniConfig]:
-        groups = list(self.request.eni_config_security_group_ids)
-        if not groups and self.cluster.cluster_security_group_id:
-            groups = [self.cluster.cluster_security_group_id]
-        if not groups:
-            groups = list(self.cluster.security_group_ids)
-            self.warnings.append(
-                "DescribeCluster reported no cluster security group; the ENIConfigs use "
-                + (
-                    f"the cluster's security groups {', '.join(groups)}"
-                    if groups
-                    else "no security group, so pods get their node's primary ENI groups"
-                )
-                + ". Set eniConfigSecurityGroupIds to choose."
-            )
+        groups = plan_references.pod_security_groups(self.request, self.topology, self.ec2, self.warnings)
         return [
             EniConfig(
                 name=s.availability_zone,
@@ -608,13 +609,14 @@ class _Planner:
                 ami_type=None if custom_ami else group.ami_type,
                 capacity_type=group.capacity_type,
                 disk_size=None if template else group.disk_size,
-                release_version=None if custom_ami else group.release_version,
+                release_version=None if custom_ami else _release_of_version(group),
                 version=None if custom_ami else group.version,
                 scaling_config=dict(group.scaling_config),
                 update_config=group.update_config,
+                node_repair_config=group.node_repair_config,
                 labels=dict(group.labels),
                 taints=[Taint(key=t["key"], value=t.get("value"), effect=t["effect"]) for t in group.taints],
-                tags={**group.tags, OWNER_TAG_KEY: self.name},
+                tags={**creatable_tags(group.tags), OWNER_TAG_KEY: self.name},
                 launch_template=launch_template,
                 remote_access=None if template else group.remote_access,
             )

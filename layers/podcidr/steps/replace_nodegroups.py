@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.aws.tags import creatable_tags
 from podcidr.errors import NodegroupReplacementFailed
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.base import Contract
@@ -103,7 +104,7 @@ def create_request(task: NodegroupTask) -> dict[str, Any]:
         "subnets": list(config.subnets),
         "nodeRole": config.node_role,
         "labels": dict(config.labels),
-        "tags": {**config.tags, OWNER_TAG: task.cluster_name},
+        "tags": {**creatable_tags(config.tags), OWNER_TAG: task.cluster_name},
         "clientRequestToken": hashlib.sha256(f"podcidr/{task.cluster_name}/{item.by}".encode()).hexdigest()[:64],
     }
     if config.taints:
@@ -115,6 +116,7 @@ def create_request(task: NodegroupTask) -> dict[str, Any]:
         "releaseVersion": config.release_version,
         "version": config.version,
         "updateConfig": config.update_config,
+        "nodeRepairConfig": config.node_repair_config,
         "launchTemplate": config.launch_template,
     }
     if not config.launch_template:  # EKS refuses diskSize and remoteAccess next to a launch template

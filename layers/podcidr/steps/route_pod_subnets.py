@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from podcidr.aws.clients import transient_faults_retried
-from podcidr.errors import NodeRouteTableMissing
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.errors import NodeRouteTableMissing, TransientAwsError
 from podcidr.models.migration import Migration, PodSubnet
 from podcidr.steps._ec2 import describe_route_tables
 
@@ -103,7 +103,13 @@ def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[Rout
             with transient_faults_retried("ec2:AssociateRouteTable"):
                 made = ec2.associate_route_table(RouteTableId=subnet.route_table_id, SubnetId=subnet.subnet_id)
             subnet.route_table_association_id = made.get("AssociationId")
-    except ClientError:
+    except ClientError as error:
+        if error_code(error) == "InvalidSubnetID.NotFound":
+            # EC2 is eventually consistent: CreatePodSubnets made this subnet a moment ago (AWS-FACTS 7)
+            raise TransientAwsError(
+                f"Pod subnet {subnet.subnet_id} is not visible to EC2 yet (InvalidSubnetID.NotFound right "
+                "after its creation); associating it with its route table is retried"
+            ) from error
         # botocore retries a throttled call by itself: when the first try acted and its answer was lost,
         # the retry is refused (Resource.AlreadyAssociated, InvalidAssociationID.NotFound). Look again.
         now = _explicit_association(describe_route_tables(ec2, vpc_id), subnet.subnet_id)

@@ -81,6 +81,7 @@ def _started_and_seen_running(twin: Twin, api_url: str) -> dict[str, Any]:
         "Start",
         "Lockable?",
         "ApplyDefaults",
+        "ValidateInput",
         "TakeLock",
     }
     return document

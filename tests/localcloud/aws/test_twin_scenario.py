@@ -167,6 +167,11 @@ _NODES = [
         ({"faults": [{"operation": "ec2:CreateSubnet", "when": "during"}]}, "faults[0].when"),
         ({"cluster": {"workloads": [{"name": "web"}, {"name": "web"}]}}, "cluster.workloads"),
         ({"surprise": True}, "surprise"),
+        ({"vpc": {"securityGroups": [{"name": "a"}, {"name": "a"}]}}, "vpc.securityGroups"),
+        (
+            {"cluster": {"nodegroups": [{"name": "ng", "launchTemplate": {"securityGroups": ["ghost"]}}]}},
+            "cluster.nodegroups[0].launchTemplate.securityGroups[0]",
+        ),
     ],
 )
 def test_contradictions_are_refused_naming_the_key(document: dict[str, object], key: str) -> None:

@@ -77,7 +77,7 @@ def test_dry_run_plan_of_the_seed(seed_world: Topology) -> None:
     assert all(t.value == "1" and not t.present and not t.created for t in m.load_balancer_tags)
 
     assert [(e.name, e.availability_zone, e.security_groups) for e in m.eni_configs] == [
-        (az, az, ["sg-0123456789abcdef0"]) for az in AZS
+        (az, az, [seed.security_group_id]) for az in AZS
     ]
 
     assert m.cni.via == "addon"
@@ -131,8 +131,10 @@ def test_no_load_balancer_tags_when_asked(seed_world: Topology) -> None:
 
 
 def test_given_security_groups(seed_world: Topology) -> None:
-    m = planned({"clusterName": "eksworkshop", "eniConfigSecurityGroupIds": ["sg-0aaaaaaaaaaaaaaaa"]})
-    assert all(e.security_groups == ["sg-0aaaaaaaaaaaaaaaa"] for e in m.eni_configs)
+    extra = client("ec2").create_security_group(GroupName="pods-extra", Description="x", VpcId=seed_world.vpc_id)
+    given = [seed_world.security_group_id, extra["GroupId"]]
+    m = planned({"clusterName": "eksworkshop", "eniConfigSecurityGroupIds": given})
+    assert all(e.security_groups == given for e in m.eni_configs)
 
 
 def test_fields_moto_lacks(seed_world: Topology) -> None:
