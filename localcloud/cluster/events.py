@@ -67,7 +67,9 @@ class EventRecorder:
         try:
             self.store.create(EVENTS, event, namespace=namespace)
         except ApiError as error:
-            if error.code not in (404, 409):  # the namespace is going away, or a duplicate name
+            # The namespace is gone (404) or terminating (403), or a duplicate name (409): as
+            # client-go's recorder, drop the event rather than fail the controller.
+            if error.code not in (403, 404, 409):
                 raise
             return
         self._recorded[key] = name
