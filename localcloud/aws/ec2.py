@@ -21,6 +21,9 @@ CreateSubnet is checked as EC2 checks it (ec2_subnets: /16../28, no host bits, i
 *associated* block, no overlap, a zone of the region).
 AssociateRouteTable of a subnet that already has an explicit association fails with
 Resource.AlreadyAssociated, as AWS does (moto returns the old association).
+CreateLaunchTemplateVersion with SourceVersion starts from that version's data, the given members
+overriding it, as AWS does (moto ignores SourceVersion; its response lists only the given members,
+DescribeLaunchTemplateVersions has them all).
 """
 
 from __future__ import annotations
@@ -218,6 +221,7 @@ class Ec2Rules:
                 "AssociateVpcCidrBlock": self._associate_vpc_cidr_block,
                 "CreateSubnet": self._create_subnet,
                 "AssociateRouteTable": self._associate_route_table,
+                "CreateLaunchTemplateVersion": self._create_launch_template_version,
             }.get(request.operation)
             if handler is None:
                 return inner(environ, start_response)
@@ -276,3 +280,22 @@ class Ec2Rules:
                         f"the specified association for route table {table_id} conflicts with an existing association",
                     )
         return inner(environ, start_response)
+
+    def _create_launch_template_version(
+        self, inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse, params: dict[str, str]
+    ) -> Iterable[bytes]:
+        source = params.get("SourceVersion")
+        response = call(inner, environ)
+        if response.status == 200 and source:
+            if params.get("LaunchTemplateId"):
+                template = self.backend.get_launch_template(params["LaunchTemplateId"])
+            else:
+                template = self.backend.get_launch_template_by_name(params.get("LaunchTemplateName", ""))
+            made = template.versions[-1]
+            wanted = {"$Default": template.default_version_number, "$Latest": len(template.versions) - 1}.get(
+                source, source
+            )
+            base = next((v for v in template.versions if str(v.number) == str(wanted)), None)
+            if base is not None and base is not made:
+                made.data = {**base.data, **made.data}
+        return response.replay(start_response)

@@ -204,6 +204,8 @@ class ClusterExtra:
     service_ipv4_cidr: str = "10.100.0.0/16"
     endpoint: str | None = None
     certificate_authority: str | None = None
+    auto_mode_node_role: str | None = None
+    """EKS Auto Mode is on (computeConfig.enabled) with this node role."""
     addons: dict[str, Addon] = field(default_factory=dict)
     access_entries: dict[str, AccessEntry] = field(default_factory=dict)
     updates: dict[str, Update] = field(default_factory=dict)
@@ -584,6 +586,12 @@ class EksStore:
             cluster["endpoint"] = extra.endpoint
         if extra.certificate_authority:
             cluster["certificateAuthority"] = {"data": extra.certificate_authority}
+        if extra.auto_mode_node_role:
+            cluster["computeConfig"] = {
+                "enabled": True,
+                "nodePools": ["general-purpose", "system"],
+                "nodeRoleArn": extra.auto_mode_node_role,
+            }
         complete_cluster(cluster)
         response.body = json.dumps(document).encode()
         return Response(response)

@@ -34,6 +34,7 @@ from localcloud.cluster.instances import InstanceTypes
 from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
 from localcloud.cluster.network import Ec2Network
 from localcloud.cluster.nodes import DRAIN_TIMEOUT, Nodes
+from localcloud.cluster.scenario_objects import create_scenario_objects
 from localcloud.cluster.state import cluster_state
 from localcloud.cluster.workloads import Workloads
 from localcloud.kube.bootstrap import bootstrap_eks_cluster
@@ -110,6 +111,7 @@ class ClusterTwin:
         self._sync_addon("OVERWRITE")
         for workload in cluster.workloads:
             self._create_workload(workload.namespace, workload.name, workload.replicas, workload.image)
+        create_scenario_objects(self.store, cluster)
         session = aws.admin_session()
         ec2 = session.client("ec2")
         network = Ec2Network(ec2, self.cluster_name)

@@ -105,22 +105,6 @@ class Ec2Network:
         )
 
     # launch templates -------------------------------------------------------------------------
-    def launch_template_groups(self, template: dict[str, str] | None) -> list[str]:
-        """The security groups a nodegroup's launch template puts on the primary ENI (none: [])."""
-        if not template:
-            return []
-        query: dict[str, Any] = (
-            {"LaunchTemplateId": template["id"]} if template.get("id") else {"LaunchTemplateName": template["name"]}
-        )
-        versions = self.ec2.describe_launch_template_versions(
-            **query, Versions=[str(template.get("version") or "$Default")]
-        )["LaunchTemplateVersions"]
-        data = versions[0].get("LaunchTemplateData", {}) if versions else {}
-        groups = list(data.get("SecurityGroupIds") or [])
-        for interface in data.get("NetworkInterfaces") or []:
-            if int(interface.get("DeviceIndex", 0) or 0) == 0:
-                groups.extend(interface.get("Groups") or [])
-        return list(dict.fromkeys(groups))
 
     # instances and interfaces ------------------------------------------------------------------
     def launch(

@@ -38,6 +38,7 @@ from localcloud.cluster import cni
 from localcloud.cluster.events import EventRecorder
 from localcloud.cluster.heartbeats import NodeLeases
 from localcloud.cluster.instances import InstanceType, InstanceTypes
+from localcloud.cluster.launch_templates import template_data
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.kube.errors import ApiError
 from localcloud.kube.store import ObjectStore, now_rfc3339
@@ -203,9 +204,12 @@ class Nodes:
         env = cni.effective_env(self.store)
         max_pods = kind.max_pods(custom_networking=custom_then, prefix_delegation=cni.prefix_delegation(env))
         # EKS puts the cluster security group on a managed node unless its launch template names groups
-        groups = self.network.launch_template_groups(ng.launch_template) or (
-            [self.cluster_security_group] if self.cluster_security_group else []
-        )
+        groups = [self.cluster_security_group] if self.cluster_security_group else []
+        template = template_data(self.network.ec2, ng.launch_template)
+        if template is not None and template.security_groups:
+            groups = list(template.security_groups)
+        if template is not None and template.custom_ami:
+            max_pods = template.max_pods or kind.max_pods(prefix_delegation=cni.prefix_delegation(env))
         tags = {
             "eks:cluster-name": self.cluster_name,
             "eks:nodegroup-name": ng.name,

@@ -77,6 +77,11 @@ def describe_cluster(eks: EKSClient, name: str) -> ClusterInfo | None:
         ip_family=str(network.get("ipFamily") or "ipv4").lower(),
         endpoint=cluster.get("endpoint"),
         tags=dict(cluster.get("tags") or {}),
+        arn=cluster.get("arn"),
+        endpoint_public_access=bool(vpc_config.get("endpointPublicAccess", True)),
+        endpoint_private_access=bool(vpc_config.get("endpointPrivateAccess", False)),
+        public_access_cidrs=tuple(vpc_config.get("publicAccessCidrs") or ("0.0.0.0/0",)),
+        auto_mode=bool((cluster.get("computeConfig") or {}).get("enabled")),
     )
 
 
@@ -84,7 +89,7 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
     if not spec:
         return None
     template_id, name, version = spec.get("id"), spec.get("name"), spec.get("version")
-    image_id = instance_type = None
+    image_id = instance_type = user_data = None
     groups: tuple[str, ...] = ()
     query: dict[str, Any] = {"LaunchTemplateId": template_id} if template_id else {"LaunchTemplateName": name}
     if template_id or name:
@@ -101,6 +106,7 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
             image_id = data.get("ImageId")
             instance_type = data.get("InstanceType")
             groups = _primary_eni_groups(dict(data))
+            user_data = data.get("UserData")
     return LaunchTemplateInfo(
         template_id=template_id,
         name=name,
@@ -108,6 +114,7 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
         image_id=image_id,
         instance_type=instance_type,
         security_group_ids=groups,
+        user_data=user_data,
     )
 
 
@@ -197,7 +204,9 @@ def describe_vpc(ec2: EC2Client, vpc_id: str) -> VpcInfo:
     primary = str(vpc["CidrBlock"])
     if not any(block.cidr == primary for block in blocks):
         blocks = (CidrBlockInfo(cidr=primary, state="associated"), *blocks)
-    return VpcInfo(vpc_id=vpc_id, primary_cidr=primary, blocks=blocks, tags=_tags(vpc.get("Tags")))
+    return VpcInfo(
+        vpc_id=vpc_id, primary_cidr=primary, blocks=blocks, tags=_tags(vpc.get("Tags")), owner_id=vpc.get("OwnerId")
+    )
 
 
 def _route_target(route: dict[str, Any]) -> str:
@@ -208,6 +217,7 @@ def _route_target(route: dict[str, Any]) -> str:
         "VpcPeeringConnectionId",
         "NetworkInterfaceId",
         "InstanceId",
+        "VpcEndpointId",
         "EgressOnlyInternetGatewayId",
         "CarrierGatewayId",
         "LocalGatewayId",

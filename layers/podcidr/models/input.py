@@ -162,6 +162,9 @@ class ExecutionInput(Contract):
     )
     replace_nodegroups: bool = True
     verify: VerifyOptions = Field(default_factory=VerifyOptions)
+    ignore_unmanaged_capacity: bool = False
+    """Migrate the managed nodegroups of a cluster that also has self-managed, Karpenter, Fargate,
+    Windows or Auto Mode capacity; that capacity is reported as not migrated."""
     dry_run: bool = False
     poll_seconds: int = Field(default=30, ge=1, le=300)
 

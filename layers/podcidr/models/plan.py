@@ -9,7 +9,7 @@ from pydantic import Field
 from podcidr.models.base import Contract
 from podcidr.models.migration import Migration
 
-PlanStatus = Literal["CLUSTER_CREATING", "PLANNED", "VALID"]
+PlanStatus = Literal["CLUSTER_CREATING", "NODEGROUPS_CREATING", "PLANNED", "VALID"]
 """VALID: the input is valid (a `validateOnly` event: nothing was looked up)."""
 
 
@@ -25,7 +25,7 @@ class PlanEvent(Contract):
 class PlanOutcome(Contract):
     status: PlanStatus
     polls: int = 0
-    """How often Plan has found the cluster CREATING so far."""
+    """How often Plan has found the cluster (or its nodegroups) CREATING so far."""
     poll_seconds: int
     """Seconds the state machine waits before planning again (the input's pollSeconds)."""
     migration: Migration | None = None

@@ -23,11 +23,13 @@ from podcidr.errors import NodegroupReplacementFailed
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.base import Contract
 from podcidr.models.migration import NodegroupReplacement
+from podcidr.steps.launch_template_version import ensure_version
 from podcidr.steps.support import count_poll, items
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_eks import EKSClient
 
 OWNER_TAG = "podcidr:cluster"
@@ -49,11 +51,14 @@ class NodegroupTask(Contract):
     nodegroup: NodegroupReplacement
 
 
-def replace_nodegroup(task: NodegroupTask, eks: EKSClient, kube: Callable[[], Kube]) -> NodegroupTask:
+def replace_nodegroup(
+    task: NodegroupTask, eks: EKSClient, kube: Callable[[], Kube], ec2: EC2Client | None = None
+) -> NodegroupTask:
+    """`ec2` is needed when Plan wrote a launch template version (a custom AMI's max pods)."""
     item = task.nodegroup
     status = item.status or PENDING
     if status == PENDING:
-        _create_or_adopt(task, eks)
+        _create_or_adopt(task, eks, ec2)
         status = CREATING
         item.status = CREATING
     if status == CREATING:
@@ -126,10 +131,14 @@ def create_request(task: NodegroupTask) -> dict[str, Any]:
     return request
 
 
-def _create_or_adopt(task: NodegroupTask, eks: EKSClient) -> None:
+def _create_or_adopt(task: NodegroupTask, eks: EKSClient, ec2: EC2Client | None) -> None:
     item = task.nodegroup
     if _describe(eks, task.cluster_name, item.by) is not None:
         return  # adopted: created by an earlier attempt or execution
+    if item.launch_template_user_data:
+        if ec2 is None:
+            raise RuntimeError("a planned launch template version needs the EC2 client")
+        item.changes += ensure_version(task, ec2)
     try:
         with transient_faults_retried("eks:CreateNodegroup"):
             eks.create_nodegroup(**create_request(task))

@@ -219,14 +219,23 @@ def test_an_active_or_degraded_addon_is_no_warning(seed_world: Topology, status:
     ("values", "match"),
     [
         ('{"env": {"ENI_CONFIG_LABEL_DEF": "example.com/zone"}}', "ENI_CONFIG_LABEL_DEF=example.com/zone"),
-        ("env:\n  AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true'\n", "not JSON"),
+        ("env: [unclosed\n", "neither JSON nor YAML"),
+        ("env:\n  ENI_CONFIG_LABEL_DEF: example.com/zone\n", "ENI_CONFIG_LABEL_DEF=example.com/zone"),
         ('{"eniConfig": {"create": true, "region": "ap-southeast-1"}}', "eniConfig.create"),
-        ('["env"]', "not a JSON object"),
+        ('["env"]', "not an object"),
     ],
 )
 def test_cni_config_conflicts(seed_world: Topology, values: str, match: str) -> None:
     with pytest.raises(CniConfigConflict, match=match):
         run({"clusterName": "eksworkshop"}, addon=addon(configuration_values=values))
+
+
+def test_yaml_configuration_values_are_read_as_configure_cni_reads_them(seed_world: Topology) -> None:
+    values = "env:\n  AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true'\n  ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone\n"
+    outcome = run({"clusterName": "eksworkshop"}, addon=addon(configuration_values=values))
+    assert outcome.migration is not None
+    assert outcome.migration.cni.status == "CONFIGURED"
+    assert outcome.migration.cni.current_configuration_values == values
 
 
 # --- the cluster -----------------------------------------------------------------------------
