@@ -202,9 +202,9 @@ class LoadBalancerController:
         self.delay = delay
         self.stacks: dict[tuple[str, str, str], Stack] = {}
         self._reported: dict[tuple[str, str, str], str] = {}
-        self._recorders: dict[str, EventRecorder] = {}
         """The last error reported for an object (one event per distinct error, as a retry storm would
         only bump the event's count)."""
+        self._recorders: dict[str, EventRecorder] = {}
         self._network_reported: dict[tuple[tuple[str, str, str], str], str] = {}
 
     # -- which objects are ours ---------------------------------------------------------------------

@@ -126,9 +126,10 @@ class Nodes:
         self.joining: frozenset[str] = frozenset()
         """CREATING nodegroups with a node not Ready yet (read by EKS's creation hold)."""
         self.announced: set[str] = set()
-        self._recorders: dict[str, EventRecorder] = {}
-        self.leases = NodeLeases(store)
         """Nodegroups created since the last pass, whose nodes are not launched yet (creation hold)."""
+        self._recorders: dict[str, EventRecorder] = {}
+        """Node -> its kubelet's event recorder."""
+        self.leases = NodeLeases(store)
 
     # -- EKS events (called from request threads: no AWS calls here) -------------------------------
     def nodegroup_created(self, name: str) -> None:
@@ -575,6 +576,7 @@ class Nodes:
             if error.code != 404:
                 raise
         self.leases.remove(record.name)
+        self._recorders.pop(record.name, None)
         self.network.terminate(record.instance_id, record.primary_eni, record.enis)
         self.records.pop(record.name, None)
 
