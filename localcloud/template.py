@@ -185,7 +185,7 @@ def _queue(logical_id: str, props: Mapping[str, Any], account: Account) -> Names
 
 
 def _event_bus(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
-    name = str(props.get("Name") or logical_id)
+    name = str(_pseudo_sub(props.get("Name"), account) or logical_id)
     arn = _arn(account, "events", f"event-bus/{name}")
     return Names(ref=name, attributes={"Arn": arn, "Name": name})
 
@@ -220,6 +220,9 @@ RESOURCE_NAMERS: dict[str, Namer] = {
     "AWS::ApiGateway::RestApi": _rest_api,
 }
 """Resource type -> how the twin names it. Extend here for a resource the workflow references."""
+
+_NO_VALUE = object()
+"""What `Ref: AWS::NoValue` resolves to until the list or mapping holding it drops it."""
 
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 _SUB_LITERAL = re.compile(r"\$\{!([^}]*)\}")
@@ -289,14 +292,42 @@ class Resolver:
         substituted = _SUB_VARIABLE.sub(replace, text)
         return _SUB_LITERAL.sub(lambda match: "${" + match.group(1) + "}", substituted)
 
+    def condition(self, name: str) -> bool:
+        """A condition of the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+        conditions = self.template.document.get("Conditions") or {}
+        if name not in conditions:
+            raise TemplateError(f"template.yaml has no condition {name}")
+        return self._holds(conditions[name])
+
+    def _holds(self, value: Any) -> bool:
+        ((key, arg),) = value.items()
+        if key == "Condition":
+            return self.condition(str(arg))
+        if key == "Fn::Equals":
+            return bool(self.resolve(arg[0]) == self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._holds(arg[0])
+        if key == "Fn::And":
+            return all(self._holds(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self._holds(item) for item in arg)
+        raise TemplateError(f"the twin does not evaluate the condition {value!r}")
+
     def resolve(self, value: Any) -> Any:
-        """The value with every intrinsic function evaluated (TemplateError for what cannot be)."""
+        """The value with every intrinsic function evaluated (TemplateError for what cannot be); a
+        `Ref: AWS::NoValue` removes the list item or property it stands for, as CloudFormation does."""
+        resolved = self._resolve(value)
+        return None if resolved is _NO_VALUE else resolved
+
+    def _resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(item) for item in value]
+            return [item for item in (self._resolve(item) for item in value) if item is not _NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
             ((key, arg),) = value.items()
+            if key == "Ref" and arg == "AWS::NoValue":
+                return _NO_VALUE
             if key == "Ref":
                 kind = str(self.template.parameters.get(str(arg), {}).get("Type", ""))
                 if kind == "CommaDelimitedList" or kind.startswith("List<"):
@@ -319,9 +350,13 @@ class Resolver:
             if key == "Fn::Split":
                 delimiter, text = arg
                 return str(self.resolve(text)).split(str(delimiter))
+            if key == "Fn::If":
+                condition, if_true, if_false = arg
+                return self._resolve(if_true if self.condition(str(condition)) else if_false)
             if key.startswith("Fn::") or key == "Condition":
                 raise TemplateError(f"the twin does not evaluate {key} (in {value!r})")
-        return {key: self.resolve(item) for key, item in value.items()}
+        resolved = {key: self._resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
 
 
 # --- the model the twin uses -------------------------------------------------------------------

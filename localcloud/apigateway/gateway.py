@@ -12,7 +12,8 @@ address LocalStack uses as well), in this order, as API Gateway runs a REST API 
 5. the `type: aws` integration, called with its role's credentials;
 6. integration response: the first selection pattern that matches the service's HTTP status code
    in full (Java's String.matches), else `default`; its status must be one of the method's
-   responses; its response template rendered over the service's body.
+   responses; its response template rendered over the service's body, which may override the
+   status and add headers (`$context.responseOverride.status`, `.header.<name>`).
 
 A mapping that cannot be rendered or selected is API_CONFIGURATION_ERROR (500 "Internal server
 error"), a service that cannot be reached INTEGRATION_FAILURE (504).
@@ -157,12 +158,20 @@ def _integrate(
         else next(iter(response_templates), "application/json")
     )
     output = answer.body
+    # A response template may override the status and set headers ($context.responseOverride).
+    override: dict[str, Any] = {"status": None, "header": {}}
     if content_type in response_templates:
         try:
-            output = render(response_templates[content_type], payload=Input(answer.body, params), context=context)
+            output = render(
+                response_templates[content_type],
+                payload=Input(answer.body, params),
+                context={**context, "responseOverride": override},
+            )
         except MappingTemplateError:
             raise Refused("API_CONFIGURATION_ERROR", INTERNAL_ERROR, status=500) from None
-    return GatewayResponse(status=int(status), headers=[("Content-Type", content_type)], body=output.encode())
+    headers = [("Content-Type", content_type), *((str(k), str(v)) for k, v in override["header"].items())]
+    final = int(override["status"]) if override["status"] is not None else int(status)
+    return GatewayResponse(status=final, headers=headers, body=output.encode())
 
 
 def select_response(responses: Mapping[str, Any], status: int) -> dict[str, Any] | None:

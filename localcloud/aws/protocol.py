@@ -255,8 +255,19 @@ def send(start_response: StartResponse, status: int, headers: list[tuple[str, st
     return [body]
 
 
-def send_error(start_response: StartResponse, protocol: str, code: str, message: str) -> list[bytes]:
-    return send(start_response, *error_response(protocol, code, message))
+def send_error(
+    start_response: StartResponse, protocol: str, code: str, message: str, status: int | None = None
+) -> list[bytes]:
+    return send(start_response, *error_response(protocol, code, message, status))
+
+
+def service_error_status(service: str, code: str) -> int:
+    """The HTTP status a service answers an error with. Step Functions answers 400 for every error
+    of the caller's request, throttling and access denied included (AWS-FACTS 9)."""
+    status = error_status(code)
+    if service == "states" and status < 500:
+        return 400
+    return status
 
 
 def send_json(start_response: StartResponse, document: Any, status: int = 200) -> list[bytes]:

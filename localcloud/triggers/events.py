@@ -7,8 +7,9 @@ registers (`activate`):
 
 - delivery to Step Functions targets (StartExecution with the target's InputTransformer, InputPath
   or Input; a failed start goes to the target's dead-letter queue) and to SNS targets;
-- the CloudTrail event of EKS CreateCluster ("AWS API Call via CloudTrail", requestParameters with
-  the name and tags), put on the default bus when moto's EKS creates a cluster;
+- the CloudTrail record of EKS CreateCluster ("AWS API Call via CloudTrail"), in the EKS user guide's
+  shape (`clusterName` in the request and in the response's cluster, tags in both), put on the
+  default bus when moto's EKS creates a cluster, and with `errorCode` when it refuses to;
 - "Step Functions Execution Status Change" events when a standard execution ends (AWS emits none
   for express workflows).
 
@@ -208,21 +209,40 @@ def put_event(account_id: str, region: str, source: str, detail_type: str, detai
 
 
 def cloudtrail_create_cluster(
-    account_id: str, region: str, name: str, tags: dict[str, str] | None, request: dict[str, Any] | None = None
+    account_id: str,
+    region: str,
+    name: str,
+    tags: dict[str, str] | None,
+    request: dict[str, Any] | None = None,
+    *,
+    members: str = "documented",
+    error: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The detail of CloudTrail's record of a successful EKS CreateCluster."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
+    """The detail of CloudTrail's record of an EKS CreateCluster.
+
+    `members="documented"` names the cluster as the EKS user guide's example record does
+    ("Analyze AWS CloudTrail log file entries": `requestParameters.clusterName`,
+    `responseElements.cluster.clusterName`); `"api"` as the API's members (`name`). The tags are in
+    the request and in the new cluster (both API shapes have them). A failed call (`error`: code,
+    message) has `errorCode` and `errorMessage` and no `responseElements`.
+    """
+    key = "clusterName" if members == "documented" else "name"
+    now = datetime.now(UTC)
+    request_parameters: dict[str, Any] = {
+        **{k: v for k, v in (request or {}).items() if v is not None},
+        key: name,
+        **({"tags": dict(tags)} if tags else {}),
+    }
+    record: dict[str, Any] = {
         "eventVersion": "1.09",
         "userIdentity": {"type": "AssumedRole", "accountId": account_id},
-        "eventTime": now,
+        "eventTime": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "eventSource": "eks.amazonaws.com",
         "eventName": "CreateCluster",
         "awsRegion": region,
         "sourceIPAddress": "127.0.0.1",
         "userAgent": "podcidr-twin",
-        "requestParameters": {"name": name, **({"tags": dict(tags)} if tags else {}), **(request or {})},
-        "responseElements": {"cluster": {"name": name, "status": "CREATING"}},
+        "requestParameters": request_parameters,
         "requestID": str(uuid.uuid4()),
         "eventID": str(uuid.uuid4()),
         "readOnly": False,
@@ -231,6 +251,21 @@ def cloudtrail_create_cluster(
         "recipientAccountId": account_id,
         "eventCategory": "Management",
     }
+    if error is not None:
+        record["errorCode"], record["errorMessage"] = error
+        return record
+    record["responseElements"] = {
+        "cluster": {
+            key: name,
+            "arn": f"arn:aws:eks:{region}:{account_id}:cluster/{name}",
+            "createdAt": round(now.timestamp(), 3),
+            "status": "CREATING",
+            "certificateAuthority": {},
+            **{k: v for k, v in (request or {}).items() if k in ("roleArn", "version") and v is not None},
+            **({"tags": dict(tags)} if tags else {}),
+        }
+    }
+    return record
 
 
 def _epoch_ms(moment: Any) -> int | None:
@@ -292,9 +327,21 @@ def _install() -> None:
         create_cluster = EKSBackend.create_cluster
 
         def create_cluster_with_trail(self: Any, *args: Any, **kwargs: Any) -> Any:
-            cluster = create_cluster(self, *args, **kwargs)
-            if is_active(self.account_id, self.region_name):
-                tags = kwargs.get("tags") or getattr(cluster, "tags", None) or {}
+            active = is_active(self.account_id, self.region_name)
+            name = kwargs.get("name") or (args[0] if args else "")
+            tags = kwargs.get("tags") or {}
+            try:
+                cluster = create_cluster(self, *args, **kwargs)
+            except Exception as refused:
+                if active:  # CloudTrail records failed calls too: errorCode, no responseElements
+                    code = str(getattr(refused, "error_type", None) or type(refused).__name__)
+                    detail = cloudtrail_create_cluster(
+                        self.account_id, self.region_name, str(name), tags, error=(code, str(refused))
+                    )
+                    put_event(self.account_id, self.region_name, "aws.eks", CLOUDTRAIL_DETAIL_TYPE, detail)
+                raise
+            if active:
+                tags = tags or getattr(cluster, "tags", None) or {}
                 request = {"version": getattr(cluster, "version", None), "roleArn": getattr(cluster, "role_arn", None)}
                 detail = cloudtrail_create_cluster(self.account_id, self.region_name, cluster.name, tags, request)
                 put_event(self.account_id, self.region_name, "aws.eks", CLOUDTRAIL_DETAIL_TYPE, detail)

@@ -127,6 +127,11 @@ def patch_aws_sdk_member_names() -> None:
 
 
 def patch_interpreter() -> None:
-    """Every fix above."""
+    """Every fix above, the startExecution integration (child executions) and the history limit."""
+    from localcloud.triggers.child_executions import patch_start_execution_integration
+    from localcloud.triggers.history_limit import patch_history_limit
+
     patch_context_start_time()
     patch_aws_sdk_member_names()
+    patch_start_execution_integration()
+    patch_history_limit()

@@ -4,6 +4,7 @@ the cluster half of the workflow (issue 6, item 11)."""
 from __future__ import annotations
 
 import ipaddress
+import json
 from typing import Any
 
 import pytest
@@ -26,12 +27,43 @@ def _run(scenario: dict[str, Any] | None = None, repeat: int = 1, **execution_in
     )
 
 
+TEMPORARY_ACCESS = ("eks:CreateAccessEntry", "eks:AssociateAccessPolicy", "eks:DeleteAccessEntry")
+CLUSTER_ROLE = "arn:aws:iam::123456789012:role/ClusterFunctionsRole"
+
+
 def _mutating(rehearsal: Rehearsal, execution: int) -> list[str]:
     return [c["operation"] for c in rehearsal.state["calls"] if c["execution"] == execution and c["mutating"]]
 
 
+def _lasting(rehearsal: Rehearsal, execution: int) -> list[str]:
+    """The mutating calls whose effect outlives the execution: not the access entry it created and revoked."""
+    return [op for op in _mutating(rehearsal, execution) if op not in TEMPORARY_ACCESS]
+
+
+def _access_entries(rehearsal: Rehearsal) -> list[str]:
+    return [e["principalArn"] for e in rehearsal.state["clusters"][0]["accessEntries"]]
+
+
 def _visited(rehearsal: Rehearsal, execution: int = 0) -> list[str]:
     return [visit.name for visit in rehearsal.results[execution].visits]
+
+
+def _documents_in(value: Any) -> int:
+    """How many migration documents (clusterName and podSubnets) a state's data holds."""
+    if isinstance(value, list):
+        return sum(_documents_in(item) for item in value)
+    if not isinstance(value, dict):
+        return 0
+    return int({"clusterName", "podSubnets"} <= set(value)) + sum(_documents_in(item) for item in value.values())
+
+
+def _carried_once(result: Any) -> None:
+    """Every state's data holds the document at most once (state data is limited to 256 KB)."""
+    for event in result.events:
+        details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails") or {}
+        data = details.get("output") or details.get("input")
+        if data:
+            assert _documents_in(json.loads(data)) <= 1, (details.get("name"), event["type"])
 
 
 def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
@@ -64,14 +96,24 @@ def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
     assert state["loadBalancers"] == [] and cluster["loadBalancers"] == []  # verified, then removed
     assert report["verification"]["pods"]["outside"] == []
     assert report["cni"]["changed"] is True and len(report["eniConfigs"]) == 3
-    assert report["changes"] == len(_mutating(rehearsal, 1))
+    assert report["changes"] == len(_lasting(rehearsal, 1))
+    assert report["clusterAccess"]["created"] is True and report["clusterAccess"]["revoked"] is True
     reads = {
         c["operation"].split(":", 1)[1] for c in state["calls"] if not c["mutating"] and c["service"] != "kubernetes"
     }
     assert reads <= LISTED_READS, f"reads whose output shapes no test walks: {reads - LISTED_READS}"
+    _carried_once(first)
+    # each nodegroup is replaced by a child execution: its poll rounds are not in this history
+    children = [e for e in first.events if e["type"] == "TaskSucceeded" and "startExecution.sync:2" in str(e)]
+    assert len(children) == 1
+    assert json.loads(children[0]["taskSucceededEventDetails"]["output"])["Output"]["status"] == "done"
+    scheduled = [str(e.get("lambdaFunctionScheduledEventDetails")) for e in first.events]
+    assert not any("ReplaceNodegroupFunction" in lambda_task for lambda_task in scheduled)
 
     assert second.succeeded, (second.error, second.cause)
-    assert _mutating(rehearsal, 2) == [] and second.output["changes"] == 0
+    assert _lasting(rehearsal, 2) == [] and second.output["changes"] == 0
+    assert sorted(_mutating(rehearsal, 2)) == sorted(TEMPORARY_ACCESS)  # access for the run, removed at its end
+    assert CLUSTER_ROLE not in _access_entries(rehearsal)
 
 
 def test_self_managed_cni_is_configured_through_the_daemon_set() -> None:
@@ -99,9 +141,12 @@ def test_missing_load_balancer_controller_fails_before_the_vpc_then_succeeds_wit
     assert (result.status, result.error) == ("FAILED", "LoadBalancerControllerMissing")
     assert not any(name.startswith("ExtendVpcCidr") for name in _visited(refused))
     assert [op for op in _mutating(refused, 1) if not op.startswith("eks:")] == []  # only the access entry
+    assert "eks:DeleteAccessEntry" in _mutating(refused, 1) and CLUSTER_ROLE not in _access_entries(refused)
 
-    accepted = _run(scenario, verify={"loadBalancers": []})
+    accepted = _run(scenario, verify={"loadBalancers": []}, keepClusterAccess=True)
     assert accepted.results[0].succeeded, (accepted.results[0].error, accepted.results[0].cause)
+    assert accepted.results[0].output["clusterAccess"]["revoked"] is False
+    assert "eks:DeleteAccessEntry" not in _mutating(accepted, 1) and CLUSTER_ROLE in _access_entries(accepted)
     assert accepted.results[0].output["verification"]["loadBalancers"] == []
 
 

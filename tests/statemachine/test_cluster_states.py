@@ -15,6 +15,7 @@ from tests.statemachine.test_vpc_states import LAMBDA_ERRORS, TEMPLATE, _CfnLoad
 
 ROOT = Path(__file__).resolve().parents[2]
 ASL = ROOT / "statemachine" / "migration.asl.yaml"
+NODEGROUP_ASL = ROOT / "statemachine" / "nodegroup-replacement.asl.yaml"
 CLUSTER_FUNCTIONS = [
     "EnsureClusterAccess",
     "ClusterPreflight",
@@ -31,6 +32,12 @@ CLUSTER_FUNCTIONS = [
 @pytest.fixture(scope="module")
 def states() -> dict[str, Any]:
     result: dict[str, Any] = yaml.safe_load(ASL.read_text())["States"]
+    return result
+
+
+@pytest.fixture(scope="module")
+def nodegroup_states() -> dict[str, Any]:
+    result: dict[str, Any] = yaml.safe_load(NODEGROUP_ASL.read_text())["States"]
     return result
 
 
@@ -82,6 +89,7 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "RemoveVerificationWorkloads",
         "WorkloadsRemoved?",
         "VerifyPods",
+        "RevokeClusterAccess",
         "Report",
         "ReleaseLock",
         "MigrationComplete",
@@ -117,7 +125,6 @@ def test_the_cni_wait_loop(states: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("map_name", "items", "task", "item_key", "done"),
     [
-        ("ReplaceNodegroups", "$.migration.nodegroups", "ReplaceNodegroup", "nodegroup", "done"),
         ("VerifyLoadBalancers", "$.migration.verification.loadBalancers", "VerifyLoadBalancer", "check", "done"),
     ],
 )
@@ -138,9 +145,45 @@ def test_maps_loop_per_item_until_done(
     assert inner[finished["Next"]] == {"Type": "Pass", "OutputPath": f"$.{item_key}", "End": True}
 
 
-def test_nodegroups_are_replaced_with_bounded_concurrency(states: dict[str, Any]) -> None:
-    assert states["ReplaceNodegroups"]["MaxConcurrency"] == 2
-    _catch(states["ReplaceNodegroups"])
+def test_nodegroups_are_replaced_with_bounded_concurrency_each_in_a_child_execution(states: dict[str, Any]) -> None:
+    state = states["ReplaceNodegroups"]
+    assert state["MaxConcurrency"] == 2
+    assert state["ItemsPath"] == state["ResultPath"] == "$.migration.nodegroups"
+    assert state["ItemSelector"]["nodegroup.$"] == "$$.Map.Item.Value"
+    assert state["ItemSelector"]["pollSeconds.$"] == "$.migration.pollSeconds"
+    [child] = state["ItemProcessor"]["States"].values()
+    assert child["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
+    assert child["Parameters"]["StateMachineArn"] == "${NodegroupReplacementStateMachineArn}"
+    assert child["Parameters"]["Input"]["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$"] == "$$.Execution.Id"
+    assert "$$.Execution.Id" in child["Parameters"]["Name.$"]  # a retried start finds the same child
+    assert child["OutputPath"] == "$.Output" and child["End"] is True
+    assert all(e.startswith("StepFunctions.") for e in child["Retry"][0]["ErrorEquals"])
+    failed, anything = state["Catch"]
+    assert failed["ErrorEquals"] == ["States.TaskFailed"] and failed["Next"] == "ReadNodegroupFailure"
+    assert anything["ErrorEquals"] == ["States.ALL"] and anything["Next"] == "StepFailed"
+    # the child's Error and Cause become the migration's failure
+    assert states["ReadNodegroupFailure"]["Next"] == "NodegroupFailureNamed?"
+    named = states["NodegroupFailureNamed?"]
+    assert named["Choices"][0]["Next"] == "ExplainNodegroupFailure"
+    assert named["Default"] == "NodegroupReplacementStopped"
+    for name in ("ExplainNodegroupFailure", "NodegroupReplacementStopped"):
+        assert states[name]["ResultPath"] == "$.failure" and states[name]["Next"] == "LockHeld?"
+
+
+def test_the_nodegroup_replacement_child_loops_until_done(nodegroup_states: dict[str, Any]) -> None:
+    task = nodegroup_states["ReplaceNodegroup"]
+    assert task["Resource"] == "${ReplaceNodegroupFunctionArn}"
+    _retry(task)
+    _catch(task)
+    choice = nodegroup_states[task["Next"]]
+    [finished] = choice["Choices"]
+    assert finished == {"Variable": "$.nodegroup.status", "StringEquals": "done", "Next": "NodegroupDone"}
+    wait = nodegroup_states[choice["Default"]]
+    assert wait["Type"] == "Wait" and wait["SecondsPath"] == "$.pollSeconds" and wait["Next"] == "ReplaceNodegroup"
+    assert nodegroup_states["NodegroupDone"] == {**nodegroup_states["NodegroupDone"], "OutputPath": "$.nodegroup"}
+    for name in ("ExplainFailure", "StepFailed"):
+        assert nodegroup_states[name]["Next"] == "NodegroupReplacementFailed"
+    assert nodegroup_states["NodegroupReplacementFailed"]["ErrorPath"] == "$.failure.error"
 
 
 def test_verification_workloads_are_removed_on_every_path(states: dict[str, Any]) -> None:
@@ -150,7 +193,7 @@ def test_verification_workloads_are_removed_on_every_path(states: dict[str, Any]
         assert all(c["ResultPath"] == "$.error" for c in states[name]["Catch"])
     cleanup = states["RemoveVerificationWorkloadsAfterFailure"]
     assert cleanup["Parameters"] == {"migration.$": "$.migration", "afterFailure": True}
-    assert cleanup["ResultPath"] == "$.cleanup"  # keeps $.error for the failure
+    assert cleanup["ResultPath"] is None  # keeps $.error for the failure, and no second document
     assert cleanup["Next"] == "FailedDuringVerification?"
     assert [c["Next"] for c in cleanup["Catch"]] == ["FailedDuringVerification?"]
     assert cleanup["Catch"][0]["ResultPath"] == "$.cleanupError"
@@ -166,9 +209,10 @@ def test_verification_workloads_are_removed_on_every_path(states: dict[str, Any]
 def test_template_defines_every_cluster_function() -> None:
     template = yaml.load(TEMPLATE.read_text(), Loader=_CfnLoader)
     resources = template["Resources"]
-    machine = resources["MigrationStateMachine"]["Properties"]
-    used = set(re.findall(r"\$\{(\w+)\}", ASL.read_text()))
     for name in CLUSTER_FUNCTIONS:
+        in_child = name == "ReplaceNodegroup"
+        machine = resources["NodegroupReplacementStateMachine" if in_child else "MigrationStateMachine"]["Properties"]
+        used = set(re.findall(r"\$\{(\w+)\}", (NODEGROUP_ASL if in_child else ASL).read_text()))
         assert f"{name}FunctionArn" in used and f"{name}FunctionArn" in machine["DefinitionSubstitutions"]
         assert {"LambdaInvokePolicy": {"FunctionName": f"{name}Function"}} in machine["Policies"]
         assert f"{name}FunctionLogGroup" in resources

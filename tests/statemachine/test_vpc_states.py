@@ -75,15 +75,15 @@ def test_the_cidr_wait_loop(states: dict[str, Any]) -> None:
 def test_tasks_read_and_fill_the_document(states: dict[str, Any], name: str) -> None:
     task = states[name]
     assert task["Type"] == "Task" and task["InputPath"] == "$.migration"
-    assert task["ResultPath"] == ("$.report" if name == "Report" else "$.migration")
+    assert task["ResultPath"] == "$.migration"  # Report's output replaces the document: carried once
     _standard_retry(task)
     _standard_catch(task)
 
 
 def test_report_output_is_the_execution_output(states: dict[str, Any]) -> None:
-    assert states["Report"]["ResultPath"] == "$.report"
+    assert states["Report"]["ResultPath"] == "$.migration"
     assert states["MigrationComplete"]["Type"] == "Succeed"
-    assert states["MigrationComplete"]["OutputPath"] == "$.report"
+    assert states["MigrationComplete"]["OutputPath"] == "$.migration"
 
 
 def test_the_pod_subnet_map(states: dict[str, Any]) -> None:

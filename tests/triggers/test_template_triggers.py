@@ -38,10 +38,17 @@ def _rule(template: Template, machine: str, event: str) -> dict[str, Any]:
     return resolver.resolve(props["Properties"])  # type: ignore[no-any-return]
 
 
-def _cloudtrail_event(tags: dict[str, str] | None, error_code: str | None = None) -> dict[str, Any]:
-    detail = events.cloudtrail_create_cluster("123456789012", "ap-southeast-1", "eksworkshop", tags)
-    if error_code:
-        detail["errorCode"] = error_code
+def _cloudtrail_event(
+    tags: dict[str, str] | None, error_code: str | None = None, *, tags_in: str = "both", members: str = "documented"
+) -> dict[str, Any]:
+    error = (error_code, "refused") if error_code else None
+    detail = events.cloudtrail_create_cluster(
+        "123456789012", "ap-southeast-1", "eksworkshop", tags, members=members, error=error
+    )
+    if tags_in == "response":
+        detail["requestParameters"].pop("tags", None)
+    if tags_in == "request" and "responseElements" in detail:
+        detail["responseElements"]["cluster"].pop("tags", None)
     return {
         "version": "0",
         "id": "1",
@@ -56,30 +63,40 @@ def _cloudtrail_event(tags: dict[str, str] | None, error_code: str | None = None
 
 
 @pytest.mark.parametrize(
-    ("tags", "error_code", "matches"),
+    ("tags", "error_code", "tags_in", "matches"),
     [
-        ({"podcidr:enabled": "true"}, None, True),
-        ({"podcidr:enabled": "True", "team": "a"}, None, True),
-        ({"podcidr:enabled": "false"}, None, False),
-        ({"team": "a"}, None, False),
-        (None, None, False),
-        ({"podcidr:enabled": "true"}, "AccessDenied", False),
+        ({"podcidr:enabled": "true"}, None, "both", True),
+        ({"podcidr:enabled": "True", "team": "a"}, None, "both", True),
+        ({"podcidr:enabled": "true"}, None, "request", True),
+        ({"podcidr:enabled": "true"}, None, "response", True),
+        ({"podcidr:enabled": "false"}, None, "both", False),
+        ({"team": "a"}, None, "both", False),
+        (None, None, "both", False),
+        ({"podcidr:enabled": "true"}, "AccessDenied", "request", False),
     ],
 )
 def test_new_cluster_rule_matches_opted_in_creates_only(
-    template: Template, tags: dict[str, str] | None, error_code: str | None, matches: bool
+    template: Template, tags: dict[str, str] | None, error_code: str | None, tags_in: str, matches: bool
 ) -> None:
-    rule = _rule(template, "MigrationStateMachine", "NewCluster")
-    assert events.matching(rule["Pattern"], _cloudtrail_event(tags, error_code)) is matches
+    rule = _rule(template, "NewClusterStateMachine", "NewCluster")
+    assert events.matching(rule["Pattern"], _cloudtrail_event(tags, error_code, tags_in=tags_in)) is matches
 
 
-def test_new_cluster_rule_input_is_the_cluster_name(template: Template) -> None:
-    rule = _rule(template, "MigrationStateMachine", "NewCluster")
+def test_new_cluster_rule_gives_the_record_to_the_machine_that_finds_the_name(template: Template) -> None:
+    rule = _rule(template, "NewClusterStateMachine", "NewCluster")
     event = _cloudtrail_event({"podcidr:enabled": "true"})
-    event["ingestion-time"] = 0
-    assert events.target_input(rule, event) == {"clusterName": "eksworkshop"}
+    assert events.target_input(rule, event) == event["detail"]
     assert rule["RetryPolicy"]["MaximumRetryAttempts"] > 0
     assert rule["DeadLetterConfig"]["Arn"].endswith(":TriggerDeadLetterQueue")
+
+
+def test_the_twin_s_record_is_in_the_eks_user_guide_s_shape() -> None:
+    detail = _cloudtrail_event({"podcidr:enabled": "true"})["detail"]
+    assert detail["requestParameters"]["clusterName"] == "eksworkshop" and "name" not in detail["requestParameters"]
+    assert detail["responseElements"]["cluster"]["clusterName"] == "eksworkshop"
+    assert detail["responseElements"]["cluster"]["status"] == "CREATING"
+    failed = _cloudtrail_event({"podcidr:enabled": "true"}, "ResourceInUseException")["detail"]
+    assert failed["errorCode"] == "ResourceInUseException" and "responseElements" not in failed
 
 
 def test_custom_event_rule(template: Template) -> None:
@@ -88,7 +105,22 @@ def test_custom_event_rule(template: Template) -> None:
     assert events.matching(rule["Pattern"], event)
     assert not events.matching(rule["Pattern"], {**event, "source": "other"})
     assert events.target_input(rule, event) == {"clusterName": "x", "dryRun": True}
-    assert rule["EventBusName"] == "default"  # the parameter's default
+    assert rule["EventBusName"] == "podcidr-migration-requests"  # the stack's own bus, never the default bus
+
+
+def _bus_policy(template: Template, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    resolver = template.resolver(ACCOUNT, parameters)
+    props: dict[str, Any] = resolver.resolve(template.resources["MigrationRequestBusPolicy"]["Properties"])
+    assert props["EventBusName"] == "podcidr-migration-requests"
+    return props["Statement"]  # type: ignore[no-any-return]
+
+
+def test_the_request_bus_lets_this_account_or_the_given_principals_put_events(template: Template) -> None:
+    statement = _bus_policy(template)
+    assert statement["Action"] == "events:PutEvents" and statement["Principal"] == {"AWS": ACCOUNT.account_id}
+    assert statement["Resource"].endswith(":event-bus/podcidr-migration-requests")
+    given = _bus_policy(template, {"MigrationRequestPrincipals": "111122223333,arn:aws:iam::444455556666:role/ops"})
+    assert given["Principal"] == {"AWS": ["111122223333", "arn:aws:iam::444455556666:role/ops"]}
 
 
 def test_status_change_rule_for_this_state_machine_only(template: Template) -> None:
@@ -110,10 +142,9 @@ def test_status_change_rule_for_this_state_machine_only(template: Template) -> N
 
 def test_alarm_on_failed_executions(template: Template) -> None:
     alarm = template.resolver(ACCOUNT).resolve(template.resources["ExecutionsFailedAlarm"]["Properties"])
-    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
-    assert alarm["Dimensions"] == [
-        {"Name": "StateMachineArn", "Value": template.resolver(ACCOUNT).ref("MigrationStateMachine")}
-    ]
+    # ExecutionEnded's count: failed, timed-out and aborted migrations, not MigrationInProgress refusals
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("Podcidr", "MigrationsFailed")
+    assert "Dimensions" not in alarm
     assert alarm["AlarmActions"] == [template.resolver(ACCOUNT).ref("NotificationTopic")]
 
 
@@ -342,3 +373,11 @@ def test_cfn_lint_clean() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_api_role_trust_has_no_source_account_condition(template: Template) -> None:
+    # API Gateway is reported not to set aws:SourceAccount when it assumes integration credentials
+    # (AWS-FACTS 9): with that condition every API call would answer 500.
+    [statement] = template.resources["MigrationsApiRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "apigateway.amazonaws.com"}
+    assert "Condition" not in statement

@@ -4,6 +4,7 @@ released on every way out, notifications."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -17,11 +18,21 @@ pytestmark = pytest.mark.rehearsal
 CLUSTER = "eksworkshop"
 
 
-def _cloudtrail(twin: Any, name: str, tags: dict[str, str] | None) -> None:
-    detail = events.cloudtrail_create_cluster(str(twin.aws.account_id), twin.region, name, tags)
+def _cloudtrail(twin: Any, name: str, tags: dict[str, str] | None, **shape: Any) -> None:
+    drop = shape.pop("drop", ())  # e.g. [("requestParameters", "tags")]: the record carries no such member
+    detail = events.cloudtrail_create_cluster(str(twin.aws.account_id), twin.region, name, tags, **shape)
+    for where, member in drop:
+        detail.get(where, {}).pop(member, None)
     twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url).put_events(
         Entries=[{"Source": "aws.eks", "DetailType": events.CLOUDTRAIL_DETAIL_TYPE, "Detail": json.dumps(detail)}]
     )
+
+
+def _migrations(twin: Any) -> list[str]:
+    """The migration executions, oldest first."""
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    listed = sfn.list_executions(stateMachineArn=twin.runner.arn)["executions"]
+    return [e["executionArn"] for e in sorted(listed, key=lambda e: e["startDate"])]
 
 
 def _started_by(rule_suffix: str) -> list[str]:
@@ -68,8 +79,8 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
     twin = twin_factory()
     activate = _held_creating(twin)
     try:
-        _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})
-        (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+        _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})  # the EKS user guide's shape
+        (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
         wait_until(lambda: _entered(twin, arn, "WaitForClusterActive"), timeout=30)
     finally:
         activate()
@@ -83,14 +94,32 @@ def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it
     assert triggers_of(twin).locks() == []
 
 
-def test_cluster_created_without_the_tag_starts_nothing(twin_factory: Any) -> None:
+def test_cluster_created_without_the_tag_or_refused_starts_nothing(twin_factory: Any) -> None:
     twin = twin_factory()
     _cloudtrail(twin, "other", {"team": "a"})
     _cloudtrail(twin, "other2", {"podcidr:enabled": "false"})
     _cloudtrail(twin, "other3", None)
-    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
-    assert sfn.list_executions(stateMachineArn=twin.runner.arn)["executions"] == []
+    _cloudtrail(twin, "refused", {"podcidr:enabled": "true"}, error=("ResourceLimitExceededException", "quota"))
+    time.sleep(2)
+    assert _migrations(twin) == []
     assert _started_by("NewCluster") == []
+
+
+@pytest.mark.parametrize(
+    ("members", "drop"),
+    [
+        ("documented", [("requestParameters", "tags")]),  # clusterName; the tag only on the new cluster
+        ("api", []),  # name, as the API's members
+    ],
+)
+def test_a_record_in_either_shape_starts_the_named_cluster_s_migration(
+    twin_factory: Any, members: str, drop: list[tuple[str, str]]
+) -> None:
+    twin = twin_factory()
+    _cloudtrail(twin, "no-such-cluster", {"podcidr:enabled": "true"}, members=members, drop=drop)
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "no-such-cluster"}
 
 
 def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory: Any) -> None:
@@ -103,7 +132,13 @@ def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory:
         name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
     )
     eks.create_cluster(name="plain", roleArn=role, resourcesVpcConfig={"subnetIds": []})
-    (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    with pytest.raises(eks.exceptions.ResourceInUseException):  # a failed call is recorded (errorCode), starts nothing
+        eks.create_cluster(
+            name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
+        )
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
+    time.sleep(2)
+    assert len(_migrations(twin)) == 1
     sfn = session.client("stepfunctions", endpoint_url=twin.endpoint_url)
     assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "fresh"}
 
@@ -111,14 +146,13 @@ def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory:
 def test_custom_event_starts_a_migration_with_its_detail_as_input(twin_factory: Any) -> None:
     twin = twin_factory()
     client = twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url)
+    request = {"Source": "podcidr", "DetailType": "Migration Requested"}
+    client.put_events(Entries=[{**request, "Detail": json.dumps({"clusterName": "on-default-bus"})}])
+    bus = "podcidr-migration-requests"  # the stack's bus (output EventBusName), never the default bus
+    policy = json.loads(client.describe_event_bus(Name=bus)["Policy"])
+    assert [s["Principal"] for s in policy["Statement"]] == [{"AWS": twin.aws.account_id}]
     client.put_events(
-        Entries=[
-            {
-                "Source": "podcidr",
-                "DetailType": "Migration Requested",
-                "Detail": json.dumps({"clusterName": "x", "dryRun": True}),
-            }
-        ]
+        Entries=[{**request, "EventBusName": bus, "Detail": json.dumps({"clusterName": "x", "dryRun": True})}]
     )
     (arn,) = wait_until(lambda: _started_by("MigrationRequested"), timeout=10)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
@@ -222,3 +256,73 @@ def test_podcidr_start_watch_against_the_twin_shows_progress_and_the_report(
     assert main(["start", "--cluster", "no-such-cluster", "--watch", *where]) == 1
     assert "ClusterNotFound" in capsys.readouterr().out
     assert main(["watch", "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:nope", *where]) == 2
+
+
+def test_an_ended_execution_without_input_is_released_by_its_arn_and_notified(twin_factory: Any) -> None:
+    # EventBridge may leave detail.input null (a large input): the lock is found by the execution.
+    twin = twin_factory()
+    triggers = triggers_of(twin)
+    ended = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":big-input"
+    other = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":still-running"
+    session = twin.aws.admin_session()
+    dynamodb = session.client("dynamodb", endpoint_url=twin.endpoint_url)
+    for cluster, arn in ((CLUSTER, ended), ("other", other)):
+        dynamodb.put_item(
+            TableName=triggers.tables[0],
+            Item={"clusterName": {"S": cluster}, "executionArn": {"S": arn}, "startedAt": {"S": "x"}},
+        )
+    detail = {
+        "executionArn": ended,
+        "stateMachineArn": twin.runner.arn,
+        "name": "big-input",
+        "status": "FAILED",
+        "input": None,
+        "inputDetails": {"included": False},
+        "error": "States.DataLimitExceeded",
+        "cause": "too large",
+    }
+    session.client("events", endpoint_url=twin.endpoint_url).put_events(
+        Entries=[{"Source": "aws.states", "DetailType": events.STATUS_CHANGE_DETAIL_TYPE, "Detail": json.dumps(detail)}]
+    )
+    notification = wait_until(lambda: triggers.notifications(), timeout=20)[0]["message"]
+    assert (notification["cluster"], notification["outcome"]) == (CLUSTER, "FAILED")
+    assert [lock["executionArn"] for lock in triggers.locks()] == [other]
+    assert _failed_migrations_counted(twin) == 1
+
+
+def _failed_migrations_counted(twin: Any) -> float:
+    """The alarm's metric: Podcidr MigrationsFailed (no dimension), summed."""
+    from datetime import UTC, datetime, timedelta
+
+    cloudwatch = twin.aws.admin_session().client("cloudwatch", endpoint_url=twin.endpoint_url)
+    now = datetime.now(UTC)
+    points = cloudwatch.get_metric_statistics(
+        Namespace="Podcidr",
+        MetricName="MigrationsFailed",
+        StartTime=now - timedelta(hours=1),
+        EndTime=now + timedelta(minutes=5),
+        Period=3600,
+        Statistics=["Sum"],
+    )["Datapoints"]
+    return float(sum(point["Sum"] for point in points))
+
+
+def test_the_alarm_counts_failed_and_aborted_migrations_not_refusals(twin_factory: Any) -> None:
+    twin = twin_factory()
+    assert twin.runner is not None
+    first = twin.runner.start({"clusterName": "no-such-cluster"}, name="fails")
+    _result(twin, first)
+    triggers = triggers_of(twin)
+    wait_until(lambda: len(triggers.notifications()) == 1, timeout=20)
+    assert _failed_migrations_counted(twin) == 1
+    _just_created(twin, 120)
+    running = twin.runner.start({"clusterName": CLUSTER}, name="running")
+    wait_until(lambda: triggers.locks(), timeout=10)
+    refused = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="refused"))
+    assert refused.error == "MigrationInProgress"
+    wait_until(lambda: len(triggers.notifications()) == 2, timeout=20)
+    assert _failed_migrations_counted(twin) == 1  # a refusal is not a failed migration
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    sfn.stop_execution(executionArn=running, error="Operator", cause="stopped by hand")
+    wait_until(lambda: len(triggers.notifications()) == 3, timeout=20)
+    assert _failed_migrations_counted(twin) == 2  # an aborted one is

@@ -13,7 +13,6 @@ until it is `Successful` (WaitForCniUpdate).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.errors import CniConfigConflict
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.migration import CNI_CONFIGURED_BEFORE, Migration
+from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.support import count_poll, plain
 
 if TYPE_CHECKING:
@@ -50,12 +50,12 @@ def configure_cni(migration: Migration, eks: EKSClient, kube: Callable[[], Kube]
 
 
 def _ceiling(migration: Migration) -> int:
-    return max(10, math.ceil(MAX_WAIT_SECONDS / max(1, migration.poll_seconds)))
+    return wait_ceiling(MAX_WAIT_SECONDS, migration.poll_seconds)
 
 
 def _too_long(what: str) -> Callable[[int], CniConfigConflict]:
     return lambda checks: CniConfigConflict(
-        f"{what} did not finish after {checks} checks ({MAX_WAIT_SECONDS // 60} minutes). Look at the VPC CNI "
+        f"{what} did not finish after {checks} checks (at most {MAX_WAIT_SECONDS // 60} minutes). Look at the VPC CNI "
         "add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node DaemonSet, then run again."
     )
 

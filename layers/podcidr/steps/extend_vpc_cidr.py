@@ -22,7 +22,6 @@ and its call counted. A block the plan already knew is `created: false`, nothing
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -32,6 +31,7 @@ from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.errors import CidrNotAllowed, CidrOverlap, CidrQuotaExceeded
 from podcidr.models.migration import Migration
 from podcidr.steps._ec2 import tag_dict
+from podcidr.steps.polling import wait_ceiling
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -47,8 +47,8 @@ WAIT_CEILING_SECONDS = 900
 
 
 def max_polls(poll_seconds: int) -> int:
-    """How many checks the wait loop makes before giving up."""
-    return max(3, math.ceil(WAIT_CEILING_SECONDS / max(1, poll_seconds)))
+    """How many checks the wait loop makes before giving up (at most POLLS_PER_WAIT)."""
+    return wait_ceiling(WAIT_CEILING_SECONDS, poll_seconds, minimum=3)
 
 
 def _describe_vpc(ec2: EC2Client, vpc_id: str) -> VpcTypeDef:

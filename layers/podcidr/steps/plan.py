@@ -6,7 +6,6 @@ is one the rest of the workflow can carry out (short of what only the cluster ca
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -68,6 +67,7 @@ from podcidr.steps.plan_checks import cni_settings, routing
 from podcidr.steps.plan_checks import launch_template as launch_template_checks
 from podcidr.steps.plan_checks import nodegroups as new_nodegroups
 from podcidr.steps.plan_checks.account import check_account
+from podcidr.steps.polling import MAX_NODEGROUPS, wait_ceiling
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -89,8 +89,8 @@ NODEGROUP_NAME_MAX = 63
 
 
 def max_polls(poll_seconds: int) -> int:
-    """How many CREATING checks fit in the ceiling at `poll_seconds` apart."""
-    return max(1, math.ceil(CLUSTER_CREATING_CEILING_SECONDS / poll_seconds))
+    """How many CREATING checks fit in the ceiling at `poll_seconds` apart (at most POLLS_PER_WAIT)."""
+    return wait_ceiling(CLUSTER_CREATING_CEILING_SECONDS, poll_seconds, minimum=1)
 
 
 def parse_event(event: Any) -> tuple[ExecutionInput, PlanEvent]:
@@ -208,6 +208,7 @@ class _Planner:
             authentication_mode=self._authentication_mode(),
             node_subnet_ids=[s.subnet_id for s in node_subnets],
             poll_seconds=self.request.poll_seconds,
+            keep_cluster_access=self.request.keep_cluster_access,
             pod_cidr=pod_cidr,
             pod_subnets=pod_subnets,
             load_balancer_tags=self._load_balancer_tags(zones, node_subnets, block),
@@ -257,6 +258,12 @@ class _Planner:
             chosen = [by_name[n] for n in self.request.nodegroups]
         else:
             chosen = every
+        if self.request.replace_nodegroups and len(chosen) > MAX_NODEGROUPS:
+            raise UnsupportedCluster(
+                f"Cluster '{self.name}' has {len(chosen)} managed nodegroups to replace; one execution replaces at "
+                f"most {MAX_NODEGROUPS} (its history holds 25,000 events). List up to {MAX_NODEGROUPS} in "
+                "nodegroups, then run again for the others. Nothing was changed."
+            )
         selected = []
         for group in chosen:
             if _owned(group.tags, self.name):

@@ -12,7 +12,6 @@ the old nodegroup is replaced rather than updated.
 from __future__ import annotations
 
 import hashlib
-import math
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -24,6 +23,7 @@ from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.base import Contract
 from podcidr.models.migration import NodegroupReplacement
 from podcidr.steps.launch_template_version import ensure_version
+from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.support import count_poll, items
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ def replace_nodegroup(
 
 
 def _ceiling(task: NodegroupTask, seconds: int) -> int:
-    return max(10, math.ceil(seconds / max(1, task.poll_seconds)))
+    return wait_ceiling(seconds, task.poll_seconds)
 
 
 def _describe(eks: EKSClient, cluster: str, name: str) -> dict[str, Any] | None:

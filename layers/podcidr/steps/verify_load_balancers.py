@@ -13,7 +13,6 @@ keepWorkloads; on the success path it waits until the namespace, and so the load
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +25,8 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import LoadBalancerKind
 from podcidr.models.migration import LoadBalancerCheck, Migration
+from podcidr.steps.polling import wait_ceiling
+from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 
 if TYPE_CHECKING:
@@ -97,9 +98,11 @@ def deployment_body(image: str) -> dict[str, Any]:
 
 
 def changes_so_far(migration: Migration) -> int:
-    """Mutating calls this execution has made so far, the Map items' own counts included."""
+    """Lasting mutating calls this execution has made so far, the Map items' own counts included (not
+    the access entry it made for itself and removes at its end)."""
     return (
         migration.changes
+        - temporary_access_changes(migration)
         + sum(subnet.changes for subnet in migration.pod_subnets)
         + sum(item.changes for item in migration.nodegroups)
     )
@@ -242,7 +245,7 @@ def ingress_body(task: LoadBalancerTask) -> dict[str, Any]:
 
 
 def _ceiling(task: LoadBalancerTask) -> int:
-    return max(10, math.ceil(MAX_WAIT_SECONDS / max(1, task.poll_seconds)))
+    return wait_ceiling(MAX_WAIT_SECONDS, task.poll_seconds)
 
 
 def verify_load_balancer(task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadBalancingv2Client) -> LoadBalancerTask:
@@ -432,7 +435,7 @@ def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool =
     verification.workloads = "removing"
     if not wait:
         return migration
-    ceiling = max(10, math.ceil(MAX_REMOVE_SECONDS / max(1, migration.poll_seconds)))
+    ceiling = wait_ceiling(MAX_REMOVE_SECONDS, migration.poll_seconds)
     checks = migration.polls.get("RemoveVerificationWorkloads", 0) + 1
     migration.polls["RemoveVerificationWorkloads"] = checks
     if checks > ceiling:

@@ -270,6 +270,37 @@ def test_a_step_functions_failure_is_a_502_that_says_to_try_again_not_a_broken_2
     assert unread.json()["message"].startswith("Step Functions could not read the migration; try again: ")
 
 
+@pytest.mark.parametrize(
+    ("error", "status", "words", "retry_after"),
+    [
+        ("ThrottlingException", 429, "throttling requests; send the request again", "5"),
+        ("ExecutionLimitExceeded", 503, "limit of running executions", "60"),
+        ("AccessDeniedException", 500, ":role/MigrationsApiRole may not call Step Functions", None),
+        ("InvalidExecutionInput", 400, "Injected fault", None),
+    ],
+)
+def test_step_functions_errors_are_told_apart_by_their_type(
+    twin: Twin, api_url: str, error: str, status: int, words: str, retry_after: str | None
+) -> None:
+    # Step Functions answers each of these with HTTP 400 (AWS-FACTS 9): only __type tells them apart.
+    _fail_once(twin, "states:StartExecution", error)
+    started = send("POST", f"{api_url}/migrations", json.dumps({"clusterName": CLUSTER, "dryRun": True}))
+    assert started.status == status, started.text
+    assert words in started.json()["message"]
+    assert started.headers.get("Retry-After") == retry_after
+    _fail_once(twin, "states:GetExecutionHistory", error)
+    read = send("GET", f"{api_url}/migrations/some-id")
+    assert read.status == status, read.text
+    assert words in read.json()["message"]
+
+
+def test_a_missing_execution_is_404_by_its_type_not_its_status(twin: Twin, api_url: str) -> None:
+    _fail_once(twin, "states:GetExecutionHistory", "ExecutionDoesNotExist")
+    missing = send("GET", f"{api_url}/migrations/an-id")
+    assert missing.status == 404
+    assert missing.json() == {"message": "No migration with that id: an-id"}
+
+
 def test_what_the_api_does_not_serve(api_url: str) -> None:
     assert send("POST", f"{api_url}/migrations", "clusterName=x", content_type="text/plain").status == 415
     assert send("DELETE", f"{api_url}/migrations").json() == {"message": "Missing Authentication Token"}

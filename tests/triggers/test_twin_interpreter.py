@@ -1,0 +1,160 @@
+"""Step Functions on the twin where moto's interpreter differs from AWS: child executions
+(`states:startExecution.sync:2`), the 25,000-event history limit and the 256 KB data limit."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from localcloud import twin as twin_module
+from localcloud.template import Template
+from localcloud.triggers import history_limit
+from tests.triggers.conftest import _cold_start_functions, _scenario, _stop_executions
+
+pytestmark = pytest.mark.rehearsal
+
+ROLE = "arn:aws:iam::123456789012:role/StepFunctionsRole"
+
+
+@pytest.fixture(scope="module")
+def twin() -> Iterator[twin_module.Twin]:
+    _cold_start_functions()
+    template = Template.load()
+    scenario = _scenario({})
+    started = twin_module.Twin(
+        scenario, template=template, components=twin_module.default_components(scenario, template)
+    ).start()
+    yield started
+    _stop_executions(started)
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def sfn(twin: twin_module.Twin) -> Any:
+    return twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+
+
+def _machine(sfn: Any, name: str, states: dict[str, Any], start: str) -> str:
+    definition = {"StartAt": start, "States": states}
+    arn: str = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)["stateMachineArn"]
+    return arn
+
+
+def _run(twin: twin_module.Twin, arn: str, execution_input: Any) -> Any:
+    from localcloud.stepfunctions import StateMachineRunner
+    from localcloud.template import Account
+
+    spec = Template.load().state_machine(Account(twin.region, str(twin.aws.account_id)))
+    runner = StateMachineRunner(twin.aws.admin_session(), twin.endpoint_url, spec)
+    runner.arn = arn
+    return runner.run(execution_input, poll=0.1)
+
+
+def _child_task(child_arn: str, pattern: str = ".sync:2") -> dict[str, Any]:
+    return {
+        "Type": "Task",
+        "Resource": f"arn:aws:states:::states:startExecution{pattern}",
+        "Parameters": {
+            "StateMachineArn": child_arn,
+            "Name.$": "States.Format('child-{}', $.id)",
+            "Input": {"nodegroup.$": "$.nodegroup"},
+        },
+        "End": True,
+    }
+
+
+def test_a_sync_2_child_returns_its_description_with_output_as_json(twin: twin_module.Twin, sfn: Any) -> None:
+    child = _machine(
+        sfn,
+        "child-succeeds",
+        {"Done": {"Type": "Pass", "Parameters": {"replaced.$": "$.nodegroup", "status": "done"}, "End": True}},
+        "Done",
+    )
+    parent = _machine(sfn, "parent-sync2", {"Replace": _child_task(child)}, "Replace")
+    result = _run(twin, parent, {"id": "1", "nodegroup": "ng-a"})
+    assert result.succeeded, (result.error, result.cause)
+    output = result.output
+    assert output["Output"] == {"replaced": "ng-a", "status": "done"}  # JSON, not a string (.sync:2)
+    assert output["Input"] == {"nodegroup": "ng-a"}
+    assert output["Status"] == "SUCCEEDED" and output["Name"] == "child-1"
+    assert output["ExecutionArn"].endswith(":child-succeeds:child-1")
+    assert isinstance(output["StartDate"], int) and isinstance(output["StopDate"], int)  # epoch milliseconds
+    kinds = [event["type"] for event in result.events]
+    assert kinds.count("TaskSubmitted") == 1 and "TaskSucceeded" in kinds
+
+    started = _machine(sfn, "parent-async", {"Start": _child_task(child, pattern="")}, "Start")
+    plain = _run(twin, started, {"id": "2", "nodegroup": "ng-b"})
+    assert plain.succeeded, (plain.error, plain.cause)
+    assert set(plain.output) == {"ExecutionArn", "StartDate"}
+
+
+def test_a_failed_child_fails_the_task_with_its_description(twin: twin_module.Twin, sfn: Any) -> None:
+    child = _machine(
+        sfn,
+        "child-fails",
+        {"Refused": {"Type": "Fail", "Error": "NodegroupReplacementFailed", "Cause": "EKS refused it."}},
+        "Refused",
+    )
+    task = _child_task(child)
+    task["Catch"] = [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Caught"}]
+    del task["End"]
+    task["Next"] = "Caught"
+    parent = _machine(sfn, "parent-of-failed", {"Replace": task, "Caught": {"Type": "Pass", "End": True}}, "Replace")
+    result = _run(twin, parent, {"id": "3", "nodegroup": "ng-c"})
+    assert result.succeeded, (result.error, result.cause)
+    error = result.output["error"]
+    assert error["Error"] == "States.TaskFailed"
+    described = json.loads(error["Cause"])
+    assert (described["Status"], described["Error"], described["Cause"]) == (
+        "FAILED",
+        "NodegroupReplacementFailed",
+        "EKS refused it.",
+    )
+
+
+@pytest.fixture
+def small_history_limit() -> Iterator[int]:
+    """25,000 events take minutes on a shared machine: the same rule at a smaller limit."""
+    assert history_limit.limit() == history_limit.HISTORY_LIMIT == 25_000
+    history_limit.set_limit(400)
+    yield 400
+    history_limit.set_limit(history_limit.HISTORY_LIMIT)
+
+
+def test_an_execution_fails_when_its_history_would_pass_the_limit(
+    twin: twin_module.Twin, sfn: Any, small_history_limit: int
+) -> None:
+    loop = _machine(
+        sfn,
+        "endless-loop",
+        {
+            "Count": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "Next": "Again?"},
+            "Again?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericLessThan": 100000, "Next": "Count"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        },
+        "Count",
+    )
+    result = _run(twin, loop, {"n": 0})
+    assert result.status == "FAILED"
+    assert result.error == history_limit.HISTORY_LIMIT_ERROR
+    assert "maximum number of events" in (result.cause or "")
+    assert len(result.events) == small_history_limit and result.events[-1]["type"] == "ExecutionFailed"
+
+
+def test_a_state_output_over_256_kb_fails_with_data_limit_exceeded(twin: twin_module.Twin, sfn: Any) -> None:
+    doubled = _machine(
+        sfn,
+        "document-twice",
+        {"Twice": {"Type": "Pass", "Parameters": {"a.$": "$.document", "b.$": "$.document"}, "End": True}},
+        "Twice",
+    )
+    document = {"document": "x" * (150 * 1024)}  # fits once (an input), not twice (an output)
+    result = _run(twin, doubled, document)
+    assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
