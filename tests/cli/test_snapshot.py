@@ -5,7 +5,7 @@ name or ID of the account in the file."""
 from __future__ import annotations
 
 import types
-from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +23,13 @@ pytestmark = pytest.mark.rehearsal
 READ_ONLY = ("Describe", "List", "Get")
 
 
-@pytest.fixture(scope="module")
-def twin() -> Iterator[Twin]:
-    with Twin(load_scenario()) as running:
-        yield running
-
-
 class Recorded:
     def __init__(self) -> None:
         self.aws: list[str] = []
         self.kube: list[str] = []
 
 
-@pytest.fixture
-def recorded(monkeypatch: pytest.MonkeyPatch, twin: Twin) -> Recorded:
+def _record(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     """The admin's keys for the command, and every AWS operation and Kubernetes request it makes."""
     calls = Recorded()
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", ADMIN_ACCESS_KEY)
@@ -62,6 +55,36 @@ def recorded(monkeypatch: pytest.MonkeyPatch, twin: Twin) -> Recorded:
 
     monkeypatch.setattr(rest.RESTClientObject, "request", recording_request)
     return calls
+
+
+@dataclass
+class Original:
+    """What the tests need of the default scenario's twin (one LocalAws per process: it is stopped
+    before the snapshots' twins are built)."""
+
+    scenario: Scenario
+    plan: dict[str, Any]
+    snapshot: str
+    anonymized: list[str]
+    calls: Recorded
+    ids: set[str]
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory: pytest.TempPathFactory) -> Original:
+    directory = tmp_path_factory.mktemp("snapshots")
+    with pytest.MonkeyPatch.context() as monkeypatch, Twin(load_scenario()) as twin:
+        calls = _record(monkeypatch)
+        snapshot = _snapshot(twin, directory / "snapshot.yaml")
+        anonymized = [_snapshot(twin, directory / f"anonymous-{i}.yaml", "--anonymize") for i in (1, 2)]
+        plan = _dry_run(twin)
+        ec2 = twin.aws.admin_session().client("ec2")
+        ids = {str(twin.aws.account_id)}
+        ids |= {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
+        ids |= {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
+        ids |= {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]}
+        ids |= {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"]}
+        return Original(twin.scenario, plan, snapshot, anonymized, calls, ids)
 
 
 def _snapshot(twin: Twin, output: Path, *options: str) -> str:
@@ -107,54 +130,51 @@ def _rehearse(scenario: Scenario) -> dict[str, Any]:
         return dry
 
 
-def test_round_trip_plans_and_rehearses_the_same_migration(twin: Twin, recorded: Recorded, tmp_path: Path) -> None:
-    text = _snapshot(twin, tmp_path / "snapshot.yaml")
+def test_the_snapshot_reads_only(original: Original) -> None:
+    calls = original.calls
+    assert calls.aws and calls.kube, "the command's calls were observed"
+    assert [c for c in calls.aws if not c.split(":")[1].startswith(READ_ONLY)] == []
+    assert [c for c in calls.kube if not c.startswith("GET ")] == []
+    assert any(c.endswith("/apis/apps/v1/deployments") for c in calls.kube)
 
-    assert recorded.aws and recorded.kube, "the command's calls were observed"
-    assert [c for c in recorded.aws if not c.split(":")[1].startswith(READ_ONLY)] == []
-    assert [c for c in recorded.kube if not c.startswith("GET ")] == []
-    assert any(c.endswith("/apis/apps/v1/deployments") for c in recorded.kube)
 
+def test_round_trip_plans_and_rehearses_the_same_migration(original: Original, tmp_path: Path) -> None:
+    (tmp_path / "snapshot.yaml").write_text(original.snapshot, encoding="utf-8")
     rebuilt = load_scenario(tmp_path / "snapshot.yaml")
-    original = twin.scenario
-    assert rebuilt.vpc.cidr == original.vpc.cidr
+    seed = original.scenario
+    assert rebuilt.vpc.cidr == seed.vpc.cidr
     assert [(s.name, s.az, s.cidr, s.public) for s in rebuilt.vpc.subnets] == [
-        (s.name, s.az, s.cidr, s.public) for s in original.vpc.subnets
+        (s.name, s.az, s.cidr, s.public) for s in seed.vpc.subnets
     ]
-    assert [n.subnet for n in rebuilt.vpc.nat_gateways] == [n.subnet for n in original.vpc.nat_gateways]
+    assert [n.subnet for n in rebuilt.vpc.nat_gateways] == [n.subnet for n in seed.vpc.nat_gateways]
     assert sorted((t.name, t.default_route, t.nat_subnet, tuple(t.subnets)) for t in rebuilt.route_tables()) == sorted(
-        (t.name, t.default_route, t.nat_subnet, tuple(t.subnets)) for t in original.route_tables()
+        (t.name, t.default_route, t.nat_subnet, tuple(t.subnets)) for t in seed.route_tables()
     )
-    assert rebuilt.cluster.model_dump() == original.cluster.model_dump()
-    assert "eksworkshop" in text
+    assert rebuilt.cluster.model_dump() == seed.cluster.model_dump()
 
-    assert _rehearse(rebuilt) == _dry_run(twin)
+    assert _rehearse(rebuilt) == original.plan
 
 
 def test_anonymized_snapshot_names_nothing_of_the_account_and_still_rehearses(
-    twin: Twin, recorded: Recorded, tmp_path: Path
+    original: Original, tmp_path: Path
 ) -> None:
-    text = _snapshot(twin, tmp_path / "anonymous.yaml", "--anonymize")
-    assert _snapshot(twin, tmp_path / "again.yaml", "--anonymize") == text, "same account, same pseudonyms"
-
-    ec2 = twin.aws.admin_session().client("ec2")
-    names = {g.name for g in twin.scenario.cluster.nodegroups} | {s.name for s in twin.scenario.vpc.subnets}
-    names |= {t.name for t in twin.scenario.route_tables()} | {w.name for w in twin.scenario.cluster.workloads}
-    ids = {twin.scenario.cluster.name, str(twin.aws.account_id)}
-    ids |= {v["VpcId"] for v in ec2.describe_vpcs()["Vpcs"]}
-    ids |= {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
-    ids |= {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]}
-    ids |= {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"]}
+    text, again = original.anonymized
+    assert again == text, "same account, same pseudonyms"
+    seed = original.scenario
+    names = {g.name for g in seed.cluster.nodegroups} | {s.name for s in seed.vpc.subnets}
+    names |= {t.name for t in seed.route_tables()} | {w.name for w in seed.cluster.workloads}
     keys, values = _strings(yaml.safe_load(text))
     assert sorted(names & set(values)) == []
+    ids = original.ids | {seed.cluster.name}
     assert [i for i in sorted(ids) if any(i in string for string in keys + values)] == []
 
+    (tmp_path / "anonymous.yaml").write_text(text, encoding="utf-8")
     scenario = load_scenario(tmp_path / "anonymous.yaml")
     assert scenario.cluster.name == "cluster-1"
     assert [g.name for g in scenario.cluster.nodegroups] == ["nodegroup-1"]
-    original = _dry_run(twin)
-    [(_, _, max_pods)] = original["nodegroups"]
-    assert _rehearse(scenario) == {**original, "nodegroups": [("nodegroup-1", "nodegroup-1-podcidr", max_pods)]}
+    [(_, _, max_pods)] = original.plan["nodegroups"]
+    expected = {**original.plan, "nodegroups": [("nodegroup-1", "nodegroup-1-podcidr", max_pods)]}
+    assert _rehearse(scenario) == expected
 
 
 def _strings(document: Any) -> tuple[list[str], list[str]]:
