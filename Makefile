@@ -12,7 +12,7 @@ PY313_DIR := $(shell dirname "$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.
 SAM_PATH := $(if $(PY313_DIR),$(PY313_DIR):,)$(CURDIR)/$(BIN):$(PATH)
 ARGS ?=
 
-.PHONY: help setup test lint format build validate deploy rehearse bench lock clean
+.PHONY: help setup test lint format build validate deploy rehearse bench mutate lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -62,6 +62,19 @@ rehearse: $(STAMP) ## run a whole execution on the local twin (ARGS="--scenario 
 bench: $(STAMP) ## benchmark rehearsals and print the figures
 	$(BIN)/python -m localcloud.bench $(ARGS)
 
+# mutmut names mutants after file paths and the tests import `podcidr`: it runs in .mutation/, a copy
+# with the layer's package at src/podcidr (mutation/pyproject.toml); its results there are kept between runs.
+MUTATION := .mutation
+mutate: $(STAMP) ## mutation testing of cidr.py, maxpods.py and the steps (mutmut; slow), then the score (ARGS="'podcidr.cidr*'": some)
+	mkdir -p $(MUTATION) && find $(MUTATION) -mindepth 1 -maxdepth 1 ! -name mutants -exec rm -rf {} +
+	mkdir -p $(MUTATION)/src && cp -rp layers/podcidr $(MUTATION)/src/  # -p: mutmut regenerates files newer than their mutants
+	cp -r tests localcloud cli functions statemachine template.yaml $(MUTATION)/
+	cp mutation/pyproject.toml mutation/conftest.py $(MUTATION)/
+	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut run --max-children 2 $(ARGS) > mutmut-run.log 2>&1 || { tail -n 30 mutmut-run.log; exit 1; }
+	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut export-cicd-stats >/dev/null && $(CURDIR)/$(BIN)/mutmut results > survivors.txt
+	$(BIN)/python mutation/score.py $(MUTATION)/mutants/mutmut-cicd-stats.json
+	@echo "survivors: $(MUTATION)/survivors.txt ('cd $(MUTATION) && ../$(BIN)/mutmut show NAME' shows one)"
+
 lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in files
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -r layers/requirements.in
 	{ echo "# Pinned by \`make lock\` from requirements.in; sam build installs this into the layer."; \
@@ -70,4 +83,4 @@ lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in
 	.lock-venv/bin/pip freeze --exclude-editable > requirements-dev.lock && rm -rf .lock-venv
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache $(MUTATION)

@@ -30,6 +30,7 @@ from localcloud.template import PROJECT_ROOT, Account, FunctionSpec, Template
 
 STATE_TIMINGS: dict[str, tuple[str, ...]] = {
     "WaitForClusterActive": ("clusterCreate",),
+    "WaitForNodegroupsActive": ("nodegroupCreate",),
     "ExtendVpcCidr": ("cidrAssociate",),
     "ConfigureCni": ("addonUpdate",),
     "ReplaceNodegroups": ("nodegroupCreate", "nodeReady", "nodegroupDelete"),

@@ -18,11 +18,14 @@ A WSGI middleware in front of moto answers `POST /2015-03-31/functions/<name|ARN
   (unknown function, bad payload, too large) as Lambda's HTTP errors, which the Step Functions
   interpreter names `Lambda.<code>`.
 
-Handlers share this process, so invocations are serialized by one lock; the invoking thread sees
-its function's variables in os.environ, other threads (moto's among them) the process's own
-(localcloud.environ).
-boto3's default session is reset before each invocation so it reads the function's credentials.
+Invocations run at the same time, as on Lambda (a Map's iterations, Parallel branches): each runs
+in the thread serving its Invoke request, in a warm container of its function that no other
+invocation is using (a function invoked while all its containers are busy gets a new one: a cold
+start, as Lambda scales out). Cold starts are serialized (imports, sys.path). The invoking thread
+sees its function's variables in os.environ, other threads (moto's among them) the process's own
+(localcloud.environ), and its own boto3 default session, made from them.
 What a handler prints or logs is kept per invocation (and returned with `LogType: Tail`).
+`concurrency` tells how many ran at once at most (`--state` `lambdas`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import io
+import itertools
 import json
 import re
 import sys
@@ -146,10 +150,15 @@ class LocalLambdas:
         self.invocations: list[Invocation] = []
         self._admin_session: Callable[[], boto3.Session] | None = None
         self._credentials = credentials
-        self._containers: dict[str, _Container] = {}
+        self._containers: dict[str, list[_Container]] = {}
+        """Function name -> its idle warm containers."""
         self._role_credentials: dict[str, dict[str, str]] = {}
         self._lock = threading.Lock()
+        self._cold_start_lock = threading.Lock()
         self._log_router = _ROUTER
+        self._running = 0
+        self.max_concurrent = 0
+        """The most invocations that ran at the same time."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -169,17 +178,25 @@ class LocalLambdas:
         self._admin_session = admin_session
 
     def forget(self, function: str) -> None:
-        """Drop a function's warm container: its next invocation is a cold start."""
-        container = self._containers.pop(function, None)
-        if container is not None:
+        """Drop a function's warm containers: its next invocation is a cold start."""
+        with self._lock:
+            containers = self._containers.pop(function, [])
+        for container in containers:
             sys.modules.pop(container.module, None)
 
     def close(self) -> None:
         """Forget the warm containers: their modules (with their clients) leave sys.modules."""
         self._log_router.close()
-        for container in self._containers.values():
+        with self._lock:
+            containers = [c for idle in self._containers.values() for c in idle]
+            self._containers.clear()
+        for container in containers:
             sys.modules.pop(container.module, None)
-        self._containers.clear()
+
+    def concurrency(self) -> dict[str, int]:
+        """`--state`'s `lambdas`: invocations so far and the most that ran at the same time."""
+        with self._lock:
+            return {"invocations": len(self.invocations), "maxConcurrent": self.max_concurrent}
 
     def __call__(self, app: WsgiApp) -> WsgiApp:
         def middleware(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -278,56 +295,65 @@ class LocalLambdas:
         record = Invocation(function=spec.name, request_id=request_id, started=time.time())
         with self._lock:
             self.invocations.append(record)
-            log = io.StringIO()
-            log.write(f"START RequestId: {request_id} Version: $LATEST\n")
-            started = time.monotonic()
-            try:
-                container = self._containers.get(spec.name)
-                credentials = container.credentials if container else self._credentials_for(spec)
-                with self._log_router.capture(log), _environment(self._environment(spec, credentials)):
-                    if container is None:
-                        container = self._cold_start(spec, credentials, record)
-                    context = LambdaContext(spec, request_id, invoked_arn or spec.arn, client_context)
-                    payload = self._run(container, event, context)
-                elapsed = time.monotonic() - started
-                if elapsed > spec.timeout:
-                    raise _FunctionError(
-                        "Sandbox.Timedout",
-                        f"RequestId: {request_id} Error: Task timed out after {spec.timeout:.2f} seconds",
-                    )
-                function_error = None
-            except _FunctionError as error:
-                payload = json.dumps(error.payload).encode()
-                function_error = "Unhandled"
-                record.error_type = str(error.payload["errorType"])
-                log.write(json.dumps(error.payload) + "\n")
-            record.duration = time.monotonic() - started
-            log.write(f"END RequestId: {request_id}\n")
-            log.write(
-                f"REPORT RequestId: {request_id}\tDuration: {record.duration * 1000:.2f} ms\t"
-                f"Memory Size: {spec.memory_size} MB"
-                + (f"\tInit Duration: {record.init_duration * 1000:.2f} ms" if record.init_duration else "")
-                + "\n"
-            )
-            record.log = log.getvalue()
-            return payload, function_error, record
+            self._running += 1
+            self.max_concurrent = max(self.max_concurrent, self._running)
+            idle = self._containers.get(spec.name)
+            container = idle.pop() if idle else None
+        log = io.StringIO()
+        log.write(f"START RequestId: {request_id} Version: $LATEST\n")
+        started = time.monotonic()
+        try:
+            credentials = container.credentials if container else self._credentials_for(spec)
+            with self._log_router.capture(log), _environment(self._environment(spec, credentials)), _default_session():
+                if container is None:
+                    container = self._cold_start(spec, credentials, record)
+                context = LambdaContext(spec, request_id, invoked_arn or spec.arn, client_context)
+                payload = self._run(container, event, context)
+            elapsed = time.monotonic() - started
+            if elapsed > spec.timeout:
+                raise _FunctionError(
+                    "Sandbox.Timedout",
+                    f"RequestId: {request_id} Error: Task timed out after {spec.timeout:.2f} seconds",
+                )
+            function_error = None
+        except _FunctionError as error:
+            payload = json.dumps(error.payload).encode()
+            function_error = "Unhandled"
+            record.error_type = str(error.payload["errorType"])
+            log.write(json.dumps(error.payload) + "\n")
+        finally:
+            with self._lock:
+                self._running -= 1
+                if container is not None:
+                    self._containers.setdefault(spec.name, []).append(container)
+        record.duration = time.monotonic() - started
+        log.write(f"END RequestId: {request_id}\n")
+        log.write(
+            f"REPORT RequestId: {request_id}\tDuration: {record.duration * 1000:.2f} ms\t"
+            f"Memory Size: {spec.memory_size} MB"
+            + (f"\tInit Duration: {record.init_duration * 1000:.2f} ms" if record.init_duration else "")
+            + "\n"
+        )
+        record.log = log.getvalue()
+        return payload, function_error, record
 
     # -- running a handler ----------------------------------------------------------------------
 
     def _cold_start(self, spec: FunctionSpec, credentials: dict[str, str], record: Invocation) -> _Container:
-        started = time.monotonic()
-        module = f"_localcloud_fn_{spec.logical_id}_{spec.handler.rpartition('.')[0].replace('.', '_')}_{id(self):x}"
-        try:
-            handler = _load_handler(spec, module)
-        finally:
-            record.init_duration = time.monotonic() - started
-        container = _Container(spec=spec, handler=handler, credentials=credentials, module=module)
-        self._containers[spec.name] = container
-        return container
+        with self._cold_start_lock:  # one import at a time: sys.path and the import system are shared
+            started = time.monotonic()
+            module = (
+                f"_localcloud_fn_{spec.logical_id}_{spec.handler.rpartition('.')[0].replace('.', '_')}"
+                f"_{id(self):x}_{next(_CONTAINER_NUMBERS)}"
+            )
+            try:
+                handler = _load_handler(spec, module)
+            finally:
+                record.init_duration = time.monotonic() - started
+        return _Container(spec=spec, handler=handler, credentials=credentials, module=module)
 
     @staticmethod
     def _run(container: _Container, event: Any, context: LambdaContext) -> bytes:
-        boto3.DEFAULT_SESSION = None
         try:
             result = container.handler(event, context)
         except Exception as error:  # noqa: BLE001 - every exception is the function's error, as on Lambda
@@ -411,6 +437,34 @@ def _environment(variables: dict[str, str]) -> AbstractContextManager[None]:
     return thread_environ().overlay(variables, hidden=_HIDDEN)
 
 
+_CONTAINER_NUMBERS = itertools.count(1)
+
+_invocation_sessions = threading.local()
+_process_default_session = boto3._get_default_session
+
+
+def _thread_default_session() -> boto3.Session:
+    """boto3's default session: an invocation's own (made from its variables) in its thread."""
+    if getattr(_invocation_sessions, "active", False):
+        session: boto3.Session | None = getattr(_invocation_sessions, "session", None)
+        if session is None:
+            session = _invocation_sessions.session = boto3.Session()
+        return session
+    return _process_default_session()
+
+
+@contextmanager
+def _default_session() -> Iterator[None]:
+    """While inside, `boto3.client(...)` in this thread uses a session of this invocation's own,
+    as a fresh Lambda process would (another invocation running meanwhile has its own)."""
+    boto3._get_default_session = _thread_default_session  # idempotent; boto3.client looks it up per call
+    _invocation_sessions.active, _invocation_sessions.session = True, None
+    try:
+        yield
+    finally:
+        _invocation_sessions.active, _invocation_sessions.session = False, None
+
+
 def _client_context(header: str | None) -> Any:
     if not header:
         return None
@@ -473,6 +527,9 @@ class _LogRouter:
         self._local = threading.local()
         self.out = _RoutedStream(self, sys.stdout)
         self.err = _RoutedStream(self, sys.stderr)
+        self._lock = threading.Lock()
+        self._captures = 0
+        self._saved: tuple[TextIO, TextIO] | None = None
 
     def close(self) -> None:
         self._local.log = None
@@ -482,21 +539,30 @@ class _LogRouter:
 
     @contextmanager
     def capture(self, log: io.StringIO) -> Iterator[None]:
-        saved = sys.stdout, sys.stderr
-        if saved[0] is not self.out:
-            self.out.stream = saved[0]
-        if saved[1] is not self.err:
-            self.err.stream = saved[1]
-        sys.stdout, sys.stderr = self.out, self.err
+        """The router stays installed while any invocation captures (they run at the same time)."""
+        with self._lock:
+            if self._captures == 0:
+                saved = sys.stdout, sys.stderr
+                if saved[0] is not self.out:
+                    self.out.stream = saved[0]
+                if saved[1] is not self.err:
+                    self.err.stream = saved[1]
+                self._saved = saved
+                sys.stdout, sys.stderr = self.out, self.err
+            self._captures += 1
         self._local.log = log
         try:
             yield
         finally:
             self._local.log = None
-            if sys.stdout is self.out:
-                sys.stdout = saved[0]
-            if sys.stderr is self.err:
-                sys.stderr = saved[1]
+            with self._lock:
+                self._captures -= 1
+                if self._captures == 0 and self._saved is not None:
+                    if sys.stdout is self.out:
+                        sys.stdout = self._saved[0]
+                    if sys.stderr is self.err:
+                        sys.stderr = self._saved[1]
+                    self._saved = None
 
 
 @dataclass

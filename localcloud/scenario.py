@@ -29,6 +29,8 @@ DEFAULT_CNI_VERSION = "v1.18.3-eksbuild.1"
 _AZ_LETTERS = ("a", "b", "c")
 _OPERATION = re.compile(r"^(kubernetes:[a-z]+( [A-Za-z]+)?|[a-z0-9-]+:[A-Z][A-Za-z0-9]+)$")
 _CNI_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
+_CNI_IMAGE_TAG = re.compile(r"^v\d+\.\d+\.\d+(-eksbuild\.\d+)?$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+$")
 
 
@@ -57,14 +59,17 @@ class NatGatewaySpec(_Model):
     subnet: str
 
 
-DefaultRoute = Literal["internet-gateway", "nat-gateway", "transit-gateway", "none"]
+DefaultRoute = Literal["internet-gateway", "nat-gateway", "nat-instance", "transit-gateway", "firewall", "none"]
+"""nat-instance: an EC2 instance in the table's natSubnet (default: the first public subnet) routes
+through its ENI; firewall: an AWS Network Firewall endpoint (a VPC endpoint, vpce-) in that subnet."""
 
 
 class RouteTableSpec(_Model):
     name: str
     default_route: DefaultRoute = "none"
     nat_subnet: str | None = None
-    """For `defaultRoute: nat-gateway`: the public subnet whose NAT gateway the route goes to."""
+    """For `defaultRoute: nat-gateway`: the public subnet whose NAT gateway the route goes to; for
+    nat-instance and firewall: the public subnet the instance or the firewall endpoint is in."""
     subnets: list[str] = Field(default_factory=list)
 
 
@@ -80,7 +85,18 @@ class PeeringSpec(_Model):
     status: Literal["active", "pending-acceptance"] = "active"
 
 
+class SecurityGroupSpec(_Model):
+    """A security group of the VPC besides the cluster security group (which EKS makes)."""
+
+    name: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
 class VpcSpec(_Model):
+    owner_id: str | None = None
+    """A VPC shared with this account through RAM: DescribeVpcs reports this account as its owner."""
+    security_groups: list[SecurityGroupSpec] = Field(default_factory=list)
+    """Extra security groups in the VPC, named for launch templates (`launchTemplate.securityGroups`)."""
     cidr: str = DEFAULT_VPC_CIDR
     secondary_cidrs: list[str] = Field(default_factory=list)
     subnets: list[SubnetSpec] = Field(default_factory=list)
@@ -94,6 +110,72 @@ class VpcCniSpec(_Model):
     addon: bool = True
     """True: the EKS managed add-on; false: a self-managed aws-node DaemonSet."""
     version: str = DEFAULT_CNI_VERSION
+    """The add-on version (v1.18.3-eksbuild.1); self-managed: the image tag (v1.18.3)."""
+    prefix_delegation: bool = False
+    """ENABLE_PREFIX_DELEGATION=true in the CNI's configuration (add-on configurationValues, or aws-node's env)."""
+
+
+class EndpointSpec(_Model):
+    """The cluster endpoint's access (EKS's defaults: public from anywhere, no private access)."""
+
+    public_access: bool = True
+    private_access: bool = False
+    public_access_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"])
+
+
+class LaunchTemplateSpec(_Model):
+    """The nodegroup's launch template (EC2), made by the twin's build."""
+
+    security_groups: list[str] = Field(default_factory=list)
+    """Names of `vpc.securityGroups` on the nodes' primary ENIs (empty: EKS adds the cluster security group)."""
+    custom_ami: bool = False
+    """An AMI in the template: EKS then leaves the bootstrap (and so max pods) to the template's user data."""
+    max_pods: int | None = Field(default=None, ge=1, le=250)
+    """The max pods the user data sets (custom AMI only)."""
+    ami_family: Literal["AL2023", "AL2"] = "AL2023"
+    """How the user data bootstraps a custom AMI: AL2023 nodeadm NodeConfig, or AL2 bootstrap.sh."""
+    user_data: str | None = None
+    """Raw user data (shell or MIME), overriding what amiFamily and maxPods would write."""
+
+
+class SelfManagedNodeSpec(_Model):
+    """EC2 instances that joined the cluster outside any managed nodegroup (an Auto Scaling group of the user's)."""
+
+    name: str
+    subnets: list[str] = Field(default_factory=list)
+    instance_type: str = "m5.large"
+    count: int = Field(default=1, ge=1, le=20)
+    os: Literal["linux", "windows"] = "linux"
+
+
+class KarpenterNodeSpec(_Model):
+    """EC2 instances that Karpenter launched for a NodePool."""
+
+    node_pool: str = "default"
+    subnets: list[str] = Field(default_factory=list)
+    instance_type: str = "m5.large"
+    count: int = Field(default=1, ge=1, le=20)
+
+
+class FargateProfileSpec(_Model):
+    name: str
+    namespaces: list[str] = Field(min_length=1)
+    subnets: list[str] = Field(default_factory=list)
+    """Default: the cluster's private subnets."""
+
+
+class TaintSpec(_Model):
+    key: str
+    value: str | None = None
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+
+
+class UpdateConfigSpec(_Model):
+    """A nodegroup's updateConfig as EKS takes it: one of maxUnavailable / maxUnavailablePercentage."""
+
+    max_unavailable: int | None = Field(default=None, ge=1, le=100)
+    max_unavailable_percentage: int | None = Field(default=None, ge=1, le=100)
+    update_strategy: Literal["DEFAULT", "MINIMAL"] | None = None
 
 
 class NodegroupSpec(_Model):
@@ -106,6 +188,19 @@ class NodegroupSpec(_Model):
     labels: dict[str, str] = Field(default_factory=dict)
     ami_type: str = "AL2023_x86_64_STANDARD"
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    version: str | None = None
+    """The nodegroup's Kubernetes version; default: the cluster's."""
+    taints: list[TaintSpec] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+    """Tags as found on the nodegroup; `aws:` keys (CloudFormation's) are set as CloudFormation sets them,
+    not through CreateNodegroup, which refuses them."""
+    update_config: UpdateConfigSpec | None = None
+    launch_template: LaunchTemplateSpec | None = None
+
+
+class PdbSpec(_Model):
+    min_available: int | None = Field(default=None, ge=0)
+    max_unavailable: int | None = Field(default=None, ge=0)
 
 
 class WorkloadSpec(_Model):
@@ -113,6 +208,9 @@ class WorkloadSpec(_Model):
     name: str
     replicas: int = Field(default=3, ge=0)
     image: str = "public.ecr.aws/nginx/nginx:1.27-alpine-slim"
+    exposed_by: list[Literal["alb", "nlb"]] = Field(default_factory=list)
+    """Load balancers in front of the workload (IP targets): an ALB Ingress, an internal NLB Service."""
+    pdb: PdbSpec | None = None
 
 
 AuthenticationMode = Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
@@ -127,9 +225,15 @@ class ClusterSpec(_Model):
     """CREATING: DescribeCluster says CREATING for timing.clusterCreate seconds after the build."""
     service_ipv4_cidr: str = "10.100.0.0/16"
     vpc_cni: VpcCniSpec = Field(default_factory=VpcCniSpec)
+    endpoint: EndpointSpec = Field(default_factory=EndpointSpec)
+    auto_mode: bool = False
+    """EKS Auto Mode (DescribeCluster computeConfig.enabled): AWS runs the nodes."""
     load_balancer_controller: bool = True
     nodegroups: list[NodegroupSpec] = Field(default_factory=lambda: [NodegroupSpec(name="managed-ng")])
     workloads: list[WorkloadSpec] = Field(default_factory=lambda: [WorkloadSpec(name="web")])
+    self_managed_nodes: list[SelfManagedNodeSpec] = Field(default_factory=list)
+    karpenter_nodes: list[KarpenterNodeSpec] = Field(default_factory=list)
+    fargate_profiles: list[FargateProfileSpec] = Field(default_factory=list)
 
 
 class TimingSpec(_Model):
@@ -148,6 +252,13 @@ class TimingSpec(_Model):
     (CREATE_FAILED, health issue NodeCreationFailure). EKS does not document how long it waits."""
     pod_ready: float = Field(default=0.2, ge=0)
     """Cluster twin: from a pod's scheduling to Running/Ready."""
+    access_entry: float = Field(default=1.0, ge=0)
+    """EKS: how long a new access entry (or access policy association) takes to apply; meanwhile the
+    Kubernetes API answers 401 (no entry yet) or 403 (no policy yet) (AWS-FACTS 7)."""
+    ec2_consistency: float = Field(default=1.0, ge=0)
+    """EC2 is eventually consistent: for this long after the workflow created a subnet (security group,
+    network interface, route table) its own reads may not see it (InvalidSubnetID.NotFound; AWS-FACTS 7).
+    0 turns it off."""
 
 
 class FaultSpec(_Model):
@@ -191,6 +302,20 @@ class Scenario(_Model):
                 {**g, "subnets": list(cluster["subnets"])} if isinstance(g, dict) and "subnets" not in g else g
                 for g in groups
             ]
+        cni = cluster.get("vpcCni")
+        if isinstance(cni, dict) and cni.get("addon") is False and "version" not in cni:
+            cluster["vpcCni"] = {**cni, "version": DEFAULT_CNI_VERSION.split("-", 1)[0]}
+        private = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")] or cluster[
+            "subnets"
+        ]
+        for key in ("selfManagedNodes", "karpenterNodes", "fargateProfiles"):
+            items = cluster.get(key)
+            if isinstance(items, list):
+                defaults = private if key == "fargateProfiles" else cluster["subnets"]
+                cluster[key] = [
+                    {**item, "subnets": list(defaults)} if isinstance(item, dict) and "subnets" not in item else item
+                    for item in items
+                ]
         data["cluster"] = cluster
         return data
 
@@ -315,6 +440,11 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(f"vpc.natGateways[{i}].subnet", f"NAT gateway in {nat.subnet!r}, which is not public")
     nat_subnets = {n.subnet for n in s.vpc.nat_gateways}
 
+    if s.vpc.owner_id is not None and not _ACCOUNT_ID.fullmatch(s.vpc.owner_id):
+        raise ScenarioError("vpc.ownerId", f"{s.vpc.owner_id!r} is not an AWS account ID (12 digits)")
+    _unique("vpc.securityGroups", [g.name for g in s.vpc.security_groups])
+    public_subnets = [sub.name for sub in s.vpc.subnets if sub.public]
+
     if s.vpc.route_tables is not None:
         _unique("vpc.routeTables", [t.name for t in s.vpc.route_tables])
         member: dict[str, str] = {}
@@ -331,8 +461,17 @@ def _check(s: Scenario) -> None:
                 known(f"{key}.natSubnet", table.nat_subnet)
                 if table.nat_subnet not in nat_subnets:
                     raise ScenarioError(f"{key}.natSubnet", f"no NAT gateway in {table.nat_subnet!r}")
+            elif table.default_route in ("nat-instance", "firewall"):
+                if table.nat_subnet is not None and not known(f"{key}.natSubnet", table.nat_subnet).public:
+                    raise ScenarioError(f"{key}.natSubnet", f"{table.nat_subnet!r} is not public")
+                if table.nat_subnet is None and not public_subnets:
+                    raise ScenarioError(
+                        f"{key}.defaultRoute", f"a {table.default_route} needs a public subnet to sit in"
+                    )
             elif table.nat_subnet is not None:
-                raise ScenarioError(f"{key}.natSubnet", "natSubnet only goes with defaultRoute nat-gateway")
+                raise ScenarioError(
+                    f"{key}.natSubnet", "natSubnet only goes with defaultRoute nat-gateway, nat-instance or firewall"
+                )
             if table.default_route == "internet-gateway":
                 for j, name in enumerate(table.subnets):
                     if not s.subnet(name).public:
@@ -348,8 +487,15 @@ def _check(s: Scenario) -> None:
                 raise ScenarioError(f"{key}.routeTables[{j}]", f"unknown route table {name!r}")
     for i, peering in enumerate(s.vpc.peerings):
         net = _network(f"vpc.peerings[{i}].cidr", peering.cidr)
+        if not 16 <= net.prefixlen <= 28:
+            raise ScenarioError(
+                f"vpc.peerings[{i}].cidr", f"the peer is a VPC: its block must be /16 to /28, not /{net.prefixlen}"
+            )
         if any(net.overlaps(b) for b in blocks):
             raise ScenarioError(f"vpc.peerings[{i}].cidr", f"{peering.cidr} overlaps a block of the VPC")
+
+    _unique("vpc.securityGroups", [g.name for g in s.vpc.security_groups])
+    group_names = {g.name for g in s.vpc.security_groups}
 
     c = s.cluster
     if not c.subnets:
@@ -360,10 +506,21 @@ def _check(s: Scenario) -> None:
     if len({s.subnet(n).az for n in c.subnets}) < 2:
         raise ScenarioError("cluster.subnets", "EKS needs subnets in at least two availability zones")
     _network("cluster.serviceIpv4Cidr", c.service_ipv4_cidr)
-    if not _CNI_VERSION.fullmatch(c.vpc_cni.version):
+    if c.vpc_cni.addon and not _CNI_VERSION.fullmatch(c.vpc_cni.version):
         raise ScenarioError(
             "cluster.vpcCni.version", f"{c.vpc_cni.version!r} is not an add-on version (v1.18.3-eksbuild.1)"
         )
+    if not c.vpc_cni.addon and not _CNI_IMAGE_TAG.fullmatch(c.vpc_cni.version):
+        raise ScenarioError(
+            "cluster.vpcCni.version", f"{c.vpc_cni.version!r} is not an image tag of the VPC CNI (v1.18.3)"
+        )
+    if not (c.endpoint.public_access or c.endpoint.private_access):
+        raise ScenarioError("cluster.endpoint", "EKS needs public or private endpoint access (or both)")
+    if not c.endpoint.public_access_cidrs:
+        raise ScenarioError("cluster.endpoint.publicAccessCidrs", "give at least one block (0.0.0.0/0: anywhere)")
+    for j, cidr in enumerate(c.endpoint.public_access_cidrs):
+        _network(f"cluster.endpoint.publicAccessCidrs[{j}]", cidr)
+    group_names = {g.name for g in s.vpc.security_groups}
     _unique("cluster.nodegroups", [g.name for g in c.nodegroups])
     for i, group in enumerate(c.nodegroups):
         key = f"cluster.nodegroups[{i}]"
@@ -377,7 +534,46 @@ def _check(s: Scenario) -> None:
             raise ScenarioError(f"{key}.desiredSize", "needs minSize <= desiredSize <= maxSize")
         if not group.instance_types:
             raise ScenarioError(f"{key}.instanceTypes", "a nodegroup needs an instance type")
+        _check_nodegroup_version(key, group.version, c.version)
+        update = group.update_config
+        if update is not None and (update.max_unavailable is None) == (update.max_unavailable_percentage is None):
+            raise ScenarioError(
+                f"{key}.updateConfig", "give exactly one of maxUnavailable and maxUnavailablePercentage"
+            )
+        template = group.launch_template
+        if template is not None:
+            for j, name in enumerate(template.security_groups):
+                if name not in group_names:
+                    raise ScenarioError(
+                        f"{key}.launchTemplate.securityGroups[{j}]", f"{name!r} is not one of vpc.securityGroups"
+                    )
+            if not template.custom_ami and (template.max_pods is not None or template.user_data is not None):
+                raise ScenarioError(
+                    f"{key}.launchTemplate", "maxPods and userData go with customAmi: true (EKS bootstraps its AMIs)"
+                )
     _unique("cluster.workloads", [f"{w.namespace}/{w.name}" for w in c.workloads])
+    for i, workload in enumerate(c.workloads):
+        key = f"cluster.workloads[{i}]"
+        _unique(f"{key}.exposedBy", list(workload.exposed_by))
+        if workload.pdb is not None and (workload.pdb.min_available is None) == (workload.pdb.max_unavailable is None):
+            raise ScenarioError(f"{key}.pdb", "give exactly one of minAvailable and maxUnavailable")
+    capacity: list[tuple[str, list[str]]] = [
+        *((f"cluster.selfManagedNodes[{i}]", n.subnets) for i, n in enumerate(c.self_managed_nodes)),
+        *((f"cluster.karpenterNodes[{i}]", n.subnets) for i, n in enumerate(c.karpenter_nodes)),
+    ]
+    _unique("cluster.selfManagedNodes", [n.name for n in c.self_managed_nodes])
+    _unique("cluster.fargateProfiles", [p.name for p in c.fargate_profiles])
+    for i, profile in enumerate(c.fargate_profiles):
+        key = f"cluster.fargateProfiles[{i}]"
+        capacity.append((key, profile.subnets))
+        for j, name in enumerate(profile.subnets):
+            if known(f"{key}.subnets[{j}]", name).public:
+                raise ScenarioError(f"{key}.subnets[{j}]", f"{name!r} is public; Fargate uses private subnets only")
+    for key, subnets in capacity:
+        if not subnets:
+            raise ScenarioError(f"{key}.subnets", "needs subnets")
+        for j, name in enumerate(subnets):
+            known(f"{key}.subnets[{j}]", name)
 
     for i, fault in enumerate(s.faults):
         if not _OPERATION.fullmatch(fault.operation):
@@ -385,6 +581,24 @@ def _check(s: Scenario) -> None:
                 f"faults[{i}].operation",
                 f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet) or 'kubernetes:<verb> <Kind>'",
             )
+
+
+def _minor(version: str) -> tuple[int, int] | None:
+    match = re.fullmatch(r"(\d+)\.(\d+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _check_nodegroup_version(key: str, version: str | None, cluster_version: str) -> None:
+    """A managed nodegroup runs the cluster's minor version or up to three below it (EKS version skew)."""
+    if version is None:
+        return
+    node, control = _minor(version), _minor(cluster_version)
+    if node is None:
+        raise ScenarioError(f"{key}.version", f"{version!r} is not a Kubernetes version (1.30)")
+    if control is not None and not (node[0] == control[0] and control[1] - 3 <= node[1] <= control[1]):
+        raise ScenarioError(
+            f"{key}.version", f"{version} is not within three minor versions below the cluster's {cluster_version}"
+        )
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 
+from localcloud.interpreter_threads import patch_concurrent_states
 from localcloud.template import TRUST_POLICIES, StateMachineSpec, TemplateError, load_yaml
 
 if TYPE_CHECKING:
@@ -249,6 +250,7 @@ class StateMachineRunner:
     def deploy(self) -> str:
         """Create the state machine (and its role, as SAM would) in moto."""
         patch_direct_lambda_service_errors()
+        patch_concurrent_states()
         iam = self._session.client("iam", endpoint_url=self._endpoint_url)
         try:
             iam.get_role(RoleName=self.spec.role_name)

@@ -298,6 +298,10 @@ class Resolver:
         if len(value) == 1:
             ((key, arg),) = value.items()
             if key == "Ref":
+                kind = str(self.template.parameters.get(str(arg), {}).get("Type", ""))
+                if kind == "CommaDelimitedList" or kind.startswith("List<"):
+                    text = self.ref(str(arg))  # a list parameter: Ref gives its items
+                    return [item.strip() for item in text.split(",")] if text.strip() else []
                 return self.ref(str(arg))
             if key == "Fn::GetAtt":
                 parts = arg if isinstance(arg, list) else str(arg).split(".", 1)

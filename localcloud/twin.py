@@ -114,6 +114,7 @@ class Twin:
             self.lambdas.provision()
             self.state_contributors.append((None, self.aws.state))
             self.state_contributors.append(("calls", lambda: self.aws.ledger.calls()))
+            self.state_contributors.append(("lambdas", self.lambdas.concurrency))
             for component in self.components:
                 component.start(self)
                 self._started.append(component)

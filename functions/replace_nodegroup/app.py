@@ -24,6 +24,6 @@ tracer = Tracer()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = NodegroupTask.model_validate(event)
     run = runtime()
-    replace_nodegroup(task, run.aws.eks, lambda: run.connect(task.cluster_name))
+    replace_nodegroup(task, run.aws.eks, lambda: run.connect(task.cluster_name), run.aws.ec2)
     logger.info("nodegroup", extra={"nodegroup": task.nodegroup.to_json()})
     return task.to_json()

@@ -87,6 +87,15 @@ class MigrationInProgress(PodcidrError):
     """Another execution is migrating this cluster."""
 
 
+class PodSecurityGroupConflict(PodcidrError):
+    """The pods' security groups would not carry exactly one group tagged kubernetes.io/cluster/<name>
+    (the AWS Load Balancer Controller needs exactly one on every IP target's ENI, AWS-FACTS 8)."""
+
+
+class ClusterEndpointUnreachable(PodcidrError):
+    """The functions cannot reach the cluster's API: a private-only endpoint, or publicAccessCidrs."""
+
+
 class TransientAwsError(Exception):
     """An AWS call failed in a way that a later attempt may not (throttling, a 5xx, a timeout).
 

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from localcloud.aws import access_bootstrap
+from localcloud.aws import access_bootstrap, real_account
 from localcloud.aws.root import root_arn
 
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
+    from localcloud.scenario import NodegroupSpec
 
 _TRUST = {
     "cluster": {"Service": "eks.amazonaws.com"},
@@ -44,6 +46,14 @@ class BuiltAws:
     node_role_arn: str = ""
     cluster_security_group_id: str = ""
     nodegroup_arns: dict[str, str] = field(default_factory=dict)
+    security_group_ids: dict[str, str] = field(default_factory=dict)
+    """vpc.securityGroups name -> group ID."""
+    egress_targets: dict[str, dict[str, str]] = field(default_factory=dict)
+    """'nat-instance:<subnet>' / 'firewall:<subnet>' -> the CreateRoute target made there."""
+    launch_templates: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Nodegroup name -> its launch template ({"id", "version"})."""
+    unmanaged_instance_ids: list[str] = field(default_factory=list)
+    """Self-managed and Karpenter instances."""
 
 
 def _tags(name: str, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -56,6 +66,39 @@ def _role(iam: Any, name: str, kind: str) -> str:
         "Statement": [{"Effect": "Allow", "Principal": _TRUST[kind], "Action": "sts:AssumeRole"}],
     }
     return str(iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(document))["Role"]["Arn"])
+
+
+def _nodegroup_request(group: NodegroupSpec, built: BuiltAws) -> dict[str, Any]:
+    """CreateNodegroup's parameters for a scenario nodegroup, without the `aws:` tags EKS refuses."""
+    request: dict[str, Any] = {
+        "nodeRole": built.node_role_arn,
+        "subnets": [built.subnet_ids[n] for n in group.subnets],
+        "instanceTypes": group.instance_types,
+        "amiType": _ami_type(group),
+        "capacityType": group.capacity_type,
+        "scalingConfig": {"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
+        "labels": group.labels,
+        "tags": {k: v for k, v in group.tags.items() if not k.startswith("aws:")},
+    }
+    if group.taints:
+        request["taints"] = [t.model_dump(exclude_none=True) for t in group.taints]
+    if group.version:
+        request["version"] = group.version
+    if group.update_config:
+        request["updateConfig"] = group.update_config.model_dump(by_alias=True, exclude_none=True)
+    if group.name in built.launch_templates:
+        request["launchTemplate"] = dict(built.launch_templates[group.name])
+    return request
+
+
+def _reserved_tags(moto_ng: Any, tags: dict[str, str]) -> None:
+    """`aws:` tags as CloudFormation puts them on what it creates: not through CreateNodegroup."""
+    moto_ng.tags.update({k: v for k, v in tags.items() if k.startswith("aws:")})
+
+
+def _ami_type(group: NodegroupSpec) -> str:
+    """EKS reports CUSTOM for a nodegroup whose launch template names its AMI."""
+    return "CUSTOM" if group.launch_template and group.launch_template.custom_ami else str(group.ami_type)
 
 
 def build_aws(aws: LocalAws) -> BuiltAws:
@@ -72,6 +115,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         TagSpecifications=[{"ResourceType": "vpc", "Tags": _tags(f"{cluster.name}-vpc")}],
     )["Vpc"]
     built.vpc_id = vpc_id = vpc["VpcId"]
+    real_account.share_vpc(aws, vpc_id, scenario.vpc.owner_id)
     ec2.modify_vpc_attribute(VpcId=vpc_id, EnableDnsHostnames={"Value": True})
     for cidr in scenario.vpc.secondary_cidrs:
         ec2.associate_vpc_cidr_block(VpcId=vpc_id, CidrBlock=cidr)
@@ -88,6 +132,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         if subnet.public:
             ec2.modify_subnet_attribute(SubnetId=created["SubnetId"], MapPublicIpOnLaunch={"Value": True})
 
+    real_account.share_subnets(aws, list(built.subnet_ids.values()), scenario.vpc.owner_id)
     main = ec2.describe_route_tables(
         Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "association.main", "Values": ["true"]}]
     )["RouteTables"]
@@ -138,6 +183,8 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         if kind == "nat-gateway":
             subnet = nat_subnet or next(iter(built.nat_gateway_ids))
             return {"NatGatewayId": built.nat_gateway_ids[subnet]}
+        if kind in ("nat-instance", "firewall"):
+            return real_account.egress_target(ec2, scenario, built, kind, nat_subnet)
         assert built.transit_gateway_id is not None
         return {"TransitGatewayId": built.transit_gateway_id}
 
@@ -173,8 +220,12 @@ def build_aws(aws: LocalAws) -> BuiltAws:
 
     built.cluster_role_arn = _role(iam, f"{cluster.name}-cluster-role", "cluster")
     built.node_role_arn = _role(iam, f"{cluster.name}-node-role", "node")
+    # EKS names it eks-cluster-sg-<cluster>-<a number>, tags it for the cluster (the one group the load
+    # balancer controller looks for on a pod's ENI, AWS-FACTS 8) and puts it on the nodes of managed
+    # nodegroups without a launch template.
+    sg_name = f"eks-cluster-sg-{cluster.name}-{zlib.crc32(cluster.name.encode()) % 10**10:010d}"
     sg = ec2.create_security_group(
-        GroupName=f"eks-cluster-sg-{cluster.name}",
+        GroupName=sg_name,
         Description="EKS created security group applied to ENI that is attached to EKS Control Plane master nodes, "
         "as well as any managed workloads.",
         VpcId=vpc_id,
@@ -182,7 +233,7 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             {
                 "ResourceType": "security-group",
                 "Tags": [
-                    {"Key": "Name", "Value": f"eks-cluster-sg-{cluster.name}"},
+                    {"Key": "Name", "Value": sg_name},
                     {"Key": "aws:eks:cluster-name", "Value": cluster.name},
                     {"Key": f"kubernetes.io/cluster/{cluster.name}", "Value": "owned"},
                 ],
@@ -190,20 +241,28 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         ],
     )["GroupId"]
     built.cluster_security_group_id = sg
+    built.security_group_ids = real_account.create_security_groups(ec2, scenario, vpc_id)
+    for group in cluster.nodegroups:
+        template = real_account.create_launch_template(ec2, scenario, group, built.security_group_ids)
+        if template is not None:
+            built.launch_templates[group.name] = template
     eks.create_cluster(
         name=cluster.name,
         version=cluster.version,
         roleArn=built.cluster_role_arn,
         resourcesVpcConfig={
             "subnetIds": [built.subnet_ids[n] for n in cluster.subnets],
-            "endpointPublicAccess": True,
-            "endpointPrivateAccess": True,
+            "endpointPublicAccess": cluster.endpoint.public_access,
+            "endpointPrivateAccess": cluster.endpoint.private_access,
+            "publicAccessCidrs": list(cluster.endpoint.public_access_cidrs),
         },
         kubernetesNetworkConfig={"serviceIpv4Cidr": cluster.service_ipv4_cidr, "ipFamily": "ipv4"},
         accessConfig={"authenticationMode": cluster.authentication_mode},
     )
     if cluster.vpc_cni.addon:
-        aws.eks.install_addon(cluster.name, "vpc-cni", cluster.vpc_cni.version)
+        aws.eks.install_addon(
+            cluster.name, "vpc-cni", cluster.vpc_cni.version, real_account.addon_configuration(cluster.vpc_cni)
+        )
 
     creating = cluster.status == "CREATING"
 
@@ -211,39 +270,37 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         # Runs inside a tick (a request thread holds the clock): moto's backend directly, no HTTP.
         backend = aws.eks.backend
         for group in cluster.nodegroups:
+            request = _nodegroup_request(group, built)
             nodegroup = backend.create_nodegroup(
                 cluster_name=cluster.name,
                 node_role=built.node_role_arn,
                 nodegroup_name=group.name,
-                subnets=[built.subnet_ids[n] for n in group.subnets],
-                scaling_config={
-                    "minSize": group.min_size,
-                    "desiredSize": group.desired_size,
-                    "maxSize": group.max_size,
-                },
+                subnets=request["subnets"],
+                scaling_config=request["scalingConfig"],
                 instance_types=group.instance_types,
-                ami_type=group.ami_type,
+                ami_type=_ami_type(group),
                 labels=group.labels,
+                taints=request.get("taints"),
+                tags=request["tags"],
                 capacity_type=group.capacity_type,
+                version=request.get("version"),
+                launch_template=request.get("launchTemplate"),
             )
+            aws.eks.nodegroup_rules.complete(backend.clusters[cluster.name], nodegroup, request)
+            _reserved_tags(nodegroup, group.tags)
             built.nodegroup_arns[group.name] = nodegroup.arn
             aws.eks.track_new_nodegroup(cluster.name, group.name)
 
     if not creating:
         for group in cluster.nodegroups:
             arn = eks.create_nodegroup(
-                clusterName=cluster.name,
-                nodegroupName=group.name,
-                nodeRole=built.node_role_arn,
-                subnets=[built.subnet_ids[n] for n in group.subnets],
-                instanceTypes=group.instance_types,
-                amiType=group.ami_type,
-                capacityType=group.capacity_type,
-                scalingConfig={"minSize": group.min_size, "desiredSize": group.desired_size, "maxSize": group.max_size},
-                labels=group.labels,
+                clusterName=cluster.name, nodegroupName=group.name, **_nodegroup_request(group, built)
             )["nodegroup"]["nodegroupArn"]
+            _reserved_tags(aws.eks.backend.clusters[cluster.name].nodegroups[group.name], group.tags)
             built.nodegroup_arns[group.name] = arn
         aws.eks.settle_nodegroups()
+    built.unmanaged_instance_ids = real_account.launch_unmanaged_capacity(aws, ec2, scenario, built, sg)
+    real_account.create_fargate_profiles(eks, iam, scenario, built)
     aws.eks.register_cluster(
         cluster.name,
         authentication_mode=cluster.authentication_mode,
@@ -253,6 +310,8 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         creating_for=scenario.timing.cluster_create if creating else None,
         on_active=create_nodegroups_later if creating else None,
     )
+    if cluster.auto_mode:
+        aws.eks.extra(cluster.name).auto_mode_node_role = built.node_role_arn
     # The twin builds the account with the root's keys: the root created the cluster.
     access_bootstrap.grant_cluster_creator(aws.eks, cluster.name, root_arn(aws.account_id))
     if cluster.nodegroups:

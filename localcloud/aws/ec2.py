@@ -17,9 +17,13 @@ AssociateVpcCidrBlock (IPv4) is checked against every rule of the VPC user guide
 An accepted block is `associating` for `timing.cidrAssociate` seconds, then `associated`; its
 `local` route appears in every route table of the VPC when it is associated.
 
-CreateSubnet is refused (InvalidSubnet.Range) unless its CIDR is inside an *associated* block.
+CreateSubnet is checked as EC2 checks it (ec2_subnets: /16../28, no host bits, inside an
+*associated* block, no overlap, a zone of the region).
 AssociateRouteTable of a subnet that already has an explicit association fails with
 Resource.AlreadyAssociated, as AWS does (moto returns the old association).
+CreateLaunchTemplateVersion with SourceVersion starts from that version's data, the given members
+overriding it, as AWS does (moto ignores SourceVersion; its response lists only the given members,
+DescribeLaunchTemplateVersions has them all).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from urllib.parse import parse_qs
 
 from moto.ec2.models import ec2_backends
 
+from localcloud.aws.ec2_subnets import SubnetRefusal, check_create_subnet
 from localcloud.aws.protocol import (
     AwsRequest,
     StartResponse,
@@ -216,6 +221,7 @@ class Ec2Rules:
                 "AssociateVpcCidrBlock": self._associate_vpc_cidr_block,
                 "CreateSubnet": self._create_subnet,
                 "AssociateRouteTable": self._associate_route_table,
+                "CreateLaunchTemplateVersion": self._create_launch_template_version,
             }.get(request.operation)
             if handler is None:
                 return inner(environ, start_response)
@@ -252,17 +258,13 @@ class Ec2Rules:
     def _create_subnet(
         self, inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse, params: dict[str, str]
     ) -> Iterable[bytes]:
-        cidr = params.get("CidrBlock")
         vpc_id = params.get("VpcId", "")
-        if cidr and vpc_id in self.backend.vpcs:
+        if vpc_id in self.backend.vpcs:
+            blocks = [(b, state) for b, _, state in self.live_blocks(self.backend.get_vpc(vpc_id))]
             try:
-                subnet = IPv4(cidr, strict=False)
-            except ValueError:
-                return inner(environ, start_response)
-            vpc = self.backend.get_vpc(vpc_id)
-            inside = [(b, state) for b, _, state in self.live_blocks(vpc) if subnet.subnet_of(b)]
-            if inside and not any(state == "associated" for _, state in inside):
-                raise Refusal("InvalidSubnet.Range", f"The CIDR '{cidr}' is invalid.")
+                check_create_subnet(self.backend, self.aws.region, blocks, params)
+            except SubnetRefusal as refusal:
+                raise Refusal(refusal.code, refusal.message) from None
         return inner(environ, start_response)
 
     def _associate_route_table(
@@ -278,3 +280,22 @@ class Ec2Rules:
                         f"the specified association for route table {table_id} conflicts with an existing association",
                     )
         return inner(environ, start_response)
+
+    def _create_launch_template_version(
+        self, inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse, params: dict[str, str]
+    ) -> Iterable[bytes]:
+        source = params.get("SourceVersion")
+        response = call(inner, environ)
+        if response.status == 200 and source:
+            if params.get("LaunchTemplateId"):
+                template = self.backend.get_launch_template(params["LaunchTemplateId"])
+            else:
+                template = self.backend.get_launch_template_by_name(params.get("LaunchTemplateName", ""))
+            made = template.versions[-1]
+            wanted = {"$Default": template.default_version_number, "$Latest": len(template.versions) - 1}.get(
+                source, source
+            )
+            base = next((v for v in template.versions if str(v.number) == str(wanted)), None)
+            if base is not None and base is not made:
+                made.data = {**base.data, **made.data}
+        return response.replay(start_response)

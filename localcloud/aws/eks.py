@@ -41,6 +41,10 @@ from localcloud.aws.addon_schemas import (
     configuration_schema_text,
     is_known_version,
 )
+from localcloud.aws.addon_versions import check_version_change, kubernetes_versions
+from localcloud.aws.eks_clusters import complete_cluster
+from localcloud.aws.eks_errors import EksError
+from localcloud.aws.eks_nodegroups import NodegroupRules, completed_members
 from localcloud.aws.protocol import (
     AwsRequest,
     StartResponse,
@@ -72,13 +76,6 @@ INSTANCES_FAILED_TO_JOIN = "Instances failed to join the kubernetes cluster"
 """The health issue of a nodegroup whose instances never joined (as EKS reports it, e.g. in
 CloudFormation's "Nodegroup ... failed to stabilize: [{Code: NodeCreationFailure, Message: Instances
 failed to join the kubernetes cluster, ResourceIds: [i-...]}]"; the code is in the API's Issue shape)."""
-
-
-class EksError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def _now() -> datetime:
@@ -207,6 +204,8 @@ class ClusterExtra:
     service_ipv4_cidr: str = "10.100.0.0/16"
     endpoint: str | None = None
     certificate_authority: str | None = None
+    auto_mode_node_role: str | None = None
+    """EKS Auto Mode is on (computeConfig.enabled) with this node role."""
     addons: dict[str, Addon] = field(default_factory=dict)
     access_entries: dict[str, AccessEntry] = field(default_factory=dict)
     updates: dict[str, Update] = field(default_factory=dict)
@@ -235,6 +234,16 @@ nodegroup-deleted, cluster-active, addon-updating, addon-updated, access-changed
 authentication-mode-changed."""
 
 
+def principal_exists(account_id: str, kind: str, name: str) -> bool:
+    """An IAM role or user of the account, in moto's IAM (CreateAccessEntry needs a principal that exists)."""
+    from moto.iam.models import iam_backends
+
+    backend = iam_backends[account_id]["global"]
+    if kind == "role":
+        return any(role.name == name for role in backend.get_roles())
+    return name in backend.users
+
+
 def _role_arn_of(caller_arn: str) -> str:
     """arn:aws:sts::ACCT:assumed-role/NAME/SESSION -> arn:aws:iam::ACCT:role/NAME."""
     match = re.fullmatch(r"arn:(aws[a-z-]*):sts::(\d{12}):assumed-role/([^/]+)/[^/]+", caller_arn)
@@ -258,6 +267,7 @@ class EksStore:
         self._listener_lock = threading.Lock()
         self._deletion_holds: list[Callable[[str, str], bool]] = []
         self._creation_holds: list[Callable[[str, str], bool]] = []
+        self.nodegroup_rules = NodegroupRules(aws)
 
     @property
     def backend(self) -> Any:
@@ -347,7 +357,7 @@ class EksStore:
                     name=ng.nodegroup_name,
                     status=ng.status,
                     subnets=list(ng.subnets),
-                    instance_types=list(ng.instance_types or []),
+                    instance_types=list(ng.instance_types or []) or self.nodegroup_rules.template_instance_types(ng),
                     labels=dict(ng.labels or {}),
                     taints=list(ng.taints or []),
                     scaling_config=dict(ng.scaling_config or {}),
@@ -576,6 +586,13 @@ class EksStore:
             cluster["endpoint"] = extra.endpoint
         if extra.certificate_authority:
             cluster["certificateAuthority"] = {"data": extra.certificate_authority}
+        if extra.auto_mode_node_role:
+            cluster["computeConfig"] = {
+                "enabled": True,
+                "nodePools": ["general-purpose", "system"],
+                "nodeRoleArn": extra.auto_mode_node_role,
+            }
+        complete_cluster(cluster)
         response.body = json.dumps(document).encode()
         return Response(response)
 
@@ -613,12 +630,24 @@ class EksStore:
 
     # -- nodegroups --------------------------------------------------------------------------------
 
-    def _create_nodegroup(self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], **_: Any) -> Any:
+    def _create_nodegroup(
+        self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], body: dict[str, Any], **_: Any
+    ) -> Any:
+        moto_cluster = self.backend.clusters.get(params.get("name", ""))
+        if (
+            moto_cluster is not None
+            and moto_cluster.is_active
+            and body.get("nodegroupName") not in moto_cluster.nodegroups
+        ):
+            self.nodegroup_rules.check_create(moto_cluster, body)
         response = call(inner, environ)
         if response.status != 200:
             return Response(response)
         document = json.loads(response.body)
         nodegroup = document.get("nodegroup", {})
+        moto_ng = moto_cluster.nodegroups[nodegroup.get("nodegroupName", "")]
+        self.nodegroup_rules.complete(moto_cluster, moto_ng, body)
+        document["nodegroup"] = nodegroup = completed_members(nodegroup, moto_ng)
         self.track_new_nodegroup(params.get("name", ""), nodegroup.get("nodegroupName", ""))
         from localcloud.aws.access_bootstrap import grant_node_role
 
@@ -670,6 +699,7 @@ class EksStore:
             if moto_cluster.nodegroups.get(name) is moto_ng:
                 del moto_cluster.nodegroups[name]
                 moto_cluster.nodegroup_count -= 1
+                self.nodegroup_rules.remove(moto_ng)
                 self._emit("nodegroup-deleted", cluster=cluster, nodegroup=name)
 
         self.aws.clock.after(self.aws.scenario.timing.nodegroup_delete, gone)
@@ -733,6 +763,7 @@ class EksStore:
         if not is_known_version(name, version):
             raise EksError("InvalidParameterException", f"Addon version specified is not supported: {name} {version}")
         self._resolve_conflicts(body)
+        check_version_change(name, version, version, str(self._cluster(cluster).version))
         values = self._validated_values(name, version, body.get("configurationValues"))
         addon = self.install_addon(cluster, name, version, values)
         addon.status = "CREATING"
@@ -764,6 +795,8 @@ class EksStore:
         version = str(body.get("addonVersion") or addon.version)
         if not is_known_version(name, version):
             raise EksError("InvalidParameterException", f"Addon version specified is not supported: {name} {version}")
+        if "addonVersion" in body:
+            check_version_change(name, addon.version, version, str(self._cluster(cluster).version))
         if addon.status != "ACTIVE":
             raise EksError(  # (unverified wording)
                 "ResourceInUseException", f"Addon {name} cannot be updated as it is currently in {addon.status} state"
@@ -811,7 +844,7 @@ class EksStore:
                                     "platformVersions": ["*"],
                                     "defaultVersion": v == SUPPORTED_VERSIONS[-2],
                                 }
-                                for k in ("1.28", "1.29", "1.30", "1.31")
+                                for k in kubernetes_versions(v)
                             ],
                             "requiresConfiguration": False,
                         }
@@ -881,6 +914,10 @@ class EksStore:
                 "InvalidParameterException", "kubernetesGroups and username can only be set for STANDARD access entries"
             )
         account, what, name = match.groups()
+        if account == self.aws.account_id and not principal_exists(self.aws.account_id, what, name):
+            raise EksError(  # (unverified wording)
+                "InvalidParameterException", f"The specified principalArn is invalid: {principal} does not exist."
+            )
         default_user = (
             f"arn:aws:sts::{account}:assumed-role/{name}/{{{{SessionName}}}}" if what == "role" else principal
         )

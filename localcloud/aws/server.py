@@ -4,11 +4,15 @@ moto in server mode (its WSGI dispatcher) served by werkzeug, wrapped in these l
 first:
 
 1. the gate: applies due timed transitions, names the call (service:Operation), and for workflow
-   calls (signed with an assumed role's credentials) applies faults and writes the ledger;
+   calls (signed with an assumed role's credentials) applies faults and writes the ledger; the
+   calls Step Functions makes itself (moto's interpreter: Lambda Invoke, DynamoDB) are faulted
+   too (`lambda:Invoke` ... `Lambda.TooManyRequestsException`), not written to the ledger;
+1b. EC2's eventual consistency for workflow calls (consistency.Ec2Consistency: what a workflow call
+    created is missing from the workflow's reads for `timing.ec2Consistency` seconds);
 2. EC2 rules moto does not enforce (ec2.Ec2Rules: AssociateVpcCidrBlock rules and timing,
    CreateSubnet in an associated block only);
 3. EKS what moto lacks (eks.EksStore: add-ons, updates, access entries, authenticationMode,
-   timed cluster and nodegroup states);
+   timed cluster and nodegroup states); ELBv2's names and fixed addresses (elbv2.Elbv2Rules);
 4. Step Functions as AWS answers (states.StepFunctionsRules: unnamed executions, history paging
    and order);
 5. the caller's `middlewares` (the runner's Lambda endpoint, the components'), just outside moto;
@@ -38,9 +42,12 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from localcloud.aws.botocore_data import share_botocore_loader
 from localcloud.aws.clock import Clock
+from localcloud.aws.consistency import Ec2Consistency
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
+from localcloud.aws.elbv2 import Elbv2Rules
 from localcloud.aws.faults import Faults
+from localcloud.aws.interface_groups import patch_interface_groups
 from localcloud.aws.ledger import Ledger
 from localcloud.aws.protocol import (
     StartResponse,
@@ -55,6 +62,8 @@ from localcloud.scenario import Scenario
 
 ADMIN_ACCESS_KEY = "AKIATWINADMIN0000000"
 ADMIN_SECRET_KEY = "twin-admin-secret"
+INTERPRETER_ACCESS_KEY = "ak"
+"""The key moto's Step Functions interpreter signs its own calls with (Lambda Invoke, DynamoDB, ...)."""
 
 _live_lock = threading.Lock()
 _live: LocalAws | None = None
@@ -104,7 +113,9 @@ class LocalAws:
         self.faults = Faults(scenario.faults)
         self.clock = Clock()
         self.ec2 = Ec2Rules(self)
+        self.consistency = Ec2Consistency(lambda: self.clock.now(), lambda: self.scenario.timing.ec2_consistency)
         self.eks = EksStore(self)
+        self.elbv2 = Elbv2Rules(self)
         self.states = StepFunctionsRules()
         self.built: Any = None
         """What build.build_aws made (ids by scenario name), once started."""
@@ -125,6 +136,7 @@ class LocalAws:
             _live = self
         try:
             share_botocore_loader()
+            patch_interface_groups()
             moto_api_backend.reset()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
             self._server = make_server("127.0.0.1", 0, self.wsgi_app(), threaded=True, request_handler=_QuietHandler)
@@ -196,7 +208,7 @@ class LocalAws:
     def caller_of(self, access_key: str | None) -> str | None:
         """The ARN of the assumed role whose credentials carry `access_key`, or None (admin key,
         the Step Functions interpreter's key, anything else)."""
-        if not access_key or access_key in {ADMIN_ACCESS_KEY, "ak"}:
+        if not access_key or access_key in {ADMIN_ACCESS_KEY, INTERPRETER_ACCESS_KEY}:
             return None
         if access_key in self._callers:
             return self._callers[access_key]
@@ -224,7 +236,9 @@ class LocalAws:
 
         app = caller_identity_middleware(self.account_id)(app)
         app = self.eks.middleware(app)
+        app = self.elbv2.middleware(app)
         app = self.ec2.middleware(app)
+        app = self.consistency.middleware(app)
         return self._gate(app)
 
     def _gate(self, inner: WsgiApp) -> WsgiApp:
@@ -237,6 +251,12 @@ class LocalAws:
             caller = self.caller_of(request.access_key)
             environ["localcloud.caller"] = caller
             if caller is None:
+                if request.access_key == INTERPRETER_ACCESS_KEY:  # Step Functions' own calls: faulted, not counted
+                    fault = self.faults.take(request.action)
+                    if fault is not None:
+                        if not fault.before:
+                            call(inner, environ)
+                        return send_error(start_response, request.protocol, fault.error, fault.message)
                 return inner(environ, start_response)
             fault = self.faults.take(request.action)
             if fault is not None:

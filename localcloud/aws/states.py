@@ -6,6 +6,10 @@
   pages them (`maxResults`, default 100, at most 1000; `nextToken`), lists them newest first when
   `reverseOrder` is true, and leaves out the events' input and output when `includeExecutionData`
   is false. The twin does the same over moto's full history.
+- DescribeExecution: moto leaves out `inputDetails`/`outputDetails` (AWS: `{"included": true}` beside
+  the data), `redriveCount` (0 until redriven) and `redriveStatus` (NOT_REDRIVABLE while running or
+  once succeeded, REDRIVABLE after a failure, abort or time-out; AWS API reference, Execution
+  redrive). The twin adds them.
 - A body that is not JSON is a SerializationException (400), as on AWS (moto failed with a 500).
 """
 
@@ -31,9 +35,11 @@ class StepFunctionsRules:
             request: AwsRequest | None = environ.get("localcloud.request")
             if request is None or request.service != "states":
                 return inner(environ, start_response)
-            handler = {"StartExecution": _start_execution, "GetExecutionHistory": _get_execution_history}.get(
-                request.operation
-            )
+            handler = {
+                "StartExecution": _start_execution,
+                "GetExecutionHistory": _get_execution_history,
+                "DescribeExecution": _describe_execution,
+            }.get(request.operation)
             if handler is None:
                 return inner(environ, start_response)
             try:
@@ -70,6 +76,28 @@ def _start_execution(inner: WsgiApp, environ: WsgiEnviron, start_response: Start
         params["name"] = str(uuid.uuid4())
         _replace_body(environ, params)
     return inner(environ, start_response)
+
+
+def _describe_execution(inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
+    response = call(inner, environ)
+    if response.status != 200:
+        return response.replay(start_response)
+    execution = json.loads(response.body)
+    for data in ("input", "output"):
+        if data in execution:
+            execution.setdefault(f"{data}Details", {"included": True})
+    execution.setdefault("redriveCount", 0)
+    redrivable = execution.get("status") in ("FAILED", "ABORTED", "TIMED_OUT")
+    execution.setdefault("redriveStatus", "REDRIVABLE" if redrivable else "NOT_REDRIVABLE")
+    if not redrivable:
+        reason = (
+            "Execution is RUNNING and cannot be redriven"
+            if execution.get("status") == "RUNNING"
+            else ("Execution is SUCCEEDED and cannot be redriven")
+        )
+        execution.setdefault("redriveStatusReason", reason)
+    response.body = json.dumps(execution).encode()
+    return response.replay(start_response)
 
 
 def _get_execution_history(inner: WsgiApp, environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:

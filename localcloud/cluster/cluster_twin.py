@@ -9,10 +9,12 @@
 start(): serves the Kubernetes API (HTTPS, the cluster's CA) and registers its endpoint and CA with
 LocalAws's EKS so DescribeCluster returns them; authenticates with LocalAws's access entries and
 authentication mode; records Kubernetes calls in LocalAws's ledger (with the execution number) and
-applies the scenario's `kubernetes:<verb> <Kind>` faults; bootstraps the cluster (aws-node per the
-CNI version, kube-proxy, CoreDNS, the ENIConfig CRD, the Load Balancer Controller when the scenario
-has it), writes the managed add-on's configuration onto aws-node, creates the scenario's workloads,
-and settles: the existing nodegroups' nodes Ready and the pods Running before anything else runs.
+applies the scenario's `kubernetes:<verb> <Kind>` faults, for the workflow's principals only
+(tokens of assumed roles, as AWS calls are counted; an outside kubectl is neither counted nor
+faulted); bootstraps the cluster (aws-node per the CNI version, kube-proxy, CoreDNS, the ENIConfig
+CRD, the Load Balancer Controller when the scenario has it), writes the managed add-on's
+configuration onto aws-node, creates the scenario's workloads, and settles: the existing
+nodegroups' nodes Ready and the pods Running before anything else runs.
 Then one controller thread reconciles (nodegroups and the CNI, workloads, load balancers) on every
 change and every `interval` seconds, timed by the scenario's `timing`; it tells EKS when a creating
 nodegroup's nodes failed to join (CREATE_FAILED, NodeCreationFailure).
@@ -22,8 +24,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from localcloud.aws import root
@@ -32,10 +34,10 @@ from localcloud.cluster.instances import InstanceTypes
 from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
 from localcloud.cluster.network import Ec2Network
 from localcloud.cluster.nodes import DRAIN_TIMEOUT, Nodes
+from localcloud.cluster.scenario_objects import create_scenario_objects
 from localcloud.cluster.state import cluster_state
 from localcloud.cluster.workloads import Workloads
 from localcloud.kube.bootstrap import bootstrap_eks_cluster
-from localcloud.kube.http import current_principal
 from localcloud.kube.server import KubeApiServer
 from localcloud.kube.store import ObjectStore, WatchEvent
 from localcloud.scenario import Scenario
@@ -88,7 +90,8 @@ class ClusterTwin:
             self._access,
             auth_mode_getter=lambda: aws.eks.authentication_mode(self.cluster_name),
             ledger_hook=self._ledger,
-            fault_hook=lambda operation: aws.faults.take(operation) if _workflow_call() else None,
+            fault_hook=lambda operation: aws.faults.take(operation),
+            counted=lambda access_key: aws.caller_of(access_key) is not None,
             store=self.store,
             kubernetes_version=cluster.version,
             credential_resolver=root.credential_resolver(aws.account_id),
@@ -108,6 +111,7 @@ class ClusterTwin:
         self._sync_addon("OVERWRITE")
         for workload in cluster.workloads:
             self._create_workload(workload.namespace, workload.name, workload.replicas, workload.image)
+        create_scenario_objects(self.store, cluster)
         session = aws.admin_session()
         ec2 = session.client("ec2")
         network = Ec2Network(ec2, self.cluster_name)
@@ -171,16 +175,24 @@ class ClusterTwin:
 
     # -- the API server's hooks ------------------------------------------------------------------------
     def _access(self, cluster: str, principal_arn: str) -> list[Obj] | None:
+        """The entry's policies as the API server sees them: an entry, and each policy association,
+        applies `timing.accessEntry` seconds after it was made (EKS: a few seconds, 401/403 meanwhile)."""
         assert self.aws is not None
         entry = self.aws.eks.access_entry(cluster, principal_arn)
-        if entry is None:
+        delay = self.scenario.timing.access_entry
+        now = self.wall_clock()
+        if entry is None or (now - entry.created_at).total_seconds() < delay:
             return None
-        return [p.to_json() for p in entry.policies.values()]
+        return [p.to_json() for p in entry.policies.values() if (now - p.modified_at).total_seconds() >= delay]
+
+    @staticmethod
+    def wall_clock() -> datetime:
+        """Now, as EKS stamps access entries (tests may hold it)."""
+        return datetime.now(UTC)
 
     def _ledger(self, operation: str, mutating: bool, result: str) -> None:
         assert self.aws is not None
-        if _workflow_call():
-            self.aws.ledger.record("kubernetes", operation, mutating=mutating, result=result)
+        self.aws.ledger.record("kubernetes", operation, mutating=mutating, result=result)
 
     # -- events ----------------------------------------------------------------------------------------
     def _store_event(self, event: WatchEvent) -> None:
@@ -245,7 +257,7 @@ class ClusterTwin:
     def reconcile(self) -> None:
         """One pass of every controller."""
         assert self.aws is not None and self.nodes is not None and self.workloads is not None
-        now = time.monotonic()
+        now = self.aws.clock.now()  # the AWS twin's clock: a test that holds it holds the controllers too
         nodegroups = self.aws.eks.nodegroups(self.cluster_name)
         self.nodes.reconcile(nodegroups, now)
         for nodegroup, instance_ids in self.nodes.never_joined(nodegroups, now).items():
@@ -276,13 +288,6 @@ class ClusterTwin:
                 self._errors += 1
                 log.exception("cluster twin: a controller pass failed")
             self._wake.wait(self.interval)
-
-
-def _workflow_call() -> bool:
-    """Not a call from an outside client (kubectl with the account's root or an IAM user's keys):
-    the workflow's principals are assumed roles, as LocalAws counts AWS calls."""
-    principal = current_principal.get()
-    return principal is None or principal.identity is None or principal.identity.session_name is not None
 
 
 def component(scenario: Scenario, template: Any) -> ClusterTwin:

@@ -16,7 +16,10 @@ the twin's admin session (not workflow calls), with the controller's rules:
   them and holds them with the load balancer's network interfaces);
 - target type (`...-nlb-target-type` / `alb.ingress.kubernetes.io/target-type`, default instance):
   ip registers the ready pods' addresses, instance the nodes' instances on the node port; targets
-  report `initial` for `timing.loadBalancer` seconds after registration, then `healthy`;
+  report `initial` for `timing.loadBalancer` seconds after registration, then `healthy`, except an
+  IP target whose ENI's security groups keep the load balancer out (not exactly one group tagged
+  for the cluster, and no rule of theirs letting it in: target_security): a Warning event
+  FailedNetworkReconcile says why, and the target stays `unhealthy`;
 - `status.loadBalancer.ingress[0].hostname` = the DNS name, `timing.loadBalancer` seconds after
   the load balancer was created;
 - a request it cannot build or deploy: a Warning event (FailedBuildModel / FailedDeployModel, as
@@ -42,6 +45,7 @@ from urllib.parse import parse_qs
 from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, read_body
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.cluster.nodes import NODES, PODS
+from localcloud.cluster.target_security import target_reachability
 from localcloud.cluster.workloads import node_ready, pod_ready
 from localcloud.kube.errors import ApiError
 from localcloud.kube.store import ObjectStore, now_rfc3339
@@ -93,14 +97,25 @@ class Stack:
 
 
 class TargetHealth:
-    """How long ago each target was registered; a WSGI middleware that makes DescribeTargetHealth
-    say `initial` (Elb.RegistrationInProgress) until `delay()` seconds have passed, as ELBv2 does
-    while health checks first run (moto says `healthy` at once)."""
+    """How long ago each target was registered, and which ones the load balancer cannot reach; a
+    WSGI middleware that makes DescribeTargetHealth say `initial` (Elb.RegistrationInProgress) until
+    `delay()` seconds have passed, as ELBv2 does while health checks first run (moto says `healthy`
+    at once), and then `unhealthy` (Target.FailedHealthChecks) for a target its security groups
+    keep the load balancer from (target_security)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._registered: dict[tuple[str, str], float] = {}
+        self._unreachable: set[tuple[str, str]] = set()
         self.delay: Callable[[], float] = lambda: 0.0
+
+    def unreachable(self, target_group: str, target: str) -> None:
+        with self._lock:
+            self._unreachable.add((target_group, target))
+
+    def failing(self, target_group: str) -> set[str]:
+        with self._lock:
+            return {t for (g, t) in self._unreachable if g == target_group}
 
     def registered(self, target_group: str, target: str) -> None:
         with self._lock:
@@ -110,6 +125,9 @@ class TargetHealth:
         with self._lock:
             for key in [k for k in self._registered if k[0] == target_group and (target is None or k[1] == target)]:
                 del self._registered[key]
+            self._unreachable = {
+                k for k in self._unreachable if not (k[0] == target_group and (target is None or k[1] == target))
+            }
 
     def young(self, target_group: str) -> set[str]:
         now, delay = time.monotonic(), self.delay()
@@ -129,26 +147,33 @@ class TargetHealth:
             group = (params.get("TargetGroupArn") or [""])[0]
             response = call(inner, environ)
             young = self.young(group)
+            failing = self.failing(group) - young
             if response.status == 200 and young:
-                response.body = _initial(response.body.decode("utf-8"), young).encode()
+                response.body = _with_health(response.body.decode("utf-8"), young, _INITIAL).encode()
+            if response.status == 200 and failing:
+                response.body = _with_health(response.body.decode("utf-8"), failing, _UNHEALTHY).encode()
             return response.replay(start_response)
 
         return app
 
 
-def _initial(body: str, young: set[str]) -> str:
+_INITIAL = (
+    "<TargetHealth><State>initial</State><Reason>Elb.RegistrationInProgress</Reason>"
+    "<Description>Target registration is in progress</Description></TargetHealth>"
+)
+_UNHEALTHY = (
+    "<TargetHealth><State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason>"
+    "<Description>Health checks failed</Description></TargetHealth>"
+)
+
+
+def _with_health(body: str, targets: set[str], health: str) -> str:
     def member(match: re.Match[str]) -> str:
         text = match.group(0)
         target = re.search(r"<Id>([^<]+)</Id>", text)
-        if target is None or target.group(1) not in young:
+        if target is None or target.group(1) not in targets:
             return text
-        return re.sub(
-            r"<TargetHealth>.*?</TargetHealth>",
-            "<TargetHealth><State>initial</State><Reason>Elb.RegistrationInProgress</Reason>"
-            "<Description>Target registration is in progress</Description></TargetHealth>",
-            text,
-            flags=re.S,
-        )
+        return re.sub(r"<TargetHealth>.*?</TargetHealth>", health, text, flags=re.S)
 
     return re.sub(r"<member>\s*<Target>.*?</TargetHealth>\s*</member>", member, body, flags=re.S)
 
@@ -180,6 +205,7 @@ class LoadBalancerController:
         self._reported: dict[tuple[str, str, str], str] = {}
         """The last error reported for an object (one event per distinct error, as a retry storm would
         only bump the event's count)."""
+        self._network_reported: dict[tuple[tuple[str, str, str], str], str] = {}
 
     # -- which objects are ours ---------------------------------------------------------------------
     @staticmethod
@@ -543,7 +569,25 @@ class LoadBalancerController:
                 # young before moto has them: a DescribeTargetHealth in between must not see them healthy
                 for target in add:
                     self.health.registered(group, str(target["Id"]))
+                    if stack.target_type == "ip":
+                        self._judge_reachability(stack, obj, group, str(target["Id"]), int(target["Port"]))
                 self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
+
+    def _judge_reachability(self, stack: Stack, obj: Obj, group: str, target: str, port: int) -> None:
+        found = target_reachability(
+            self.network.ec2,
+            cluster_name=self.cluster_name,
+            target_ip=target,
+            port=port,
+            load_balancer_addresses=list(stack.addresses.values()),
+        )
+        if found.problem is not None:
+            message = f"Failed to reconcile networking: {found.problem}"
+            if self._network_reported.get((stack.key, target)) != message:
+                self._network_reported[(stack.key, target)] = message
+                self._event(stack.key, obj, "Warning", "FailedNetworkReconcile", message)
+        if not found.reachable:
+            self.health.unreachable(group, target)
 
     def _publish(self, key: tuple[str, str, str], obj: Obj, stack: Stack) -> None:
         ref = SERVICES if key[0] == "Service" else INGRESSES
@@ -647,6 +691,7 @@ class LoadBalancerController:
             targets = []
             for (service, port), group in stack.target_groups.items():
                 young = self.health.young(group)
+                failing = self.health.failing(group)
                 for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]:
                     target = d["Target"]["Id"]
                     targets.append(
@@ -655,7 +700,11 @@ class LoadBalancerController:
                             "port": port,
                             "id": target,
                             "targetPort": d["Target"].get("Port"),
-                            "health": "initial" if target in young else d.get("TargetHealth", {}).get("State"),
+                            "health": "initial"
+                            if target in young
+                            else "unhealthy"
+                            if target in failing
+                            else d.get("TargetHealth", {}).get("State"),
                         }
                     )
             out.append(

@@ -104,6 +104,8 @@ class Ec2Network:
             f"subnet {subnet.subnet_id} ({subnet.cidr}) has {len(out)} free addresses, {count} needed"
         )
 
+    # launch templates -------------------------------------------------------------------------
+
     # instances and interfaces ------------------------------------------------------------------
     def launch(
         self, subnet: Subnet, instance_type: str, security_groups: list[str], tags: dict[str, str]

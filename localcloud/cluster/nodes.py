@@ -15,6 +15,9 @@
   custom networking on and no ENIConfig for the node (or one whose subnet is not in the node's AZ)
   the node stays NotReady (amazon-vpc-cni-k8s #2683) until one appears. Whole ENIs are attached at a
   time (WARM_ENI_TARGET=1), up to the instance type's ENI limit.
+- A rollout of a new aws-node env restarts aws-node on every node: switching custom networking on
+  before a node's ENIConfig exists breaks existing nodes too (NotReady, with the reason), not only
+  new ones (`_restart_aws_node`).
 - A DELETING nodegroup: its nodes are cordoned and drained (evictions honour PodDisruptionBudgets;
   DaemonSet pods stay), a drained node is removed (Node deleted, instance terminated, ENIs freed),
   and EKS finishes the deletion only once no node is left (`EksStore.hold_nodegroup_deletion`).
@@ -33,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from localcloud.cluster import cni
 from localcloud.cluster.instances import InstanceType, InstanceTypes
+from localcloud.cluster.launch_templates import template_data
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.kube.errors import ApiError
 from localcloud.kube.store import ObjectStore, now_rfc3339
@@ -77,6 +81,8 @@ class NodeRecord:
     assigned: dict[str, str] = field(default_factory=dict)
     """Pod address -> pod uid."""
     drain_started: float | None = None
+    restart_error: str | None = None
+    """Why aws-node, restarted by a rollout of a new env, fails on this node (it stays NotReady)."""
 
     @property
     def eni_count(self) -> int:
@@ -145,9 +151,11 @@ class Nodes:
                 self.remove(record)
             elif ng_info.status == "DELETING":
                 self._drain(record, now)
+        env = cni.effective_env(self.store)
         for record in list(self.records.values()):
             if record.name in self.records:
                 self._network(record)
+                self._restart_aws_node(record, env)
                 self._status(record, now)
         self.holding = frozenset(r.nodegroup for r in self.records.values())
         creating = {ng.name for ng in nodegroups if ng.status == "CREATING"}
@@ -191,7 +199,13 @@ class Nodes:
         custom_then = self.custom_at_creation.setdefault(ng.name, False)
         env = cni.effective_env(self.store)
         max_pods = kind.max_pods(custom_networking=custom_then, prefix_delegation=cni.prefix_delegation(env))
+        # EKS puts the cluster security group on a managed node unless its launch template names groups
         groups = [self.cluster_security_group] if self.cluster_security_group else []
+        template = template_data(self.network.ec2, ng.launch_template)
+        if template is not None and template.security_groups:
+            groups = list(template.security_groups)
+        if template is not None and template.custom_ami:
+            max_pods = template.max_pods or kind.max_pods(prefix_delegation=cni.prefix_delegation(env))
         tags = {
             "eks:cluster-name": self.cluster_name,
             "eks:nodegroup-name": ng.name,
@@ -240,7 +254,7 @@ class Nodes:
             "topology.kubernetes.io/zone": az,
             **ng.labels,
         }
-        taints = [dict(t) for t in ng.taints] + [dict(NOT_READY_TAINT)]
+        taints = [_node_taint(t) for t in ng.taints] + [dict(NOT_READY_TAINT)]
         memory_ki = kind.memory_mib * 1024
         capacity = {
             "cpu": str(kind.vcpus),
@@ -367,6 +381,35 @@ class Nodes:
         except AddressesExhausted as error:
             record.network_error = str(error)
 
+    def _restart_aws_node(self, record: NodeRecord, env: dict[str, str]) -> None:
+        """A rollout of aws-node's env restarts it on every node, not only on new ones: with custom
+        networking switched on, aws-node on a node whose AZ has no ENIConfig fails ("Failed to attach
+        any ENIs for custom networking") and the node goes NotReady (amazon-vpc-cni-k8s #2683), until
+        one appears (aws-node restarts until then). A node keeps the ENIs it has (pods on it keep
+        node-subnet addresses: only nodes that register after the switch use the pod subnets)."""
+        if env != record.env:
+            record.env = dict(env)
+            record.restart_error = self._custom_networking_problem(record) if cni.custom_networking(env) else None
+        elif record.restart_error is not None:
+            record.restart_error = self._custom_networking_problem(record)
+
+    def _custom_networking_problem(self, record: NodeRecord) -> str | None:
+        node = self.store.find(NODES, record.name)
+        if node is None:
+            return None
+        name = cni.eniconfig_name(node, record.env)
+        eniconfig = self.store.find(cni.ENICONFIGS, name) if self._eniconfig_served() else None
+        if eniconfig is None:
+            return f"Failed to attach any ENIs for custom networking: ENIConfig {name!r} not found"
+        subnet_id = str((eniconfig.get("spec") or {}).get("subnet", ""))
+        subnet = self.network.subnet(subnet_id)
+        if subnet is None or subnet.availability_zone != record.subnet.availability_zone:
+            return (
+                f"Failed to attach any ENIs for custom networking: ENIConfig {name!r} subnet "
+                f"{subnet_id!r} is not a subnet of {record.subnet.availability_zone}"
+            )
+        return None
+
     def _eniconfig_served(self) -> bool:
         try:
             self.store.resource(cni.ENICONFIGS)
@@ -426,7 +469,7 @@ class Nodes:
 
     # -- status ----------------------------------------------------------------------------------------
     def ready(self, record: NodeRecord, now: float) -> bool:
-        return record.network_ready and now - record.registered_at >= self.node_ready()
+        return record.network_ready and record.restart_error is None and now - record.registered_at >= self.node_ready()
 
     def _status(self, record: NodeRecord, now: float) -> None:
         ready = self.ready(record, now)
@@ -434,7 +477,8 @@ class Nodes:
             "kubelet is posting ready status"
             if ready
             else (
-                record.network_error
+                record.restart_error
+                or record.network_error
                 or "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
                 "message:Network plugin returns error: cni plugin not initialized"
             )
@@ -523,3 +567,14 @@ def _daemonset_pod(pod: Obj) -> bool:
 
 def monotonic() -> float:
     return time.monotonic()
+
+
+_TAINT_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
+
+
+def _node_taint(taint: dict[str, str]) -> dict[str, str]:
+    """A nodegroup taint (EKS spells the effect NO_SCHEDULE) as the node carries it (NoSchedule)."""
+    out = {"key": taint["key"], "effect": _TAINT_EFFECTS.get(taint["effect"], taint["effect"])}
+    if taint.get("value"):
+        out["value"] = taint["value"]
+    return out

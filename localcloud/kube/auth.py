@@ -98,6 +98,20 @@ class Identity:
     access_key_id: str
 
 
+def token_access_key(token: str) -> str | None:
+    """The access key ID an EKS token was presigned with (read, not verified), or None."""
+    encoded = token.strip()[len(TOKEN_PREFIX) :] if token.strip().startswith(TOKEN_PREFIX) else ""
+    try:
+        url = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    for pair in urlsplit(url).query.split("&"):
+        key, _, value = pair.partition("=")
+        if unquote(key).lower() == "x-amz-credential":
+            return unquote(value).split("/", 1)[0] or None
+    return None
+
+
 def is_sts_host(host: str) -> bool:
     """sts.amazonaws.com and the regional STS endpoints (as aws-iam-authenticator accepts them)."""
     return bool(_STS_HOST.match(host))

@@ -32,6 +32,7 @@ from localcloud.kube.auth import (
     Principal,
     RequestAttributes,
     TokenVerifier,
+    token_access_key,
 )
 from localcloud.kube.errors import ApiError, bad_request, from_fault, method_not_allowed, unauthorized
 from localcloud.kube.resources import MUTATING_VERBS, ResourceType
@@ -127,6 +128,7 @@ class KubeApi:
         authorizer: Authorizer | None,
         ledger_hook: LedgerHook | None = None,
         fault_hook: FaultHook | None = None,
+        counted: Callable[[str | None], bool] | None = None,
         version: Obj | None = None,
         server_address: str = "127.0.0.1:443",
         stop: threading.Event | None = None,
@@ -136,6 +138,10 @@ class KubeApi:
         self.authorizer = authorizer
         self.ledger_hook = ledger_hook
         self.fault_hook = fault_hook
+        self.counted = counted
+        """Given the access key the caller's token was signed with (None without one), whether its
+        calls are recorded and faulted (the workflow's); None: every call is."""
+        self._caller = threading.local()
         self.version = version or default_version("1.30")
         self.server_address = server_address
         self.stop = stop or threading.Event()
@@ -153,6 +159,8 @@ class KubeApi:
 
     # dispatch ------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
+        header = request.headers.get("Authorization", "")
+        self._caller.access_key = token_access_key(header.partition(" ")[2]) if header else None
         path = request.path.rstrip("/") or "/"
         if path in ("/healthz", "/livez", "/readyz"):
             return Response("ok", mimetype="text/plain")
@@ -199,8 +207,11 @@ class KubeApi:
             raise unauthorized()
         return principal
 
+    def _counts(self) -> bool:
+        return self.counted is None or self.counted(getattr(self._caller, "access_key", None))
+
     def _record(self, operation: str, mutating: bool, result: str) -> None:
-        if self.ledger_hook is not None:
+        if self.ledger_hook is not None and self._counts():
             self.ledger_hook(operation, mutating, result)
 
     # discovery -----------------------------------------------------------------------------------
@@ -296,7 +307,7 @@ class KubeApi:
 
     def _take_fault(self, operation: str) -> FaultLike | None:
         """The fault to inject into this call, if any (taken once per call)."""
-        return self.fault_hook(operation) if self.fault_hook is not None else None
+        return self.fault_hook(operation) if self.fault_hook is not None and self._counts() else None
 
     def _act(self, request: Request, resource: ResourceType, route: Route, verb: str, dry_run: bool) -> Response:
         store, args, ns, name = self.store, request.args, route.namespace, route.name

@@ -52,6 +52,7 @@ class KubeApiServer:
         auth_mode_getter: AuthModeGetter,
         ledger_hook: LedgerHook | None = None,
         fault_hook: FaultHook | None = None,
+        counted: Callable[[str | None], bool] | None = None,
         store: ObjectStore | None = None,
         credential_resolver: CredentialResolver = moto_credential_resolver,
         cluster_creator_arn: str | None = None,
@@ -84,6 +85,7 @@ class KubeApiServer:
             authorizer=authorizer,
             ledger_hook=ledger_hook,
             fault_hook=fault_hook,
+            counted=counted,
             version=default_version(kubernetes_version),
             stop=self._stop,
         )

@@ -41,6 +41,7 @@ from typing import Any, Literal
 from localcloud.kube import defaults
 from localcloud.kube import patch as patches
 from localcloud.kube.errors import STALE, ApiError, already_exists, bad_request, conflict, invalid, not_found
+from localcloud.kube.labels import label_causes
 from localcloud.kube.resources import CRDS, NAMESPACES, ResourceRegistry, ResourceType
 from localcloud.kube.selectors import (
     FieldSelector,
@@ -571,6 +572,9 @@ class ObjectStore:
                 raise invalid(
                     resource.kind, resource.group, name, [(f"metadata.{key}", "Invalid value: values must be strings")]
                 )
+        bad_labels = label_causes(obj["metadata"].get("labels") or {})
+        if bad_labels:
+            raise invalid(resource.kind, resource.group, name, bad_labels)
         if not resource.builtin:
             defaults.prune_and_validate(resource, obj)
         if resource.builtin and resource.has_status:

@@ -121,12 +121,19 @@ def test_report_rendered_as_tables() -> None:
         "sg-0123456789abcdef0",
         "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
         "managed-ng-podcidr",
-        "44",
         "k8s-web.elb.amazonaws.com",
         "12 checked, 12 in the pod CIDR",
-        "17",
     ):
         assert expected in text, expected
+    rows = _table_rows(text)
+    assert ["changes", "17"] in rows
+    assert ["managed-ng", "managed-ng-podcidr", "44"] in rows
+    assert ["alb", "k8s-web.elb.amazonaws.com", "3", "yes"] in rows
+
+
+def _table_rows(text: str) -> list[list[str]]:
+    """The cells of each table row a plain console drew (`| a | b |`)."""
+    return [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in text.splitlines() if "|" in line]
 
 
 def test_report_of_a_dry_run_without_the_changing_parts() -> None:

@@ -80,11 +80,22 @@ def test_history_reader_turns_events_into_visits() -> None:
     assert "Flaky: attempt 1 failed: TransientAwsError" in text
     assert "Flaky: retrying (attempt 2)" in text and "Check: failed in 3.0s" in text
 
-    live = LiveDisplay(Console(file=io.StringIO(), force_terminal=True, width=120))
+    drawn = io.StringIO()  # not a terminal: rich draws the table once, when the display ends
+    live = LiveDisplay(Console(file=drawn, force_terminal=False, no_color=True, width=120))
     live.begin(1, 1, {"clusterName": "c"})
     for event in events:
         live.event(event)
     live.end(result)
+    lines = drawn.getvalue().splitlines()
+    assert lines[0].strip() == 'execution 1/1  input {"clusterName": "c"}'
+    rows = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines if line.startswith("│")]
+    assert rows == [
+        ["✓", "Flaky", "Task", "5.0s", "1", "1", "TransientAwsError: {}"],
+        ["✓", "Items", "Map", "6.0s", "1", "", ""],
+        ["✓", "Items[0]/Echo", "Task", "1.0s", "1", "", ""],
+        ["✗", "Check", "Task", "3.0s", "1", "", "Unexpected: x"],
+    ]
+    assert lines[-1] == "status: FAILED"
 
 
 def test_graph_has_every_state_map_cluster_and_colours() -> None:

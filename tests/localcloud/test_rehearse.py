@@ -54,6 +54,15 @@ def test_bad_json_input_and_bad_scenario_exit_2(tmp_path: Path) -> None:
 
 
 @pytest.mark.rehearsal
+def test_a_peering_that_is_no_vpc_block_is_a_scenario_error_not_a_traceback(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("vpc:\n  peerings: [{cidr: 100.64.0.0/10}]\n")
+    code, _, err = _run("rehearse", "--scenario", scenario)
+    assert code == 2
+    assert "scenario key 'vpc.peerings[0].cidr'" in err and "/16 to /28" in err
+    assert "Traceback" not in err
+
+
 def test_dry_run_of_the_default_scenario(tmp_path: Path) -> None:
     state, graph, report = tmp_path / "state.json", tmp_path / "graph.png", tmp_path / "report.json"
     dry = _json(tmp_path, "input.json", {"clusterName": "eksworkshop", "dryRun": True})

@@ -83,3 +83,25 @@ def test_sub_resolves_pseudo_parameters_and_attributes(harness_template: Templat
     resolver = harness_template.resolver(ACCOUNT)
     value = resolver.resolve({"Fn::Sub": "${AWS::Region}/${EchoFunction}/${FlakyRole.Arn}/${!Literal}"})
     assert value == "ap-southeast-1/EchoFunction/arn:aws:iam::123456789012:role/flaky-role/${Literal}"
+
+
+def test_cluster_functions_subnets_reach_plan_as_a_list_parameter() -> None:
+    """ClusterFunctionsSubnetIds (a CommaDelimitedList) reaches every function's environment, which is
+    how Plan knows whether the cluster functions are in the cluster's VPC (#11.3)."""
+    template = Template.load(DEFAULT_TEMPLATE)
+    default = template.functions(ACCOUNT)["PlanFunction"].environment
+    assert default["CLUSTER_FUNCTIONS_SUBNET_IDS"] == ""
+    given = template.functions(
+        ACCOUNT,
+        {"ClusterFunctionsSubnetIds": "subnet-0aaa, subnet-0bbb", "ClusterFunctionsSecurityGroupId": "sg-1234abcd"},
+    )
+    assert given["PlanFunction"].environment["CLUSTER_FUNCTIONS_SUBNET_IDS"] == "subnet-0aaa,subnet-0bbb"
+    cluster_functions = [
+        logical_id
+        for logical_id, resource in template.resources.items()
+        if resource.get("Properties", {}).get("Role") == {"Fn::GetAtt": ["ClusterFunctionsRole", "Arn"]}
+    ]
+    assert len(cluster_functions) == 9
+    for logical_id in cluster_functions:
+        vpc = template.resources[logical_id]["Properties"]["VpcConfig"]
+        assert vpc["Fn::If"][0] == "ClusterFunctionsInVpc", logical_id

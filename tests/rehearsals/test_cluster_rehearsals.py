@@ -10,6 +10,9 @@ import pytest
 
 from localcloud.rehearse import Rehearsal, rehearse
 from localcloud.scenario import parse_scenario
+from tests.fixtures.response_shapes import READ_OPERATIONS
+
+LISTED_READS = {operation for operations in READ_OPERATIONS.values() for operation in operations}
 
 pytestmark = pytest.mark.rehearsal
 
@@ -62,6 +65,10 @@ def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
     assert report["verification"]["pods"]["outside"] == []
     assert report["cni"]["changed"] is True and len(report["eniConfigs"]) == 3
     assert report["changes"] == len(_mutating(rehearsal, 1))
+    reads = {
+        c["operation"].split(":", 1)[1] for c in state["calls"] if not c["mutating"] and c["service"] != "kubernetes"
+    }
+    assert reads <= LISTED_READS, f"reads whose output shapes no test walks: {reads - LISTED_READS}"
 
     assert second.succeeded, (second.error, second.cause)
     assert _mutating(rehearsal, 2) == [] and second.output["changes"] == 0
@@ -126,5 +133,76 @@ def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
     cluster = rehearsal.state["cluster"]
     assert len(cluster["eniConfigs"]) == 3
     assert [ng["name"] for ng in rehearsal.state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
-    assert all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in cluster["pods"] if not p["hostNetwork"])
+    app_pods = [p for p in cluster["pods"] if not p["hostNetwork"]]
+    assert app_pods and all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in app_pods)
     assert rehearsal.state["loadBalancers"] == [] and cluster["loadBalancers"] == []
+
+
+def test_a_richer_account_migrates_whatever_its_default_routes() -> None:
+    """Node route tables whose default route goes to a NAT instance, a firewall endpoint, or nowhere;
+    a workload behind an NLB with a PodDisruptionBudget; self-managed nodes left alone
+    (ignoreUnmanagedCapacity). Each pod subnet gets its AZ's node table (#11.5, #11.6, #10.6)."""
+    scenario = {
+        "vpc": {
+            "routeTables": [
+                {"name": "public", "defaultRoute": "internet-gateway", "subnets": ["public-a", "public-b", "public-c"]},
+                {"name": "private-a", "defaultRoute": "nat-instance", "subnets": ["node-a"]},
+                {"name": "private-b", "defaultRoute": "firewall", "natSubnet": "public-b", "subnets": ["node-b"]},
+                {"name": "private-c", "defaultRoute": "none", "subnets": ["node-c"]},
+            ]
+        },
+        "cluster": {
+            "workloads": [
+                {"namespace": "shop", "name": "web", "replicas": 3, "exposedBy": ["nlb"], "pdb": {"minAvailable": 2}}
+            ],
+            "selfManagedNodes": [{"name": "legacy", "subnets": ["node-a"], "count": 1}],
+        },
+    }
+    rehearsal = _run(scenario, verify={"loadBalancers": []}, ignoreUnmanagedCapacity=True)
+    (result,) = rehearsal.results
+    assert result.succeeded, (result.error, result.cause)
+    report = result.output
+    tables = {t["name"]: t["routeTableId"] for t in rehearsal.state["routeTables"]}
+    by_zone = {s["availabilityZone"][-1]: s["routeTableId"] for s in report["podSubnets"]}
+    assert by_zone == {"a": tables["private-a"], "b": tables["private-b"], "c": tables["private-c"]}
+    assert [(c["kind"], c["name"], c["nodes"]) for c in report["unmanagedCapacity"]] == [
+        ("self-managed", "eksworkshop-legacy", 1)
+    ]
+    shop = [p for p in rehearsal.state["cluster"]["pods"] if p["namespace"] == "shop"]
+    assert len(shop) == 3 and all(ipaddress.ip_address(p["ip"]) in POD_CIDR for p in shop)
+
+
+def test_a_custom_ami_nodegroup_is_replaced_from_a_launch_template_version_with_the_right_max_pods() -> None:
+    """A launch template with a custom AMI whose user data sets max pods 58 (t3.2xlarge without custom
+    networking): the replacement runs a new version of it that sets 44, and its nodes have 44 (#11.7).
+    A re-run adopts that version and changes nothing."""
+    scenario = {
+        "cluster": {
+            "nodegroups": [
+                {
+                    "name": "managed-ng",
+                    "launchTemplate": {"securityGroups": ["nodes-extra"], "customAmi": True, "maxPods": 58},
+                }
+            ]
+        },
+        "vpc": {"securityGroups": [{"name": "nodes-extra"}]},
+    }
+    rehearsal = _run(scenario, repeat=2, verify={"loadBalancers": []})
+    first, second = rehearsal.results
+    assert first.succeeded, (first.error, first.cause)
+    nodes = rehearsal.state["cluster"]["nodes"]
+    assert nodes and all(n["nodegroup"] == "managed-ng-podcidr" and n["maxPods"] == 44 for n in nodes)
+    assert "ec2:CreateLaunchTemplateVersion" in _mutating(rehearsal, 1)
+    assert not any("max pods" in w for w in first.output.get("warnings", []))
+    assert second.succeeded and _mutating(rehearsal, 2) == []
+
+
+def test_a_private_only_endpoint_fails_at_plan_with_its_own_error_and_no_change() -> None:
+    """The functions are not in the cluster's VPC (the stack's default): the execution ends in
+    MigrationFailed with ClusterEndpointUnreachable from Plan, having changed nothing (#11.3)."""
+    rehearsal = _run({"cluster": {"endpoint": {"publicAccess": False, "privateAccess": True}}})
+    (result,) = rehearsal.results
+    assert result.status == "FAILED" and result.error == "ClusterEndpointUnreachable", (result.error, result.cause)
+    assert "ClusterFunctionsSubnetIds" in (result.cause or "")
+    assert _mutating(rehearsal, 1) == []
+    assert "EnsureClusterAccess" not in _visited(rehearsal)

@@ -173,12 +173,3 @@ def test_template_defines_every_cluster_function() -> None:
         assert {"LambdaInvokePolicy": {"FunctionName": f"{name}Function"}} in machine["Policies"]
         assert f"{name}FunctionLogGroup" in resources
         assert resources[f"{name}Function"]["Properties"]["Role"] == "ClusterFunctionsRole.Arn"
-
-
-def test_moto_s_interpreter_parses_the_definition() -> None:
-    import json
-
-    parser = pytest.importorskip("moto.stepfunctions.parser.asl.parse.asl_parser")
-    text = re.sub(r"\$\{(\w+)\}", r"arn:aws:lambda:ap-southeast-1:123456789012:function:\1", ASL.read_text())
-    program, _ = parser.AmazonStateLanguageParser.parse(json.dumps(yaml.safe_load(text)))
-    assert program is not None

@@ -119,7 +119,9 @@ def test_dry_run_ends_with_the_plan(world: dict[str, Any]) -> None:
     output = json.loads(result["output"])
     assert output["podCidr"]["cidr"] == "100.64.0.0/16"
     assert output["dryRun"] is True and output["changes"] == 0
-    assert world["calls"] == [{"input": {"clusterName": "eksworkshop", "dryRun": True}, "polls": 0}]
+    given = {"clusterName": "eksworkshop", "dryRun": True}
+    # ValidateInput (before the lock), then Plan
+    assert world["calls"] == [{"input": given, "validateOnly": True}, {"input": given, "polls": 0}]
     assert locks() == []
 
 
@@ -131,7 +133,7 @@ def test_waits_while_the_cluster_is_creating(world: dict[str, Any]) -> None:
     original = fake.describe_cluster
 
     def describe_cluster(name: str) -> dict[str, Any]:
-        if len(calls) >= 2:
+        if len(calls) >= 3:
             fake.status = None  # ACTIVE from the second check on
         return original(name)
 
@@ -139,7 +141,7 @@ def test_waits_while_the_cluster_is_creating(world: dict[str, Any]) -> None:
     # A dry run: the changing steps after the plan have functions of their own, not served here.
     result = execute({"clusterName": "eksworkshop", "pollSeconds": 1, "dryRun": True})
     assert result["status"] == "SUCCEEDED", result
-    assert [c["polls"] for c in calls] == [0, 1]
+    assert [c.get("polls") for c in calls] == [None, 0, 1]  # ValidateInput, then Plan twice
     assert json.loads(result["output"])["dryRun"] is True
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -114,10 +113,3 @@ def test_every_substitution_is_defined_by_the_template() -> None:
         assert f"{name}FunctionArn" in used
         assert {"LambdaInvokePolicy": {"FunctionName": f"{name}Function"}} in machine["Policies"]
         assert f"{name}FunctionLogGroup" in template["Resources"]
-
-
-def test_moto_s_interpreter_parses_the_definition() -> None:
-    parser = pytest.importorskip("moto.stepfunctions.parser.asl.parse.asl_parser")
-    text = re.sub(r"\$\{(\w+)\}", r"arn:aws:lambda:ap-southeast-1:123456789012:function:\1", ASL.read_text())
-    program, _ = parser.AmazonStateLanguageParser.parse(json.dumps(yaml.safe_load(text)))
-    assert program is not None

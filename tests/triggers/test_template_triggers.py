@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -281,7 +280,11 @@ def test_lock_is_taken_first_on_a_string_cluster_name(asl: dict[str, Any]) -> No
     choices = states["Lockable?"]["Choices"]
     assert choices[0] == {"Variable": "$.input.clusterName", "IsPresent": False, "Next": "Plan"}
     assert choices[1]["IsString"] is True and choices[1]["Next"] == "ApplyDefaults"
-    assert states["ApplyDefaults"]["Next"] == "TakeLock"
+    assert states["ApplyDefaults"]["Next"] == "ValidateInput"
+    validate = states["ValidateInput"]
+    assert validate["Parameters"] == {"input.$": "$.input", "validateOnly": True}
+    assert validate["ResultPath"] is None and validate["Next"] == "TakeLock"
+    assert validate["Catch"][0]["Next"] == "ExplainFailure" and "InvalidInput" in validate["Catch"][0]["ErrorEquals"]
     take = states["TakeLock"]
     assert take["Resource"] == "arn:aws:states:::dynamodb:putItem"
     assert take["Parameters"]["ConditionExpression"].startswith("attribute_not_exists(clusterName) OR")
@@ -330,11 +333,10 @@ def test_default_input_is_substituted_as_a_json_string(template: Template) -> No
 
 
 def test_cfn_lint_clean() -> None:
-    cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    if not cfn_lint.exists() and shutil.which("cfn-lint") is None:
-        pytest.skip("cfn-lint not installed")
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"  # pinned in requirements-dev.lock, beside this Python
+    assert cfn_lint.exists(), f"cfn-lint is not installed beside {sys.executable}: run make setup"
     result = subprocess.run(
-        [str(cfn_lint) if cfn_lint.exists() else "cfn-lint", str(ROOT / "template.yaml")],
+        [str(cfn_lint), str(ROOT / "template.yaml")],
         capture_output=True,
         text=True,
         check=False,

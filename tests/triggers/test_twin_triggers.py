@@ -4,6 +4,7 @@ released on every way out, notifications."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,6 +37,25 @@ def _states(result: Any) -> list[str]:
     return [visit.name for visit in result.visits]
 
 
+def _held_creating(twin: Any) -> Callable[[], None]:
+    """The scenario's cluster CREATING until the test calls the function returned (no timer to race)."""
+    with twin.aws.clock.lock:
+        cluster = twin.aws.eks.backend.clusters[CLUSTER]
+        cluster.status = "CREATING"
+
+    def activate() -> None:
+        with twin.aws.clock.lock:
+            cluster.status = "ACTIVE"
+
+    return activate
+
+
+def _entered(twin: Any, arn: str, state: str) -> bool:
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    return any(e.get("stateEnteredEventDetails", {}).get("name") == state for e in history)
+
+
 def _just_created(twin: Any, seconds: float) -> None:
     """The scenario's cluster as CreateCluster leaves it: CREATING, ACTIVE `seconds` later."""
     with twin.aws.clock.lock:
@@ -46,12 +66,16 @@ def _just_created(twin: Any, seconds: float) -> None:
 
 def test_new_opted_in_cluster_in_creating_is_migrated_without_anyone_starting_it(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 8)
-    _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})
-    (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+    activate = _held_creating(twin)
+    try:
+        _cloudtrail(twin, CLUSTER, {"podcidr:enabled": "true", "team": "a"})
+        (arn,) = wait_until(lambda: _started_by("NewCluster"), timeout=10)
+        wait_until(lambda: _entered(twin, arn, "WaitForClusterActive"), timeout=30)
+    finally:
+        activate()
     result = _result(twin, arn)
     states = _states(result)
-    assert states[:4] == ["Start", "Lockable?", "ApplyDefaults", "TakeLock"]
+    assert states[:5] == ["Start", "Lockable?", "ApplyDefaults", "ValidateInput", "TakeLock"]
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     assert "WaitForClusterActive" in states
     assert result.output["clusterName"] == CLUSTER
@@ -103,18 +127,21 @@ def test_custom_event_starts_a_migration_with_its_detail_as_input(twin_factory: 
 
 def test_second_migration_of_a_cluster_fails_with_migration_in_progress_and_changes_nothing(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 6)
+    activate = _held_creating(twin)  # the first migration waits, holding the lock, until the test lets it on
     assert twin.runner is not None
     first = twin.runner.start({"clusterName": CLUSTER}, name="first")
     triggers = triggers_of(twin)
-    wait_until(lambda: triggers.locks(), timeout=10)
-    second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
-    assert second.status == "FAILED"
-    assert second.error == "MigrationInProgress"
-    assert first in second.cause and CLUSTER in second.cause
-    assert "Plan" not in _states(second)
-    assert [lock["executionArn"] for lock in triggers.locks()] == [first]
-    _result(twin, first)
+    try:
+        wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation
+        second = _result(twin, twin.runner.start({"clusterName": CLUSTER}, name="second"))
+        assert second.status == "FAILED"
+        assert second.error == "MigrationInProgress"
+        assert first in second.cause and CLUSTER in second.cause
+        assert "Plan" not in _states(second)
+        assert [lock["executionArn"] for lock in triggers.locks()] == [first]
+    finally:
+        activate()
+    assert _result(twin, first).status == "SUCCEEDED"
     assert triggers.locks() == []
 
 
@@ -136,11 +163,11 @@ def test_failed_execution_releases_its_lock_and_notifies(twin_factory: Any) -> N
 
 def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_factory: Any) -> None:
     twin = twin_factory()
-    _just_created(twin, 120)
+    _held_creating(twin)  # never ACTIVE: the execution is stopped while it waits
     assert twin.runner is not None
     arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
     triggers = triggers_of(twin)
-    wait_until(lambda: triggers.locks(), timeout=10)
+    wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation (a cold start)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
     wait_until(lambda: not triggers.locks(), timeout=15)

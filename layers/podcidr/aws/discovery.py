@@ -77,6 +77,11 @@ def describe_cluster(eks: EKSClient, name: str) -> ClusterInfo | None:
         ip_family=str(network.get("ipFamily") or "ipv4").lower(),
         endpoint=cluster.get("endpoint"),
         tags=dict(cluster.get("tags") or {}),
+        arn=cluster.get("arn"),
+        endpoint_public_access=bool(vpc_config.get("endpointPublicAccess", True)),
+        endpoint_private_access=bool(vpc_config.get("endpointPrivateAccess", False)),
+        public_access_cidrs=tuple(vpc_config.get("publicAccessCidrs") or ("0.0.0.0/0",)),
+        auto_mode=bool((cluster.get("computeConfig") or {}).get("enabled")),
     )
 
 
@@ -84,7 +89,8 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
     if not spec:
         return None
     template_id, name, version = spec.get("id"), spec.get("name"), spec.get("version")
-    image_id = instance_type = None
+    image_id = instance_type = user_data = None
+    groups: tuple[str, ...] = ()
     query: dict[str, Any] = {"LaunchTemplateId": template_id} if template_id else {"LaunchTemplateName": name}
     if template_id or name:
         query["Versions"] = [str(version or "$Default")]
@@ -99,13 +105,26 @@ def _launch_template(ec2: EC2Client, spec: dict[str, Any] | None) -> LaunchTempl
             data = versions[0].get("LaunchTemplateData", {})
             image_id = data.get("ImageId")
             instance_type = data.get("InstanceType")
+            groups = _primary_eni_groups(dict(data))
+            user_data = data.get("UserData")
     return LaunchTemplateInfo(
         template_id=template_id,
         name=name,
         version=str(version) if version is not None else None,
         image_id=image_id,
         instance_type=instance_type,
+        security_group_ids=groups,
+        user_data=user_data,
     )
+
+
+def _primary_eni_groups(data: dict[str, Any]) -> tuple[str, ...]:
+    """A launch template's groups: `SecurityGroupIds`, or those of its primary network interface."""
+    groups = [str(g) for g in data.get("SecurityGroupIds") or ()]
+    for interface in data.get("NetworkInterfaces") or ():
+        if int(interface.get("DeviceIndex", 0) or 0) == 0:
+            groups.extend(str(g) for g in interface.get("Groups") or ())
+    return tuple(dict.fromkeys(groups))
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -125,7 +144,7 @@ def describe_nodegroups(eks: EKSClient, ec2: EC2Client, cluster_name: str) -> li
                 eks.describe_nodegroup(clusterName=cluster_name, nodegroupName=name)["nodegroup"]
             )
         scaling = {k: int(v) for k, v in (group.get("scalingConfig") or {}).items()}
-        update = group.get("updateConfig")
+        update = group.get("updateConfig")  # integers and the string updateStrategy: kept as they are
         nodegroups.append(
             NodegroupInfo(
                 name=name,
@@ -142,7 +161,8 @@ def describe_nodegroups(eks: EKSClient, ec2: EC2Client, cluster_name: str) -> li
                 labels=dict(group.get("labels") or {}),
                 taints=tuple(dict(t) for t in group.get("taints") or ()),
                 tags=dict(group.get("tags") or {}),
-                update_config={k: int(v) for k, v in update.items()} if update else None,
+                update_config=dict(update) if update else None,
+                node_repair_config=dict(group["nodeRepairConfig"]) if group.get("nodeRepairConfig") else None,
                 remote_access=dict(group["remoteAccess"]) if group.get("remoteAccess") else None,
                 launch_template=_launch_template(ec2, group.get("launchTemplate")),
             )
@@ -184,7 +204,9 @@ def describe_vpc(ec2: EC2Client, vpc_id: str) -> VpcInfo:
     primary = str(vpc["CidrBlock"])
     if not any(block.cidr == primary for block in blocks):
         blocks = (CidrBlockInfo(cidr=primary, state="associated"), *blocks)
-    return VpcInfo(vpc_id=vpc_id, primary_cidr=primary, blocks=blocks, tags=_tags(vpc.get("Tags")))
+    return VpcInfo(
+        vpc_id=vpc_id, primary_cidr=primary, blocks=blocks, tags=_tags(vpc.get("Tags")), owner_id=vpc.get("OwnerId")
+    )
 
 
 def _route_target(route: dict[str, Any]) -> str:
@@ -195,6 +217,7 @@ def _route_target(route: dict[str, Any]) -> str:
         "VpcPeeringConnectionId",
         "NetworkInterfaceId",
         "InstanceId",
+        "VpcEndpointId",
         "EgressOnlyInternetGatewayId",
         "CarrierGatewayId",
         "LocalGatewayId",

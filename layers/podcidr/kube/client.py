@@ -39,6 +39,11 @@ ENI_CONFIG_PLURAL = "eniconfigs"
 ENI_CONFIG_CRD = f"{ENI_CONFIG_PLURAL}.{ENI_CONFIG_GROUP}"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "podcidr"
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 30.0
+"""Every request's (connect, read) timeouts: an endpoint the function cannot reach (private-only, or
+publicAccessCidrs) fails fast as a transient fault the state machine retries, instead of hanging
+until the Lambda timeout (AWS-FACTS 7; docs/aws-facts.md)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,26 @@ def describe_endpoint(eks: EKSClient, cluster_name: str) -> ClusterEndpoint:
             f"EKS cluster {cluster_name} has no API endpoint or CA yet (status {cluster.get('status')})."
         )
     return ClusterEndpoint(cluster_name, endpoint, ca)
+
+
+class TimedApiClient(k8s.ApiClient):
+    """An ApiClient whose requests time out: the generated client sends none unless each call passes
+    `_request_timeout`, and urllib3 then waits forever."""
+
+    timeouts: tuple[float, float] = (CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS)
+
+    def call_api(
+        self,
+        method: Any,
+        url: Any,
+        header_params: Any = None,
+        body: Any = None,
+        post_params: Any = None,
+        _request_timeout: Any = None,
+    ) -> Any:
+        return super().call_api(
+            method, url, header_params, body, post_params, _request_timeout=_request_timeout or self.timeouts
+        )
 
 
 @dataclass
@@ -147,7 +172,7 @@ class KubeConnector:
         kube = self._cache.get(endpoint)
         if kube is None:
             tokens = TokenSource(self.sts, cluster_name)
-            kube = Kube(k8s.ApiClient(configuration(endpoint, tokens)))
+            kube = Kube(TimedApiClient(configuration(endpoint, tokens)))
             self._cache[endpoint] = kube
         return kube
 
@@ -159,7 +184,7 @@ def api_status(error: ApiException) -> int:
 @contextmanager
 def kube_faults(operation: str, cluster_name: str) -> Iterator[None]:
     """Map the API server's answers that are not the step's business onto podcidr's errors:
-    401/403 -> ClusterAccessDenied; 429, 5xx and connection faults -> TransientAwsError (retried)."""
+    401/403 -> ClusterAccessDenied; 429, 5xx, connection faults and timeouts -> TransientAwsError (retried)."""
     try:
         yield
     except ApiException as error:

@@ -24,6 +24,12 @@ class ClusterInfo:
     ip_family: str = "ipv4"
     endpoint: str | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    arn: str | None = None
+    endpoint_public_access: bool = True
+    endpoint_private_access: bool = False
+    public_access_cidrs: tuple[str, ...] = ("0.0.0.0/0",)
+    auto_mode: bool = False
+    """computeConfig.enabled: EKS Auto Mode runs (some of) the nodes."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class VpcInfo:
     blocks: tuple[CidrBlockInfo, ...]
     """Every IPv4 block, the primary included, with its association state."""
     tags: dict[str, str] = field(default_factory=dict)
+    owner_id: str | None = None
+    """The account that owns the VPC (another one's when the VPC is shared through RAM)."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,10 @@ class LaunchTemplateInfo:
     image_id: str | None = None
     """An AMI in the launch template: a custom AMI (max pods is then the user's job)."""
     instance_type: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    """The groups the template puts on the nodes' primary ENI (none: EKS uses the cluster security group)."""
+    user_data: str | None = None
+    """The version's user data (base64), which bootstraps a custom AMI."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,9 @@ class NodegroupInfo:
     labels: dict[str, str] = field(default_factory=dict)
     taints: tuple[dict[str, str], ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
-    update_config: dict[str, int] | None = None
+    update_config: dict[str, int | str] | None = None
+    """As DescribeNodegroup returns it: maxUnavailable(Percentage) integers, updateStrategy a string."""
+    node_repair_config: dict[str, Any] | None = None
     remote_access: dict[str, Any] | None = None
     launch_template: LaunchTemplateInfo | None = None
 

@@ -1,4 +1,10 @@
-"""The execution input of DESIGN.md."""
+"""The execution input of DESIGN.md.
+
+Every key has its JSON type and nothing else: no string is read as a boolean or a number, no
+number as a string, and `null` is not a value (omit a key for its default). The API's request
+model (template.yaml, `ExecutionInput`) is generated from this model (podcidr.models.input_schema),
+so the API and Plan accept the same inputs.
+"""
 
 from __future__ import annotations
 
@@ -6,32 +12,62 @@ import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, ValidationError, WithJsonSchema, model_validator
 
 from podcidr.errors import InvalidInput
 from podcidr.models.base import Contract
 
 MIN_PREFIX = 16
 MAX_PREFIX = 28
+MAX_AVAILABILITY_ZONES = 16
+MAX_NODEGROUPS = 100
+MAX_ENI_CONFIG_SECURITY_GROUPS = 5
+"""An ENI takes at most 5 security groups (the VPC quota's default)."""
 
-_CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
+"""EKS CreateCluster's rule: letters, digits, hyphens and underscores, starting alphanumeric, 1..100."""
 _AZ_NAME = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+[a-z]$")
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
 _NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,62}$")
+_IMAGE = r"^\S+$"
 
 LoadBalancerKind = Literal["alb", "public-nlb", "private-nlb"]
 LOAD_BALANCER_KINDS: tuple[LoadBalancerKind, ...] = ("alb", "public-nlb", "private-nlb")
 DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:1.27-alpine-slim"
 
 
+def _octet_values(step: int) -> str:
+    """A regular expression alternative of the multiples of `step` from 0 to 255."""
+    return "(" + "|".join(str(v) for v in range(0, 256, step)) + ")"
+
+
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
+
+def ipv4_block_pattern() -> str:
+    """The IPv4 blocks /16../28 with their host bits zero, as one regular expression (for the
+    API's request model, which has no other way to say it)."""
+    per_prefix = []
+    for prefix in range(MIN_PREFIX, MAX_PREFIX + 1):
+        if prefix < 24:
+            per_prefix.append(f"{_octet_values(2 ** (24 - prefix))}\\.0/{prefix}")
+        else:
+            per_prefix.append(f"{_OCTET}\\.{_octet_values(2 ** (32 - prefix))}/{prefix}")
+    return f"^{_OCTET}\\.{_OCTET}\\.({'|'.join(per_prefix)})$"
+
+
 def _ipv4_block(value: str) -> str:
     try:
         network = ipaddress.IPv4Network(value, strict=True)
     except ValueError as error:
-        raise ValueError(f"{value!r} is not an IPv4 CIDR block with its host bits zero ({error})") from None
+        raise ValueError(
+            f"{value!r} is not an IPv4 CIDR block with its host bits zero ({error}); e.g. 100.64.0.0/16"
+        ) from None
     if not MIN_PREFIX <= network.prefixlen <= MAX_PREFIX:
         raise ValueError(f"{value} is a /{network.prefixlen}; a VPC block must be /{MIN_PREFIX} to /{MAX_PREFIX}")
-    return str(network)
+    if str(network) != value:
+        raise ValueError(f"{value!r} is not written as AWS writes a CIDR block; write {network}")
+    return value
 
 
 def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
@@ -43,50 +79,99 @@ def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _pattern(pattern: re.Pattern[str] | str) -> WithJsonSchema:
+    """The JSON Schema of a string the validator next to it checks (for the API's request model)."""
+    return WithJsonSchema({"type": "string", "pattern": pattern if isinstance(pattern, str) else pattern.pattern})
+
+
 def _unique(values: list[Any]) -> list[Any]:
     duplicates = sorted({str(v) for v in values if values.count(v) > 1})
     if duplicates:
-        raise ValueError(f"duplicate entries: {', '.join(duplicates)}")
+        raise ValueError(f"duplicate entries: {', '.join(duplicates)}; give each once")
     return values
 
 
-Ipv4Block = Annotated[str, AfterValidator(_ipv4_block)]
-AvailabilityZone = Annotated[str, _matching(_AZ_NAME, "availability zone name (e.g. ap-southeast-1a)")]
-SecurityGroupId = Annotated[str, _matching(_SECURITY_GROUP_ID, "security group ID (sg-...)")]
-NodegroupName = Annotated[str, _matching(_NODEGROUP_NAME, "nodegroup name")]
+UNIQUE = AfterValidator(_unique)
+UNIQUE_SCHEMA = Field(json_schema_extra={"uniqueItems": True})
+
+Ipv4Block = Annotated[str, AfterValidator(_ipv4_block), _pattern(ipv4_block_pattern())]
+ClusterName = Annotated[
+    str,
+    _matching(CLUSTER_NAME, "EKS cluster name (letters, digits, - and _, starting alphanumeric, 1 to 100)"),
+    _pattern(CLUSTER_NAME),
+]
+AvailabilityZone = Annotated[
+    str, _matching(_AZ_NAME, "availability zone name (e.g. ap-southeast-1a)"), _pattern(_AZ_NAME)
+]
+SecurityGroupId = Annotated[
+    str, _matching(_SECURITY_GROUP_ID, "security group ID (sg- and 8 or 17 hex digits)"), _pattern(_SECURITY_GROUP_ID)
+]
+NodegroupName = Annotated[str, _matching(_NODEGROUP_NAME, "nodegroup name"), _pattern(_NODEGROUP_NAME)]
+
+STRICT = ConfigDict(**{**Contract.model_config, "validate_by_name": False, "populate_by_name": False, "strict": True})
+"""Only the camelCase keys of the contract (cluster_name is an unknown key), JSON types only."""
+
+
+def _no_nulls(model: type[Contract], data: Any) -> Any:
+    """Refuse `null` values: JSON null is no value of any key (omit an optional key instead)."""
+    if not isinstance(data, dict):
+        return data
+    required = {field.alias or name for name, field in model.model_fields.items() if field.is_required()}
+    problems = []
+    for key, value in data.items():
+        if value is None:
+            what = "give a value" if key in required else "omit the key to get its default"
+            problems.append(f"{key} is null; {what}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return data
 
 
 class VerifyOptions(Contract):
-    model_config = ConfigDict(**{**Contract.model_config, "validate_by_name": False, "populate_by_name": False})
+    model_config = STRICT
 
-    load_balancers: Annotated[list[LoadBalancerKind], AfterValidator(_unique)] = Field(
+    load_balancers: Annotated[list[LoadBalancerKind], UNIQUE, UNIQUE_SCHEMA] = Field(
         default_factory=lambda: list(LOAD_BALANCER_KINDS)
     )
-    image: str = Field(default=DEFAULT_IMAGE, min_length=1, max_length=512, pattern=r"^\S+$")
+    image: str = Field(default=DEFAULT_IMAGE, min_length=1, max_length=512, pattern=_IMAGE)
     keep_workloads: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        return _no_nulls(cls, data)
 
 
 class ExecutionInput(Contract):
     """What an execution is asked to do. Only clusterName is required."""
 
-    # Only the camelCase keys of the contract are accepted: cluster_name is an unknown key.
-    model_config = ConfigDict(**{**Contract.model_config, "validate_by_name": False, "populate_by_name": False})
+    model_config = STRICT
 
-    cluster_name: Annotated[str, _matching(_CLUSTER_NAME, "EKS cluster name")]
+    cluster_name: ClusterName
     pod_cidr: Ipv4Block | None = None
     pod_subnet_prefix_length: int | None = Field(default=None, ge=MIN_PREFIX, le=MAX_PREFIX)
-    availability_zones: Annotated[list[AvailabilityZone], AfterValidator(_unique)] | None = Field(
-        default=None, min_length=1
+    availability_zones: Annotated[list[AvailabilityZone], UNIQUE, UNIQUE_SCHEMA] | None = Field(
+        default=None, min_length=1, max_length=MAX_AVAILABILITY_ZONES
     )
-    eni_config_security_group_ids: Annotated[list[SecurityGroupId], AfterValidator(_unique)] = Field(
-        default_factory=list, max_length=5
+    eni_config_security_group_ids: Annotated[list[SecurityGroupId], UNIQUE, UNIQUE_SCHEMA] = Field(
+        default_factory=list, max_length=MAX_ENI_CONFIG_SECURITY_GROUPS
     )
     tag_load_balancer_subnets: bool = True
-    nodegroups: Annotated[list[NodegroupName], AfterValidator(_unique)] | None = None
+    nodegroups: Annotated[list[NodegroupName], UNIQUE, UNIQUE_SCHEMA] | None = Field(
+        default=None, max_length=MAX_NODEGROUPS
+    )
     replace_nodegroups: bool = True
     verify: VerifyOptions = Field(default_factory=VerifyOptions)
+    ignore_unmanaged_capacity: bool = False
+    """Migrate the managed nodegroups of a cluster that also has self-managed, Karpenter, Fargate,
+    Windows or Auto Mode capacity; that capacity is reported as not migrated."""
     dry_run: bool = False
     poll_seconds: int = Field(default=30, ge=1, le=300)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        return _no_nulls(cls, data)
 
     @model_validator(mode="after")
     def _subnets_fit_block(self) -> ExecutionInput:
@@ -100,6 +185,62 @@ class ExecutionInput(Contract):
         return self
 
 
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
+
+
+_EXPECTED = {
+    "bool_type": "a boolean (true or false, without quotes)",
+    "int_type": "an integer (a JSON number without quotes or fraction)",
+    "string_type": "a string",
+    "list_type": "an array",
+    "model_type": "an object",
+    "dict_type": "an object",
+    "literal_error": "",
+}
+
+
+def _problem(issue: Any) -> str:
+    where = _location(issue["loc"])
+    kind = issue["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{where}' (the keys{_level(issue['loc'])} are {', '.join(_keys(issue['loc']))})"
+    if kind == "missing":
+        return f"'{where}' is required"
+    if kind in _EXPECTED and kind != "literal_error":
+        return f"'{where}' must be {_EXPECTED[kind]}, found {_json_type(issue.get('input'))} {_shown(issue)}"
+    message = str(issue["msg"]).removeprefix("Value error, ")
+    return f"'{where}': {message}" if where != "input" else message
+
+
+def _keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: type[Contract] = VerifyOptions if loc[:1] == ("verify",) and len(loc) > 1 else ExecutionInput
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _level(loc: tuple[int | str, ...]) -> str:
+    return " of verify" if loc[:1] == ("verify",) and len(loc) > 1 else ""
+
+
+def _shown(issue: Any) -> str:
+    text = repr(issue.get("input"))
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
     path = ""
     for part in loc:
@@ -110,22 +251,16 @@ def _location(loc: tuple[int | str, ...]) -> str:
 def parse_execution_input(document: Any) -> ExecutionInput:
     """Validate an execution input, or raise InvalidInput naming every offending key."""
     if not isinstance(document, dict):
-        raise InvalidInput(f"the execution input must be a JSON object, found {type(document).__name__}")
+        raise InvalidInput(
+            f'The execution input must be a JSON object such as {{"clusterName": "my-cluster"}}, found '
+            f"{_json_type(document)}. See the execution input contract in README.md; nothing was changed."
+        )
     try:
         return ExecutionInput.model_validate(document)
     except ValidationError as error:
-        problems = []
-        for issue in error.errors(include_url=False):
-            where = _location(issue["loc"])
-            if issue["type"] == "extra_forbidden":
-                problems.append(f"unknown key '{where}'")
-            elif issue["type"] == "missing":
-                problems.append(f"'{where}' is required")
-            else:
-                message = issue["msg"].removeprefix("Value error, ")
-                problems.append(f"'{where}': {message}")
+        problems = [_problem(issue) for issue in error.errors(include_url=False)]
         raise InvalidInput(
             "The execution input is not valid: "
-            + "; ".join(problems)
+            + "; ".join(dict.fromkeys(problems))
             + ". See the execution input contract in README.md; nothing was changed."
         ) from None

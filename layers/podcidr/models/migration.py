@@ -94,7 +94,9 @@ class NodegroupConfig(Contract):
     release_version: str | None = None
     version: str | None = None
     scaling_config: dict[str, int]
-    update_config: dict[str, int] | None = None
+    update_config: dict[str, int | str] | None = None
+    """maxUnavailable or maxUnavailablePercentage (integers) and updateStrategy (DEFAULT | MINIMAL)."""
+    node_repair_config: dict[str, object] | None = None
     labels: dict[str, str] = Field(default_factory=dict)
     taints: list[Taint] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
@@ -116,6 +118,14 @@ class NodegroupReplacement(Contract):
     changes: int = 0
     warnings: list[str] = Field(default_factory=list)
     """What the replacement could not guarantee (e.g. max pods on a custom AMI); Report folds it in."""
+    max_pods_prefix_delegation: int | None = None
+    """Self-managed CNI (whose env Plan cannot read): max pods should ClusterPreflight find
+    ENABLE_PREFIX_DELEGATION=true on aws-node."""
+    pod_subnet_addresses_prefix_delegation: int | None = None
+    """Likewise: the addresses one node takes from its pod subnet with prefix delegation."""
+    launch_template_user_data: str | None = None
+    """Custom AMI: the user data (base64) of the launch template version that ReplaceNodegroups creates
+    for the replacement, setting max pods to `maxPods`."""
 
 
 class FixedAddress(Contract):
@@ -171,6 +181,20 @@ class StepTiming(Contract):
     invocations: int = 1
 
 
+class UnmanagedCapacity(Contract):
+    """Capacity podcidr does not migrate (ignoreUnmanagedCapacity): listed in the report, its pods
+    left out of VerifyPods."""
+
+    kind: Literal["self-managed", "karpenter", "fargate", "windows", "auto-mode"]
+    name: str
+    nodes: int = 0
+    pods: int = 0
+    """Running pods on it, counted by VerifyPods."""
+    instance_ids: list[str] = Field(default_factory=list)
+    namespaces: list[str] = Field(default_factory=list)
+    """Fargate: the namespaces of its selectors."""
+
+
 class Migration(Contract):
     cluster_name: str
     dry_run: bool
@@ -189,6 +213,7 @@ class Migration(Contract):
     nodegroups: list[NodegroupReplacement]
     verification: Verification
     cluster_access: ClusterAccess | None = None
+    unmanaged_capacity: list[UnmanagedCapacity] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list)
     """Checks a dry run could not make without cluster access, each saying why."""
     warnings: list[str] = Field(default_factory=list)

@@ -9,7 +9,8 @@ from pydantic import Field
 from podcidr.models.base import Contract
 from podcidr.models.migration import Migration
 
-PlanStatus = Literal["CLUSTER_CREATING", "PLANNED"]
+PlanStatus = Literal["CLUSTER_CREATING", "NODEGROUPS_CREATING", "PLANNED", "VALID"]
+"""VALID: the input is valid (a `validateOnly` event: nothing was looked up)."""
 
 
 class PlanEvent(Contract):
@@ -17,12 +18,14 @@ class PlanEvent(Contract):
 
     input: Any = None
     polls: int = Field(default=0, ge=0)
+    validate_only: bool = False
+    """Only check the input (ValidateInput, before the lock is taken): no AWS call."""
 
 
 class PlanOutcome(Contract):
     status: PlanStatus
     polls: int = 0
-    """How often Plan has found the cluster CREATING so far."""
+    """How often Plan has found the cluster (or its nodegroups) CREATING so far."""
     poll_seconds: int
     """Seconds the state machine waits before planning again (the input's pollSeconds)."""
     migration: Migration | None = None

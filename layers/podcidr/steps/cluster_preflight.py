@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from podcidr.errors import EniConfigCrdMissing, LoadBalancerControllerMissing
 from podcidr.kube.client import ENI_CONFIG_CRD, Kube, api_status, kube_faults
 from podcidr.models.migration import Migration
+from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self_managed_prefix_delegation
 from podcidr.steps.support import items, plain, selector_matches
 
 LBC_NAME = "aws-load-balancer-controller"
@@ -85,6 +86,8 @@ def _read_self_managed_cni(migration: Migration, kube: Kube) -> None:
         if ":" in image.rsplit("/", 1)[-1]:
             migration.cni.version = image.rsplit(":", 1)[-1]
         for env in container.get("env", []):
+            if env["name"] == PREFIX_DELEGATION and str(env.get("value", "")).lower() == "true":
+                apply_self_managed_prefix_delegation(migration)
             if env["name"] == "ENI_CONFIG_ANNOTATION_DEF" and env.get("value"):
                 warning = (
                     f"aws-node sets ENI_CONFIG_ANNOTATION_DEF={env['value']}: nodes annotated with it pick their "

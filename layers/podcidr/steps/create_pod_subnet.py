@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from podcidr import OWNER_TAG_KEY
 from podcidr.aws.clients import error_code, transient_faults_retried
-from podcidr.errors import CidrOverlap, SubnetSizing
+from podcidr.errors import CidrOverlap, SubnetSizing, TransientAwsError
 from podcidr.models.base import Contract
 from podcidr.models.migration import PodSubnet
 from podcidr.steps._ec2 import describe_subnets, tag_dict
@@ -140,10 +140,18 @@ def create_pod_subnet(clients: AwsClients, item: PodSubnetItem) -> PodSubnet:
             # The CIDR is taken: by our own subnet (a lost response's, or a racing retry's), or by another.
             found = _find_by_cidr(clients.ec2, item.vpc_id, result.cidr)
             if found is None:
-                others = ", ".join(_describe(s) for s in _overlapping(clients.ec2, item.vpc_id, result.cidr))
+                overlapping = _overlapping(clients.ec2, item.vpc_id, result.cidr)
+                if not overlapping:
+                    # EC2 is eventually consistent: the subnet holding the CIDR (ours, made by the try
+                    # whose answer was lost a moment ago) may not be listed yet (AWS-FACTS 7)
+                    raise TransientAwsError(
+                        f"AWS says {result.cidr} is taken in VPC {item.vpc_id} but lists no subnet there yet; "
+                        "looking again shortly"
+                    )
+                others = ", ".join(_describe(s) for s in overlapping)
                 raise CidrOverlap(
                     f"AWS refused the pod subnet {result.cidr} in {result.availability_zone}: it overlaps "
-                    f"{others or 'another subnet of the VPC'}. Remove the overlapping subnet or choose another "
+                    f"{others}. Remove the overlapping subnet or choose another "
                     "podCidr."
                 )
     subnet = _adoptable(item, found)

@@ -6,7 +6,6 @@ is one the rest of the workflow can carry out (short of what only the cluster ca
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from podcidr import OWNER_TAG_KEY, pod_cidr_tag_key
 from podcidr.aws import discovery
+from podcidr.aws.tags import creatable_tags
 from podcidr.cidr import (
     Peering,
     Route,
@@ -33,7 +33,6 @@ from podcidr.errors import (
     ClusterNotFound,
     CniConfigConflict,
     InvalidInput,
-    NodeRouteTableMissing,
     UnsupportedCluster,
 )
 from podcidr.maxpods import max_pods_custom_networking, pod_subnet_addresses_per_node
@@ -63,6 +62,12 @@ from podcidr.models.migration import (
     Verification,
 )
 from podcidr.models.plan import PlanEvent, PlanOutcome
+from podcidr.steps import plan_references
+from podcidr.steps.configure_cni import parse_configuration_values
+from podcidr.steps.plan_checks import cni_settings, routing
+from podcidr.steps.plan_checks import launch_template as launch_template_checks
+from podcidr.steps.plan_checks import nodegroups as new_nodegroups
+from podcidr.steps.plan_checks.account import check_account
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -81,7 +86,6 @@ ELB_TAG = "kubernetes.io/role/elb"
 INTERNAL_ELB_TAG = "kubernetes.io/role/internal-elb"
 REPLACEMENT_SUFFIX = "-podcidr"
 NODEGROUP_NAME_MAX = 63
-NAT_OR_TGW = ("nat-", "tgw-")
 
 
 def max_polls(poll_seconds: int) -> int:
@@ -89,21 +93,23 @@ def max_polls(poll_seconds: int) -> int:
     return max(1, math.ceil(CLUSTER_CREATING_CEILING_SECONDS / poll_seconds))
 
 
-def parse_event(event: Any) -> tuple[ExecutionInput, int]:
-    """The execution input and the poll count of a Plan event, or InvalidInput."""
+def parse_event(event: Any) -> tuple[ExecutionInput, PlanEvent]:
+    """The execution input and the Plan event it came in, or InvalidInput."""
     if not isinstance(event, dict):
         raise InvalidInput(f"Plan expects {{'input': ..., 'polls': n}}, found {type(event).__name__}")
     try:
         parsed = PlanEvent.model_validate(event)
     except ValidationError as error:
         raise InvalidInput(f"Plan's event is not valid: {error.errors(include_url=False)}") from None
-    return parse_execution_input(parsed.input), parsed.polls
+    return parse_execution_input(parsed.input), parsed
 
 
 def plan(event: Any, ec2: EC2Client, eks: EKSClient, region: str) -> PlanOutcome:
     """Plan's logic: the outcome for the state machine ($.plan)."""
-    execution_input, polls = parse_event(event)
-    return plan_migration(execution_input, polls, ec2, eks, region)
+    execution_input, parsed = parse_event(event)
+    if parsed.validate_only:
+        return PlanOutcome(status="VALID", polls=parsed.polls, poll_seconds=execution_input.poll_seconds)
+    return plan_migration(execution_input, parsed.polls, ec2, eks, region)
 
 
 def plan_migration(
@@ -138,8 +144,23 @@ def plan_migration(
             "Nothing was changed."
         )
     topology = discovery.discover_topology(ec2, eks, cluster, region)
-    migration = _Planner(execution_input, topology, ec2).migration()
+    found = check_account(execution_input, topology, ec2, eks)
+    if found.nodegroups_creating:
+        polls += 1
+        new_nodegroups.check_creating_bound(name, found.nodegroups_creating, polls, seconds)
+        return PlanOutcome(status="NODEGROUPS_CREATING", polls=polls, poll_seconds=seconds)
+    planner = _Planner(execution_input, found.topology, ec2, found.prefix_delegation, warnings=found.warnings)
+    migration = planner.migration()
+    migration.unmanaged_capacity = found.unmanaged_capacity
     return PlanOutcome(status="PLANNED", polls=polls, poll_seconds=seconds, migration=migration)
+
+
+def _release_of_version(group: NodegroupInfo) -> str | None:
+    """The AMI release to pin, only where CreateNodegroup accepts it: one of the nodegroup's version."""
+    release, version = group.release_version, group.version
+    if release and version and release.startswith(f"{version}."):
+        return release
+    return None
 
 
 def _version_tuple(version: str) -> tuple[int, int] | None:
@@ -156,6 +177,8 @@ class _Planner:
     request: ExecutionInput
     topology: ClusterTopology
     ec2: EC2Client
+    prefix_delegation: bool = False
+    """ENABLE_PREFIX_DELEGATION in the CNI's configuration: max pods and pod subnet sizing count prefixes."""
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -286,22 +309,9 @@ class _Planner:
         return sorted(zones)
 
     def _node_route_table(self, zone: str, node_subnets: Sequence[SubnetInfo]) -> RouteTableInfo:
-        subnets = [s for s in node_subnets if s.availability_zone == zone]
-        table_ids = sorted({s.route_table_id for s in subnets if s.route_table_id})
-        tables = [t for t in (self.topology.route_table(tid) for tid in table_ids) if t is not None]
-        if len(tables) == 1:
-            return tables[0]
-        egress = [t for t in tables if (t.default_route_target or "").startswith(NAT_OR_TGW)]
-        if len(egress) == 1:
-            return egress[0]
-        described = ", ".join(f"{t.route_table_id} (default route: {t.default_route_target or 'none'})" for t in tables)
-        raise NodeRouteTableMissing(
-            f"Cannot choose the route table for the pod subnet in {zone}: the node subnets there "
-            f"({', '.join(s.subnet_id for s in subnets)}) use {described or 'no route table'}, and "
-            f"{'none' if not egress else 'more than one'} has a default route to a NAT or transit gateway. "
-            "Give the node subnets of that AZ one route table (or exactly one with a NAT/transit gateway "
-            "default route). Nothing was changed."
-        )
+        table = routing.node_route_table(zone, node_subnets, self.topology)
+        self.warnings.extend(routing.route_warnings(zone, table))
+        return table
 
     # --- the pod block -------------------------------------------------------------------------
 
@@ -344,6 +354,8 @@ class _Planner:
 
     def _pod_cidr(self) -> tuple[IPv4Network, PodCidr]:
         requested = IPv4Network(self.request.pod_cidr) if self.request.pod_cidr else None
+        if requested is not None:
+            plan_references.check_pod_cidr_unused(requested, self.topology)
         owned = self._owned_block()
         if owned is not None:
             if requested is not None and requested != owned:
@@ -388,7 +400,7 @@ class _Planner:
             if _owned(subnet.tags, self.name) and subnet.availability_zone in zones:
                 adopted.setdefault(subnet.availability_zone, subnet)
         per_node = [
-            (pod_subnet_addresses_per_node(instance_types[t]), t)
+            (pod_subnet_addresses_per_node(instance_types[t], prefix_delegation=self.prefix_delegation), t)
             for group in nodegroups
             for t in self._types_of(group)
             if t in instance_types
@@ -452,20 +464,7 @@ class _Planner:
         return tags
 
     def _eni_configs(self, pod_subnets: Sequence[PodSubnet]) -> list[EniConfig]:
-        groups = list(self.request.eni_config_security_group_ids)
-        if not groups and self.cluster.cluster_security_group_id:
-            groups = [self.cluster.cluster_security_group_id]
-        if not groups:
-            groups = list(self.cluster.security_group_ids)
-            self.warnings.append(
-                "DescribeCluster reported no cluster security group; the ENIConfigs use "
-                + (
-                    f"the cluster's security groups {', '.join(groups)}"
-                    if groups
-                    else "no security group, so pods get their node's primary ENI groups"
-                )
-                + ". Set eniConfigSecurityGroupIds to choose."
-            )
+        groups = plan_references.pod_security_groups(self.request, self.topology, self.ec2, self.warnings)
         return [
             EniConfig(
                 name=s.availability_zone,
@@ -526,21 +525,8 @@ class _Planner:
 
     @staticmethod
     def _configuration_values(values: str | None) -> dict[str, Any]:
-        if not values or not values.strip():
-            return {}
-        try:
-            parsed = json.loads(values)
-        except ValueError:
-            raise CniConfigConflict(
-                "The vpc-cni add-on's configurationValues are not JSON (YAML?); podcidr merges its env into JSON "
-                "values only. Re-apply them as JSON (aws eks update-addon --configuration-values '{...}'), then run "
-                "again. Nothing was changed."
-            ) from None
-        if not isinstance(parsed, dict):
-            raise CniConfigConflict(
-                f"The vpc-cni add-on's configurationValues are not a JSON object: {values}. Nothing was changed."
-            )
-        return parsed
+        """JSON or YAML, as EKS accepts them and ConfigureCni merges them."""
+        return parse_configuration_values(values)[0]
 
     # --- nodegroup replacements ------------------------------------------------------------------
 
@@ -578,18 +564,16 @@ class _Planner:
             ]
             template = group.launch_template
             custom_ami = group.ami_type == "CUSTOM" or bool(template and template.image_id)
-            if custom_ami:
-                self.warnings.append(
-                    f"Nodegroup '{group.name}' uses a custom AMI (launch template): max pods is the user's job; "
-                    "set the kubelet's --max-pods to the custom-networking value in that AMI's bootstrap."
-                )
-            elif (group.ami_type or "").startswith("AL2023"):
+            if (group.ami_type or "").startswith("AL2023"):
                 self.warnings.append(
                     f"Nodegroup '{group.name}' runs AL2023: nodeadm does not account for custom networking by "
                     "default (amazon-eks-ami #2201); EKS sets max pods for managed nodegroups created after the "
                     "CNI change."
                 )
             max_pods = self._max_pods(group, instance_types)
+            user_data = None
+            if custom_ami and template:
+                user_data = launch_template_checks.replacement_user_data(self.name, group, max_pods)
             launch_template = None
             if template:
                 launch_template = {
@@ -608,17 +592,29 @@ class _Planner:
                 ami_type=None if custom_ami else group.ami_type,
                 capacity_type=group.capacity_type,
                 disk_size=None if template else group.disk_size,
-                release_version=None if custom_ami else group.release_version,
+                release_version=None if custom_ami else _release_of_version(group),
                 version=None if custom_ami else group.version,
                 scaling_config=dict(group.scaling_config),
                 update_config=group.update_config,
+                node_repair_config=group.node_repair_config,
                 labels=dict(group.labels),
                 taints=[Taint(key=t["key"], value=t.get("value"), effect=t["effect"]) for t in group.taints],
-                tags={**group.tags, OWNER_TAG_KEY: self.name},
+                tags={**creatable_tags(group.tags), OWNER_TAG_KEY: self.name},
                 launch_template=launch_template,
                 remote_access=None if template else group.remote_access,
             )
-            result.append(NodegroupReplacement(replaced=group.name, by=name, max_pods=max_pods, config=config))
+            replacement = NodegroupReplacement(
+                replaced=group.name,
+                by=name,
+                max_pods=max_pods,
+                config=config,
+                launch_template_user_data=user_data,
+            )
+            if self.topology.cni.via == "daemonset":
+                cni_settings.plan_if_prefix_delegation(
+                    replacement, [instance_types[t] for t in self._types_of(group) if t in instance_types]
+                )
+            result.append(replacement)
         return result
 
     def _max_pods(self, group: NodegroupInfo, instance_types: dict[str, InstanceTypeInfo]) -> int | None:
@@ -630,7 +626,7 @@ class _Planner:
                 f"{', '.join(types) or 'unknown'} not all described by EC2."
             )
             return None
-        return min(max_pods_custom_networking(t) for t in known)
+        return min(max_pods_custom_networking(t, prefix_delegation=self.prefix_delegation) for t in known)
 
     # --- verification and skipped checks --------------------------------------------------------
 

@@ -18,15 +18,18 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.aws.tags import creatable_tags
 from podcidr.errors import NodegroupReplacementFailed
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.base import Contract
 from podcidr.models.migration import NodegroupReplacement
+from podcidr.steps.launch_template_version import ensure_version
 from podcidr.steps.support import count_poll, items
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_eks import EKSClient
 
 OWNER_TAG = "podcidr:cluster"
@@ -48,11 +51,14 @@ class NodegroupTask(Contract):
     nodegroup: NodegroupReplacement
 
 
-def replace_nodegroup(task: NodegroupTask, eks: EKSClient, kube: Callable[[], Kube]) -> NodegroupTask:
+def replace_nodegroup(
+    task: NodegroupTask, eks: EKSClient, kube: Callable[[], Kube], ec2: EC2Client | None = None
+) -> NodegroupTask:
+    """`ec2` is needed when Plan wrote a launch template version (a custom AMI's max pods)."""
     item = task.nodegroup
     status = item.status or PENDING
     if status == PENDING:
-        _create_or_adopt(task, eks)
+        _create_or_adopt(task, eks, ec2)
         status = CREATING
         item.status = CREATING
     if status == CREATING:
@@ -103,7 +109,7 @@ def create_request(task: NodegroupTask) -> dict[str, Any]:
         "subnets": list(config.subnets),
         "nodeRole": config.node_role,
         "labels": dict(config.labels),
-        "tags": {**config.tags, OWNER_TAG: task.cluster_name},
+        "tags": {**creatable_tags(config.tags), OWNER_TAG: task.cluster_name},
         "clientRequestToken": hashlib.sha256(f"podcidr/{task.cluster_name}/{item.by}".encode()).hexdigest()[:64],
     }
     if config.taints:
@@ -115,6 +121,7 @@ def create_request(task: NodegroupTask) -> dict[str, Any]:
         "releaseVersion": config.release_version,
         "version": config.version,
         "updateConfig": config.update_config,
+        "nodeRepairConfig": config.node_repair_config,
         "launchTemplate": config.launch_template,
     }
     if not config.launch_template:  # EKS refuses diskSize and remoteAccess next to a launch template
@@ -124,10 +131,14 @@ def create_request(task: NodegroupTask) -> dict[str, Any]:
     return request
 
 
-def _create_or_adopt(task: NodegroupTask, eks: EKSClient) -> None:
+def _create_or_adopt(task: NodegroupTask, eks: EKSClient, ec2: EC2Client | None) -> None:
     item = task.nodegroup
     if _describe(eks, task.cluster_name, item.by) is not None:
         return  # adopted: created by an earlier attempt or execution
+    if item.launch_template_user_data:
+        if ec2 is None:
+            raise RuntimeError("a planned launch template version needs the EC2 client")
+        item.changes += ensure_version(task, ec2)
     try:
         with transient_faults_retried("eks:CreateNodegroup"):
             eks.create_nodegroup(**create_request(task))

@@ -4,9 +4,12 @@ A new subnet sits on the VPC's main route table implicitly (no association of it
 one with AssociateRouteTable. A subnet explicitly associated with another table has that
 association moved with ReplaceRouteTableAssociation. A subnet already on its table is left alone.
 
-Each node route table's default route must go to the NAT gateway or transit gateway the plan
-found (or, if the plan recorded none, to some NAT or transit gateway). That is checked before any
-association is made, so a failing check changes nothing: NodeRouteTableMissing says what was found.
+Each node route table's default route must still be the one the plan found, whatever it is (NAT
+gateway or instance, transit gateway, firewall endpoint, or none: pods leave by SNAT through their
+node, plan_checks/routing.py). That is checked before any association is made, so a failing check
+changes nothing: NodeRouteTableMissing says what was found. A pod subnet that the VPC's main route
+table already serves implicitly, when that is the node table, is left alone: the main table's
+associations are never touched.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from podcidr.aws.clients import transient_faults_retried
-from podcidr.errors import NodeRouteTableMissing
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.errors import NodeRouteTableMissing, TransientAwsError
 from podcidr.models.migration import Migration, PodSubnet
 from podcidr.steps._ec2 import describe_route_tables
 
@@ -33,6 +36,7 @@ _TARGET_KEYS = (
     "GatewayId",
     "NetworkInterfaceId",
     "InstanceId",
+    "VpcEndpointId",
     "VpcPeeringConnectionId",
     "LocalGatewayId",
     "CarrierGatewayId",
@@ -59,17 +63,14 @@ def _check_default_route(subnet: PodSubnet, table: RouteTableTypeDef | None) -> 
     found = route_target(defaults[0]) if defaults else None
     state = defaults[0].get("State", "active") if defaults else None
     expected = subnet.default_route_target
-    if found is not None and state == "active":
-        if expected is not None and found == expected:
-            return
-        if expected is None and found.startswith(("nat-", "tgw-")):
-            return
+    if found == expected:
+        return
     what = f"goes to {found} ({state})" if found else "does not exist"
-    wanted = expected or "a NAT gateway or transit gateway"
+    wanted = f"go to {expected}" if expected else "not exist"
     raise NodeRouteTableMissing(
-        f"The default route (0.0.0.0/0) of {table_id}, the node route table for {az}, {what}; the pod subnet "
-        f"{subnet.subnet_id} needs it to go to {wanted}, as the node subnets' does. Fix the route table (or "
-        "the node subnets' association) and run podcidr again; no pod subnet was associated."
+        f"The default route (0.0.0.0/0) of {table_id}, the node route table for {az}, {what}; when Plan looked it "
+        f"did {wanted}, so the route table changed during the migration. Run podcidr "
+        "again so that Plan looks afresh; no pod subnet was associated."
     )
 
 
@@ -85,6 +86,10 @@ def _explicit_association(
     return None
 
 
+def _is_main(tables: list[RouteTableTypeDef], table_id: str) -> bool:
+    return any(a.get("Main") for t in tables if t.get("RouteTableId") == table_id for a in t.get("Associations", []))
+
+
 def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[RouteTableTypeDef]) -> int:
     """Put one subnet on its table; returns the mutating calls made."""
     assert subnet.subnet_id is not None
@@ -92,6 +97,8 @@ def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[Rout
     if current is not None and current[0].get("RouteTableId") == subnet.route_table_id:
         subnet.route_table_association_id = current[1].get("RouteTableAssociationId")
         return 0
+    if current is None and _is_main(tables, subnet.route_table_id):
+        return 0  # the main table already serves the subnet implicitly
     try:
         if current is not None:
             with transient_faults_retried("ec2:ReplaceRouteTableAssociation"):
@@ -103,7 +110,13 @@ def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[Rout
             with transient_faults_retried("ec2:AssociateRouteTable"):
                 made = ec2.associate_route_table(RouteTableId=subnet.route_table_id, SubnetId=subnet.subnet_id)
             subnet.route_table_association_id = made.get("AssociationId")
-    except ClientError:
+    except ClientError as error:
+        if error_code(error) == "InvalidSubnetID.NotFound":
+            # EC2 is eventually consistent: CreatePodSubnets made this subnet a moment ago (AWS-FACTS 7)
+            raise TransientAwsError(
+                f"Pod subnet {subnet.subnet_id} is not visible to EC2 yet (InvalidSubnetID.NotFound right "
+                "after its creation); associating it with its route table is retried"
+            ) from error
         # botocore retries a throttled call by itself: when the first try acted and its answer was lost,
         # the retry is refused (Resource.AlreadyAssociated, InvalidAssociationID.NotFound). Look again.
         now = _explicit_association(describe_route_tables(ec2, vpc_id), subnet.subnet_id)

@@ -272,6 +272,17 @@ def verify_load_balancer(task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadB
     outside = [ip for ip in ips if not in_cidr(ip, task.pod_cidr)]
     if outside:
         raise _failed(task, kube, f"targets outside the pod CIDR {task.pod_cidr}: {', '.join(outside)}")
+    if len(healthy) < REPLICAS and any(state == "unhealthy" for _, state in targets):
+        blocked = _security_group_problem(task, kube)
+        if blocked:
+            raise _failed(
+                task,
+                kube,
+                f"its targets can never become healthy, because the load balancer controller cannot let the "
+                f"load balancer in: {blocked}. The pods' ENIs carry the ENIConfigs' security groups, and "
+                "exactly one of them must be tagged kubernetes.io/cluster/<cluster> (the cluster security "
+                "group is); fix eniConfigSecurityGroupIds (or the groups' tags) and run podcidr again",
+            )
     if len(healthy) >= REPLICAS:
         check.status = DONE
     return task
@@ -353,6 +364,19 @@ def _failed(task: LoadBalancerTask, kube: Kube, what: str) -> VerificationFailed
         + "The test workloads in namespace "
         f"{task.namespace} are removed unless keepWorkloads is set."
     )
+
+
+SECURITY_GROUP_PROBLEM = "expect exactly one securityGroup tagged with"
+"""How the AWS Load Balancer Controller words a pod ENI without exactly one cluster-tagged group
+(aws-load-balancer-controller #1897): it adds no rule, and the targets stay unhealthy for good."""
+
+
+def _security_group_problem(task: LoadBalancerTask, kube: Kube) -> str | None:
+    """The controller's event saying the targets' security groups keep the load balancer out, if any."""
+    for event in _events(task, kube):
+        if SECURITY_GROUP_PROBLEM in event:
+            return event
+    return None
 
 
 def _events(task: LoadBalancerTask, kube: Kube) -> list[str]:

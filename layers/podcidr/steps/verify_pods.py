@@ -3,7 +3,9 @@ every node's InternalIP is in a node subnet, and the replacement nodes' max pods
 custom-networking value. Anything else is VerificationFailed with the list.
 
 Pods on Fargate nodes are not subject to custom networking (each is its own node in the node
-subnets): they are listed in warnings, not failures.
+subnets): they are listed in warnings, not failures. Nodes and pods of capacity that Plan left
+unmigrated (`unmanagedCapacity`: self-managed, Karpenter, Windows, Fargate) are not checked; their
+running pods are counted there.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.migration import Migration, PodCheck
 from podcidr.steps.replace_nodegroups import NODEGROUP_LABEL, node_max_pods
 from podcidr.steps.support import in_any_cidr, in_cidr, items
+from podcidr.steps.unmanaged_nodes import capacity_of_node, capacity_of_pod
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -51,8 +54,13 @@ def verify_pods(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
     fargate = {
         name for name, node in nodes.items() if node["metadata"].get("labels", {}).get(FARGATE_LABEL) == "fargate"
     }
+    unmanaged = migration.unmanaged_capacity
+    for item in unmanaged:
+        item.pods = 0
     for name, node in sorted(nodes.items()):
         ip = _internal_ip(node)
+        if capacity_of_node(node, unmanaged) is not None:
+            continue
         if name not in fargate and node_cidrs and not in_any_cidr(ip, node_cidrs):
             problems.append(f"node {name} has InternalIP {ip}, outside the node subnets ({', '.join(node_cidrs)})")
 
@@ -70,6 +78,10 @@ def verify_pods(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
         if spec.get("hostNetwork") or not status.get("podIP"):
             continue
         label = f"{meta.get('namespace')}/{meta['name']} ({status['podIP']} on {spec.get('nodeName')})"
+        owner = capacity_of_pod(pod, nodes, unmanaged)
+        if owner is not None:
+            owner.pods += 1
+            continue
         if spec.get("nodeName") in fargate:
             skipped_fargate.append(label)
             continue

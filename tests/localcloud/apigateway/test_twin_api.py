@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,11 +34,17 @@ def _wait_for_end(twin: Twin, arn: str) -> Any:
     return twin.runner.wait(arn)
 
 
-def _cluster_creating_for(twin: Twin, seconds: float) -> None:
+def _held_creating(twin: Twin) -> Callable[[], None]:
+    """The cluster CREATING until the test calls the function returned (no timer to race)."""
     with twin.aws.clock.lock:
         cluster = twin.aws.eks.backend.clusters[CLUSTER]
         cluster.status = "CREATING"
-        twin.aws.clock.after(seconds, lambda: setattr(cluster, "status", "ACTIVE"))
+
+    def activate() -> None:
+        with twin.aws.clock.lock:
+            cluster.status = "ACTIVE"
+
+    return activate
 
 
 def test_stack_output_is_where_the_twin_serves_the_api(twin: Twin, api_url: str) -> None:
@@ -46,13 +53,13 @@ def test_stack_output_is_where_the_twin_serves_the_api(twin: Twin, api_url: str)
     assert send("GET", f"{api_url}/migrations/nothing-here").status == 404  # answered by the API, not moto
 
 
-def test_signed_post_starts_a_migration_that_runs_and_get_follows_it_to_its_report(twin: Twin, api_url: str) -> None:
-    _cluster_creating_for(twin, 4)  # Plan waits while the cluster is CREATING: the migration stays RUNNING
+def _started_and_seen_running(twin: Twin, api_url: str) -> dict[str, Any]:
+    """POST a dry run, then GET it while it runs (the cluster held CREATING: it cannot end meanwhile)."""
     body = {"clusterName": CLUSTER, "dryRun": True}
     started = send("POST", f"{api_url}/migrations", json.dumps(body))
     assert started.status == 202, started.text
     assert started.headers["Content-Type"] == "application/json"
-    document = started.json()
+    document: dict[str, Any] = started.json()
     assert set(document) == {"id", "executionArn", "startDate"}
     assert document["executionArn"] == f"{twin.runner.arn.replace(':stateMachine:', ':execution:')}:{document['id']}"  # type: ignore[union-attr]
     assert isinstance(document["startDate"], float)
@@ -63,7 +70,7 @@ def test_signed_post_starts_a_migration_that_runs_and_get_follows_it_to_its_repo
     assert running.status == 200, running.text
     assert running.json()["status"] == "RUNNING"
     seen_state = running.json()["currentState"]
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while seen_state is None and time.monotonic() < deadline:
         time.sleep(0.2)
         seen_state = send("GET", f"{api_url}/migrations/{document['id']}").json()["currentState"]
@@ -74,9 +81,18 @@ def test_signed_post_starts_a_migration_that_runs_and_get_follows_it_to_its_repo
         "Start",
         "Lockable?",
         "ApplyDefaults",
+        "ValidateInput",
         "TakeLock",
     }
+    return document
 
+
+def test_signed_post_starts_a_migration_that_runs_and_get_follows_it_to_its_report(twin: Twin, api_url: str) -> None:
+    activate = _held_creating(twin)  # Plan waits while the cluster is CREATING: the migration stays RUNNING
+    try:
+        document = _started_and_seen_running(twin, api_url)
+    finally:
+        activate()
     result = _wait_for_end(twin, document["executionArn"])
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     ended = send("GET", f"{api_url}/migrations/{document['id']}").json()
@@ -262,7 +278,9 @@ def test_what_the_api_does_not_serve(api_url: str) -> None:
 
 def test_execution_history_pages_and_orders_as_aws(twin: Twin) -> None:
     sfn = _sfn(twin)
-    arn = _executions(twin)[0]
+    assert twin.runner is not None
+    arn = twin.runner.start({"clusterName": "no-such-cluster"}, name="history-pages")  # its own, whatever ran before
+    assert _wait_for_end(twin, arn).status == "FAILED"
     everything = [e["id"] for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]]
     assert everything == sorted(everything) and len(everything) > 4
     first = sfn.get_execution_history(executionArn=arn, reverseOrder=True, maxResults=3)

@@ -31,12 +31,14 @@ SCENARIO = {
             {"cidr": "10.10.0.0/16", "status": "active"},
             {"cidr": "10.20.0.0/16", "status": "pending-acceptance"},
         ],
+        "securityGroups": [{"name": "nodes", "tags": {"kubernetes.io/cluster/other": "owned"}}, {"name": "extra"}],
     },
     "cluster": {
         "name": "other",
         "status": "CREATING",
         "authenticationMode": "CONFIG_MAP",
         "vpcCni": {"addon": False, "version": "v1.12.6-eksbuild.2"},
+        "nodegroups": [{"name": "managed-ng", "launchTemplate": {"securityGroups": ["nodes", "extra"]}}],
     },
     "timing": {"clusterCreate": 1.5, "nodegroupCreate": 0.3},
 }
@@ -58,6 +60,22 @@ def test_cluster_creating_then_active_with_its_nodegroups(aws: LocalAws) -> None
     wait_for(lambda: eks.describe_cluster(name="other")["cluster"]["status"] == "ACTIVE")
     assert eks.list_nodegroups(clusterName="other")["nodegroups"] == ["managed-ng"]
     wait_for(lambda: [n.status for n in aws.eks.nodegroups("other")] == ["ACTIVE"])
+    template = eks.describe_nodegroup(clusterName="other", nodegroupName="managed-ng")["nodegroup"]["launchTemplate"]
+    assert template["id"] == aws.built.launch_templates["managed-ng"]["id"]
+
+
+def test_security_groups_and_launch_templates_are_built(aws: LocalAws) -> None:
+    ec2 = aws.admin_session().client("ec2")
+    ids = aws.built.security_group_ids
+    groups = ec2.describe_security_groups(GroupIds=[ids["nodes"], ids["extra"]])["SecurityGroups"]
+    tags = {g["GroupName"]: {t["Key"]: t["Value"] for t in g.get("Tags", [])} for g in groups}
+    assert tags == {"nodes": {"Name": "nodes", "kubernetes.io/cluster/other": "owned"}, "extra": {"Name": "extra"}}
+    assert all(g["VpcId"] == aws.built.vpc_id for g in groups)
+    template = aws.built.launch_templates["managed-ng"]
+    data = ec2.describe_launch_template_versions(LaunchTemplateId=template["id"], Versions=["1"])[
+        "LaunchTemplateVersions"
+    ][0]["LaunchTemplateData"]
+    assert data["SecurityGroupIds"] == [ids["nodes"], ids["extra"]]
 
 
 def test_vpc_keys_are_built(aws: LocalAws) -> None:

@@ -144,7 +144,8 @@ def test_update_addon_progression(aws: LocalAws, eks: Any, frozen: FrozenClock) 
 
 
 def test_access_entry_lifecycle(aws: LocalAws, eks: Any) -> None:
-    role = "arn:aws:iam::123456789012:role/podcidr-fn"
+    iam = aws.admin_session().client("iam")
+    role = iam.create_role(RoleName="podcidr-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     entry = eks.create_access_entry(clusterName=CLUSTER, principalArn=role, type="STANDARD")["accessEntry"]
     assert entry["principalArn"] == role and entry["type"] == "STANDARD"
     assert entry["username"] == "arn:aws:sts::123456789012:assumed-role/podcidr-fn/{{SessionName}}"
@@ -183,7 +184,8 @@ def test_access_entry_lifecycle(aws: LocalAws, eks: Any) -> None:
 
 def test_config_map_mode_refuses_access_entries_and_switch_is_one_way(aws: LocalAws, eks: Any) -> None:
     _second_cluster(aws, "legacy", "CONFIG_MAP")
-    role = "arn:aws:iam::123456789012:role/podcidr-fn"
+    iam = aws.admin_session().client("iam")
+    role = iam.create_role(RoleName="podcidr-legacy", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     assert eks.describe_cluster(name="legacy")["cluster"]["accessConfig"]["authenticationMode"] == "CONFIG_MAP"
     assert _code(eks.create_access_entry, clusterName="legacy", principalArn=role) == "InvalidRequestException"
     assert _code(eks.list_access_entries, clusterName="legacy") == "InvalidRequestException"

@@ -119,7 +119,9 @@ def test_ledger_records_workflow_calls_only(aws: LocalAws, workflow: TwinSession
 def test_rest_operations_with_arns_in_the_path_are_named(aws: LocalAws, workflow: TwinSession) -> None:
     aws.ledger.execution = 8
     eks = _client(workflow, "eks")
-    role = "arn:aws:iam::123456789012:role/path/to/ledger-role"
+    iam = aws.admin_session().client("iam")
+    role = iam.create_role(RoleName="ledger-role", Path="/path/to/", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    assert role == "arn:aws:iam::123456789012:role/path/to/ledger-role"  # an ARN with slashes in the path
     eks.create_access_entry(clusterName="eksworkshop", principalArn=role)
     eks.describe_access_entry(clusterName="eksworkshop", principalArn=role)
     eks.delete_access_entry(clusterName="eksworkshop", principalArn=role)

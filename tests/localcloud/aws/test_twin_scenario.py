@@ -167,6 +167,42 @@ _NODES = [
         ({"faults": [{"operation": "ec2:CreateSubnet", "when": "during"}]}, "faults[0].when"),
         ({"cluster": {"workloads": [{"name": "web"}, {"name": "web"}]}}, "cluster.workloads"),
         ({"surprise": True}, "surprise"),
+        ({"vpc": {"peerings": [{"cidr": "100.64.0.0/10"}]}}, "vpc.peerings[0].cidr"),
+        ({"vpc": {"ownerId": "not-an-account"}}, "vpc.ownerId"),
+        ({"vpc": {"securityGroups": [{"name": "x"}, {"name": "x"}]}}, "vpc.securityGroups"),
+        (
+            {"vpc": {"routeTables": [{"name": "t", "defaultRoute": "nat-instance", "natSubnet": "node-a"}]}},
+            "vpc.routeTables[0].natSubnet",
+        ),
+        ({"vpc": {"routeTables": [{"name": "t", "defaultRoute": "dragon"}]}}, "vpc.routeTables[0].defaultRoute"),
+        ({"cluster": {"endpoint": {"publicAccess": False}}}, "cluster.endpoint"),
+        ({"cluster": {"endpoint": {"publicAccessCidrs": ["1.2.3.4/33"]}}}, "cluster.endpoint.publicAccessCidrs[0]"),
+        ({"cluster": {"vpcCni": {"addon": False, "version": "1.18"}}}, "cluster.vpcCni.version"),
+        ({"cluster": {"vpcCni": {"addon": True, "version": "v1.18.3"}}}, "cluster.vpcCni.version"),
+        (
+            {"cluster": {"nodegroups": [{"name": "ng", "launchTemplate": {"securityGroups": ["ghost"]}}]}},
+            "cluster.nodegroups[0].launchTemplate.securityGroups[0]",
+        ),
+        (
+            {"cluster": {"nodegroups": [{"name": "ng", "launchTemplate": {"maxPods": 58}}]}},
+            "cluster.nodegroups[0].launchTemplate",
+        ),
+        (
+            {"cluster": {"selfManagedNodes": [{"name": "s", "subnets": ["ghost"]}]}},
+            "cluster.selfManagedNodes[0].subnets[0]",
+        ),
+        ({"cluster": {"karpenterNodes": [{"count": 0}]}}, "cluster.karpenterNodes[0].count"),
+        (
+            {"cluster": {"fargateProfiles": [{"name": "f", "namespaces": ["a"], "subnets": ["public-a"]}]}},
+            "cluster.fargateProfiles[0].subnets[0]",
+        ),
+        ({"cluster": {"fargateProfiles": [{"name": "f", "namespaces": []}]}}, "cluster.fargateProfiles[0].namespaces"),
+        (
+            {"cluster": {"workloads": [{"name": "w", "pdb": {"minAvailable": 1, "maxUnavailable": 1}}]}},
+            "cluster.workloads[0].pdb",
+        ),
+        ({"cluster": {"workloads": [{"name": "w", "exposedBy": ["alb", "alb"]}]}}, "cluster.workloads[0].exposedBy"),
+        ({"cluster": {"workloads": [{"name": "w", "exposedBy": ["clb"]}]}}, "cluster.workloads[0].exposedBy[0]"),
     ],
 )
 def test_contradictions_are_refused_naming_the_key(document: dict[str, object], key: str) -> None:

@@ -31,6 +31,7 @@ FAST_TIMING = {
     "nodeReady": 0.2,
     "nodeJoin": 2.0,
     "podReady": 0.1,
+    "accessEntry": 0.0,
 }
 ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
 

@@ -4,14 +4,15 @@ zone without an ENIConfig), EKS giving up on nodes that never join, and draining
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from tests.localcloud.aws.conftest import FrozenClock
 from tests.localcloud.cluster.conftest import ClusterFixture, wait_for
 from tests.localcloud.cluster.custom_networking import (
     DRAIN_TIMEOUT,
@@ -41,6 +42,30 @@ def pod_subnets(twin: ClusterFixture, api: Any) -> dict[str, str]:
     set_custom_networking_env(apps)
     wait_for_aws_node_rollout(apps, nodes=3)
     return subnets
+
+
+@contextmanager
+def _held_clock(twin: ClusterFixture) -> Iterator[Callable[[float], None]]:
+    """The twin's time (AWS's timed states and the controllers') stands still, so nothing times out
+    while the test looks; `advance(seconds)` moves it on and returns after two controller passes at
+    the new time."""
+    clock = FrozenClock(twin.aws.clock.now())
+    passes = [0]
+    reconcile = twin.cluster.reconcile
+
+    def counted() -> None:
+        reconcile()
+        passes[0] += 1
+
+    def advance(seconds: float) -> None:
+        clock.advance(seconds)
+        seen = passes[0]
+        wait_for(lambda: passes[0] >= seen + 2, what="two controller passes")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(twin.aws.clock, "now", clock.now)
+        patch.setattr(twin.cluster, "reconcile", counted)
+        yield advance
 
 
 def _delete_eniconfig(custom: k8s.CustomObjectsApi, zone: str) -> None:
@@ -73,28 +98,31 @@ def test_custom_networking_without_an_eniconfig_for_the_zone_leaves_the_node_not
     )[0]
     assert node.metadata.labels["topology.kubernetes.io/zone"] == zone
     wait_for(lambda: not ready_nodes(core, "zone-c") and twin.aws.eks.nodegroups(twin.name), what="settled")
-    time.sleep(0.6)  # well past timing.nodeReady
-    node = core.read_node(node.metadata.name)
-    ready = next(c for c in node.status.conditions if c.type == "Ready")
-    assert ready.status == "False"
-    assert "ENIConfig" in ready.message
-    assert any(t.key == "node.kubernetes.io/not-ready" for t in node.spec.taints)
-    aws_node = next(
-        p
-        for p in core.list_namespaced_pod("kube-system", label_selector="k8s-app=aws-node").items
-        if p.spec.node_name == node.metadata.name
-    )
-    assert not any(c.type == "Ready" and c.status == "True" for c in aws_node.status.conditions)
     eks = twin.admin("eks")
-    assert (
-        describe_nodegroup(eks, twin, "zone-c")["status"] == "CREATING"
-    )  # past timing.nodegroupCreate: not joined yet
-    # the ENIConfig appears (within timing.nodeJoin): aws-node attaches its ENI, the node becomes Ready
-    create_eniconfig(custom, zone, pod_subnets[zone])
-    wait_for(lambda: ready_nodes(core, "zone-c"), what="zone-c node Ready once its ENIConfig exists")
-    wait_for(
-        lambda: describe_nodegroup(eks, twin, "zone-c")["status"] == "ACTIVE", what="zone-c ACTIVE once its node joined"
-    )
+    with _held_clock(twin) as advance:
+        advance(twin.scenario.timing.node_ready + 0.5)  # past timing.nodeReady, short of timing.nodeJoin
+        node = core.read_node(node.metadata.name)
+        ready = next(c for c in node.status.conditions if c.type == "Ready")
+        assert ready.status == "False"
+        assert "ENIConfig" in ready.message
+        assert any(t.key == "node.kubernetes.io/not-ready" for t in node.spec.taints)
+        aws_node = next(
+            p
+            for p in core.list_namespaced_pod("kube-system", label_selector="k8s-app=aws-node").items
+            if p.spec.node_name == node.metadata.name
+        )
+        assert not any(c.type == "Ready" and c.status == "True" for c in aws_node.status.conditions)
+        # past timing.nodegroupCreate: not joined yet
+        assert describe_nodegroup(eks, twin, "zone-c")["status"] == "CREATING"
+        # the ENIConfig appears (within timing.nodeJoin): aws-node attaches its ENI, the node becomes Ready
+        create_eniconfig(custom, zone, pod_subnets[zone])
+        wait_for(lambda: ready_nodes(core, "zone-c"), what="zone-c node Ready once its ENIConfig exists")
+
+        def active() -> bool:
+            advance(0.2)  # EKS marks the nodegroup ACTIVE a moment after its node joined
+            return bool(describe_nodegroup(eks, twin, "zone-c")["status"] == "ACTIVE")
+
+        wait_for(active, what="zone-c ACTIVE once its node joined")
 
 
 def test_nodegroup_whose_nodes_never_join_fails_with_node_creation_failure(
@@ -172,12 +200,13 @@ def test_draining_honours_a_pod_disruption_budget(twin: ClusterFixture, api: Any
         },
     )
     eks = twin.admin("eks")
-    eks.delete_nodegroup(clusterName=twin.name, nodegroupName="drained")
-    time.sleep(1.5)  # past timing.nodegroupDelete, short of DRAIN_TIMEOUT
-    nodes = core.list_node(label_selector="eks.amazonaws.com/nodegroup=drained").items
-    assert nodes and all(n.spec.unschedulable for n in nodes)  # cordoned, not removed: the budget blocks
-    assert running() == 2
-    assert "drained" in eks.list_nodegroups(clusterName=twin.name)["nodegroups"]
+    with _held_clock(twin) as advance:
+        eks.delete_nodegroup(clusterName=twin.name, nodegroupName="drained")
+        advance(twin.scenario.timing.nodegroup_delete + 0.5)  # past timing.nodegroupDelete, short of DRAIN_TIMEOUT
+        nodes = core.list_node(label_selector="eks.amazonaws.com/nodegroup=drained").items
+        assert nodes and all(n.spec.unschedulable for n in nodes)  # cordoned, not removed: the budget blocks
+        assert running() == 2
+        assert "drained" in eks.list_nodegroups(clusterName=twin.name)["nodegroups"]
     # EKS forces termination of nodes it could not drain in time (5 minutes on AWS)
     wait_for(
         lambda: not core.list_node(label_selector="eks.amazonaws.com/nodegroup=drained").items,

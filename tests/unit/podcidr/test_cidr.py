@@ -242,11 +242,32 @@ def test_no_cidr_available() -> None:
     assert "100.64.0.0/16" in raised.value.cause and "198.19.0.0/16" in raised.value.cause
 
 
-def test_refusal_cause_suggests_passing_blocks() -> None:
+def test_refusal_cause_names_every_broken_rule_and_three_blocks_that_pass() -> None:
     network = vpc("172.31.0.0/16", "100.64.0.0/16")
+    with pytest.raises(CidrNotAllowed) as raised:  # the first broken rule's error
+        check_pod_cidr(N("100.64.0.0/15"), network)
+    assert raised.value.cause == (
+        "Cannot associate 100.64.0.0/15 with the VPC: 100.64.0.0/15 is a /15; a VPC block must be /16 to /28; "
+        "100.64.0.0/15 overlaps the VPC's block 100.64.0.0/16 (associated). Blocks that pass every rule: "
+        "100.65.0.0/16, 100.66.0.0/16, 100.67.0.0/16 (or omit podCidr to let podcidr choose). Nothing was changed."
+    )
+
+
+def test_refusal_cause_says_when_no_default_passes_either() -> None:
+    blocks = [str(n) for n in N("100.64.0.0/10").subnets(new_prefix=12)]
+    network = VpcNetwork(
+        N("172.31.0.0/16"),
+        (VpcBlock(N("172.31.0.0/16")), *(VpcBlock(N(b)) for b in blocks)),
+        peerings=(Peering("pcx-1", "active", (N("198.19.0.0/16"),)),),
+        quota=50,
+    )
     with pytest.raises(CidrOverlap) as raised:
         check_pod_cidr(N("100.64.0.0/16"), network)
-    assert "100.65.0.0/16" in raised.value.cause
+    assert raised.value.cause == (
+        "Cannot associate 100.64.0.0/16 with the VPC: 100.64.0.0/16 overlaps the VPC's block 100.64.0.0/12 "
+        "(associated). No default candidate (100.64.0.0/10 by /16, then 198.19.0.0/16) passes either. "
+        "Nothing was changed."
+    )
 
 
 # --- pod subnets -------------------------------------------------------------------------------

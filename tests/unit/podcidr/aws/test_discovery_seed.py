@@ -32,15 +32,34 @@ def clients() -> tuple[object, object]:
 
 
 def test_cluster(seed: Topology) -> None:
+    """Each field read from where EKS puts it: values unlike the fake's defaults, so a field read from
+    the wrong key (or left at its default) shows."""
     _, eks = clients()
-    cluster = discovery.describe_cluster(FakeEks(eks), "eksworkshop")  # type: ignore[arg-type]
+    fake = FakeEks(
+        eks,
+        cluster_security_group_id="sg-0fedcba9876543210",
+        authentication_mode="API",
+        status="UPDATING",
+        ip_family="IPV6",
+    )
+    cluster = discovery.describe_cluster(fake, "eksworkshop")  # type: ignore[arg-type]
     assert cluster is not None
-    assert cluster.status == "ACTIVE"
+    assert cluster.name == "eksworkshop"
+    assert cluster.status == "UPDATING"
     assert cluster.version == "1.30"
-    assert cluster.cluster_security_group_id == "sg-0123456789abcdef0"
-    assert cluster.authentication_mode == "API_AND_CONFIG_MAP"
-    assert cluster.ip_family == "ipv4"
+    assert cluster.cluster_security_group_id == "sg-0fedcba9876543210"
+    assert cluster.authentication_mode == "API"
+    assert cluster.ip_family == "ipv6"
     assert set(cluster.subnet_ids) == {seed.subnet(n) for n in ("node-a", "node-b", "node-c")}
+
+
+def test_the_fake_adds_fields_where_eks_s_api_has_them() -> None:
+    """FakeEks's additions to moto's DescribeCluster are members of EKS's own output shapes."""
+    shape = client("eks").meta.service_model.operation_model("DescribeCluster").output_shape.members["cluster"]
+    assert "clusterSecurityGroupId" in shape.members["resourcesVpcConfig"].members
+    assert "authenticationMode" in shape.members["accessConfig"].members
+    assert "ipFamily" in shape.members["kubernetesNetworkConfig"].members
+    assert "status" in shape.members
 
 
 def test_cluster_fields_moto_lacks_are_optional(seed: Topology) -> None:

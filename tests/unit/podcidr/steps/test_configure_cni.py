@@ -15,6 +15,7 @@ from podcidr.models.migration import Migration
 from podcidr.steps.configure_cni import configure_cni, merged_configuration_values, parse_configuration_values
 from tests.fixtures.twin_aws import CUSTOM_NETWORKING_ENV, TwinAws
 from tests.fixtures.vpc_topology import as_state_machine_retries
+from tests.localcloud.aws.conftest import FrozenClock
 
 ENV = CUSTOM_NETWORKING_ENV
 
@@ -108,16 +109,25 @@ def test_an_update_in_progress_is_waited_for(twin_aws: TwinAws) -> None:
     assert addon is not None and json.loads(addon.configuration_values)["env"] == {"WARM_IP_TARGET": "2", **ENV}
 
 
-def test_a_lost_update_response_is_followed_not_repeated(twin_aws: TwinAws) -> None:
+def test_a_lost_update_response_is_followed_not_repeated(twin_aws: TwinAws, monkeypatch: pytest.MonkeyPatch) -> None:
     _reset_addon(twin_aws)
+    before = set(twin_aws.clients.eks.list_updates(name=twin_aws.cluster, addonName="vpc-cni")["updateIds"])
+    clock = FrozenClock(twin_aws.local.clock.now())  # the update stays InProgress until the test moves on
+    monkeypatch.setattr(twin_aws.local.clock, "now", clock.now)
     twin_aws.fault("eks:UpdateAddon", when="after", error="InternalFailure", times=1)
     migration = as_state_machine_retries(configure_cni, twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+
+    def updates() -> list[str]:
+        return [e.result for e in twin_aws.calls() if e.operation == "eks:UpdateAddon"]
+
+    # the update acted, its answer was lost; botocore's own retry finds the add-on UPDATING
+    assert updates() == ["InternalFailure", "ResourceInUseException"]
+    assert migration.cni.status == "Waiting"
+    clock.advance(60)
     migration = _until_successful(twin_aws, migration)
-    updates = [e.result for e in twin_aws.calls() if e.operation == "eks:UpdateAddon"]
-    assert updates[0] == "InternalFailure"
-    # botocore's own retry resends the same request (same auto-filled clientRequestToken, which EKS
-    # deduplicates); when the twin's update has already finished it may act again with the same values
-    assert updates.count("ok") <= 1
+    assert updates() == ["InternalFailure", "ResourceInUseException"]  # followed, never sent again
+    after = set(twin_aws.clients.eks.list_updates(name=twin_aws.cluster, addonName="vpc-cni")["updateIds"])
+    assert len(after - before) == 1
     addon = twin_aws.local.eks.addon(twin_aws.cluster)
     assert addon is not None and json.loads(addon.configuration_values) == {"env": ENV}
     assert migration.cni.changed is True and migration.changes == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, cast
 
 import pytest
@@ -159,14 +160,21 @@ def test_reports_associating_and_counts_polls_until_associated(fake: FakeEc2) ->
     assert fake.mutating == ["CreateTags", "AssociateVpcCidrBlock"]
 
 
-def test_gives_up_past_the_poll_ceiling(fake: FakeEc2) -> None:
+@pytest.mark.parametrize(("poll_seconds", "ceiling"), [(30, 30), (300, 3), (7, 129)])
+def test_gives_up_past_the_poll_ceiling(fake: FakeEc2, poll_seconds: int, ceiling: int) -> None:
+    """The contract's ceiling (docs/architecture.md): 15 minutes of polls, `poll_seconds` apart."""
+    assert ceiling == math.ceil(15 * 60 / poll_seconds)
     clients = _fake_clients(fake)
-    migration = seed_migration(_topology(fake.vpc_id)).model_copy(update={"poll_seconds": 300})
-    ceiling = max_polls(300)
+    migration = seed_migration(_topology(fake.vpc_id)).model_copy(update={"poll_seconds": poll_seconds})
     for _ in range(ceiling):
         migration = extend_vpc_cidr(clients, migration)
-    with pytest.raises(CidrNotAllowed, match="still associating"):
+    assert (migration.pod_cidr.state, migration.polls["ExtendVpcCidr"]) == ("associating", ceiling)
+    with pytest.raises(CidrNotAllowed, match=f"still associating .* after {ceiling + 1} checks {poll_seconds}s apart"):
         extend_vpc_cidr(clients, migration)
+
+
+def test_the_ceiling_is_never_fewer_than_three_polls() -> None:
+    assert [max_polls(s) for s in (900, 3600)] == [3, 3]
 
 
 def test_a_failed_association_is_cidr_not_allowed_with_aws_message(fake: FakeEc2) -> None:

@@ -6,6 +6,7 @@ clusterSecurityGroupId and accessConfig fields that real EKS reports; everything
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -215,8 +216,10 @@ def test_replacement_names_are_deterministic_and_short(aws: None) -> None:
 
 def test_custom_ami_launch_template(aws: None) -> None:
     ec2 = client("ec2")
+    bootstrap = base64.b64encode(b"#!/bin/bash\n/etc/eks/bootstrap.sh eksworkshop\n").decode()
     template = ec2.create_launch_template(
-        LaunchTemplateName="custom-ami", LaunchTemplateData={"ImageId": "ami-12345678", "InstanceType": "m5.large"}
+        LaunchTemplateName="custom-ami",
+        LaunchTemplateData={"ImageId": "ami-12345678", "InstanceType": "m5.large", "UserData": bootstrap},
     )["LaunchTemplate"]
     spec = seed_spec()
     spec.nodegroups = [
@@ -236,7 +239,8 @@ def test_custom_ami_launch_template(aws: None) -> None:
     assert replacement.config.disk_size is None and replacement.config.remote_access is None
     assert replacement.config.ami_type is None and replacement.config.release_version is None
     assert replacement.config.labels == {"role": "web"}
-    assert any("custom AMI" in w and "lt-ng" in w for w in m.warnings)
+    user_data = base64.b64decode(replacement.launch_template_user_data or "").decode()
+    assert "/etc/eks/bootstrap.sh eksworkshop --kubelet-extra-args '--max-pods=20' --use-max-pods false" in user_data
 
 
 def test_no_managed_nodegroups(aws: None) -> None:

@@ -77,7 +77,7 @@ def test_dry_run_plan_of_the_seed(seed_world: Topology) -> None:
     assert all(t.value == "1" and not t.present and not t.created for t in m.load_balancer_tags)
 
     assert [(e.name, e.availability_zone, e.security_groups) for e in m.eni_configs] == [
-        (az, az, ["sg-0123456789abcdef0"]) for az in AZS
+        (az, az, [seed.security_group_id]) for az in AZS
     ]
 
     assert m.cni.via == "addon"
@@ -131,8 +131,10 @@ def test_no_load_balancer_tags_when_asked(seed_world: Topology) -> None:
 
 
 def test_given_security_groups(seed_world: Topology) -> None:
-    m = planned({"clusterName": "eksworkshop", "eniConfigSecurityGroupIds": ["sg-0aaaaaaaaaaaaaaaa"]})
-    assert all(e.security_groups == ["sg-0aaaaaaaaaaaaaaaa"] for e in m.eni_configs)
+    extra = client("ec2").create_security_group(GroupName="pods-extra", Description="x", VpcId=seed_world.vpc_id)
+    given = [seed_world.security_group_id, extra["GroupId"]]
+    m = planned({"clusterName": "eksworkshop", "eniConfigSecurityGroupIds": given})
+    assert all(e.security_groups == given for e in m.eni_configs)
 
 
 def test_fields_moto_lacks(seed_world: Topology) -> None:
@@ -154,6 +156,20 @@ def test_without_replacing_nodegroups(seed_world: Topology) -> None:
     m = planned({"clusterName": "eksworkshop", "replaceNodegroups": False})
     assert m.nodegroups == []
     assert any("replaceNodegroups is false" in w for w in m.warnings)
+
+
+@pytest.mark.parametrize("status", ["UPDATING", "CREATING", "CREATE_FAILED", "DELETING"])
+def test_a_nodegroup_not_active_is_a_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, nodegroup_status=status)
+    assert [r.replaced for r in m.nodegroups] == ["managed-ng"]  # still replaced: a warning, not a refusal
+    assert f"Nodegroup 'managed-ng' is {status}, not ACTIVE." in m.warnings
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "DEGRADED"])
+def test_an_active_or_degraded_nodegroup_is_no_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, nodegroup_status=status)
+    assert [r.replaced for r in m.nodegroups] == ["managed-ng"]
+    assert not any("Nodegroup" in w for w in m.warnings), m.warnings
 
 
 # --- the CNI ---------------------------------------------------------------------------------
@@ -186,18 +202,40 @@ def test_cni_addon_too_old(seed_world: Topology) -> None:
         run({"clusterName": "eksworkshop"}, addon=addon("v1.12.6-eksbuild.2"))
 
 
+@pytest.mark.parametrize("status", ["UPDATING", "CREATING", "CREATE_FAILED", "UPDATE_FAILED"])
+def test_an_addon_not_active_is_a_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, addon=addon(status=status))
+    assert m.cni.via == "addon"  # planned all the same: ConfigureCni waits for the add-on
+    assert f"The vpc-cni add-on is {status}; ConfigureCni waits for it to settle." in m.warnings
+
+
+@pytest.mark.parametrize("status", ["ACTIVE", "DEGRADED"])
+def test_an_active_or_degraded_addon_is_no_warning(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, addon=addon(status=status))
+    assert not any("vpc-cni add-on" in w for w in m.warnings), m.warnings
+
+
 @pytest.mark.parametrize(
     ("values", "match"),
     [
         ('{"env": {"ENI_CONFIG_LABEL_DEF": "example.com/zone"}}', "ENI_CONFIG_LABEL_DEF=example.com/zone"),
-        ("env:\n  AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true'\n", "not JSON"),
+        ("env: [unclosed\n", "neither JSON nor YAML"),
+        ("env:\n  ENI_CONFIG_LABEL_DEF: example.com/zone\n", "ENI_CONFIG_LABEL_DEF=example.com/zone"),
         ('{"eniConfig": {"create": true, "region": "ap-southeast-1"}}', "eniConfig.create"),
-        ('["env"]', "not a JSON object"),
+        ('["env"]', "not an object"),
     ],
 )
 def test_cni_config_conflicts(seed_world: Topology, values: str, match: str) -> None:
     with pytest.raises(CniConfigConflict, match=match):
         run({"clusterName": "eksworkshop"}, addon=addon(configuration_values=values))
+
+
+def test_yaml_configuration_values_are_read_as_configure_cni_reads_them(seed_world: Topology) -> None:
+    values = "env:\n  AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: 'true'\n  ENI_CONFIG_LABEL_DEF: topology.kubernetes.io/zone\n"
+    outcome = run({"clusterName": "eksworkshop"}, addon=addon(configuration_values=values))
+    assert outcome.migration is not None
+    assert outcome.migration.cni.status == "CONFIGURED"
+    assert outcome.migration.cni.current_configuration_values == values
 
 
 # --- the cluster -----------------------------------------------------------------------------
@@ -214,8 +252,9 @@ def test_cluster_creating_asks_to_wait(seed_world: Topology) -> None:
 
 
 def test_cluster_creating_past_the_ceiling(seed_world: Topology) -> None:
-    assert max_polls(30) == 80
-    run({"clusterName": "eksworkshop"}, polls=79, status="CREATING")
+    assert max_polls(30) == 80  # 40 minutes of polls 30 s apart
+    last = run({"clusterName": "eksworkshop"}, polls=79, status="CREATING")
+    assert last.to_json() == {"status": "CLUSTER_CREATING", "polls": 80, "pollSeconds": 30, "migration": None}
     with pytest.raises(ClusterNotActive, match="still CREATING"):
         run({"clusterName": "eksworkshop"}, polls=80, status="CREATING")
 

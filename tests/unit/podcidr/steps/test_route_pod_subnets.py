@@ -138,6 +138,19 @@ def test_no_default_route_is_node_route_table_missing(aws: AwsClients, seed: Top
         route_pod_subnets(aws, migration)
 
 
+def test_a_node_table_without_default_route_is_used_when_plan_found_none(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    """Pods leave through their node by SNAT: a node table with no default route serves them as it serves
+    the nodes (#11.5)."""
+    aws.ec2.delete_route(RouteTableId=seed.node_route_table_ids[0], DestinationCidrBlock="0.0.0.0/0")
+    for subnet in migration.pod_subnets:
+        subnet.default_route_target = None
+    routed = route_pod_subnets(aws, migration)
+    assert routed.changes == 3
+    assert all(s.route_table_association_id for s in routed.pod_subnets)
+
+
 def test_an_internet_gateway_is_no_node_route_when_the_plan_named_none(
     aws: AwsClients, seed: Topology, migration: Migration
 ) -> None:
