@@ -2,11 +2,13 @@
 workloads, read with Describe/List/Get calls only, so that `python -m localcloud rehearse
 --scenario FILE` rehearses that account's migration (DESIGN.md "Rehearsing a real account").
 
-Only keys the scenario accepts are written: what the twin cannot build yet (security groups,
-endpoint access, the CNI's configuration, unmanaged nodes, StatefulSets, PDBs, Services,
-Ingresses) is not read. `anonymize` replaces the account's names and IDs by pseudonyms numbered
-in a stable order (the same account gives the same file), keeps the CIDRs, AZs and sizes a plan
-depends on, drops tags other than `kubernetes.io/...` ones and replaces container images.
+Only keys the scenario accepts are written; not read yet although the scenario has keys for them:
+security groups, the CNI's configuration and prefix delegation, launch templates, taints, update
+configs, unmanaged capacity (self-managed, Karpenter, Fargate), PDBs and load balancers.
+
+`anonymize` replaces the account's names and IDs by pseudonyms numbered in a stable order
+(the same account gives the same file), keeps the CIDRs, AZs and sizes a plan depends on, drops
+tags other than `kubernetes.io/...` ones and replaces container images.
 """
 
 from __future__ import annotations
@@ -245,6 +247,12 @@ class Snapshot:
             "version": cluster["version"],
             "subnets": list(dict.fromkeys(own + used)),
             "authenticationMode": (cluster.get("accessConfig") or {}).get("authenticationMode", "CONFIG_MAP"),
+        }
+        access = cluster["resourcesVpcConfig"]
+        document["endpoint"] = {
+            "publicAccess": bool(access.get("endpointPublicAccess", True)),
+            "privateAccess": bool(access.get("endpointPrivateAccess", False)),
+            "publicAccessCidrs": list(access.get("publicAccessCidrs") or ["0.0.0.0/0"]),
         }
         service_cidr = (cluster.get("kubernetesNetworkConfig") or {}).get("serviceIpv4Cidr")
         if service_cidr:
