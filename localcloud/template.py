@@ -185,7 +185,7 @@ def _queue(logical_id: str, props: Mapping[str, Any], account: Account) -> Names
 
 
 def _event_bus(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
-    name = str(props.get("Name") or logical_id)
+    name = str(_pseudo_sub(props.get("Name"), account) or logical_id)
     arn = _arn(account, "events", f"event-bus/{name}")
     return Names(ref=name, attributes={"Arn": arn, "Name": name})
 
@@ -289,6 +289,27 @@ class Resolver:
         substituted = _SUB_VARIABLE.sub(replace, text)
         return _SUB_LITERAL.sub(lambda match: "${" + match.group(1) + "}", substituted)
 
+    def condition(self, name: str) -> bool:
+        """A condition of the template's Conditions (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition)."""
+        conditions = self.template.document.get("Conditions") or {}
+        if name not in conditions:
+            raise TemplateError(f"template.yaml has no condition {name}")
+        return self._holds(conditions[name])
+
+    def _holds(self, value: Any) -> bool:
+        ((key, arg),) = value.items()
+        if key == "Condition":
+            return self.condition(str(arg))
+        if key == "Fn::Equals":
+            return bool(self.resolve(arg[0]) == self.resolve(arg[1]))
+        if key == "Fn::Not":
+            return not self._holds(arg[0])
+        if key == "Fn::And":
+            return all(self._holds(item) for item in arg)
+        if key == "Fn::Or":
+            return any(self._holds(item) for item in arg)
+        raise TemplateError(f"the twin does not evaluate the condition {value!r}")
+
     def resolve(self, value: Any) -> Any:
         """The value with every intrinsic function evaluated (TemplateError for what cannot be)."""
         if isinstance(value, list):
@@ -319,6 +340,9 @@ class Resolver:
             if key == "Fn::Split":
                 delimiter, text = arg
                 return str(self.resolve(text)).split(str(delimiter))
+            if key == "Fn::If":
+                condition, if_true, if_false = arg
+                return self.resolve(if_true if self.condition(str(condition)) else if_false)
             if key.startswith("Fn::") or key == "Condition":
                 raise TemplateError(f"the twin does not evaluate {key} (in {value!r})")
         return {key: self.resolve(item) for key, item in value.items()}

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from localcloud.aws.server import LocalAws
+from localcloud.iam.enforcer import IamEnforcement
 from localcloud.lambdas import LocalLambdas, WsgiApp
 from localcloud.scenario import Scenario
 from localcloud.stepfunctions import ExecutionResult, ProgressEvent, StateMachineRunner
@@ -91,6 +92,8 @@ class Twin:
         for component in self.components:
             middlewares.extend(component.middlewares())
         self.aws = LocalAws(scenario, middlewares=middlewares)
+        self.iam = IamEnforcement(self.template, self.parameters)
+        """IAM on every call made with a stack role's credentials (template.yaml's policies)."""
         self._state_machine_id = state_machine
         self.runner: StateMachineRunner | None = None
         self.executions = 0
@@ -110,6 +113,7 @@ class Twin:
         self.aws.start()
         try:
             account_id = str(self.aws.account_id)
+            self.iam.attach(self.aws)
             self.lambdas.bind(self.endpoint_url, self.aws.admin_session, account_id=account_id)
             self.lambdas.provision()
             self.state_contributors.append((None, self.aws.state))

@@ -50,6 +50,7 @@ from localcloud.aws.faults import Faults
 from localcloud.aws.interface_groups import patch_interface_groups
 from localcloud.aws.ledger import Ledger
 from localcloud.aws.protocol import (
+    AwsRequest,
     StartResponse,
     WsgiApp,
     WsgiEnviron,
@@ -59,6 +60,9 @@ from localcloud.aws.protocol import (
 )
 from localcloud.aws.states import StepFunctionsRules
 from localcloud.scenario import Scenario
+
+Authorizer = Callable[[AwsRequest, WsgiEnviron, str], Any]
+"""(request, environ, caller ARN) -> None to let the call through, or a denial with `code` and `message`."""
 
 ADMIN_ACCESS_KEY = "AKIATWINADMIN0000000"
 ADMIN_SECRET_KEY = "twin-admin-secret"
@@ -124,6 +128,8 @@ class LocalAws:
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
         self._callers: dict[str, str | None] = {}
+        self.authorizer: Authorizer | None = None
+        """IAM for workflow calls (localcloud.iam.enforcer): a Denial refuses the call before it acts."""
         self._admin: TwinSession | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -258,6 +264,11 @@ class LocalAws:
                             call(inner, environ)
                         return send_error(start_response, request.protocol, fault.error, fault.message)
                 return inner(environ, start_response)
+            if self.authorizer is not None:
+                denial = self.authorizer(request, environ, caller)
+                if denial is not None:
+                    self.ledger.record(request.service, request.action, result=denial.code, caller=caller)
+                    return send_error(start_response, request.protocol, denial.code, denial.message)
             fault = self.faults.take(request.action)
             if fault is not None:
                 if not fault.before:

@@ -4,6 +4,7 @@ A twin component (localcloud.twin): once LocalAws runs it creates, from template
 stack would,
 - the DynamoDB tables (the lock table), SNS topics and SQS queues;
 - every other state machine (ExecutionEnded), on moto's interpreter;
+- the event buses (the migration request bus) with their resource policies;
 - every `EventBridgeRule` event of a state machine as a rule and target on its bus (pattern,
   InputTransformer or InputPath, retry policy, dead-letter queue), delivered by
   localcloud.triggers.events;
@@ -73,6 +74,7 @@ class Triggers:
         self._create_topics(resolver)
         self._create_queues(resolver)
         self._deploy_other_state_machines(parameters)
+        self._create_buses(resolver)
         self._create_rules(resolver)
         self.register_stack(resolver)
 
@@ -117,6 +119,18 @@ class Triggers:
         for logical_id, spec in self.template.state_machines(self._account, parameters).items():
             if logical_id != MIGRATION_STATE_MACHINE:
                 StateMachineRunner(self._session, self._endpoint_url, spec).deploy()
+
+    def _create_buses(self, resolver: Resolver) -> None:
+        """The template's event buses, with their resource policies (AWS::Events::EventBusPolicy)."""
+        client = self._client("events")
+        for logical_id in self.template.of_type("AWS::Events::EventBus"):
+            with contextlib.suppress(client.exceptions.ResourceAlreadyExistsException):
+                client.create_event_bus(Name=resolver.ref(logical_id))
+        for resource in self.template.of_type("AWS::Events::EventBusPolicy").values():
+            props = resolver.resolve(resource.get("Properties") or {})
+            statement = {"Sid": props["StatementId"], **props["Statement"]}
+            policy = {"Version": "2012-10-17", "Statement": [statement]}
+            client.put_permission(EventBusName=props["EventBusName"], Policy=json.dumps(policy))
 
     def _create_rules(self, resolver: Resolver) -> None:
         client = self._client("events")

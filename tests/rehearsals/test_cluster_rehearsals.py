@@ -26,8 +26,21 @@ def _run(scenario: dict[str, Any] | None = None, repeat: int = 1, **execution_in
     )
 
 
+TEMPORARY_ACCESS = ("eks:CreateAccessEntry", "eks:AssociateAccessPolicy", "eks:DeleteAccessEntry")
+CLUSTER_ROLE = "arn:aws:iam::123456789012:role/ClusterFunctionsRole"
+
+
 def _mutating(rehearsal: Rehearsal, execution: int) -> list[str]:
     return [c["operation"] for c in rehearsal.state["calls"] if c["execution"] == execution and c["mutating"]]
+
+
+def _lasting(rehearsal: Rehearsal, execution: int) -> list[str]:
+    """The mutating calls whose effect outlives the execution: not the access entry it created and revoked."""
+    return [op for op in _mutating(rehearsal, execution) if op not in TEMPORARY_ACCESS]
+
+
+def _access_entries(rehearsal: Rehearsal) -> list[str]:
+    return [e["principalArn"] for e in rehearsal.state["clusters"][0]["accessEntries"]]
 
 
 def _visited(rehearsal: Rehearsal, execution: int = 0) -> list[str]:
@@ -64,14 +77,17 @@ def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
     assert state["loadBalancers"] == [] and cluster["loadBalancers"] == []  # verified, then removed
     assert report["verification"]["pods"]["outside"] == []
     assert report["cni"]["changed"] is True and len(report["eniConfigs"]) == 3
-    assert report["changes"] == len(_mutating(rehearsal, 1))
+    assert report["changes"] == len(_lasting(rehearsal, 1))
+    assert report["clusterAccess"]["created"] is True and report["clusterAccess"]["revoked"] is True
     reads = {
         c["operation"].split(":", 1)[1] for c in state["calls"] if not c["mutating"] and c["service"] != "kubernetes"
     }
     assert reads <= LISTED_READS, f"reads whose output shapes no test walks: {reads - LISTED_READS}"
 
     assert second.succeeded, (second.error, second.cause)
-    assert _mutating(rehearsal, 2) == [] and second.output["changes"] == 0
+    assert _lasting(rehearsal, 2) == [] and second.output["changes"] == 0
+    assert sorted(_mutating(rehearsal, 2)) == sorted(TEMPORARY_ACCESS)  # access for the run, removed at its end
+    assert CLUSTER_ROLE not in _access_entries(rehearsal)
 
 
 def test_self_managed_cni_is_configured_through_the_daemon_set() -> None:
@@ -99,9 +115,12 @@ def test_missing_load_balancer_controller_fails_before_the_vpc_then_succeeds_wit
     assert (result.status, result.error) == ("FAILED", "LoadBalancerControllerMissing")
     assert not any(name.startswith("ExtendVpcCidr") for name in _visited(refused))
     assert [op for op in _mutating(refused, 1) if not op.startswith("eks:")] == []  # only the access entry
+    assert "eks:DeleteAccessEntry" in _mutating(refused, 1) and CLUSTER_ROLE not in _access_entries(refused)
 
-    accepted = _run(scenario, verify={"loadBalancers": []})
+    accepted = _run(scenario, verify={"loadBalancers": []}, keepClusterAccess=True)
     assert accepted.results[0].succeeded, (accepted.results[0].error, accepted.results[0].cause)
+    assert accepted.results[0].output["clusterAccess"]["revoked"] is False
+    assert "eks:DeleteAccessEntry" not in _mutating(accepted, 1) and CLUSTER_ROLE in _access_entries(accepted)
     assert accepted.results[0].output["verification"]["loadBalancers"] == []
 
 

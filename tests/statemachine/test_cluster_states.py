@@ -82,6 +82,7 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "RemoveVerificationWorkloads",
         "WorkloadsRemoved?",
         "VerifyPods",
+        "RevokeClusterAccess",
         "Report",
         "ReleaseLock",
         "MigrationComplete",

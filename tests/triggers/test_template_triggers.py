@@ -88,7 +88,22 @@ def test_custom_event_rule(template: Template) -> None:
     assert events.matching(rule["Pattern"], event)
     assert not events.matching(rule["Pattern"], {**event, "source": "other"})
     assert events.target_input(rule, event) == {"clusterName": "x", "dryRun": True}
-    assert rule["EventBusName"] == "default"  # the parameter's default
+    assert rule["EventBusName"] == "podcidr-migration-requests"  # the stack's own bus, never the default bus
+
+
+def _bus_policy(template: Template, parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    resolver = template.resolver(ACCOUNT, parameters)
+    props: dict[str, Any] = resolver.resolve(template.resources["MigrationRequestBusPolicy"]["Properties"])
+    assert props["EventBusName"] == "podcidr-migration-requests"
+    return props["Statement"]  # type: ignore[no-any-return]
+
+
+def test_the_request_bus_lets_this_account_or_the_given_principals_put_events(template: Template) -> None:
+    statement = _bus_policy(template)
+    assert statement["Action"] == "events:PutEvents" and statement["Principal"] == {"AWS": ACCOUNT.account_id}
+    assert statement["Resource"].endswith(":event-bus/podcidr-migration-requests")
+    given = _bus_policy(template, {"MigrationRequestPrincipals": "111122223333,arn:aws:iam::444455556666:role/ops"})
+    assert given["Principal"] == {"AWS": ["111122223333", "arn:aws:iam::444455556666:role/ops"]}
 
 
 def test_status_change_rule_for_this_state_machine_only(template: Template) -> None:

@@ -111,14 +111,13 @@ def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory:
 def test_custom_event_starts_a_migration_with_its_detail_as_input(twin_factory: Any) -> None:
     twin = twin_factory()
     client = twin.aws.admin_session().client("events", endpoint_url=twin.endpoint_url)
+    request = {"Source": "podcidr", "DetailType": "Migration Requested"}
+    client.put_events(Entries=[{**request, "Detail": json.dumps({"clusterName": "on-default-bus"})}])
+    bus = "podcidr-migration-requests"  # the stack's bus (output EventBusName), never the default bus
+    policy = json.loads(client.describe_event_bus(Name=bus)["Policy"])
+    assert [s["Principal"] for s in policy["Statement"]] == [{"AWS": twin.aws.account_id}]
     client.put_events(
-        Entries=[
-            {
-                "Source": "podcidr",
-                "DetailType": "Migration Requested",
-                "Detail": json.dumps({"clusterName": "x", "dryRun": True}),
-            }
-        ]
+        Entries=[{**request, "EventBusName": bus, "Detail": json.dumps({"clusterName": "x", "dryRun": True})}]
     )
     (arn,) = wait_until(lambda: _started_by("MigrationRequested"), timeout=10)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)

@@ -30,11 +30,6 @@ def test_the_layer_pins_boto3_and_botocore_from_its_requirements_in() -> None:
         assert name in declared and locked.get(name) == declared[name], name
 
 
-def test_boto3_and_botocore_are_one_release() -> None:
-    locked = _pins(ROOT / "layers" / "requirements.txt")
-    assert locked["boto3"] == locked["botocore"]
-
-
 def test_the_pair_is_the_one_the_tests_run_on() -> None:
     layer, dev = _pins(ROOT / "layers" / "requirements.txt"), _pins(ROOT / "requirements-dev.lock")
     for name in ("boto3", "botocore", "s3transfer", "jmespath"):

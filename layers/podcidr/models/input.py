@@ -165,6 +165,8 @@ class ExecutionInput(Contract):
     ignore_unmanaged_capacity: bool = False
     """Migrate the managed nodegroups of a cluster that also has self-managed, Karpenter, Fargate,
     Windows or Auto Mode capacity; that capacity is reported as not migrated."""
+    keep_cluster_access: bool = False
+    """Keep the access entry EnsureClusterAccess created (by default it is removed at the end)."""
     dry_run: bool = False
     poll_seconds: int = Field(default=30, ge=1, le=300)
 

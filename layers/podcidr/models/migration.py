@@ -171,6 +171,12 @@ class ClusterAccess(Contract):
     access_scope: str = "cluster"
     created: bool = False
     """This execution created the access entry or associated the policy."""
+    entry_created: bool = False
+    """This execution created the access entry itself (a lost response included): it removes it at the end."""
+    changes: int = 0
+    """The mutating calls EnsureClusterAccess counted in `changes` for it (taken back when it is revoked)."""
+    revoked: bool = False
+    """RevokeClusterAccess removed the entry (not kept with keepClusterAccess, not found there before)."""
 
 
 class StepTiming(Contract):
@@ -214,6 +220,8 @@ class Migration(Contract):
     verification: Verification
     cluster_access: ClusterAccess | None = None
     unmanaged_capacity: list[UnmanagedCapacity] = Field(default_factory=list)
+    keep_cluster_access: bool = False
+    """The input's keepClusterAccess."""
     skipped: list[str] = Field(default_factory=list)
     """Checks a dry run could not make without cluster access, each saying why."""
     warnings: list[str] = Field(default_factory=list)

@@ -79,6 +79,8 @@ def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) 
     principal = principal_arn(caller, os.environ.get("CLUSTER_ROLE_ARN") or None)
     policy = policy_arn(principal)
     created = False
+    entry_created = False
+    counted = 0
 
     try:
         with transient_faults_retried("eks:DescribeAccessEntry"):
@@ -88,7 +90,9 @@ def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) 
             raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
         if _create_entry(eks, name, principal):
             migration.changes += 1
+            counted += 1
             created = True
+        entry_created = True  # not there before: this execution made it (a lost response's retry included)
 
     with transient_faults_retried("eks:ListAssociatedAccessPolicies"):
         associated = eks.list_associated_access_policies(clusterName=name, principalArn=principal)
@@ -105,9 +109,12 @@ def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) 
         except ClientError as error:
             raise _denied(name, principal, "eks:AssociateAccessPolicy", error) from error
         migration.changes += 1
+        counted += 1
         created = True
 
-    migration.cluster_access = ClusterAccess(principal_arn=principal, policy_arn=policy, created=created)
+    migration.cluster_access = ClusterAccess(
+        principal_arn=principal, policy_arn=policy, created=created, entry_created=entry_created, changes=counted
+    )
     return migration
 
 

@@ -208,6 +208,7 @@ class _Planner:
             authentication_mode=self._authentication_mode(),
             node_subnet_ids=[s.subnet_id for s in node_subnets],
             poll_seconds=self.request.poll_seconds,
+            keep_cluster_access=self.request.keep_cluster_access,
             pod_cidr=pod_cidr,
             pod_subnets=pod_subnets,
             load_balancer_tags=self._load_balancer_tags(zones, node_subnets, block),

@@ -10,6 +10,9 @@ node, plan_checks/routing.py). That is checked before any association is made, s
 changes nothing: NodeRouteTableMissing says what was found. A pod subnet that the VPC's main route
 table already serves implicitly, when that is the node table, is left alone: the main table's
 associations are never touched.
+
+Only a subnet's own association is ever replaced, never the main association (which says
+which table is main).
 """
 
 from __future__ import annotations
@@ -98,7 +101,8 @@ def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[Rout
         subnet.route_table_association_id = current[1].get("RouteTableAssociationId")
         return 0
     if current is None and _is_main(tables, subnet.route_table_id):
-        return 0  # the main table already serves the subnet implicitly
+        subnet.route_table_association_id = None  # on the main table implicitly, as the node subnets are
+        return 0
     try:
         if current is not None:
             with transient_faults_retried("ec2:ReplaceRouteTableAssociation"):

@@ -26,6 +26,7 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import LoadBalancerKind
 from podcidr.models.migration import LoadBalancerCheck, Migration
+from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 
 if TYPE_CHECKING:
@@ -97,9 +98,11 @@ def deployment_body(image: str) -> dict[str, Any]:
 
 
 def changes_so_far(migration: Migration) -> int:
-    """Mutating calls this execution has made so far, the Map items' own counts included."""
+    """Lasting mutating calls this execution has made so far, the Map items' own counts included (not
+    the access entry it made for itself and removes at its end)."""
     return (
         migration.changes
+        - temporary_access_changes(migration)
         + sum(subnet.changes for subnet in migration.pod_subnets)
         + sum(item.changes for item in migration.nodegroups)
     )

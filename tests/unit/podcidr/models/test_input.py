@@ -82,6 +82,8 @@ def invalid(document: Any) -> str:
         ({"clusterName": "c", "verify": {"image": ""}}, "image"),
         ({"clusterName": "c", "verify": {"keepWorkloads": "x"}}, "keepWorkloads"),
         ({"clusterName": "c", "dryRun": "x"}, "dryRun"),
+        ({"clusterName": "c", "keepClusterAccess": "true"}, "keepClusterAccess"),  # strict: a bool only
+        ({"clusterName": "c", "keepClusterAccess": 1}, "keepClusterAccess"),
         ({"clusterName": "c", "pollSeconds": 0}, "pollSeconds"),
         ({"clusterName": "c", "pollSeconds": 301}, "pollSeconds"),
     ],

@@ -6,6 +6,7 @@ import pytest
 
 from podcidr.errors import ClusterAccessDenied
 from podcidr.steps.ensure_cluster_access import ensure_cluster_access, principal_arn
+from podcidr.steps.revoke_cluster_access import revoke_cluster_access
 from tests.fixtures.twin_aws import TwinAws
 from tests.fixtures.vpc_topology import as_state_machine_retries
 
@@ -100,3 +101,36 @@ def test_config_map_only_cluster_is_refused_with_the_way_out_and_no_change(twin_
 
 def _forget_entry(twin_aws: TwinAws) -> None:
     twin_aws.local.eks.extra(twin_aws.cluster).access_entries.pop(twin_aws.role_arn, None)
+
+
+def test_the_entry_this_execution_created_is_revoked_and_uncounted(twin_aws: TwinAws) -> None:
+    _forget_entry(twin_aws)
+    ensured = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    assert ensured.cluster_access is not None and ensured.cluster_access.entry_created is True
+    twin_aws.local.ledger.clear()
+
+    revoked = revoke_cluster_access(ensured, twin_aws.clients.eks)
+
+    assert revoked.cluster_access is not None and revoked.cluster_access.revoked is True
+    assert twin_aws.mutating() == ["eks:DeleteAccessEntry"]
+    assert twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn) is None
+    assert revoked.changes == 0  # the temporary entry is not a change the migration leaves
+    twin_aws.local.ledger.clear()
+    assert revoke_cluster_access(revoked, twin_aws.clients.eks).cluster_access.revoked is True  # type: ignore[union-attr]
+    assert twin_aws.mutating() == []
+
+
+def test_an_entry_that_existed_before_or_asked_to_be_kept_stays(twin_aws: TwinAws) -> None:
+    _forget_entry(twin_aws)
+    ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    found = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    assert found.cluster_access is not None and found.cluster_access.entry_created is False
+    twin_aws.local.ledger.clear()
+    assert revoke_cluster_access(found, twin_aws.clients.eks).cluster_access.revoked is False  # type: ignore[union-attr]
+
+    _forget_entry(twin_aws)
+    kept = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    kept.keep_cluster_access = True
+    assert revoke_cluster_access(kept, twin_aws.clients.eks).cluster_access.revoked is False  # type: ignore[union-attr]
+    assert twin_aws.mutating() == ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy"]
+    assert twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn) is not None

@@ -190,3 +190,22 @@ def test_a_refused_retry_of_its_own_association_converges(
     for subnet in routed.pod_subnets:
         [(table, association)] = _associations(aws, seed.vpc_id, subnet.subnet_id)
         assert (table, association) == (subnet.route_table_id, subnet.route_table_association_id)
+
+
+def test_a_node_table_that_is_the_main_table_is_never_touched(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    # Node subnets implicitly on the main route table: the pod subnets already are on it, implicitly.
+    public = aws.ec2.describe_route_tables(RouteTableIds=[seed.public_route_table_id])["RouteTables"][0]
+    gateway = next(r["GatewayId"] for r in public["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+    aws.ec2.create_route(RouteTableId=seed.main_route_table_id, DestinationCidrBlock="0.0.0.0/0", GatewayId=gateway)
+    for subnet in migration.pod_subnets:
+        subnet.route_table_id = seed.main_route_table_id
+        subnet.default_route_target = gateway
+    calls = record_calls(aws.ec2)
+
+    routed = route_pod_subnets(aws, migration)
+
+    assert calls.mutating == [] and routed.changes == 0
+    for subnet in routed.pod_subnets:
+        assert _associations(aws, seed.vpc_id, subnet.subnet_id) == []  # still implicit: no association made

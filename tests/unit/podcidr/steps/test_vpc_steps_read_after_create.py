@@ -12,7 +12,7 @@ from localcloud.scenario import FaultSpec
 from podcidr.errors import TransientAwsError
 from podcidr.models.migration import Migration, PodSubnet
 from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
-from podcidr.steps.route_pod_subnets import route_pod_subnets
+from podcidr.steps.route_pod_subnets import route_pod_subnets, route_target
 from tests.fixtures.twin_aws import TwinAws
 
 POD_CIDR = "100.64.0.0/16"
@@ -52,10 +52,17 @@ def _item(twin_aws: TwinAws, cidr: str) -> PodSubnetItem:
         .describe_route_tables(Filters=[{"Name": "association.subnet-id", "Values": [node_subnet]}])["RouteTables"]
     )
     table = tables[0]["RouteTableId"]
+    defaults = [r for r in tables[0]["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"]
     return PodSubnetItem(
         cluster_name=twin_aws.cluster,
         vpc_id=twin_aws.local.built.vpc_id,
-        subnet=PodSubnet(availability_zone=node.az, cidr=cidr, route_table_id=table),
+        subnet=PodSubnet(
+            availability_zone=node.az,
+            cidr=cidr,
+            route_table_id=table,
+            # as Plan records it: RoutePodSubnets checks the route is still what Plan saw
+            default_route_target=route_target(defaults[0]) if defaults else None,
+        ),
     )
 
 

@@ -1,0 +1,48 @@
+"""RevokeClusterAccess (DESIGN.md step 13): the access entry EnsureClusterAccess created for the
+cluster functions' role is removed at the end of every execution, success or failure, unless the
+input's `keepClusterAccess` is true or the entry was there before the execution.
+
+The temporary entry is not a change the migration leaves behind: when it is revoked, the calls
+EnsureClusterAccess counted for it are taken back from `changes` (and DeleteAccessEntry is not
+counted), so a re-run of a migrated cluster still reports 0 changes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.models.migration import Migration
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+
+
+def will_revoke(migration: Migration) -> bool:
+    """Whether the access entry is this execution's and goes at its end."""
+    access = migration.cluster_access
+    return access is not None and access.entry_created and not access.revoked and not migration.keep_cluster_access
+
+
+def temporary_access_changes(migration: Migration) -> int:
+    """The changes counted so far for an access entry that this execution will revoke (not lasting ones)."""
+    access = migration.cluster_access
+    return access.changes if access is not None and will_revoke(migration) else 0
+
+
+def revoke_cluster_access(migration: Migration, eks: EKSClient) -> Migration:
+    access = migration.cluster_access
+    if access is None or not will_revoke(migration):
+        return migration
+    try:
+        with transient_faults_retried("eks:DeleteAccessEntry"):
+            eks.delete_access_entry(clusterName=migration.cluster_name, principalArn=access.principal_arn)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":  # gone already (a lost response's retry): revoked
+            raise
+    access.revoked = True
+    migration.changes = max(0, migration.changes - access.changes)
+    access.changes = 0
+    return migration
