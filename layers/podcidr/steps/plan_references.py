@@ -64,7 +64,7 @@ def _node_groups(topology: ClusterTopology, warnings: list[str]) -> tuple[list[s
     by_set: dict[tuple[str, ...], list[NodegroupInfo]] = {}
     for group in topology.nodegroups:
         template_groups = group.launch_template.security_group_ids if group.launch_template else ()
-        key = tuple(template_groups) or (
+        key = tuple(sorted(template_groups)) or (  # the same groups in another order are the same set
             (cluster.cluster_security_group_id,) if cluster.cluster_security_group_id else ()
         )
         by_set.setdefault(key, []).append(group)
