@@ -280,6 +280,26 @@ def _eks_access_entry(call: Call) -> list[Authorization]:
     return [Authorization(_request(call, f"eks:{call.operation}", [resource]))]
 
 
+def _eks_fargate_profile(call: Call) -> list[Authorization]:
+    cluster = str(call.params.get("name") or call.params.get("clusterName") or "")
+    arn = _eks_arn(
+        call,
+        "fargateprofile",
+        ClusterName=cluster,
+        FargateProfileName=str(call.params.get("fargateProfileName", "")),
+        UUID=_PLACEHOLDER_UUID,
+    )
+    return [Authorization(_request(call, f"eks:{call.operation}", [Resource(arn, "fargateprofile")]))]
+
+
+def _ec2_launch_template(call: Call) -> list[Authorization]:
+    template_id = str(call.params.get("LaunchTemplateId", ""))
+    if not template_id:
+        raise NoBuilder(f"ec2:{call.operation} of a launch template given by name (give LaunchTemplateId)")
+    resource = _ec2_resource(call, template_id, kind="launch-template")
+    return [Authorization(_request(call, f"ec2:{call.operation}", [resource]))]
+
+
 def _eks_updates(call: Call) -> list[Authorization]:
     cluster = str(call.params.get("name", ""))
     resources = [_cluster(call)]
@@ -343,6 +363,9 @@ BUILDERS: dict[str, Callable[[Call], list[Authorization]]] = {
     "eks:ListNodegroups": _eks_cluster_scoped,
     "eks:ListAddons": _eks_cluster_scoped,
     "eks:ListAccessEntries": _eks_cluster_scoped,
+    "eks:ListFargateProfiles": _eks_cluster_scoped,
+    "eks:DescribeFargateProfile": _eks_fargate_profile,
+    "ec2:CreateLaunchTemplateVersion": _ec2_launch_template,
     "eks:CreateAccessEntry": _eks_cluster_scoped,
     "eks:CreateNodegroup": _eks_create_nodegroup,
     "eks:DescribeNodegroup": _eks_nodegroup,
