@@ -3,6 +3,7 @@
     podcidr start --cluster NAME [--input FILE] [--dry-run] [--watch]
     podcidr watch EXECUTION_ARN
     podcidr list [--max N]
+    podcidr snapshot --cluster NAME [--output FILE] [--anonymize]
 
 The state machine is found from the stack's outputs (MigrationStateMachineArn of --stack-name,
 default podcidr) unless --state-machine-arn names it. --endpoint-url and --region point the
@@ -72,6 +73,13 @@ def parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", parents=[common], help="list recent migrations")
     listing.add_argument("--max", type=int, default=20, help="how many (default 20, newest first)")
     listing.add_argument("--status", choices=sorted(ENDED | {"RUNNING"}), help="only executions in this status")
+
+    snap = commands.add_parser(
+        "snapshot", parents=[common], help="write a scenario file of a cluster, to rehearse its migration on the twin"
+    )
+    snap.add_argument("--cluster", required=True, help="the EKS cluster's name")
+    snap.add_argument("--output", type=Path, metavar="FILE", help="the scenario file (default: standard output)")
+    snap.add_argument("--anonymize", action="store_true", help="replace the account's names and IDs by pseudonyms")
     return root
 
 
@@ -244,7 +252,17 @@ def listing(args: argparse.Namespace, aws: Aws) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"start": start, "watch": watch, "list": listing}
+def snapshot(args: argparse.Namespace, aws: Aws) -> int:
+    from podcidr_cli.snapshot import SnapshotError, write_snapshot
+
+    try:
+        write_snapshot(aws.session, aws.endpoint_url, args.cluster, args.output, anonymize=args.anonymize)
+    except SnapshotError as error:
+        raise UsageError(str(error)) from None
+    return EXIT_OK
+
+
+COMMANDS = {"start": start, "watch": watch, "list": listing, "snapshot": snapshot}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

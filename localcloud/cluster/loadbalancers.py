@@ -36,26 +36,25 @@ import logging
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, read_body
+from localcloud.cluster.events import EventRecorder
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.cluster.nodes import NODES, PODS
 from localcloud.cluster.target_security import target_reachability
 from localcloud.cluster.workloads import node_ready, pod_ready
 from localcloud.kube.errors import ApiError
-from localcloud.kube.store import ObjectStore, now_rfc3339
+from localcloud.kube.store import ObjectStore
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 SERVICES = "v1/services"
 INGRESSES = "networking.k8s.io/v1/ingresses"
-EVENTS = "v1/events"
 NLB_CLASS = "service.k8s.aws/nlb"
 SVC = "service.beta.kubernetes.io/aws-load-balancer-"
 ALB = "alb.ingress.kubernetes.io/"
@@ -205,6 +204,7 @@ class LoadBalancerController:
         self._reported: dict[tuple[str, str, str], str] = {}
         """The last error reported for an object (one event per distinct error, as a retry storm would
         only bump the event's count)."""
+        self._recorders: dict[str, EventRecorder] = {}
         self._network_reported: dict[tuple[tuple[str, str, str], str], str] = {}
 
     # -- which objects are ours ---------------------------------------------------------------------
@@ -654,35 +654,10 @@ class LoadBalancerController:
         self._event(key, obj, "Warning", reason, message)
 
     def _event(self, key: tuple[str, str, str], obj: Obj, kind: str, reason: str, message: str) -> None:
-        stamp = now_rfc3339()
         component = "service" if key[0] == "Service" else "ingress"
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": f"{key[2]}.{uuid.uuid4().hex[:16]}", "namespace": key[1]},
-            "involvedObject": {
-                "kind": key[0],
-                "namespace": key[1],
-                "name": key[2],
-                "uid": obj["metadata"]["uid"],
-                "apiVersion": "v1" if key[0] == "Service" else "networking.k8s.io/v1",
-                "resourceVersion": obj["metadata"].get("resourceVersion", ""),
-            },
-            "reason": reason,
-            "message": message,
-            "type": kind,
-            "source": {"component": component},
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-            "reportingComponent": component,
-            "reportingInstance": "",
-        }
-        try:
-            self.store.create(EVENTS, event, namespace=key[1])
-        except ApiError as error:
-            if error.code not in (404, 409):
-                raise
+        recorder = self._recorders.setdefault(component, EventRecorder(self.store, component))
+        involved = {**obj, "kind": key[0], "metadata": {**obj["metadata"], "namespace": key[1], "name": key[2]}}
+        recorder.record(involved, kind, reason, message)
 
     # -- state -------------------------------------------------------------------------------------------
     def state(self) -> list[Obj]:

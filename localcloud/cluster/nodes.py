@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from localcloud.cluster import cni
+from localcloud.cluster.events import EventRecorder
+from localcloud.cluster.heartbeats import NodeLeases
 from localcloud.cluster.instances import InstanceType, InstanceTypes
 from localcloud.cluster.launch_templates import template_data
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
@@ -125,6 +127,9 @@ class Nodes:
         """CREATING nodegroups with a node not Ready yet (read by EKS's creation hold)."""
         self.announced: set[str] = set()
         """Nodegroups created since the last pass, whose nodes are not launched yet (creation hold)."""
+        self._recorders: dict[str, EventRecorder] = {}
+        """Node -> its kubelet's event recorder."""
+        self.leases = NodeLeases(store)
 
     # -- EKS events (called from request threads: no AWS calls here) -------------------------------
     def nodegroup_created(self, name: str) -> None:
@@ -229,7 +234,10 @@ class Nodes:
             custom=cni.custom_networking(env),
         )
         self.records[name] = record
-        self.store.create(NODES, self._node_object(record, ng), with_status=True)
+        node = self.store.create(NODES, self._node_object(record, ng), with_status=True)
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in node["status"]["conditions"])
+        status = "NodeReady" if ready else "NodeNotReady"
+        self._events(record).normal(node, status, f"Node {name} status is now: {status}")
         return record
 
     def _node_object(self, record: NodeRecord, ng: NodegroupInfo) -> Obj:
@@ -486,6 +494,7 @@ class Nodes:
         node = self.store.find(NODES, record.name)
         if node is None:
             return
+        self.leases.renew(node, now)
         current = next((c for c in node.get("status", {}).get("conditions") or [] if c.get("type") == "Ready"), None)
         want = "True" if ready else "False"
         if current is None or current.get("status") != want or current.get("message") != message:
@@ -495,6 +504,10 @@ class Nodes:
                 obj.setdefault("status", {})["conditions"] = conditions
 
             self.store.mutate(NODES, record.name, status, subresource="status")
+            if current is None or current.get("status") != want:
+                reason = "NodeReady" if ready else "NodeNotReady"
+                # kubelet's words; the why is the Ready condition's message (`describe node`).
+                self._events(record).record(node, "Normal", reason, f"Node {record.name} status is now: {reason}")
         taints = node.get("spec", {}).get("taints") or []
         has_taint = any(t.get("key") == NOT_READY_TAINT["key"] for t in taints)
         if has_taint == ready:
@@ -509,6 +522,11 @@ class Nodes:
                     obj["spec"].pop("taints", None)
 
             self.store.mutate(NODES, record.name, spec)
+
+    def _events(self, record: NodeRecord) -> EventRecorder:
+        if record.name not in self._recorders:
+            self._recorders[record.name] = EventRecorder(self.store, "kubelet", host=record.name)
+        return self._recorders[record.name]
 
     # -- draining and removal ------------------------------------------------------------------------
     def _drain(self, record: NodeRecord, now: float) -> None:
@@ -557,6 +575,8 @@ class Nodes:
         except ApiError as error:
             if error.code != 404:
                 raise
+        self.leases.remove(record.name)
+        self._recorders.pop(record.name, None)
         self.network.terminate(record.instance_id, record.primary_eni, record.enis)
         self.records.pop(record.name, None)
 

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from localcloud.cluster.events import EventRecorder
 from localcloud.cluster.nodes import NODES, PODS, Nodes
 from localcloud.kube.errors import ApiError
 from localcloud.kube.selectors import from_label_selector, labels_match
@@ -136,6 +137,7 @@ class Workloads:
         self.nodes = nodes
         self.pod_ready_delay = pod_ready_delay
         self.bound_at: dict[str, float] = {}
+        self.events = EventRecorder(store, "default-scheduler")
 
     def reconcile(self, now: float) -> None:
         for deployment in self.store.list(DEPLOYMENTS):
@@ -472,6 +474,9 @@ class Workloads:
             except ApiError as error:
                 if error.code != 404:
                     raise
+                continue
+            where = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
+            self.events.normal({**pod, "kind": "Pod"}, "Scheduled", f"Successfully assigned {where} to {name}")
 
     @staticmethod
     def _fits(pod: Obj, node: Obj, load: dict[str, int]) -> bool:
@@ -524,6 +529,7 @@ class Workloads:
                 namespace=pod["metadata"]["namespace"],
                 subresource="status",
             )
+            self.events.warning({**pod, "kind": "Pod"}, "FailedScheduling", message)
 
     # -- the kubelet -------------------------------------------------------------------------------------
     def _kubelet(self, now: float) -> None:

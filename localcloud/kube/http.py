@@ -448,6 +448,7 @@ class KubeApi:
             resource_version=args.get("resourceVersion"),
             timeout_seconds=timeout,
             stop=self.stop,
+            bookmarks=args.get("allowWatchBookmarks") == "true",
         )
 
         def stream() -> Iterator[bytes]:

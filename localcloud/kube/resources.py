@@ -177,11 +177,12 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, short=("ing",), sub=("status",)),
     _r("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False),
     _r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, short=("pdb",), sub=("status",)),
+    _r("coordination.k8s.io", "v1", "leases", "Lease", True, generation=False),
     CRDS,
 )
 
 # Kinds whose objects carry no spec/status split worth a generation (ConfigMap, ...) are marked above.
-GROUP_ORDER = ("", "apps", "networking.k8s.io", "policy", "apiextensions.k8s.io")
+GROUP_ORDER = ("", "apps", "networking.k8s.io", "policy", "coordination.k8s.io", "apiextensions.k8s.io")
 
 
 def parse_key(key: str) -> tuple[str, str, str]:

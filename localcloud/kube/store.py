@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 ResourceRef = ResourceType | str
 PatchType = Literal["strategic", "merge", "json", "apply"]
-EventType = Literal["ADDED", "MODIFIED", "DELETED"]
+EventType = Literal["ADDED", "MODIFIED", "DELETED", "BOOKMARK"]
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
@@ -95,8 +95,11 @@ class ObjectStore:
         *,
         service_cidr: str = "10.100.0.0/16",
         event_history: int = 20000,
+        bookmark_frequency: float = 60.0,
     ) -> None:
         self.registry = registry or ResourceRegistry()
+        self.bookmark_frequency = bookmark_frequency
+        """Seconds between a watch's BOOKMARK events when it allows them (the API server's cache: 1 min)."""
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._objects: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {}
@@ -399,11 +402,14 @@ class ObjectStore:
         resource_version: str | None = None,
         timeout_seconds: float | None = None,
         stop: threading.Event | None = None,
+        bookmarks: bool = False,
     ) -> Iterator[WatchEvent]:
         """Events after `resource_version` (410 Gone if it is older than the history kept); without
         one (or "0"), first an ADDED event per existing object. Objects that start or stop matching
         the selectors arrive as ADDED / DELETED, as the API server's watch cache sends them. Ends
-        after `timeout_seconds` or when `stop` is set."""
+        after `timeout_seconds` or when `stop` is set. With `bookmarks` (allowWatchBookmarks), a
+        BOOKMARK carrying only the resourceVersion reached comes every `bookmark_frequency` seconds,
+        and 2 s before the timeout, as the API server's watch cache sends them."""
         resource = self.resource(ref)
         labels = self._labels(label_selector)
         fields = self._fields(field_selector, resource)
@@ -424,38 +430,70 @@ class ObjectStore:
                 if cursor < self._dropped_until:
                     raise ApiError(410, "Expired", f"too old resource version: {cursor} ({self._dropped_until + 1})")
         yield from initial
+        next_bookmark = self._next_bookmark(time.monotonic(), deadline) if bookmarks else None
         while True:
             batch: list[WatchEvent] = []
             with self._lock:
                 while not (self._rv > cursor or (stop is not None and stop.is_set())):
-                    remaining = None if deadline is None else deadline - time.monotonic()
+                    now = time.monotonic()
+                    remaining = None if deadline is None else deadline - now
                     if remaining is not None and remaining <= 0:
                         return
-                    self._changed.wait(timeout=0.5 if remaining is None else min(remaining, 0.5))
+                    if next_bookmark is not None and now >= next_bookmark:
+                        break
+                    wait = 0.5 if remaining is None else min(remaining, 0.5)
+                    if next_bookmark is not None:
+                        wait = min(wait, max(next_bookmark - now, 0.0))
+                    self._changed.wait(timeout=wait)
                 if stop is not None and stop.is_set():
                     return
-                if cursor < self._dropped_until:
-                    raise ApiError(410, "Expired", f"too old resource version: {cursor} ({self._dropped_until + 1})")
-                start = cursor - self._dropped_until
-                for event in self._events[start:]:
-                    if _storage_key(event.resource) != key:
-                        continue
-                    ns = event.object["metadata"].get("namespace", "")
-                    if namespace is not None and ns != namespace:
-                        continue
-                    now_match = self._matches(event.object, labels, fields)
-                    was_match = event.old is not None and self._matches(event.old, labels, fields)
-                    obj = self._relabel(resource, event.object)
-                    if event.type == "MODIFIED" and now_match and not was_match:
-                        batch.append(WatchEvent("ADDED", resource, obj, None, event.resource_version))
-                    elif event.type == "MODIFIED" and was_match and not now_match:
-                        batch.append(WatchEvent("DELETED", resource, obj, None, event.resource_version))
-                    elif now_match:
-                        batch.append(WatchEvent(event.type, resource, obj, None, event.resource_version))
-                cursor = self._rv
+                if self._rv <= cursor:  # nothing new: the bookmark is due
+                    marker: Obj = {"kind": resource.kind, "apiVersion": resource.api_version}
+                    marker["metadata"] = {"resourceVersion": str(cursor)}
+                    batch.append(WatchEvent("BOOKMARK", resource, marker, None, cursor))
+                    next_bookmark = self._next_bookmark(time.monotonic(), deadline)
+                else:
+                    batch = self._since(cursor, resource, key, namespace, labels, fields)
+                    cursor = self._rv
             yield from batch
 
+    def _since(
+        self,
+        cursor: int,
+        resource: ResourceType,
+        key: tuple[str, str],
+        namespace: str | None,
+        labels: LabelSelector,
+        fields: FieldSelector,
+    ) -> builtins.list[WatchEvent]:
+        """The watch events after `cursor` for one watcher (called with the lock held)."""
+        if cursor < self._dropped_until:
+            raise ApiError(410, "Expired", f"too old resource version: {cursor} ({self._dropped_until + 1})")
+        batch: builtins.list[WatchEvent] = []
+        for event in self._events[cursor - self._dropped_until :]:
+            if _storage_key(event.resource) != key:
+                continue
+            ns = event.object["metadata"].get("namespace", "")
+            if namespace is not None and ns != namespace:
+                continue
+            now_match = self._matches(event.object, labels, fields)
+            was_match = event.old is not None and self._matches(event.old, labels, fields)
+            obj = self._relabel(resource, event.object)
+            if event.type == "MODIFIED" and now_match and not was_match:
+                batch.append(WatchEvent("ADDED", resource, obj, None, event.resource_version))
+            elif event.type == "MODIFIED" and was_match and not now_match:
+                batch.append(WatchEvent("DELETED", resource, obj, None, event.resource_version))
+            elif now_match:
+                batch.append(WatchEvent(event.type, resource, obj, None, event.resource_version))
+        return batch
+
     # internals ----------------------------------------------------------------------------------
+    def _next_bookmark(self, now: float, deadline: float | None) -> float | None:
+        due = now + self.bookmark_frequency
+        if deadline is not None:
+            due = min(due, deadline - 2)
+        return due if due >= now else None
+
     def _labels(self, selector: str | LabelSelector | None) -> LabelSelector:
         if selector is None or isinstance(selector, tuple):
             return selector or ()

@@ -199,6 +199,10 @@ def _namespace(obj: Obj) -> list[Any]:
     return [(obj.get("status") or {}).get("phase", "Active"), age(obj)]
 
 
+def _lease(obj: Obj) -> list[Any]:
+    return [(obj.get("spec") or {}).get("holderIdentity", ""), age(obj)]
+
+
 def _event(obj: Obj) -> list[Any]:
     involved = obj.get("involvedObject") or {}
     last = obj.get("lastTimestamp") or obj.get("eventTime") or (obj.get("metadata") or {}).get("creationTimestamp")
@@ -292,6 +296,7 @@ PRINTERS: dict[str, Printer] = {
         _replicaset,
     ),
     "v1/namespaces": ([_column("Status"), _column("Age")], _namespace),
+    "coordination.k8s.io/v1/leases": ([_column("Holder"), _column("Age")], _lease),
     "v1/events": (
         [_column("Last Seen"), _column("Type"), _column("Reason"), _column("Object"), _column("Message")],
         _event,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ from rich.console import Console
 
 from localcloud.graph import build_graph
 from localcloud.progress import LiveDisplay, PlainDisplay
-from localcloud.stepfunctions import ExecutionResult, HistoryReader, load_definition
+from localcloud.stepfunctions import ExecutionResult, HistoryReader, StateVisit, load_definition
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 HARNESS_ASL = Path(__file__).parent / "fixtures" / "harness" / "statemachine" / "harness.asl.yaml"
@@ -112,3 +113,135 @@ def test_graph_has_every_state_map_cluster_and_colours() -> None:
     assert "#ffe0b2" in source  # Flaky retried: orange
     assert "#f8d7da" in source  # Check failed: red
     assert "#eeeeee" in source  # Explain not reached: grey
+    nodes, _, _ = _dot(source)
+    assert nodes["Items/[0]"]["fillcolor"] == "#d4edda", "the one iteration, from its visits: succeeded"
+
+
+# --- the graph's structure: DOT source read back into nodes, edges and clusters -----------------
+
+_ID = r'"(?:[^"\\]|\\.)*"|[\w]+'
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {k: v.strip('"') for k, v in re.findall(rf"(\w+)=({_ID}|[^\s\]]+)", text)}
+
+
+def _dot(
+    source: str,
+) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str], list[dict[str, str]]], dict[str, dict[str, str]]]:
+    nodes: dict[str, dict[str, str]] = {}
+    edges: dict[tuple[str, str], list[dict[str, str]]] = {}
+    clusters: dict[str, dict[str, str]] = {}
+    current: list[str] = []
+    source = re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: m.group(0).replace("\n", " "), source)  # one-line labels
+    for line in source.splitlines():
+        line = line.strip()
+        if opening := re.fullmatch(rf"subgraph ({_ID}) {{", line):
+            current.append(opening.group(1).strip('"'))
+            clusters[current[-1]] = {}
+        elif line == "}" and current:
+            current.pop()
+        elif edge := re.fullmatch(rf"({_ID}) -> ({_ID})(?: \[(.*)\])?", line):
+            key = (edge.group(1).strip('"'), edge.group(2).strip('"'))
+            edges.setdefault(key, []).append(_attrs(edge.group(3) or ""))
+        elif node := re.fullmatch(rf"({_ID}) \[(.*)\]", line):
+            nodes[node.group(1).strip('"')] = _attrs(node.group(2))
+        elif current and re.match(r"\w+=", line):
+            clusters[current[-1]].update(_attrs(line))
+    return nodes, edges, clusters
+
+
+_MACHINE: dict[str, Any] = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Next": "Items",
+            "Catch": [
+                {"ErrorEquals": ["Throttled"], "Next": "Handle"},
+                {"ErrorEquals": ["States.ALL"], "Next": "Handle"},
+            ],
+        },
+        "Items": {
+            "Type": "Map",
+            "ItemProcessor": {"StartAt": "Echo", "States": {"Echo": {"Type": "Task", "Resource": "x", "End": True}}},
+            "Next": "Both",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}],
+        },
+        "Recover": {"Type": "Pass", "Next": "Both"},
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "Left", "States": {"Left": {"Type": "Pass", "End": True}}},
+                {"StartAt": "Right", "States": {"Right": {"Type": "Task", "Resource": "x", "End": True}}},
+            ],
+            "Next": "Done",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Handle"}],
+        },
+        "Handle": {"Type": "Pass", "Next": "Failed"},
+        "Failed": {"Type": "Fail"},
+        "Done": {"Type": "Succeed"},
+    },
+}
+
+
+def _visit(name: str, second: int, outcome: str, path: tuple[str, ...] = (), error: str = "") -> StateVisit:
+    visit = StateVisit(name=name, type="Task", path=path, entered=T0 + timedelta(seconds=second), outcome=outcome)
+    visit.errors = [(error, "")] if error else []
+    return visit
+
+
+def _iteration(second: int, kind: str, index: int) -> dict[str, Any]:
+    details = {"name": "Items", "index": index}
+    return {"id": second, "type": kind, "timestamp": T0, kind[0].lower() + kind[1:] + "EventDetails": details}
+
+
+def test_graph_colours_map_iterations_and_parallel_branches_by_outcome_and_draws_only_taken_catches() -> None:
+    visits = [
+        _visit("Work", 1, "succeeded"),
+        _visit("Items", 2, "caught", error="States.TaskFailed"),
+        _visit("Echo", 3, "succeeded", ("Items[0]",)),
+        _visit("Echo", 4, "failed", ("Items[1]",), error="Boom"),
+        _visit("Recover", 5, "succeeded"),
+        _visit("Both", 6, "caught", error="States.TaskFailed"),
+        _visit("Left", 7, "succeeded"),
+        _visit("Right", 8, "failed", error="Boom"),
+        _visit("Handle", 9, "succeeded"),
+        _visit("Failed", 10, "failed"),
+    ]
+    events = [
+        _iteration(3, "MapIterationStarted", 0),
+        _iteration(4, "MapIterationStarted", 1),
+        _iteration(5, "MapIterationSucceeded", 0),
+        _iteration(6, "MapIterationFailed", 1),
+    ]
+    result = ExecutionResult(arn="x", status="FAILED", visits=visits, events=events)
+    nodes, edges, clusters = _dot(build_graph(_MACHINE, result).source)
+
+    green, red, orange, grey = "#d4edda", "#f8d7da", "#ffe0b2", "#eeeeee"
+    assert nodes["Items/[0]"]["fillcolor"] == green and "succeeded" in nodes["Items/[0]"]["label"]
+    assert nodes["Items/[1]"]["fillcolor"] == red and "failed" in nodes["Items/[1]"]["label"]
+    assert (nodes["Items"]["fillcolor"], nodes["Both"]["fillcolor"], nodes["Done"]["fillcolor"]) == (
+        orange,
+        orange,
+        grey,
+    )
+    left, right = clusters["cluster_Both#0/"], clusters["cluster_Both#1/"]
+    assert left["color"] == "#2e7d32" and left["fillcolor"].startswith(green) and "succeeded" in left["label"]
+    assert right["color"] == "#c62828" and right["fillcolor"].startswith(red) and "failed" in right["label"]
+
+    # Catches: only the two taken are drawn, labelled with what they caught; Work's never-taken
+    # catches (two entries into Handle) are not drawn at all.
+    assert [e["label"] for e in edges[("Items", "Recover")]] == ["caught States.TaskFailed"]
+    assert [e["label"] for e in edges[("Both", "Handle")]] == ["caught States.TaskFailed"]
+    assert edges[("Items", "Recover")][0]["penwidth"] == "2"
+    assert ("Work", "Handle") not in edges
+    assert edges[("Work", "Items")][0]["penwidth"] == "2" and edges[("Both", "Done")][0]["penwidth"] == "1"
+
+
+def test_graph_without_an_execution_bundles_each_states_catches_into_one_edge_per_target() -> None:
+    nodes, edges, _ = _dot(build_graph(_MACHINE).source)
+    assert [e["label"] for e in edges[("Work", "Handle")]] == ["catch Throttled, States.ALL"]
+    assert len(edges[("Items", "Recover")]) == 1 and len(edges[("Both", "Handle")]) == 1
+    assert not [node for node in nodes if "[" in node], "no iteration boxes without an execution"

@@ -10,6 +10,7 @@ def test_core_and_group_discovery(admin: k8s.ApiClient) -> None:
         "apps": ["v1"],
         "networking.k8s.io": ["v1"],
         "policy": ["v1"],
+        "coordination.k8s.io": ["v1"],
         "apiextensions.k8s.io": ["v1"],
         "crd.k8s.amazonaws.com": ["v1alpha1"],
     }

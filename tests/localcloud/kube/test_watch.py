@@ -1,5 +1,6 @@
 """Watch through kubernetes.watch.Watch, and the store's Python watch/subscribe API."""
 
+import json
 import threading
 import time
 from typing import Any
@@ -91,3 +92,54 @@ def test_subscribers_see_changes_in_order_and_may_write() -> None:
     unsubscribe()
     store.delete("v1/configmaps", "a", namespace="ns")
     assert seen == [("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a")]
+
+
+def test_bookmarks_only_when_allowed_every_frequency_and_before_the_timeout() -> None:
+    store = ObjectStore(bookmark_frequency=0.3)
+    store.create("v1/namespaces", {"metadata": {"name": "ns"}})
+    rv = store.resource_version
+    quiet = list(store.watch("v1/configmaps", resource_version=rv, timeout_seconds=0.9))
+    assert quiet == []
+
+    def writer() -> None:
+        time.sleep(0.5)
+        store.create("v1/configmaps", {"metadata": {"name": "late"}}, namespace="ns")
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    events = list(store.watch("v1/configmaps", resource_version=rv, timeout_seconds=3, bookmarks=True))
+    thread.join()
+    kinds = [e.type for e in events]
+    assert "ADDED" in kinds and kinds[0] == "BOOKMARK", kinds  # one at 0.3 s, before the write at 0.5 s
+    added = kinds.index("ADDED")
+    assert all(
+        e.object == {"kind": "ConfigMap", "apiVersion": "v1", "metadata": {"resourceVersion": str(rv)}}
+        for e in events[:added]
+    )
+    after = events[added + 1 :]
+    assert after and all(e.type == "BOOKMARK" for e in after)
+    assert all(e.object["metadata"]["resourceVersion"] == str(store.resource_version) for e in after)
+
+
+def test_a_watch_with_allow_watch_bookmarks_gets_a_bookmark_two_seconds_before_its_timeout(
+    admin: k8s.ApiClient, namespace: str
+) -> None:
+    core = k8s.CoreV1Api(admin)
+    rv = core.list_namespaced_config_map(namespace).metadata.resource_version
+    response = core.list_namespaced_config_map(
+        namespace,
+        watch=True,
+        allow_watch_bookmarks=True,
+        resource_version=rv,
+        timeout_seconds=3,
+        _preload_content=False,
+    )
+    lines = [json.loads(line) for line in response.read().decode().splitlines() if line.strip()]
+    assert [(line["type"], line["object"]["kind"], set(line["object"]["metadata"])) for line in lines] == [
+        ("BOOKMARK", "ConfigMap", {"resourceVersion"})
+    ]
+    assert int(lines[0]["object"]["metadata"]["resourceVersion"]) >= int(rv)
+    plain = core.list_namespaced_config_map(
+        namespace, watch=True, resource_version=rv, timeout_seconds=3, _preload_content=False
+    )
+    assert plain.read() == b""

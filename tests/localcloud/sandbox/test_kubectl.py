@@ -82,10 +82,34 @@ def test_set_env_then_rollout_status_returns_within_its_timeout(up: Up) -> None:
     assert "condition met" in waited.stdout
 
 
-def test_describe_pod(up: Up) -> None:
-    output = up.kubectl("describe", "pod", "-n", "default", "-l", "app=web").stdout
-    statuses = [line.split()[1] for line in output.splitlines() if line.startswith("Status:")]
-    assert statuses == ["Running"] * 3 and "Events:" in output
+def _events(output: str) -> list[list[str]]:
+    """The rows of describe's Events table: type, reason, age, from, message."""
+    lines = output.split("\nEvents:\n", 1)[1].splitlines()
+    return [line.split(None, 4) for line in lines[2:] if line.startswith("  ") and line.strip()]
+
+
+def test_describe_pod_shows_the_schedulers_event_and_describe_node_the_kubelets(up: Up) -> None:
+    pods = json.loads(up.kubectl("get", "pods", "-n", "default", "-l", "app=web", "-o", "json").stdout)["items"]
+    pod = pods[0]["metadata"]["name"]
+    node = pods[0]["spec"]["nodeName"]
+    output = up.kubectl("describe", "pod", "-n", "default", pod).stdout
+    assert [line.split()[1] for line in output.splitlines() if line.startswith("Status:")] == ["Running"]
+    scheduled = [row for row in _events(output) if row[1] == "Scheduled"]
+    assert len(scheduled) == 1, output
+    assert scheduled[0][0] == "Normal" and scheduled[0][3] == "default-scheduler"
+    assert scheduled[0][4] == f"Successfully assigned default/{pod} to {node}"
+
+    rows = _events(up.kubectl("describe", "node", node).stdout)
+    assert [row[1] for row in rows] == ["NodeNotReady", "NodeReady"], rows
+    assert rows[1][3] == "kubelet" and rows[1][4] == f"Node {node} status is now: NodeReady"
+
+
+def test_every_node_holds_a_heartbeat_lease_in_kube_node_lease(up: Up) -> None:
+    nodes = up.kubectl("get", "nodes", "-o", "name").stdout.split()
+    output = up.kubectl("get", "leases", "-n", "kube-node-lease").stdout
+    assert _header(output) == ["NAME", "HOLDER", "AGE"]
+    rows = [row.split()[:2] for row in output.splitlines()[1:]]
+    assert sorted(rows) == sorted([name.removeprefix("node/")] * 2 for name in nodes)
 
 
 def test_auth_whoami_and_can_i_as_the_account_root(up: Up) -> None:
