@@ -62,11 +62,13 @@ def _node_groups(topology: ClusterTopology, warnings: list[str]) -> tuple[list[s
     every node of its AZ) and where they come from."""
     cluster = topology.cluster
     by_set: dict[tuple[str, ...], list[NodegroupInfo]] = {}
+    in_order: dict[frozenset[str], tuple[str, ...]] = {}  # the same groups in another order are the same set
     for group in topology.nodegroups:
         template_groups = group.launch_template.security_group_ids if group.launch_template else ()
-        key = tuple(sorted(template_groups)) or (  # the same groups in another order are the same set
+        listed = tuple(template_groups) or (
             (cluster.cluster_security_group_id,) if cluster.cluster_security_group_id else ()
         )
+        key = in_order.setdefault(frozenset(listed), listed)
         by_set.setdefault(key, []).append(group)
     if len(by_set) > 1:
         described = "; ".join(
