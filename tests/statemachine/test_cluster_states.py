@@ -167,7 +167,9 @@ def test_nodegroups_are_replaced_with_bounded_concurrency_each_in_a_child_execut
     assert named["Choices"][0]["Next"] == "ExplainNodegroupFailure"
     assert named["Default"] == "NodegroupReplacementStopped"
     for name in ("ExplainNodegroupFailure", "NodegroupReplacementStopped"):
-        assert states[name]["ResultPath"] == "$.failure" and states[name]["Next"] == "LockHeld?"
+        assert (
+            states[name]["ResultPath"] == "$.failure" and states[name]["Next"] == "AccessToRevoke?"
+        )  # the access entry is revoked on the way
 
 
 def test_the_nodegroup_replacement_child_loops_until_done(nodegroup_states: dict[str, Any]) -> None:
