@@ -6,6 +6,9 @@ from the process's one default session, and creating clients from one session in
 at once is not thread-safe in botocore (it fails now and then with KeyError or a half-built
 client). Here the interpreter's clients are made under a lock from a session of its own and kept
 per (region, service): a botocore client may be used by many threads at once.
+
+Outside the twin (moto's in-process mock, where its stubber answers the calls) the patch steps
+aside and moto's own maker runs: the patch is process-wide and outlives the twin that made it.
 """
 
 from __future__ import annotations
@@ -21,11 +24,16 @@ _lock = threading.Lock()
 _clients: dict[tuple[str, str, str], Any] = {}
 _session: boto3.Session | None = None
 _done = False
+_original: Any = None
 
 
 def _interpreter_client(region: str, service: str, state_credentials: Any = None) -> Any:
     """What moto's `boto_client_for` returns (same key, endpoint and config), made thread-safely."""
+    from moto.core.models import botocore_stubber
     from moto.settings import moto_server_port
+
+    if botocore_stubber.enabled:  # an in-process mock: no server to send the calls to
+        return _original(region, service, state_credentials)
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
     global _session
@@ -53,14 +61,14 @@ def _interpreter_client(region: str, service: str, state_credentials: Any = None
 
 def patch_concurrent_states() -> None:
     """Give every module of moto's interpreter the thread-safe client maker (idempotent)."""
-    global _done
+    global _done, _original
     with _lock:
         if _done:
             return
         import moto.stepfunctions.parser.asl.parse.asl_parser  # noqa: F401 - loads every state's module
         from moto.stepfunctions.parser.asl.utils import boto_client
 
-        original = boto_client.boto_client_for
+        original = _original = boto_client.boto_client_for
         for name, module in list(sys.modules.items()):
             if name.startswith("moto.stepfunctions.parser") and getattr(module, "boto_client_for", None) is original:
                 setattr(module, "boto_client_for", _interpreter_client)  # noqa: B010

@@ -1,12 +1,13 @@
 """Whether a load balancer can reach an IP target: the security groups of the pod's ENI (AWS-FACTS 8).
 
-The AWS Load Balancer Controller lets the load balancer in by adding rules to the one security
-group of the target's ENI tagged `kubernetes.io/cluster/<cluster>`, and expects exactly one such
-group there ("expect exactly one securityGroup tagged with kubernetes.io/cluster/<name> for eni
-...", aws-load-balancer-controller #1897, #1594). Under custom networking the pod ENIs carry the
-ENIConfig's groups. With zero or several tagged groups the controller adds no rule and reports
-why; the target then passes health checks only if the groups' own rules already let the load
-balancer's addresses in on the target's port, and otherwise never becomes healthy.
+The AWS Load Balancer Controller lets the load balancer in by adding rules to one security group of
+the target's ENI: its only group whatever the tags, or among several the one tagged
+`kubernetes.io/cluster/<cluster>`; among several it expects exactly one such group ("expect exactly
+one securityGroup tagged with kubernetes.io/cluster/<name> for eni ...", its resolveEndpointSGForENI;
+aws-load-balancer-controller #1897, #1594). Under custom networking the pod ENIs carry the
+ENIConfig's groups. With several groups, none or several tagged, the controller adds no rule and
+reports why; the target then passes health checks only if the groups' own rules already let the
+load balancer's addresses in on the target's port, and otherwise never becomes healthy.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def target_reachability(
     eni = interfaces[0]
     group_ids = [g["GroupId"] for g in eni.get("Groups") or []]
     groups = ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []
+    if len(set(group_ids)) == 1:
+        return Reachability(True)  # the controller's resolveEndpointSGForENI takes a lone group as it is
     tag = f"kubernetes.io/cluster/{cluster_name}"
     tagged = sorted(g["GroupId"] for g in groups if tag in _tags(g))
     if len(tagged) == 1:

@@ -73,11 +73,13 @@ def refs(twin: twin_module.Twin) -> dict[str, str]:
     built = twin.aws.built
     elsewhere = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     other_group = ec2.create_security_group(GroupName="elsewhere", Description="x", VpcId=elsewhere)["GroupId"]
+    second_plain = ec2.create_security_group(GroupName="pods-plain-2", Description="x", VpcId=built.vpc_id)["GroupId"]
     _other_cluster_pod_block(twin, ec2, built.vpc_id)
     return {
         "cluster_group": built.cluster_security_group_id,
         "tagged_group": built.security_group_ids["pods-tagged"],
         "untagged_group": built.security_group_ids["pods-plain"],
+        "second_untagged_group": second_plain,
         "other_vpc_group": other_group,
     }
 

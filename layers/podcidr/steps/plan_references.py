@@ -3,9 +3,10 @@
 - The pods' security groups (the ENIConfigs' `securityGroups`): `eniConfigSecurityGroupIds` when
   given, else the groups on the nodes' primary ENIs: each nodegroup's launch template groups, or
   the cluster security group (EKS puts it on managed nodes whose template names none). They must
-  exist, be in the cluster's VPC, and exactly one of them must be tagged
-  `kubernetes.io/cluster/<name>`: the AWS Load Balancer Controller refuses an IP target whose ENI
-  has none or several (AWS-FACTS 8), and under custom networking the pods' ENIs carry these groups.
+  exist, be in the cluster's VPC, and be a single group or several of which exactly one is tagged
+  `kubernetes.io/cluster/<name>`: the AWS Load Balancer Controller takes an IP target's ENI's only
+  group as it is, and among several refuses none or more than one tagged (its
+  resolveEndpointSGForENI; AWS-FACTS 8). Under custom networking the pods' ENIs carry these groups.
 - A given `podCidr` is not another cluster's pod block (its pod subnets, or the block podcidr
   recorded for it on the VPC).
 """
@@ -77,7 +78,8 @@ def _node_groups(topology: ClusterTopology, warnings: list[str]) -> tuple[list[s
         raise PodSecurityGroupConflict(
             f"Cluster '{cluster.name}''s nodegroups put different security groups on their nodes' primary ENIs "
             f"({described}), and an ENIConfig gives every pod of its AZ one set. Give eniConfigSecurityGroupIds: "
-            f"the groups the pods need, exactly one of them tagged {cluster_tag(cluster.name)}. " + NOTHING_CHANGED
+            "the groups the pods need: one group, or several of which exactly one is tagged "
+            f"{cluster_tag(cluster.name)}. " + NOTHING_CHANGED
         )
     if by_set:
         key, groups = next(iter(by_set.items()))
@@ -97,7 +99,7 @@ def _node_groups(topology: ClusterTopology, warnings: list[str]) -> tuple[list[s
     raise PodSecurityGroupConflict(
         f"Cannot tell which security groups cluster '{cluster.name}''s nodes have: DescribeCluster reports no "
         "cluster security group and the nodegroups' launch templates name none. Give eniConfigSecurityGroupIds, "
-        f"exactly one of them tagged {cluster_tag(cluster.name)}. " + NOTHING_CHANGED
+        f"one group, or several of which exactly one is tagged {cluster_tag(cluster.name)}. " + NOTHING_CHANGED
     )
 
 
@@ -122,6 +124,8 @@ def _one_cluster_tagged(
     groups: Sequence[str], found: dict[str, SecurityGroupInfo], cluster_name: str, whose: str, *, given: bool
 ) -> None:
     tag = cluster_tag(cluster_name)
+    if len(set(groups)) == 1:
+        return  # the controller edits an ENI's only group whatever its tags
     tagged = [g for g in groups if tag in found[g].tags]
     if len(tagged) == 1:
         return
@@ -136,8 +140,8 @@ def _one_cluster_tagged(
     raise PodSecurityGroupConflict(
         f"{whose[0].upper()}{whose[1:]} would give the pods security groups {listed}: "
         f"{'none is' if not tagged else f'{len(tagged)} are'} tagged {tag}, and the AWS Load Balancer Controller "
-        f"needs exactly one on every pod ENI (its IP targets never become healthy otherwise). To fix it, {fix}. "
-        + NOTHING_CHANGED
+        f"needs exactly one among several groups on a pod ENI (its IP targets never become healthy otherwise). "
+        f"To fix it, {fix}, or give a single group. " + NOTHING_CHANGED
     )
 
 

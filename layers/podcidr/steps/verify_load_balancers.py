@@ -283,8 +283,8 @@ def verify_load_balancer(task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadB
                 kube,
                 f"its targets can never become healthy, because the load balancer controller cannot let the "
                 f"load balancer in: {blocked}. The pods' ENIs carry the ENIConfigs' security groups, and "
-                "exactly one of them must be tagged kubernetes.io/cluster/<cluster> (the cluster security "
-                "group is); fix eniConfigSecurityGroupIds (or the groups' tags) and run podcidr again",
+                "with several groups exactly one must be tagged kubernetes.io/cluster/<cluster> (the cluster "
+                "security group is); fix eniConfigSecurityGroupIds (or the groups' tags) and run podcidr again",
             )
     if len(healthy) >= REPLICAS:
         check.status = DONE

@@ -160,7 +160,7 @@ def test_the_templates_api_as_the_twin_reads_it() -> None:
     assert start.validate_body and start.models["application/json"]["required"] == ["clusterName"]
     assert describe.match("GET", "/migrations/a%3Ab") == {"id": "a:b"}
     assert describe.match("GET", "/migrations/a/b") is None and describe.match("POST", "/migrations/a") is None
-    assert describe.method_responses == {"200", "404", "502"}
+    assert describe.method_responses == {"200", "400", "404", "429", "500", "502", "503"}
     assert start.integration["credentials"] == resolver.get_att("MigrationsApiRole", "Arn")
     assert "arn:aws:states:ap-southeast-1:123456789012:stateMachine:podcidr-migration" in str(
         start.integration["requestTemplates"]

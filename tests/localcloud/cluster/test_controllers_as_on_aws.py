@@ -1,5 +1,6 @@
 """The cluster twin's controllers as AWS runs them (issue #10.5, #10.7): a VPC CNI rollout restarts
-aws-node on every node, IP targets need exactly one cluster-tagged security group on the pod's ENI,
+aws-node on every node, IP targets behind several security groups on the pod's ENI need exactly one
+of them cluster-tagged,
 access entries take a moment to apply, and only the workflow's principals are counted and faulted."""
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def test_a_cni_rollout_before_the_eniconfigs_breaks_existing_nodes_too(twin: Clu
         assert "Failed to attach any ENIs for custom networking" in ready.message
         assert node.metadata.labels["topology.kubernetes.io/zone"] in ready.message
 
-    group = _untagged_group(twin, "pods-without-cluster-tag")
+    groups = [_untagged_group(twin, "pods-without-cluster-tag"), _untagged_group(twin, "pods-extra")]
     for zone, subnet in create_pod_subnets(twin).items():
         custom.create_cluster_custom_object(
             *ENICONFIGS,
@@ -84,7 +85,7 @@ def test_a_cni_rollout_before_the_eniconfigs_breaks_existing_nodes_too(twin: Clu
                 "apiVersion": "crd.k8s.amazonaws.com/v1alpha1",
                 "kind": "ENIConfig",
                 "metadata": {"name": zone},
-                "spec": {"subnet": subnet, "securityGroups": [group]},
+                "spec": {"subnet": subnet, "securityGroups": groups},
             },
         )
     wait_for(lambda: len(ready_nodes(core, "managed-ng")) == 3, what="nodes Ready again")
@@ -93,9 +94,9 @@ def test_a_cni_rollout_before_the_eniconfigs_breaks_existing_nodes_too(twin: Clu
 def test_ip_targets_behind_eniconfig_groups_without_the_cluster_tag_never_become_healthy(
     twin: ClusterFixture, api: Any
 ) -> None:
-    """AWS-FACTS 8: new nodes put pods on ENIs with the ENIConfig's groups; none is tagged
+    """AWS-FACTS 8: new nodes put pods on ENIs with the ENIConfig's two groups; none is tagged
     kubernetes.io/cluster/<name>, so the controller adds no rule, says why in an event, and the
-    targets stay unhealthy."""
+    targets stay unhealthy. (A lone group would do: the controller takes it whatever its tags.)"""
     core, apps = k8s.CoreV1Api(api), k8s.AppsV1Api(api)
     create_nodegroup(twin, "fresh", ["node-a", "node-b", "node-c"])
     wait_for(lambda: len(ready_nodes(core, "fresh")) == 3, timeout=30, what="fresh nodes Ready")

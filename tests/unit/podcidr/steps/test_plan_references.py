@@ -115,10 +115,13 @@ def test_a_launch_template_without_exactly_one_tagged_group_is_refused(ec2: Any,
     )
 
 
-def test_an_untagged_cluster_security_group_is_refused(ec2: Any, vpc: str) -> None:
+def test_a_lone_group_is_taken_whatever_its_tags(ec2: Any, vpc: str) -> None:
+    """The load balancer controller edits an ENI's only group without looking at its tags
+    (resolveEndpointSGForENI); the cluster tag decides only among several groups."""
     cluster_group = _group(ec2, vpc, "eks-cluster-sg", {"team": "x"})
-    with pytest.raises(PodSecurityGroupConflict, match="cluster security group"):
-        _groups(ec2, _topology(vpc, cluster_group, _nodegroup("ng")))
+    assert _groups(ec2, _topology(vpc, cluster_group, _nodegroup("ng"))) == [cluster_group]
+    plain = _group(ec2, vpc, "plain")
+    assert _groups(ec2, _topology(vpc, cluster_group, _nodegroup("ng")), eniConfigSecurityGroupIds=[plain]) == [plain]
 
 
 def test_nodegroups_with_different_groups_are_refused(ec2: Any, vpc: str) -> None:
@@ -142,8 +145,9 @@ def test_given_groups_must_exist_in_the_vpc_with_one_tagged(ec2: Any, vpc: str) 
         _groups(ec2, topology, eniConfigSecurityGroupIds=["sg-0123456789abcdef0", cluster_group])
     with pytest.raises(InvalidInput, match=re.escape(f"{elsewhere} (in {elsewhere_vpc}) is not in the cluster's VPC")):
         _groups(ec2, topology, eniConfigSecurityGroupIds=[elsewhere])
+    second = _group(ec2, vpc, "plain-2")
     with pytest.raises(PodSecurityGroupConflict, match="none is tagged"):
-        _groups(ec2, topology, eniConfigSecurityGroupIds=[plain])
+        _groups(ec2, topology, eniConfigSecurityGroupIds=[plain, second])
 
 
 def test_a_missing_launch_template_group_is_refused(ec2: Any, vpc: str) -> None:
