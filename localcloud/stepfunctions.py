@@ -302,14 +302,14 @@ class StateMachineRunner:
     def _new_events(self, execution_arn: str, after_id: int) -> list[dict[str, Any]]:
         """The history's events after `after_id`, oldest first: read newest first (reverseOrder) and
         only as far back as needed, so following a long execution does not re-read its whole history."""
-        newest_first: list[dict[str, Any]] = []
+        newest_first: dict[int, dict[str, Any]] = {}
         pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, reverseOrder=True)
         for page in pages:
-            fresh = [event for event in page["events"] if int(event["id"]) > after_id]
-            newest_first.extend(fresh)
+            fresh: list[dict[str, Any]] = [dict(event) for event in page["events"] if int(event["id"]) > after_id]
+            newest_first.update((int(event["id"]), event) for event in fresh)
             if len(fresh) < len(page["events"]):
                 break
-        return newest_first[::-1]
+        return [newest_first[event_id] for event_id in sorted(newest_first)]
 
     def wait(self, execution_arn: str, *, poll: float = 0.2) -> ExecutionResult:
         """The execution's result once it has ended (no progress shown)."""

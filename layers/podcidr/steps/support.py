@@ -123,7 +123,8 @@ def all_items(list_call: Callable[..., Any], **selectors: Any) -> list[dict[str,
     except ApiException as error:
         if error.status != 410 or token is None:
             raise
-    return _page(list_call, selectors, limit=None, token=None)["items"]
+    whole: list[dict[str, Any]] = _page(list_call, selectors, limit=None, token=None)["items"]
+    return whole
 
 
 def _page(list_call: Callable[..., Any], selectors: Mapping[str, Any], *, limit: int | None, token: str | None) -> Any:
