@@ -156,6 +156,7 @@ _FAILURES = {
 }
 _SCHEDULED = {"LambdaFunctionScheduled", "TaskScheduled"}
 _ITERATION_END = {"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
+_MAP_END = {"MapStateSucceeded", "MapStateFailed", "MapStateAborted"}
 _FINISHED = {
     "ExecutionSucceeded": "SUCCEEDED",
     "ExecutionFailed": "FAILED",
@@ -191,6 +192,11 @@ class HistoryReader:
             path = path[:-1] if path else path
             status = kind.removeprefix("MapIteration").lower()
             yield ProgressEvent("iteration", self._open.get(path), {"index": details.get("index"), "status": status})
+        elif kind in _MAP_END:
+            # The Map's own end may name an event inside its last iteration as its previous one (moto's
+            # interpreter does, after a failed iteration): it belongs to the Map, outside its iterations.
+            while path and not ((open_visit := self._open.get(path)) is not None and open_visit.type == "Map"):
+                path = path[:-1]
         self._path_of[event_id] = path
 
         if kind.endswith("StateEntered"):
