@@ -26,10 +26,11 @@ TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
 }
 # Every read the snapshot can make happens on this account: a launch template, a Fargate profile,
-# a security group of its own, self-managed nodes.
+# a security group of its own, self-managed nodes, a self-managed CNI (aws-node read in kube-system).
 SCENARIO = {
     "vpc": {"securityGroups": [{"name": "nodes-extra"}]},
     "cluster": {
+        "vpcCni": {"addon": False, "version": "v1.18.3", "prefixDelegation": True},
         "nodegroups": [{"name": "managed-ng", "launchTemplate": {"securityGroups": ["nodes-extra"]}}],
         "selfManagedNodes": [{"name": "legacy", "count": 1}],
         "fargateProfiles": [{"name": "serverless", "namespaces": ["batch"]}],
@@ -81,6 +82,7 @@ def test_the_readme_policy_is_enough(twin: Twin) -> None:
     assert taken == take_snapshot(twin.aws.admin_session(), twin.endpoint_url, twin.scenario.cluster.name)
     assert taken["cluster"]["fargateProfiles"] and taken["cluster"]["selfManagedNodes"]
     assert taken["cluster"]["nodegroups"][0]["launchTemplate"] == {"securityGroups": ["nodes-extra"]}
+    assert taken["cluster"]["vpcCni"] == {"addon": False, "version": "v1.18.3", "prefixDelegation": True}
 
 
 @pytest.mark.parametrize("action", readme_actions())
