@@ -97,6 +97,8 @@ class IamEnforcement:
     # -- the gate's hook ---------------------------------------------------------------------
 
     def check(self, request: AwsRequest, environ: WsgiEnviron, caller: str) -> Denial | None:
+        if request.service == "execute-api":
+            return None  # the API authorizes its method requests itself, on the method's ARN (apigateway/sigv4.py)
         policies = self.policies_of(caller)
         match = _ASSUMED.match(caller)
         if policies is None or match is None or self._aws is None:
