@@ -280,12 +280,9 @@ class StateMachineRunner:
         events: list[dict[str, Any]] = []
         while True:
             description = self.sfn.describe_execution(executionArn=execution_arn)
-            pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-            history = [event for page in pages for event in page["events"]]
-            for event in history:
-                if int(event["id"]) > reader.last_id:
-                    events.append(dict(event))
-                    yield from reader.read(dict(event))
+            for event in self._new_events(execution_arn, reader.last_id):
+                events.append(dict(event))
+                yield from reader.read(dict(event))
             if description["status"] != "RUNNING":
                 break
             time.sleep(poll)
@@ -301,6 +298,18 @@ class StateMachineRunner:
             visits=reader.visits,
             events=events,
         )
+
+    def _new_events(self, execution_arn: str, after_id: int) -> list[dict[str, Any]]:
+        """The history's events after `after_id`, oldest first: read newest first (reverseOrder) and
+        only as far back as needed, so following a long execution does not re-read its whole history."""
+        newest_first: list[dict[str, Any]] = []
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, reverseOrder=True)
+        for page in pages:
+            fresh = [event for event in page["events"] if int(event["id"]) > after_id]
+            newest_first.extend(fresh)
+            if len(fresh) < len(page["events"]):
+                break
+        return newest_first[::-1]
 
     def wait(self, execution_arn: str, *, poll: float = 0.2) -> ExecutionResult:
         """The execution's result once it has ended (no progress shown)."""
