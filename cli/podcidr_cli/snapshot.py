@@ -2,9 +2,10 @@
 workloads, read with Describe/List/Get calls only, so that `python -m localcloud rehearse
 --scenario FILE` rehearses that account's migration (DESIGN.md "Rehearsing a real account").
 
-Only keys the scenario accepts are written; not read yet although the scenario has keys for them:
-security groups, the CNI's configuration and prefix delegation, launch templates, taints, update
-configs, unmanaged capacity (self-managed, Karpenter, Fargate), PDBs and load balancers.
+Only keys the scenario accepts are written. The VPC and the cluster are read here; the security
+groups, nodegroups (with their launch templates) and the capacity that is not a managed nodegroup
+in snapshot_capacity; the workloads with their PDBs and load balancers in snapshot_workloads.
+What Plan reads is read with Plan's own functions (podcidr.aws.discovery, podcidr.aws.capacity).
 
 `anonymize` replaces the account's names and IDs by pseudonyms numbered in a stable order
 (the same account gives the same file), keeps the CIDRs, AZs and sizes a plan depends on, drops
@@ -16,17 +17,22 @@ from __future__ import annotations
 import ipaddress
 import re
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import yaml
 from botocore.exceptions import ClientError
+from kubernetes.client.exceptions import ApiException
 
-PUBLIC_DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:1.27-alpine-slim"
-SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
+from podcidr.aws.discovery import describe_cni, describe_nodegroups
+from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, prefix_delegation
+from podcidr_cli import snapshot_capacity as capacity
+from podcidr_cli.snapshot_common import Names, paginate, tag
+from podcidr_cli.snapshot_workloads import Workloads
+
 LOAD_BALANCER_CONTROLLER = "aws-load-balancer-controller"
 _CNI_TAG = re.compile(r":(v\d+\.\d+\.\d+)(-eksbuild\.\d+)?$")
 _DEFAULT_ROUTE = "0.0.0.0/0"
@@ -36,46 +42,13 @@ class SnapshotError(Exception):
     """The cluster or its VPC cannot be read into a scenario; the message says what to do."""
 
 
-@dataclass
-class Names:
-    """What the file calls each resource: its own name (Name tag, else ID), or under `anonymize`
-    a pseudonym `<kind>-<n>`, the same for the same original."""
-
-    anonymize: bool
-    _given: dict[tuple[str, str], str] = field(default_factory=dict)
-    _counts: dict[str, int] = field(default_factory=dict)
-
-    def name(self, kind: str, original: str) -> str:
-        if not self.anonymize:
-            return original
-        key = (kind, original)
-        if key not in self._given:
-            self._counts[kind] = self._counts.get(kind, 0) + 1
-            self._given[key] = f"{kind}-{self._counts[kind]}"
-        return self._given[key]
-
-
-def _tag(resource: dict[str, Any], key: str) -> str | None:
-    for tag in resource.get("Tags") or []:
-        if tag.get("Key") == key:
-            return str(tag.get("Value"))
-    return None
-
-
 def _own_names(resources: list[dict[str, Any]], id_key: str) -> dict[str, str]:
     """ID -> the resource's Name tag, or its ID when untagged or the name is not unique."""
-    tagged = [_tag(r, "Name") for r in resources]
+    tagged = [tag(r, "Name") for r in resources]
     return {
         r[id_key]: name if name and tagged.count(name) == 1 else r[id_key]
         for r, name in zip(resources, tagged, strict=True)
     }
-
-
-def _paginate(client: Any, operation: str, key: str, **request: Any) -> list[Any]:
-    items: list[Any] = []
-    for page in client.get_paginator(operation).paginate(**request):
-        items.extend(page.get(key) or [])
-    return items
 
 
 @dataclass
@@ -103,11 +76,14 @@ class Snapshot:
             raise
         vpc_id = cluster["resourcesVpcConfig"]["vpcId"]
         vpc, subnet_names = self._vpc(vpc_id)
+        vpc["securityGroups"], group_names = capacity.security_groups(
+            self.ec2, vpc_id, cluster["resourcesVpcConfig"].get("clusterSecurityGroupId"), self.names, self._tags
+        )
         kube = connect()
         return {
             "region": self.session.region_name,
             "vpc": vpc,
-            "cluster": self._cluster(cluster, subnet_names, kube),
+            "cluster": self._cluster(cluster, subnet_names, group_names, kube),
         }
 
     # -- the VPC ------------------------------------------------------------------------------------
@@ -115,13 +91,13 @@ class Snapshot:
         by_vpc = [{"Name": "vpc-id", "Values": [vpc_id]}]
         described = self.ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"][0]
         subnets = sorted(
-            _paginate(self.ec2, "describe_subnets", "Subnets", Filters=by_vpc),
+            paginate(self.ec2, "describe_subnets", "Subnets", Filters=by_vpc),
             key=lambda s: ipaddress.IPv4Network(s["CidrBlock"]),
         )
-        tables = _paginate(self.ec2, "describe_route_tables", "RouteTables", Filters=by_vpc)
+        tables = paginate(self.ec2, "describe_route_tables", "RouteTables", Filters=by_vpc)
         nats = [
             n
-            for n in _paginate(self.ec2, "describe_nat_gateways", "NatGateways", Filter=by_vpc)
+            for n in paginate(self.ec2, "describe_nat_gateways", "NatGateways", Filter=by_vpc)
             if n.get("State") == "available" and n.get("ConnectivityType", "public") == "public"
         ]
         subnet_names = {i: self.names.name("subnet", n) for i, n in _own_names(subnets, "SubnetId").items()}
@@ -210,9 +186,7 @@ class Snapshot:
         peerings: dict[str, dict[str, Any]] = {}
         for side, other in (("requester", "AccepterVpcInfo"), ("accepter", "RequesterVpcInfo")):
             filters = [{"Name": f"{side}-vpc-info.vpc-id", "Values": [vpc_id]}]
-            for pcx in _paginate(
-                self.ec2, "describe_vpc_peering_connections", "VpcPeeringConnections", Filters=filters
-            ):
+            for pcx in paginate(self.ec2, "describe_vpc_peering_connections", "VpcPeeringConnections", Filters=filters):
                 status = pcx.get("Status", {}).get("Code")
                 cidr = pcx.get(other, {}).get("CidrBlock")
                 if status in ("active", "pending-acceptance") and cidr:
@@ -221,8 +195,8 @@ class Snapshot:
 
     def _tags(self, resource: dict[str, Any]) -> dict[str, str]:
         tags: dict[str, str] = {}
-        for tag in resource.get("Tags") or []:
-            key, value = str(tag["Key"]), str(tag.get("Value", ""))
+        for item in resource.get("Tags") or []:
+            key, value = str(item["Key"]), str(item.get("Value", ""))
             if key == "Name" or key.startswith("aws:"):
                 continue  # the name is the entry's name; aws: tags are AWS's own, no one can create them
             if self.anonymize:
@@ -234,14 +208,13 @@ class Snapshot:
         return tags
 
     # -- the cluster --------------------------------------------------------------------------------
-    def _cluster(self, cluster: Any, subnet_names: dict[str, str], kube: Any) -> dict[str, Any]:
-        groups = [
-            self.eks.describe_nodegroup(clusterName=self.cluster_name, nodegroupName=name)["nodegroup"]
-            for name in sorted(_paginate(self.eks, "list_nodegroups", "nodegroups", clusterName=self.cluster_name))
-        ]
+    def _cluster(
+        self, cluster: Any, subnet_names: dict[str, str], group_names: dict[str, str], kube: Any
+    ) -> dict[str, Any]:
+        groups = describe_nodegroups(self.eks, self.ec2, self.cluster_name)
         own = [subnet_names[s] for s in cluster["resourcesVpcConfig"].get("subnetIds") or [] if s in subnet_names]
         # The scenario keeps nodegroups in the cluster's subnets: a nodegroup elsewhere widens the list.
-        used = [subnet_names[s] for g in groups for s in g.get("subnets") or [] if s in subnet_names]
+        used = [subnet_names[s] for g in groups for s in g.subnets if s in subnet_names]
         document: dict[str, Any] = {
             "name": self.cluster_alias,
             "version": cluster["version"],
@@ -264,64 +237,31 @@ class Snapshot:
             or (d.metadata.labels or {}).get("app.kubernetes.io/name") == LOAD_BALANCER_CONTROLLER
             for d in deployments
         )
-        document["nodegroups"] = [self._nodegroup(g, subnet_names) for g in groups]
-        document["workloads"] = self._workloads(deployments)
+        if (cluster.get("computeConfig") or {}).get("enabled"):
+            document["autoMode"] = True
+        document["nodegroups"] = [
+            capacity.nodegroup(g, cluster["version"], subnet_names, group_names, self.names) for g in groups
+        ]
+        document.update(capacity.unmanaged_capacity(self.ec2, self.eks, self.cluster_name, subnet_names, self.names))
+        document["workloads"] = Workloads(kube, deployments).entries(self.names)
         return document
 
     def _vpc_cni(self, kube: Any) -> dict[str, Any]:
-        try:
-            addon = self.eks.describe_addon(clusterName=self.cluster_name, addonName="vpc-cni")["addon"]
-            return {"addon": True, "version": addon["addonVersion"]}
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                raise
+        """The add-on (its version, and prefix delegation from its configurationValues, read as Plan reads
+        them), else the self-managed aws-node DaemonSet (its image tag and env)."""
+        cni = describe_cni(self.eks, self.cluster_name)
+        if cni.via == "addon":
+            return {"addon": True, "version": cni.version, "prefixDelegation": prefix_delegation(cni)}
         aws_node = kube.apps.read_namespaced_daemon_set("aws-node", "kube-system")
-        images = [c.image for c in aws_node.spec.template.spec.containers if "amazon-k8s-cni" in (c.image or "")]
+        containers = aws_node.spec.template.spec.containers
+        written: dict[str, Any] = {"addon": False}
+        images = [c.image for c in containers if "amazon-k8s-cni" in (c.image or "")]
         found = _CNI_TAG.search(images[0]) if images else None
-        if found is None:
-            return {"addon": False}
-        return {"addon": False, "version": found.group(1) + (found.group(2) or "-eksbuild.1")}
-
-    def _nodegroup(self, group: Any, subnet_names: dict[str, str]) -> dict[str, Any]:
-        scaling = group.get("scalingConfig") or {}
-        labels = dict(group.get("labels") or {})
-        if self.anonymize:
-            labels = {key: self.names.name("label-value", value) for key, value in sorted(labels.items())}
-        entry: dict[str, Any] = {
-            "name": self.names.name("nodegroup", group["nodegroupName"]),
-            "subnets": [subnet_names[s] for s in group.get("subnets") or [] if s in subnet_names],
-            "instanceTypes": list(group.get("instanceTypes") or []),
-            "minSize": scaling.get("minSize", 0),
-            "desiredSize": scaling.get("desiredSize", 0),
-            "maxSize": scaling.get("maxSize", 1),
-            "labels": labels,
-        }
-        for key, scenario_key in (("amiType", "amiType"), ("capacityType", "capacityType")):
-            if group.get(key):
-                entry[scenario_key] = group[key]
-        if not entry["instanceTypes"]:
-            del entry["instanceTypes"]  # a launch template names it: the scenario's default stands in
-        return entry
-
-    def _workloads(self, deployments: Iterable[Any]) -> list[dict[str, Any]]:
-        workloads = []
-        for d in sorted(deployments, key=lambda d: (d.metadata.namespace, d.metadata.name)):
-            namespace = d.metadata.namespace
-            if namespace in SYSTEM_NAMESPACES:
-                continue
-            containers = d.spec.template.spec.containers or []
-            image = containers[0].image if containers and containers[0].image else PUBLIC_DEFAULT_IMAGE
-            workloads.append(
-                {
-                    "namespace": namespace if namespace == "default" else self.names.name("namespace", namespace),
-                    "name": self.names.name("workload", f"{namespace}/{d.metadata.name}")
-                    if self.anonymize
-                    else d.metadata.name,
-                    "replicas": d.spec.replicas if d.spec.replicas is not None else 1,
-                    "image": PUBLIC_DEFAULT_IMAGE if self.anonymize else image,
-                }
-            )
-        return workloads
+        if found is not None:
+            written["version"] = found.group(1) + (found.group(2) or "")
+        env = {e.name: e.value for c in containers if c.name == "aws-node" for e in c.env or [] if e.value is not None}
+        written["prefixDelegation"] = env.get(PREFIX_DELEGATION, "false").strip().lower() == "true"
+        return written
 
 
 def _target_kind(route: dict[str, Any], nat_subnet: dict[str, str]) -> tuple[str, str | None]:
@@ -358,7 +298,40 @@ def take_snapshot(
         except PodcidrError as error:
             raise SnapshotError(f"cannot reach the cluster's Kubernetes API: {error}") from None
 
-    return snapshot.scenario(connect)
+    try:
+        return snapshot.scenario(connect)
+    except ClientError as error:
+        raise _refused(error, snapshot) or error from None
+    except ApiException as error:
+        if error.status not in (401, 403):
+            raise
+        raise SnapshotError(
+            f"the cluster's Kubernetes API refused a read ({error.status} {error.reason}): give the caller an "
+            "access entry with AmazonEKSViewPolicy (README, 'Rehearsing your own account'); nothing was written"
+        ) from None
+
+
+DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation"})
+
+
+def _refused(error: ClientError, snapshot: Snapshot) -> SnapshotError | None:
+    """An AWS refusal, worded with the IAM action the caller lacks."""
+    code = error.response.get("Error", {}).get("Code", "")
+    if code not in DENIED:
+        return None
+    service = next(
+        (
+            c.meta.service_model.endpoint_prefix
+            for c in (snapshot.ec2, snapshot.eks)
+            if error.operation_name in c.meta.service_model.operation_names
+        ),
+        "?",
+    )
+    return SnapshotError(
+        f"AWS refused {service}:{error.operation_name} ({code}: {error.response['Error'].get('Message', '')}). "
+        "The snapshot needs the read-only policy README.md gives (section 'Rehearsing your own account'); "
+        "nothing was written"
+    )
 
 
 def write_snapshot(

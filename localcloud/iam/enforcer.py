@@ -8,7 +8,10 @@ service refuses it:
   `iam:CreateServiceLinkedRole` where that role does not exist yet: `InvalidRequestException`
   worded as EKS words it (shared/AWS-FACTS.md section 7). When the caller may create it and it
   does not exist, the twin creates it, as EKS does.
-Calls with other credentials (the twin's admin, roles that are not the stack's) are not checked.
+Roles made in the account (CreateRole, then PutRolePolicy or AttachRolePolicy) are checked too,
+against their inline and attached policies as they are at the time of the call. Calls with other
+credentials are not checked: the twin's admin, and roles with no policy at all (tests' identities
+that stand for a caller whose permissions are not the point; on AWS such a role may do nothing).
 """
 
 from __future__ import annotations
@@ -84,11 +87,18 @@ class IamEnforcement:
 
     def policies_of(self, caller: str) -> list[PolicyDocument] | None:
         match = _ASSUMED.match(caller)
-        return self._policies.get(match.group("role")) if match else None
+        if match is None:
+            return None
+        stack_role = self._policies.get(match.group("role"))
+        if stack_role is not None:
+            return stack_role
+        return account_role_policies(self._iam_backend(match.group("account")), match.group("role"))
 
     # -- the gate's hook ---------------------------------------------------------------------
 
     def check(self, request: AwsRequest, environ: WsgiEnviron, caller: str) -> Denial | None:
+        if request.service == "execute-api":
+            return None  # the API authorizes its method requests itself, on the method's ARN (apigateway/sigv4.py)
         policies = self.policies_of(caller)
         match = _ASSUMED.match(caller)
         if policies is None or match is None or self._aws is None:
@@ -203,6 +213,23 @@ class IamEnforcement:
         if self._nodegroup_slr_exists(account):
             return
         create_nodegroup_slr(self._iam_backend(account))
+
+
+def account_role_policies(backend: Any, role_name: str) -> list[PolicyDocument] | None:
+    """The inline and attached policies of a role made through IAM, or None if it has none (or no such role)."""
+    role = next((r for r in backend.get_roles() if r.name == role_name), None)
+    if role is None:
+        return None
+    documents = [_document(text) for text in role.policies.values()]
+    for policy in role.managed_policies.values():
+        version = next((v for v in policy.versions if v.is_default_version), None)
+        if version is not None:
+            documents.append(_document(version.document))
+    return documents or None
+
+
+def _document(text: Any) -> PolicyDocument:
+    return dict(json.loads(text)) if isinstance(text, str) else dict(text)
 
 
 def create_nodegroup_slr(backend: Any) -> None:

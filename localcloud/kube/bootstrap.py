@@ -23,6 +23,35 @@ def _registry(region: str) -> str:
     return f"{ECR_ACCOUNT}.dkr.ecr.{region}.amazonaws.com"
 
 
+def eniconfig_schema() -> Obj:
+    """ENIConfig's openAPIV3Schema as the VPC CNI's chart ships it (charts/aws-vpc-cni/crds): unknown
+    fields are kept at the top level only (x-kubernetes-preserve-unknown-fields does not reach into
+    `spec`), so an unknown `spec` field is pruned, and refused under fieldValidation=Strict."""
+    return {
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": True,
+        "description": "ENIConfig is the Schema for the eniconfigs API",
+        "properties": {
+            "apiVersion": {
+                "type": "string",
+                "description": "APIVersion defines the versioned schema of this representation of an object.",
+            },
+            "kind": {"type": "string", "description": "Kind is a string value representing the REST resource."},
+            "metadata": {"type": "object"},
+            "spec": {
+                "type": "object",
+                "description": "ENIConfigSpec defines the desired state of ENIConfig",
+                "properties": {
+                    "securityGroups": {"type": "array", "items": {"type": "string"}},
+                    "subnet": {"type": "string"},
+                },
+                "required": ["subnet"],
+            },
+            "status": {"type": "object", "description": "ENIConfigStatus defines the observed state of ENIConfig"},
+        },
+    }
+
+
 def eniconfig_crd() -> Obj:
     """The ENIConfig CRD as the VPC CNI installs it."""
     return {
@@ -38,7 +67,7 @@ def eniconfig_crd() -> Obj:
                     "name": "v1alpha1",
                     "served": True,
                     "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                    "schema": {"openAPIV3Schema": eniconfig_schema()},
                 }
             ],
             "names": {

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import yaml
 from werkzeug.wrappers import Request, Response
 
-from localcloud.kube import openapi, reviews, tables
+from localcloud.kube import field_validation, openapi, reviews, tables
 from localcloud.kube.auth import (
     AuthenticationError,
     Authorizer,
@@ -168,6 +168,14 @@ class KubeApi:
         current_principal.set(principal)
         if path == "/version":
             return json_response(self.version)
+        if request.method == "GET" and path == "/openapi/v2":
+            if not openapi.wants_v2_json(request.headers.get("Accept", "")):
+                raise ApiError(
+                    406,
+                    "NotAcceptable",
+                    "only the following media types are accepted: application/json (the twin serves no protobuf)",
+                )
+            return json_response(openapi.swagger(self.store.registry))
         if request.method == "GET" and path.startswith("/openapi/v3"):
             served = openapi.serve(self.store.registry, path)
             if served is None:
@@ -296,7 +304,10 @@ class KubeApi:
                 response = self._watch(request, resource, route)
                 self._record(operation, False, "ok")
                 return response
+            warnings = self._field_validation(request, resource, route, verb)
             response = self._act(request, resource, route, verb, dry_run)
+            for warning in warnings:
+                response.headers.add("Warning", warning)
             if fault is not None:  # `after`: the call acted, its response is lost
                 raise from_fault(fault.error, fault.message)
         except ApiError as err:
@@ -304,6 +315,20 @@ class KubeApi:
             raise
         self._record(operation, mutating, "ok")
         return response
+
+    @staticmethod
+    def _field_validation(request: Request, resource: ResourceType, route: Route, verb: str) -> list[str]:
+        """Unknown fields of a custom resource's body: refused under fieldValidation=Strict, else warnings."""
+        if route.subresource or verb not in ("create", "update", "patch"):
+            return []
+        if verb == "patch":
+            patch_type = _patch_type(request, resource)
+            if patch_type not in ("merge", "apply"):
+                return []
+            body = _patch_body(request, patch_type)
+        else:
+            body = _json_body(request)
+        return field_validation.check(resource, body, request.args.get("fieldValidation"))
 
     def _take_fault(self, operation: str) -> FaultLike | None:
         """The fault to inject into this call, if any (taken once per call)."""

@@ -8,8 +8,13 @@ itself: the document must have, for the kind's PATCH operation (tagged with
 `fieldValidation=Strict` and leaves validation to the server. `explain` finds a kind's schema in
 `components.schemas` by the same extension. A custom resource's schema is its CRD's
 openAPIV3Schema; a built-in kind's is its envelope (apiVersion, kind, metadata, spec, status),
-not the full API reference. /openapi/v2 (protobuf only for kubectl) is not served: kubectl uses
-v3 when it is there.
+not the full API reference.
+
+/openapi/v2 serves the same definitions as one Swagger 2.0 document, in JSON only. kubectl (client-go's
+OpenAPISchema) asks for it in protobuf only (`application/com.github.proto-openapi.spec.v2@v1.0+protobuf`,
+gnostic's OpenAPIv2 message) and uses it only where v3 is missing: the twin answers that request 406
+NotAcceptable, where kube-apiserver would answer protobuf. Clients that ask for JSON (operator tools,
+`kubectl get --raw /openapi/v2`) get the document.
 """
 
 from __future__ import annotations
@@ -50,7 +55,8 @@ def _schema(resource: ResourceType) -> Obj:
     if not resource.builtin:
         schema = json.loads(json.dumps(resource.schema or {"type": "object"}))
         properties = schema.setdefault("properties", {}) if schema.get("type") == "object" else {}
-        properties.setdefault("metadata", {"$ref": f"#/components/schemas/{OBJECT_META}"})
+        if schema.get("type") == "object":  # as kube-apiserver publishes a CR: its metadata is an ObjectMeta
+            properties["metadata"] = {"$ref": f"#/components/schemas/{OBJECT_META}"}
     else:
         schema = {
             "type": "object",
@@ -182,3 +188,56 @@ def serve(registry: ResourceRegistry, path: str) -> Obj | None:
     if parts[0] == "apis" and len(parts) == 3:
         return document(registry, parts[1], parts[2])
     return None
+
+
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2"
+
+
+def _v2(node: Any) -> Any:
+    """A v3 schema as Swagger 2.0 writes it: references to #/definitions, no `nullable`."""
+    if isinstance(node, dict):
+        return {
+            k: (v.replace("#/components/schemas/", "#/definitions/") if k == "$ref" else _v2(v))
+            for k, v in node.items()
+            if k != "nullable"
+        }
+    if isinstance(node, list):
+        return [_v2(item) for item in node]
+    return node
+
+
+def _v2_operation(operation: Obj) -> Obj:
+    written = {k: v for k, v in operation.items() if k not in ("parameters", "responses")}
+    written["parameters"] = [
+        {"name": p["name"], "in": p["in"], "type": "string", **({"required": True} if p.get("required") else {})}
+        for p in operation["parameters"]
+    ]
+    schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    written["responses"] = {"200": {"description": "OK", "schema": _v2(schema)}}
+    written["consumes"] = ["application/json"]
+    written["produces"] = ["application/json"]
+    return written
+
+
+def swagger(registry: ResourceRegistry) -> Obj:
+    """`/openapi/v2`: every served kind's definition and operations in one Swagger 2.0 document."""
+    paths: Obj = {}
+    definitions: Obj = {OBJECT_META: _object_meta()}
+    versions = [("", "v1"), *[(g, v) for g, vs in registry.groups() for v in vs]]
+    for group, version in versions:
+        for resource in registry.in_group_version(group, version):
+            for path, operations in _paths(resource).items():
+                paths[path] = {verb: _v2_operation(op) for verb, op in operations.items()}
+            definitions[schema_name(resource)] = _v2(_schema(resource))
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kubernetes", "version": "unversioned"},
+        "paths": paths,
+        "definitions": definitions,
+    }
+
+
+def wants_v2_json(accept: str) -> bool:
+    """JSON is acceptable (no Accept, */*, application/json); False when only protobuf is."""
+    kinds = [part.split(";")[0].strip().lower() for part in accept.split(",") if part.strip()]
+    return not kinds or any(k in ("*/*", "application/*", "application/json") for k in kinds)

@@ -1,6 +1,8 @@
 """`podcidr snapshot` against the twin: the scenario it writes rebuilds a twin that plans the same
 migration and rehearses it; it reads with Describe/List/Get calls only; `--anonymize` leaves no
-name or ID of the account in the file."""
+name or ID of the account in the file. Two accounts: the seed's, and a richer one (security groups,
+launch templates, taints, update configs, unmanaged capacity, the CNI's configuration, PDBs and
+load balancers) whose every such key the snapshot must give back."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import yaml
 from kubernetes.client import rest
 
 from localcloud.aws.server import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY
-from localcloud.scenario import Scenario, load_scenario
+from localcloud.scenario import Scenario, load_scenario, parse_scenario
 from localcloud.twin import Twin
 from podcidr_cli import main as cli
 
@@ -112,11 +114,12 @@ def _plan(report: dict[str, Any]) -> dict[str, Any]:
         "subnets": sorted((s["availabilityZone"], s["cidr"]) for s in report["podSubnets"]),
         "eniConfigs": sorted(e["name"] for e in report["eniConfigs"]),
         "nodegroups": sorted((g["replaced"], g["by"], g.get("maxPods")) for g in report["nodegroups"]),
+        "unmanaged": sorted((c["kind"], c["name"], c["nodes"]) for c in report.get("unmanagedCapacity") or []),
     }
 
 
 def _dry_run(twin: Twin) -> dict[str, Any]:
-    result = twin.execute({"clusterName": twin.scenario.cluster.name, "dryRun": True})
+    result = twin.execute({"clusterName": twin.scenario.cluster.name, "dryRun": True, "ignoreUnmanagedCapacity": True})
     assert result.succeeded, (result.error, result.cause)
     return _plan(result.output)
 
@@ -192,3 +195,153 @@ def _strings(document: Any) -> tuple[list[str], list[str]]:
             keys, values = keys + more_keys, values + more_values
         return keys, values
     return [], [str(document)]
+
+
+# -- a richer account --------------------------------------------------------------------------------
+
+RICH = {
+    "vpc": {
+        "securityGroups": [
+            {"name": "nodes-extra", "tags": {"team": "web", "kubernetes.io/cluster/eksworkshop": "owned"}},
+            {"name": "db-access", "tags": {"team": "data"}},
+        ]
+    },
+    "cluster": {
+        "vpcCni": {"addon": True, "version": "v1.18.3-eksbuild.1", "prefixDelegation": True},
+        "nodegroups": [
+            {
+                "name": "managed-ng",
+                "minSize": 2,
+                "desiredSize": 2,
+                "maxSize": 4,
+                "taints": [{"key": "dedicated", "value": "web", "effect": "NO_SCHEDULE"}],
+                "labels": {"role": "web"},
+                "tags": {"team": "web", "aws:cloudformation:stack-name": "eksctl-eksworkshop-nodegroup-managed-ng"},
+                "updateConfig": {"maxUnavailablePercentage": 50},
+                "launchTemplate": {"securityGroups": ["nodes-extra"]},
+            },
+            {
+                "name": "custom-ng",
+                "version": "1.29",
+                "minSize": 1,
+                "desiredSize": 1,
+                "maxSize": 2,
+                "instanceTypes": ["m5.large"],
+                "updateConfig": {"maxUnavailable": 2, "updateStrategy": "MINIMAL"},
+                "launchTemplate": {"securityGroups": ["nodes-extra"], "customAmi": True, "maxPods": 29},
+            },
+        ],
+        "selfManagedNodes": [{"name": "legacy", "subnets": ["node-a"], "instanceType": "m5.large", "count": 2}],
+        "karpenterNodes": [{"nodePool": "spot", "subnets": ["node-b"], "instanceType": "c5.large", "count": 1}],
+        "fargateProfiles": [{"name": "serverless", "namespaces": ["batch"]}],
+        "workloads": [
+            {
+                "namespace": "shop",
+                "name": "web",
+                "replicas": 3,
+                "exposedBy": ["alb", "nlb"],
+                "pdb": {"minAvailable": 2},
+            },
+            {"name": "api", "replicas": 2, "pdb": {"maxUnavailable": 1}},
+        ],
+    },
+}
+
+
+@dataclass
+class Rich:
+    scenario: Scenario
+    plan: dict[str, Any]
+    snapshot: str
+    anonymized: str
+    calls: Recorded
+    names: set[str]
+    """IDs and names of the account's security groups, launch templates, instances, Fargate profile."""
+
+
+@pytest.fixture(scope="module")
+def rich(tmp_path_factory: pytest.TempPathFactory) -> Rich:
+    directory = tmp_path_factory.mktemp("rich")
+    with pytest.MonkeyPatch.context() as monkeypatch, Twin(parse_scenario(RICH)) as twin:
+        calls = _record(monkeypatch)
+        snapshot = _snapshot(twin, directory / "snapshot.yaml")
+        anonymized = _snapshot(twin, directory / "anonymous.yaml", "--anonymize")
+        plan = _dry_run(twin)
+        ec2 = twin.aws.admin_session().client("ec2")
+        names = {str(twin.aws.account_id), "legacy", "spot", "serverless", "batch", "shop"}
+        for group in ec2.describe_security_groups()["SecurityGroups"]:
+            names |= {group["GroupId"], group["GroupName"]}
+        for template in ec2.describe_launch_templates()["LaunchTemplates"]:
+            names |= {template["LaunchTemplateId"], template["LaunchTemplateName"]}
+        for reservation in ec2.describe_instances()["Reservations"]:
+            names |= {i["InstanceId"] for i in reservation["Instances"]}
+        names -= {"default"}
+        return Rich(twin.scenario, plan, snapshot, anonymized, calls, names)
+
+
+def _load(text: str, directory: Path) -> Scenario:
+    (directory / "snapshot.yaml").write_text(text, encoding="utf-8")
+    return load_scenario(directory / "snapshot.yaml")
+
+
+def test_a_richer_account_comes_back_key_for_key_and_plans_the_same(rich: Rich, tmp_path: Path) -> None:
+    rebuilt, original = _load(rich.snapshot, tmp_path), rich.scenario
+    assert sorted(rebuilt.vpc.security_groups, key=lambda g: g.name) == sorted(
+        original.vpc.security_groups, key=lambda g: g.name
+    )
+    assert rebuilt.cluster.vpc_cni == original.cluster.vpc_cni
+    by_name = {g.name: g for g in rebuilt.cluster.nodegroups}
+    for group in original.cluster.nodegroups:
+        again = by_name[group.name]
+        assert (again.taints, again.labels, again.update_config, again.launch_template, again.version) == (
+            group.taints,
+            group.labels,
+            group.update_config,
+            group.launch_template,
+            group.version,
+        )
+        assert again.tags == group.tags
+        assert (again.min_size, again.desired_size, again.max_size) == (
+            group.min_size,
+            group.desired_size,
+            group.max_size,
+        )
+    assert rebuilt.cluster.self_managed_nodes == original.cluster.self_managed_nodes
+    assert rebuilt.cluster.karpenter_nodes == original.cluster.karpenter_nodes
+    assert rebuilt.cluster.fargate_profiles == original.cluster.fargate_profiles
+    assert sorted(rebuilt.cluster.workloads, key=lambda w: w.name) == sorted(
+        original.cluster.workloads, key=lambda w: w.name
+    )
+
+    with Twin(rebuilt) as twin:
+        assert _dry_run(twin) == rich.plan
+    assert rich.plan["unmanaged"], "the plan saw the unmanaged capacity"
+
+
+def test_a_richer_account_is_read_with_reads_only(rich: Rich) -> None:
+    calls = rich.calls
+    assert [c for c in calls.aws if not c.split(":")[1].startswith(READ_ONLY)] == []
+    assert [c for c in calls.kube if not c.startswith("GET ")] == []
+    for read in ("ec2:DescribeSecurityGroups", "ec2:DescribeLaunchTemplateVersions", "ec2:DescribeInstances"):
+        assert read in calls.aws
+    assert any(c.endswith("/poddisruptionbudgets") for c in calls.kube)
+    assert any(c.endswith("/ingresses") for c in calls.kube)
+
+
+def test_a_richer_account_anonymized_names_none_of_its_groups_templates_or_instances(
+    rich: Rich, tmp_path: Path
+) -> None:
+    keys, values = _strings(yaml.safe_load(rich.anonymized))
+    assert [n for n in sorted(rich.names) if any(n in string for string in keys + values)] == []
+    scenario = _load(rich.anonymized, tmp_path)
+    assert [g.name for g in scenario.vpc.security_groups] == ["security-group-1", "security-group-2"]
+    groups = {g.name: g for g in scenario.cluster.nodegroups}
+    extra = groups["nodegroup-2"].launch_template
+    assert extra is not None and extra.security_groups == groups["nodegroup-1"].launch_template.security_groups
+    assert [n.name for n in scenario.cluster.self_managed_nodes] == ["self-managed-1"]
+    [profile] = scenario.cluster.fargate_profiles
+    assert profile.name == "fargate-profile-1" and profile.namespaces == ["namespace-1"]
+    assert [(w.namespace, w.name) for w in scenario.cluster.workloads] == [
+        ("default", "workload-1"),
+        ("namespace-2", "workload-2"),
+    ]
