@@ -3,7 +3,11 @@
 Per rehearsal: wall time of the execution; the twin's simulated durations on the critical path
 (the scenario's `timing` of the timed states the execution went through) and their share of the
 wall time; state transitions; Lambda invocations; AWS calls (mutating and read, from the ledger).
-Then each handler's import time in a fresh interpreter, and the layer's size.
+Then a rehearsal of a large cluster (localcloud/scenarios/large-cluster.yaml: 60 nodes, 2,000
+pods) with each function's longest invocation and its memory: the peak Python memory an invocation
+allocated (tracemalloc, invocations one at a time) plus the handler's resident size after import in
+a fresh interpreter, against the function's MemorySize. Then each handler's import time, and the
+layer's size.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from rich.table import Table
 from localcloud.rehearse import REHEARSAL_POLL_SECONDS, rehearse
 from localcloud.scenario import Scenario, load_scenario
 from localcloud.template import PROJECT_ROOT, Account, FunctionSpec, Template
+from localcloud.twin import Twin
 
 STATE_TIMINGS: dict[str, tuple[str, ...]] = {
     "WaitForClusterActive": ("clusterCreate",),
@@ -49,8 +54,12 @@ def simulated_seconds(scenario: Scenario, states: Iterable[str]) -> float:
     return total
 
 
-def import_seconds(spec: FunctionSpec) -> float:
-    """The handler module's import time in a fresh interpreter (a cold start's init, roughly)."""
+LARGE_SCENARIO = Path(__file__).parent / "scenarios" / "large-cluster.yaml"
+
+
+def import_figures(spec: FunctionSpec) -> tuple[float, int]:
+    """The handler module's import time in a fresh interpreter (a cold start's init, roughly) and the
+    interpreter's resident size after it (bytes): what a warm container holds before any event."""
     module_path = spec.handler.rpartition(".")[0]
     source = spec.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
     code = (
@@ -59,14 +68,16 @@ def import_seconds(spec: FunctionSpec) -> float:
         "start = time.perf_counter()\n"
         f"spec = importlib.util.spec_from_file_location('handler', {str(source)!r})\n"
         "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "print(time.perf_counter() - start)\n"
+        "import resource\n"
+        "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
     )
     env = {**os.environ, **spec.environment, "POWERTOOLS_TRACE_DISABLED": "1", "AWS_DEFAULT_REGION": "us-east-1"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     try:
-        return float(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        return float("nan")
+        seconds, resident = done.stdout.strip().splitlines()[-1].split()
+        return float(seconds), int(resident)
+    except ValueError:
+        return float("nan"), 0
 
 
 def _tree_size(path: Path) -> int:
@@ -112,7 +123,58 @@ def _mib(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MiB"
 
 
-def run(console: Console, repeat: int = 1) -> dict[str, Any]:
+def _large_cluster(
+    console: Console, template: Template, functions: dict[str, FunctionSpec], imported: dict[str, tuple[float, int]]
+) -> dict[str, Any]:
+    """One full rehearsal of the large scenario, invocations measured; its figures per function."""
+    scenario = load_scenario(LARGE_SCENARIO)
+    twin = Twin(scenario, template=template)
+    twin.lambdas.measure_memory = True
+    started = time.monotonic()
+    with twin:
+        rehearsal = rehearse(
+            scenario, {"clusterName": scenario.cluster.name, "pollSeconds": REHEARSAL_POLL_SECONDS}, twin=twin
+        )
+        invocations = list(twin.lambdas.invocations)
+    (result,) = rehearsal.results
+    nodes = sum(g.desired_size for g in scenario.cluster.nodegroups)
+    pods = sum(w.replicas for w in scenario.cluster.workloads)
+    status = result.status if result.succeeded else f"{result.status} ({result.error}: {result.cause})"
+    console.print(
+        f"large cluster ({nodes} nodes in {len(scenario.cluster.nodegroups)} nodegroups, {pods} pods): {status}, "
+        f"{result.duration:.0f} s of execution, {time.monotonic() - started:.0f} s with the twin's set-up"
+    )
+    table = Table(title="functions in the large-cluster rehearsal (invocations one at a time)")
+    for column in ("function", "invocations", "longest s", "peak MiB", "after import MiB", "total MiB", "MemorySize"):
+        table.add_column(column, justify="left" if column == "function" else "right")
+    by_function: dict[str, Any] = {}
+    for name, spec in functions.items():
+        runs = [i for i in invocations if i.function == name]
+        if not runs:
+            continue
+        peak = max(i.peak_bytes or 0 for i in runs)
+        resident = imported[name][1]
+        by_function[name] = {
+            "invocations": len(runs),
+            "longest": max(i.duration for i in runs),
+            "peakBytes": peak,
+            "residentAfterImportBytes": resident,
+            "memorySize": spec.memory_size,
+        }
+        table.add_row(
+            name,
+            str(len(runs)),
+            f"{by_function[name]['longest']:.2f}",
+            f"{peak / 2**20:.1f}",
+            f"{resident / 2**20:.0f}",
+            f"{(peak + resident) / 2**20:.0f}",
+            f"{spec.memory_size} MB",
+        )
+    console.print(table)
+    return {"status": result.status, "wall": result.duration, "functions": by_function}
+
+
+def run(console: Console, repeat: int = 1, large: bool = True) -> dict[str, Any]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     scenario = load_scenario()
     template = Template.load()
@@ -166,13 +228,17 @@ def run(console: Console, repeat: int = 1) -> dict[str, Any]:
         table.caption = f"twin start-up and teardown (not in wall): about {setup:.1f}s per rehearsal"
     console.print(table)
 
+    functions = template.functions(Account(scenario.region, "123456789012"))
+    imported = {spec.name: import_figures(spec) for spec in functions.values()}
+    if large:
+        figures["large cluster"] = _large_cluster(console, template, functions, imported)
+
     imports = Table(title="handler import time in a fresh interpreter")
     imports.add_column("function")
     imports.add_column("handler")
     imports.add_column("import s", justify="right")
-    functions = template.functions(Account(scenario.region, "123456789012"))
     for spec in functions.values():
-        seconds = import_seconds(spec)
+        seconds = imported[spec.name][0]
         figures.setdefault("imports", {})[spec.name] = seconds
         imports.add_row(spec.name, f"{spec.code_uri.relative_to(PROJECT_ROOT)}/{spec.handler}", f"{seconds:.2f}")
     console.print(imports)
@@ -187,11 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     args = argparse.ArgumentParser(prog="python -m localcloud.bench", description=__doc__)
     args.add_argument("--repeat", type=int, default=1, help="executions per rehearsal (each on the last's twin)")
     args.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args.add_argument("--no-large", action="store_true", help="skip the large-cluster rehearsal (minutes)")
     options = args.parse_args(argv)
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)
-    figures = run(console, repeat=max(1, options.repeat))
+    figures = run(console, repeat=max(1, options.repeat), large=not options.no_large)
     if options.json:
         options.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

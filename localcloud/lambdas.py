@@ -40,6 +40,7 @@ import sys
 import threading
 import time
 import traceback
+import tracemalloc
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -99,6 +100,9 @@ class Invocation:
     """Seconds spent importing the handler on a cold start; None when warm."""
     error_type: str | None = None
     log: str = ""
+    peak_bytes: int | None = None
+    """With `measure_memory`: the most Python memory allocated during the invocation above what was
+    allocated when it began (tracemalloc); None otherwise."""
 
 
 @dataclass
@@ -159,6 +163,11 @@ class LocalLambdas:
         self._running = 0
         self.max_concurrent = 0
         """The most invocations that ran at the same time."""
+        self.measure_memory = False
+        """For `make bench`: run invocations one at a time and record each one's peak_bytes. One at a
+        time so a peak is one invocation's; the twin's own threads (moto, the cluster's controllers)
+        allocate meanwhile too, so a peak can only be over, never under, the function's."""
+        self._one_at_a_time = threading.Lock()
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -291,6 +300,25 @@ class LocalLambdas:
         client_context: Any = None,
     ) -> tuple[bytes, str | None, Invocation]:
         """Run the handler; (payload, function error or None, the invocation record)."""
+        if not self.measure_memory:
+            return self._invoke(spec, event, request_id, invoked_arn, client_context)
+        with self._one_at_a_time:
+            if not tracemalloc.is_tracing():
+                tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            tracemalloc.reset_peak()
+            answer = self._invoke(spec, event, request_id, invoked_arn, client_context)
+            answer[2].peak_bytes = max(0, tracemalloc.get_traced_memory()[1] - before)
+            return answer
+
+    def _invoke(
+        self,
+        spec: FunctionSpec,
+        event: Any,
+        request_id: str | None,
+        invoked_arn: str | None,
+        client_context: Any,
+    ) -> tuple[bytes, str | None, Invocation]:
         request_id = request_id or str(uuid.uuid4())
         record = Invocation(function=spec.name, request_id=request_id, started=time.time())
         with self._lock:

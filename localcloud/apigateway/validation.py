@@ -1,4 +1,4 @@
-"""Request validation as an API Gateway request validator does it.
+r"""Request validation as an API Gateway request validator does it.
 
 `validateRequestParameters`: every required parameter (path, query string, header) is present,
 else BAD_REQUEST_PARAMETERS ("Missing required request parameters: [a, b]").
@@ -7,6 +7,9 @@ draft 4; a content type without a model is not checked), else BAD_REQUEST_BODY, 
 request body" and `$context.error.validationErrorString` the list of errors in the words of the
 validator API Gateway runs (java-json-tools' json-schema-validator), e.g.
 `[object has missing required properties (["clusterName"])]`.
+
+Patterns are ECMA 262 regular expressions, as that validator runs them: `$` matches only at the
+very end (Python's also before a final newline) and `\d`, `\w`, `\s` are ASCII (Python's Unicode).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from jsonschema import Draft4Validator, ValidationError
+from jsonschema import Draft4Validator, ValidationError, validators
 
 from localcloud.apigateway.definition import Operation
 from localcloud.apigateway.responses import Refused
@@ -62,10 +65,40 @@ def _invalid(errors: list[str]) -> Refused:
     return Refused("BAD_REQUEST_BODY", INVALID_BODY, status=400, validation_errors=f"[{', '.join(errors)}]")
 
 
+def ecma_262(pattern: str) -> re.Pattern[str]:
+    r"""`pattern` compiled to behave as ECMA 262 does: ASCII classes, `$` only at the very end
+    (outside a character class, an unescaped `$` becomes `\Z`)."""
+    translated, escaped, in_class = [], False, False
+    for char in pattern:
+        if escaped:
+            translated.append(char)
+            escaped = False
+        elif char == "\\":
+            translated.append(char)
+            escaped = True
+        elif char == "[":
+            in_class = True
+            translated.append(char)
+        elif char == "]":
+            in_class = False
+            translated.append(char)
+        else:
+            translated.append("\\Z" if char == "$" and not in_class else char)
+    return re.compile("".join(translated), re.ASCII)
+
+
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not ecma_262(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+ApiGatewayValidator = validators.extend(Draft4Validator, {"pattern": _ecma_pattern})
+
+
 def schema_errors(schema: Mapping[str, Any], document: Any) -> list[str]:
     """Every way `document` breaks `schema` (draft 4), one message per keyword and location."""
     messages: list[str] = []
-    for error in sorted(Draft4Validator(schema).iter_errors(document), key=_position):
+    for error in sorted(ApiGatewayValidator(schema).iter_errors(document), key=_position):
         message = _message(error)
         if message not in messages:
             messages.append(message)
@@ -140,7 +173,7 @@ def _bounds_message(keyword: str, expected: Any, instance: Any) -> str | None:
 
 def _extra_properties(schema: Mapping[str, Any], instance: Mapping[str, Any]) -> Iterator[str]:
     known = set(schema.get("properties") or {})
-    patterns = [re.compile(pattern) for pattern in schema.get("patternProperties") or {}]
+    patterns = [ecma_262(pattern) for pattern in schema.get("patternProperties") or {}]
     for name in instance:
         if name not in known and not any(pattern.search(name) for pattern in patterns):
             yield name

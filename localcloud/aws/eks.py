@@ -887,7 +887,7 @@ class EksStore:
         if addon:
             self._addon(cluster, addon)
         ids = [u.id for u in self.extra(cluster).updates.values() if u.addon == addon and u.nodegroup == nodegroup]
-        return {"updateIds": ids}
+        return _page_of(ids, "updateIds", query)
 
     # -- access entries ----------------------------------------------------------------------------
 
@@ -1035,6 +1035,22 @@ class Response:
     """A response from moto (possibly edited) to pass on as it is."""
 
     captured: Any
+
+
+def _page_of(values: list[str], key: str, query: dict[str, str]) -> dict[str, Any]:
+    """One page of a List* answer as EKS pages it: `maxResults` 1 to 100 (default 100), `nextToken`."""
+    raw_size = query.get("maxResults", "100")
+    if not raw_size.isdigit() or not 1 <= int(raw_size) <= 100:
+        raise EksError("InvalidParameterException", "maxResults must be between 1 and 100")
+    size, token = int(raw_size), query.get("nextToken")
+    try:
+        start = int(base64.urlsafe_b64decode(token.encode()).decode()) if token else 0
+    except ValueError as error:
+        raise EksError("InvalidParameterException", "The nextToken parameter is not valid") from error
+    page: dict[str, Any] = {key: values[start : start + size]}
+    if start + size < len(values):
+        page["nextToken"] = base64.urlsafe_b64encode(str(start + size).encode()).decode()
+    return page
 
 
 def encode_ca(pem: bytes) -> str:

@@ -21,12 +21,17 @@ MIN_PREFIX = 16
 MAX_PREFIX = 28
 MAX_AVAILABILITY_ZONES = 16
 MAX_NODEGROUPS = 100
+MAX_PROBLEMS_SHOWN = 10
+"""An InvalidInput Cause names this many problems, then counts the rest: a Cause stays far below Step
+Functions' 32 KB cause limit whatever the input."""
 MAX_ENI_CONFIG_SECURITY_GROUPS = 5
 """An ENI takes at most 5 security groups (the VPC quota's default)."""
 
 CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 """EKS CreateCluster's rule: letters, digits, hyphens and underscores, starting alphanumeric, 1..100."""
-_AZ_NAME = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d+[a-z]$")
+_AZ_NAME = re.compile(r"^[a-z]{2,4}(-[a-z0-9]+)+[a-z]$")
+"""Region zones (ap-southeast-1a, us-gov-west-1a, eusc-de-east-1a), Local Zones (us-west-2-lax-1a) and
+Wavelength zones; not zone IDs (apse1-az1). ASCII classes only: the API's model is ECMA 262."""
 _SECURITY_GROUP_ID = re.compile(r"^sg-[0-9a-f]{8}([0-9a-f]{9})?$")
 _NODEGROUP_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,62}$")
 _IMAGE = r"^\S+$"
@@ -44,6 +49,23 @@ def _octet_values(step: int) -> str:
 _OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 
 
+PRIVATE_BLOCKS = tuple(
+    ipaddress.IPv4Network(block)
+    for block in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "198.19.0.0/16")
+)
+"""Where a pod block may be: RFC 1918, the shared address space (RFC 6598) and 198.19.0.0/16, the
+ranges AWS documents for VPC blocks besides publicly routable ones. A public block would hide that
+range of the internet from the whole VPC, nodes included (its `local` route wins)."""
+_PRIVATE_FIRST_OCTETS = (
+    f"10\\.{_OCTET}",
+    "172\\.(1[6-9]|2[0-9]|3[01])",
+    "192\\.168",
+    "100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])",
+    "198\\.19",
+)
+"""The first two octets of a /16 or longer block inside PRIVATE_BLOCKS."""
+
+
 def ipv4_block_pattern() -> str:
     """The IPv4 blocks /16../28 with their host bits zero, as one regular expression (for the
     API's request model, which has no other way to say it)."""
@@ -53,7 +75,7 @@ def ipv4_block_pattern() -> str:
             per_prefix.append(f"{_octet_values(2 ** (24 - prefix))}\\.0/{prefix}")
         else:
             per_prefix.append(f"{_OCTET}\\.{_octet_values(2 ** (32 - prefix))}/{prefix}")
-    return f"^{_OCTET}\\.{_OCTET}\\.({'|'.join(per_prefix)})$"
+    return f"^({'|'.join(_PRIVATE_FIRST_OCTETS)})\\.({'|'.join(per_prefix)})$"
 
 
 def _ipv4_block(value: str) -> str:
@@ -67,6 +89,11 @@ def _ipv4_block(value: str) -> str:
         raise ValueError(f"{value} is a /{network.prefixlen}; a VPC block must be /{MIN_PREFIX} to /{MAX_PREFIX}")
     if str(network) != value:
         raise ValueError(f"{value!r} is not written as AWS writes a CIDR block; write {network}")
+    if not any(network.subnet_of(block) for block in PRIVATE_BLOCKS):
+        raise ValueError(
+            f"{value} is publicly routable: the VPC would route that range of the internet to the pods; "
+            "send a block in 100.64.0.0/10 (or in 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 198.19.0.0/16)"
+        )
     return value
 
 
@@ -101,7 +128,13 @@ ClusterName = Annotated[
     _pattern(CLUSTER_NAME),
 ]
 AvailabilityZone = Annotated[
-    str, _matching(_AZ_NAME, "availability zone name (e.g. ap-southeast-1a)"), _pattern(_AZ_NAME)
+    str,
+    _matching(
+        _AZ_NAME,
+        "availability zone name (e.g. ap-southeast-1a; a zone ID such as apse1-az1 has its name in "
+        "`aws ec2 describe-availability-zones --zone-ids apse1-az1`)",
+    ),
+    _pattern(_AZ_NAME),
 ]
 SecurityGroupId = Annotated[
     str, _matching(_SECURITY_GROUP_ID, "security group ID (sg- and 8 or 17 hex digits)"), _pattern(_SECURITY_GROUP_ID)
@@ -220,7 +253,7 @@ def _problem(issue: Any) -> str:
     where = _location(issue["loc"])
     kind = issue["type"]
     if kind == "extra_forbidden":
-        return f"unknown key '{where}' (the keys{_level(issue['loc'])} are {', '.join(_keys(issue['loc']))})"
+        return f"unknown key '{where}'"
     if kind == "missing":
         return f"'{where}' is required"
     if kind in _EXPECTED and kind != "literal_error":
@@ -260,9 +293,15 @@ def parse_execution_input(document: Any) -> ExecutionInput:
     try:
         return ExecutionInput.model_validate(document)
     except ValidationError as error:
-        problems = [_problem(issue) for issue in error.errors(include_url=False)]
+        issues = error.errors(include_url=False)
+        problems = list(dict.fromkeys(_problem(issue) for issue in issues))
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        if len(problems) > MAX_PROBLEMS_SHOWN:
+            shown += f"; and {len(problems) - MAX_PROBLEMS_SHOWN} more"
+        levels = dict.fromkeys(issue["loc"][:-1] for issue in issues if issue["type"] == "extra_forbidden")
+        for loc in levels:
+            shown += f" (the keys{_level((*loc, ''))} are {', '.join(_keys((*loc, '')))})"
         raise InvalidInput(
-            "The execution input is not valid: "
-            + "; ".join(dict.fromkeys(problems))
-            + ". See the execution input contract in README.md; nothing was changed."
+            f"The execution input is not valid: {shown}. See the execution input contract in README.md; "
+            "nothing was changed."
         ) from None

@@ -14,7 +14,7 @@ from podcidr.errors import EniConfigCrdMissing, LoadBalancerControllerMissing
 from podcidr.kube.client import ENI_CONFIG_CRD, Kube, api_status, kube_faults
 from podcidr.models.migration import Migration
 from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self_managed_prefix_delegation
-from podcidr.steps.support import items, plain, selector_matches
+from podcidr.steps.support import all_items, plain, selector_matches
 
 LBC_NAME = "aws-load-balancer-controller"
 LBC_LABEL = f"app.kubernetes.io/name={LBC_NAME}"
@@ -64,7 +64,7 @@ def _check_load_balancer_controller(kube: Kube, cluster_name: str) -> None:
         if api_status(error) != 404:
             raise
     with kube_faults("list Deployments", cluster_name):
-        labelled = items(kube.apps.list_deployment_for_all_namespaces(label_selector=LBC_LABEL))
+        labelled = all_items(kube.apps.list_deployment_for_all_namespaces, label_selector=LBC_LABEL)
     if any(_available(item) for item in labelled):
         return
     seen = ", ".join(f"{d['metadata']['namespace']}/{d['metadata']['name']} (not available)" for d in labelled)
@@ -103,19 +103,19 @@ def _blocking_disruption_budgets(migration: Migration, kube: Kube) -> list[str]:
         return []
     cluster = migration.cluster_name
     with kube_faults("list Nodes", cluster):
-        nodes = items(kube.core.list_node(label_selector=f"{NODEGROUP_LABEL} in ({','.join(old_nodegroups)})"))
+        nodes = all_items(kube.core.list_node, label_selector=f"{NODEGROUP_LABEL} in ({','.join(old_nodegroups)})")
     node_group = {
         node["metadata"]["name"]: node["metadata"].get("labels", {}).get(NODEGROUP_LABEL, "") for node in nodes
     }
     if not node_group:
         return []
     with kube_faults("list PodDisruptionBudgets", cluster):
-        budgets = items(kube.policy.list_pod_disruption_budget_for_all_namespaces())
+        budgets = all_items(kube.policy.list_pod_disruption_budget_for_all_namespaces)
     blocking = [b for b in budgets if "status" in b and int(b["status"].get("disruptionsAllowed", 0)) == 0]
     if not blocking:
         return []
     with kube_faults("list Pods", cluster):
-        pods = items(kube.core.list_pod_for_all_namespaces())
+        pods = all_items(kube.core.list_pod_for_all_namespaces)
     warnings = []
     for budget in blocking:
         namespace = budget["metadata"]["namespace"]

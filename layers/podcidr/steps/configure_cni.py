@@ -177,10 +177,14 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
 
 
 def _our_update_in_progress(eks: EKSClient, cluster: str, env: dict[str, str]) -> str | None:
-    """The ID of an add-on update in progress that sets our env (a lost UpdateAddon response), if any."""
+    """The ID of an add-on update in progress that sets our env (a lost UpdateAddon response), if any.
+
+    EKS runs one update of an add-on at a time, so the first update in progress found is the only one;
+    the add-on's updates are read page by page and newest-looking last first (ListUpdates names no order)."""
     with transient_faults_retried("eks:ListUpdates"):
-        update_ids = eks.list_updates(name=cluster, addonName=ADDON).get("updateIds", [])
-    for update_id in reversed(update_ids[-5:]):
+        pages = eks.get_paginator("list_updates").paginate(name=cluster, addonName=ADDON)
+        update_ids = [update_id for page in pages for update_id in page.get("updateIds", [])]
+    for update_id in reversed(update_ids):
         with transient_faults_retried("eks:DescribeUpdate"):
             update = eks.describe_update(name=cluster, updateId=update_id, addonName=ADDON)["update"]
         if update.get("status") != IN_PROGRESS:
@@ -194,6 +198,7 @@ def _our_update_in_progress(eks: EKSClient, cluster: str, env: dict[str, str]) -
                 given = values.get("env") or {}
                 if isinstance(given, dict) and all(str(given.get(k)) == v for k, v in env.items()):
                     return update_id
+        return None  # the add-on's one update in progress is somebody else's
     return None
 
 

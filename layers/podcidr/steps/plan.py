@@ -75,6 +75,8 @@ if TYPE_CHECKING:
 
 CLUSTER_CREATING_CEILING_SECONDS = 40 * 60
 """How long Plan waits for a CREATING cluster (EKS takes 10-15 minutes) before ClusterNotActive."""
+NODEGROUPS_GOING = ("DELETING", "CREATE_FAILED", "DELETE_FAILED")
+"""Nodegroups that are going away or never ran: not replaced (refused when named in the input)."""
 
 CUSTOM_NETWORK_ENV = {
     "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true",
@@ -264,10 +266,23 @@ class _Planner:
                 f"most {MAX_NODEGROUPS} (its history holds 25,000 events). List up to {MAX_NODEGROUPS} in "
                 "nodegroups, then run again for the others. Nothing was changed."
             )
+        named = self.request.nodegroups is not None
+        going = [g.name for g in chosen if g.status in NODEGROUPS_GOING and not _owned(g.tags, self.name)]
+        if named and going:
+            raise InvalidInput(
+                f"nodegroups names {', '.join(repr(n) for n in going)}, which "
+                f"{'is' if len(going) == 1 else 'are'} being deleted or failed "
+                f"({', '.join(f'{g.name}: {g.status}' for g in chosen if g.name in going)}); replacing it would "
+                "recreate capacity that is going away or cannot run. Leave it out of nodegroups (or fix it: "
+                "aws eks describe-nodegroup shows its health issues) and run again. Nothing was changed."
+            )
         selected = []
         for group in chosen:
             if _owned(group.tags, self.name):
                 continue  # a replacement podcidr made: its nodes already use custom networking
+            if group.name in going:
+                self.warnings.append(f"Nodegroup '{group.name}' is {group.status}: it is not replaced.")
+                continue
             if group.status not in ("ACTIVE", "DEGRADED"):
                 self.warnings.append(f"Nodegroup '{group.name}' is {group.status}, not ACTIVE.")
             selected.append(group)

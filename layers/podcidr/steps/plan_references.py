@@ -43,6 +43,13 @@ def pod_security_groups(
         found = describe_security_groups(ec2, given)
         _given_exist_in_vpc(given, found, topology)
         _one_cluster_tagged(given, found, topology.cluster.name, "the groups of eniConfigSecurityGroupIds", given=True)
+        cluster_group = topology.cluster.cluster_security_group_id
+        if cluster_group and cluster_group not in given:
+            warnings.append(
+                f"eniConfigSecurityGroupIds leaves out the cluster security group {cluster_group}: pods on the pod "
+                "subnets lose what its rules allow (the control plane calling webhooks, groups that allow it as a "
+                "source). Add it unless the given groups allow that traffic themselves."
+            )
         return given
     groups, whose = _node_groups(topology, warnings)
     found = describe_security_groups(ec2, groups)
@@ -54,7 +61,13 @@ def pod_security_groups(
             "this account and region. Fix the nodegroup's launch template, or give eniConfigSecurityGroupIds. "
             + NOTHING_CHANGED
         )
-    _one_cluster_tagged(groups, found, topology.cluster.name, whose, given=False)
+    try:
+        _one_cluster_tagged(groups, found, topology.cluster.name, whose, given=False)
+    except PodSecurityGroupConflict as conflict:
+        if request.verify.load_balancers:
+            raise
+        # the pods keep the groups their ENIs have today: no worse for the load balancer controller
+        warnings.append(conflict.cause.removesuffix(" " + NOTHING_CHANGED))
     return groups
 
 

@@ -24,7 +24,7 @@ from podcidr.models.base import Contract
 from podcidr.models.migration import NodegroupReplacement
 from podcidr.steps.launch_template_version import ensure_version
 from podcidr.steps.polling import wait_ceiling
-from podcidr.steps.support import count_poll, items
+from podcidr.steps.support import all_items, count_poll
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -184,7 +184,7 @@ def _replacement_ready(task: NodegroupTask, eks: EKSClient, kube: Kube) -> bool:
         return False
     desired = int(nodegroup.get("scalingConfig", {}).get("desiredSize", 0))
     with kube_faults("list Nodes", task.cluster_name):
-        nodes = items(kube.core.list_node(label_selector=f"{NODEGROUP_LABEL}={item.by}"))
+        nodes = all_items(kube.core.list_node, label_selector=f"{NODEGROUP_LABEL}={item.by}")
     ready = [node for node in nodes if _is_ready(node)]
     if len(ready) < desired:
         return False

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from kubernetes.client.exceptions import ApiException
+
 from podcidr.errors import PodcidrError
 from podcidr.models.migration import Migration, StepTiming
 
@@ -94,6 +96,32 @@ def plain(model: Any) -> dict[str, Any]:
 def items(listing: Any) -> list[dict[str, Any]]:
     """The items of a list response, each as plain JSON."""
     return [plain(item) for item in (getattr(listing, "items", None) or [])]
+
+
+PAGE_SIZE = 500
+"""Items per Kubernetes list request: a large cluster's pods come in pages, not one response."""
+
+
+def all_items(list_call: Callable[..., Any], **selectors: Any) -> list[dict[str, Any]]:
+    """Every item of a Kubernetes list, requested page by page (`limit`, then `continue`), as plain JSON.
+
+    A continue token that has expired (410 Gone: the server compacted the version it pointed at)
+    restarts the listing once from the first page, as client-go's pager does."""
+    for attempt in range(2):
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        try:
+            while True:
+                paging: dict[str, Any] = {"limit": PAGE_SIZE, **({"_continue": token} if token else {})}
+                listing = list_call(**selectors, **paging)
+                found.extend(items(listing))
+                token = getattr(getattr(listing, "metadata", None), "_continue", None)
+                if not token:
+                    return found
+        except ApiException as error:
+            if error.status != 410 or token is None or attempt == 1:
+                raise
+    raise AssertionError("unreachable: the second attempt returns or raises")
 
 
 class _FromDict(Protocol):

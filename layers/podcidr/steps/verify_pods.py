@@ -17,7 +17,7 @@ from podcidr.errors import VerificationFailed
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.migration import Migration, PodCheck
 from podcidr.steps.replace_nodegroups import NODEGROUP_LABEL, node_max_pods
-from podcidr.steps.support import in_any_cidr, in_cidr, items
+from podcidr.steps.support import all_items, in_any_cidr, in_cidr
 from podcidr.steps.unmanaged_nodes import capacity_of_node, capacity_of_pod
 
 if TYPE_CHECKING:
@@ -46,9 +46,9 @@ def verify_pods(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
     cluster, pod_cidr = migration.cluster_name, migration.pod_cidr.cidr
     node_cidrs = node_subnet_cidrs(ec2, migration.node_subnet_ids)
     with kube_faults("list Nodes", cluster):
-        nodes = {node["metadata"]["name"]: node for node in items(kube.core.list_node())}
+        nodes = {node["metadata"]["name"]: node for node in all_items(kube.core.list_node)}
     with kube_faults("list Pods", cluster):
-        pods = items(kube.core.list_pod_for_all_namespaces(field_selector="status.phase=Running"))
+        pods = all_items(kube.core.list_pod_for_all_namespaces, field_selector="status.phase=Running")
 
     problems: list[str] = []
     fargate = {

@@ -143,6 +143,20 @@ def test_update_addon_progression(aws: LocalAws, eks: Any, frozen: FrozenClock) 
     assert _code(eks.describe_update, name=cluster, updateId="0000") == "ResourceNotFoundException"
 
 
+def test_list_updates_pages_as_eks_does(aws: LocalAws, eks: Any) -> None:
+    """At most 100 IDs a page by default (maxResults 1 to 100), then nextToken."""
+    cluster = "many-updates"
+    _second_cluster(aws, cluster, "API")
+    aws.eks.install_addon(cluster, "vpc-cni", "v1.18.3-eksbuild.1")
+    made = [aws.eks._new_update(cluster, "AddonUpdate", [], addon="vpc-cni").id for _ in range(130)]
+    first = eks.list_updates(name=cluster, addonName="vpc-cni")
+    assert len(first["updateIds"]) == 100 and first["nextToken"]
+    second = eks.list_updates(name=cluster, addonName="vpc-cni", nextToken=first["nextToken"])
+    assert first["updateIds"] + second["updateIds"] == made and "nextToken" not in second
+    assert len(eks.list_updates(name=cluster, addonName="vpc-cni", maxResults=7)["updateIds"]) == 7
+    assert _code(eks.list_updates, name=cluster, addonName="vpc-cni", maxResults=101) == "InvalidParameterException"
+
+
 def test_access_entry_lifecycle(aws: LocalAws, eks: Any) -> None:
     iam = aws.admin_session().client("iam")
     role = iam.create_role(RoleName="podcidr-fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import yaml
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from localcloud.apigateway.validation import ApiGatewayValidator, schema_errors
 from podcidr.errors import InvalidInput
 from podcidr.models.input import (
     MAX_PREFIX,
@@ -53,8 +53,9 @@ def test_the_template_holds_the_generated_model() -> None:
     assert text.count(BEGIN) == text.count(END) == 1
 
 
-def _draft4() -> jsonschema.Draft4Validator:
-    return jsonschema.Draft4Validator(request_model())
+def _draft4() -> Any:
+    """The request model as API Gateway validates it (draft 4, ECMA 262 patterns)."""
+    return ApiGatewayValidator(request_model())
 
 
 VALID: list[Any] = [
@@ -152,3 +153,44 @@ def test_every_model_of_the_input_is_strict() -> None:
     for model in models:
         assert model.model_config.get("strict") is True, model.__name__
         assert model.model_config.get("extra") == "forbid", model.__name__
+
+
+@pytest.mark.parametrize(
+    ("block", "private"),
+    [
+        ("100.64.0.0/16", True),
+        ("100.127.240.0/20", True),
+        ("100.128.0.0/16", False),
+        ("10.200.0.0/16", True),
+        ("172.16.0.0/16", True),
+        ("172.31.255.0/24", True),
+        ("172.32.0.0/16", False),
+        ("192.168.0.0/16", True),
+        ("192.169.0.0/16", False),
+        ("198.19.0.0/16", True),
+        ("198.18.0.0/16", False),
+        ("8.8.0.0/16", False),
+    ],
+)
+def test_a_public_pod_block_is_refused_by_the_model_and_the_pattern(block: str, private: bool) -> None:
+    assert bool(re.compile(ipv4_block_pattern()).search(block)) == private
+    try:
+        ExecutionInput.model_validate({"clusterName": "c", "podCidr": block})
+        accepted = True
+    except ValidationError as error:
+        accepted = False
+        assert "publicly routable" in str(error) and "100.64.0.0/10" in str(error)
+    assert accepted == private
+
+
+@pytest.mark.parametrize(
+    "document",
+    [{"clusterName": "eksworkshop\n"}, {"clusterName": "c", "availabilityZones": ["us-east-\u0661a"]}],
+    ids=["trailing-newline", "non-ascii-digit"],
+)
+def test_the_api_model_runs_its_patterns_as_ecma_262_does(document: dict[str, Any]) -> None:
+    """Python's `$` also matches before a final newline and its `\\d` any Unicode digit; API Gateway's
+    validator (ECMA 262) refuses both, and so do the twin's API and the model."""
+    assert schema_errors(request_model(), document)
+    with pytest.raises(ValidationError):
+        ExecutionInput.model_validate(document)

@@ -30,6 +30,7 @@ from podcidr.models.migration import (
     NodegroupReplacement,
     UnmanagedCapacity,
 )
+from podcidr.steps import support
 from podcidr.steps.apply_eni_configs import apply_eni_configs
 from podcidr.steps.cluster_preflight import cluster_preflight
 from podcidr.steps.configure_cni import configure_cni
@@ -393,7 +394,10 @@ def test_replacement_whose_nodes_never_join_fails_with_the_health_issue_and_old_
 # --- VerifyPods -----------------------------------------------------------------------------------
 
 
-def test_verify_pods_lists_every_pod_outside_the_pod_cidr(twin: TwinCluster, kube: Kube) -> None:
+def test_verify_pods_lists_every_pod_outside_the_pod_cidr(
+    twin: TwinCluster, kube: Kube, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(support, "PAGE_SIZE", 1)  # every pod and node in a page of its own: nothing lost between pages
     twin.store.create(NODES, _node("ip-verify", "managed-ng-pods", "172.31.64.40"), with_status=True)
     twin.store.create(PODS, _pod("good", "ip-verify", "100.64.1.10"), namespace="default", with_status=True)
     twin.store.create(

@@ -64,6 +64,11 @@ def _until_successful(twin_aws: TwinAws, migration: Migration, limit: float = 15
     return migration
 
 
+def _update_ids(twin_aws: TwinAws) -> set[str]:
+    pages = twin_aws.clients.eks.get_paginator("list_updates").paginate(name=twin_aws.cluster, addonName="vpc-cni")
+    return {update_id for page in pages for update_id in page["updateIds"]}
+
+
 def _reset_addon(twin_aws: TwinAws, values: str = "", version: str = "v1.18.3-eksbuild.1") -> None:
     twin_aws.local.eks.install_addon(twin_aws.cluster, "vpc-cni", version, values)
     twin_aws.local.ledger.clear()
@@ -109,9 +114,16 @@ def test_an_update_in_progress_is_waited_for(twin_aws: TwinAws) -> None:
     assert addon is not None and json.loads(addon.configuration_values)["env"] == {"WARM_IP_TARGET": "2", **ENV}
 
 
-def test_a_lost_update_response_is_followed_not_repeated(twin_aws: TwinAws, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("past_updates", [0, 120], ids=["first-update", "after-a-page-of-updates"])
+def test_a_lost_update_response_is_followed_not_repeated(
+    twin_aws: TwinAws, monkeypatch: pytest.MonkeyPatch, past_updates: int
+) -> None:
+    """With a page (100) of the add-on's past updates before it, the lost one is on the second page of
+    ListUpdates (failed before: only the first page was read)."""
     _reset_addon(twin_aws)
-    before = set(twin_aws.clients.eks.list_updates(name=twin_aws.cluster, addonName="vpc-cni")["updateIds"])
+    for _ in range(past_updates):
+        twin_aws.local.eks._new_update(twin_aws.cluster, "AddonUpdate", [], addon="vpc-cni").status = "Successful"
+    before = _update_ids(twin_aws)
     clock = FrozenClock(twin_aws.local.clock.now())  # the update stays InProgress until the test moves on
     monkeypatch.setattr(twin_aws.local.clock, "now", clock.now)
     twin_aws.fault("eks:UpdateAddon", when="after", error="InternalFailure", times=1)
@@ -123,10 +135,13 @@ def test_a_lost_update_response_is_followed_not_repeated(twin_aws: TwinAws, monk
     # the update acted, its answer was lost; botocore's own retry finds the add-on UPDATING
     assert updates() == ["InternalFailure", "ResourceInUseException"]
     assert migration.cni.status == "Waiting"
+    migration = configure_cni(migration, twin_aws.clients.eks, _no_kube)  # the next check finds it ours
+    (ours,) = _update_ids(twin_aws) - before
+    assert (migration.cni.status, migration.cni.update_id) == ("InProgress", ours)
     clock.advance(60)
     migration = _until_successful(twin_aws, migration)
     assert updates() == ["InternalFailure", "ResourceInUseException"]  # followed, never sent again
-    after = set(twin_aws.clients.eks.list_updates(name=twin_aws.cluster, addonName="vpc-cni")["updateIds"])
+    after = _update_ids(twin_aws)
     assert len(after - before) == 1
     addon = twin_aws.local.eks.addon(twin_aws.cluster)
     assert addon is not None and json.loads(addon.configuration_values) == {"env": ENV}

@@ -177,3 +177,30 @@ def test_a_pod_cidr_of_another_cluster_is_refused(ec2: Any, vpc: str) -> None:
     with pytest.raises(CidrOverlap, match="the pod block of cluster 'other'"):
         check_pod_cidr_unused(IPv4Network("100.64.128.0/17"), recorded)
     check_pod_cidr_unused(IPv4Network("100.65.0.0/16"), recorded)
+
+
+def test_without_load_balancer_checks_the_nodes_own_groups_are_a_warning(ec2: Any, vpc: str) -> None:
+    """The pods keep the groups their ENIs have today, so the tag rule is no worse after the migration;
+    refused only when podcidr is to verify load balancers through them."""
+    cluster_group = _group(ec2, vpc, "eks-cluster-sg", TAG)
+    groups = tuple(_group(ec2, vpc, f"nodes-{i}", {"team": "web"}) for i in range(2))
+    topology = _topology(vpc, cluster_group, _nodegroup("ng", groups))
+    warnings: list[str] = []
+    request = parse_execution_input({"clusterName": NAME, "verify": {"loadBalancers": []}})
+    assert pod_security_groups(request, topology, ec2, warnings) == list(groups)
+    assert len(warnings) == 1 and "none is tagged" in warnings[0] and "Nothing was changed" not in warnings[0]
+    with pytest.raises(PodSecurityGroupConflict):
+        _groups(ec2, topology)
+
+
+def test_given_groups_without_the_cluster_security_group_are_a_warning(ec2: Any, vpc: str) -> None:
+    cluster_group = _group(ec2, vpc, "eks-cluster-sg", TAG)
+    pods = _group(ec2, vpc, "pods")
+    topology = _topology(vpc, cluster_group, _nodegroup("ng"))
+    warnings: list[str] = []
+    request = parse_execution_input({"clusterName": NAME, "eniConfigSecurityGroupIds": [pods]})
+    assert pod_security_groups(request, topology, ec2, warnings) == [pods]
+    assert len(warnings) == 1 and f"leaves out the cluster security group {cluster_group}" in warnings[0]
+    warnings.clear()
+    request = parse_execution_input({"clusterName": NAME, "eniConfigSecurityGroupIds": [cluster_group, pods]})
+    assert pod_security_groups(request, topology, ec2, warnings) == [cluster_group, pods] and warnings == []

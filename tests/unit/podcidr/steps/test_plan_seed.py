@@ -159,11 +159,20 @@ def test_without_replacing_nodegroups(seed_world: Topology) -> None:
 
 
 # CREATING is no warning: Plan waits for it (test_plan_real_accounts.py, ..._creating_up_to_a_bound).
-@pytest.mark.parametrize("status", ["UPDATING", "CREATE_FAILED", "DELETING"])
-def test_a_nodegroup_not_active_is_a_warning(seed_world: Topology, status: str) -> None:
-    m = planned({"clusterName": "eksworkshop"}, nodegroup_status=status)
+def test_an_updating_nodegroup_is_a_warning(seed_world: Topology) -> None:
+    m = planned({"clusterName": "eksworkshop"}, nodegroup_status="UPDATING")
     assert [r.replaced for r in m.nodegroups] == ["managed-ng"]  # still replaced: a warning, not a refusal
-    assert f"Nodegroup 'managed-ng' is {status}, not ACTIVE." in m.warnings
+    assert "Nodegroup 'managed-ng' is UPDATING, not ACTIVE." in m.warnings
+
+
+@pytest.mark.parametrize("status", ["CREATE_FAILED", "DELETING", "DELETE_FAILED"])
+def test_a_nodegroup_going_away_is_left_alone_or_refused_when_named(seed_world: Topology, status: str) -> None:
+    m = planned({"clusterName": "eksworkshop"}, nodegroup_status=status)
+    assert m.nodegroups == []  # failed before: it was replaced, recreating capacity going away
+    assert f"Nodegroup 'managed-ng' is {status}: it is not replaced." in m.warnings
+    with pytest.raises(InvalidInput) as refused:
+        planned({"clusterName": "eksworkshop", "nodegroups": ["managed-ng"]}, nodegroup_status=status)
+    assert f"managed-ng: {status}" in refused.value.cause and "Leave it out of nodegroups" in refused.value.cause
 
 
 @pytest.mark.parametrize("status", ["ACTIVE", "DEGRADED"])
