@@ -169,7 +169,7 @@ def _resource(ctx: _Context, state: str, parameters: Mapping[str, Any]) -> Resou
         name = _static(ctx, state, parameters, "FunctionName")
         return Resource(name if name.startswith("arn:") else ctx.arn("lambda", f"function:{name}"), "function")
     if "StateMachineArn" in parameters or "StateMachineArn.$" in parameters:
-        return Resource(_static(ctx, state, parameters, "StateMachineArn"), "stateMachine")
+        return Resource(_static(ctx, state, parameters, "StateMachineArn"), "statemachine")
     if "ExecutionArn" in parameters or "ExecutionArn.$" in parameters:
         return Resource(_static(ctx, state, parameters, "ExecutionArn"), "execution")
     if "TopicArn" in parameters or "TopicArn.$" in parameters:
@@ -321,7 +321,7 @@ def check(template: Template, account: Account, parameters: Mapping[str, str] | 
                 if "RoleArn" not in target:
                     raise TemplateError(f"{where}: a state machine target needs a RoleArn")
                 role = str(resolver.resolve(target["RoleArn"]))
-                request = Request(role, "states:StartExecution", (Resource(target_arn, "stateMachine"),))
+                request = Request(role, "states:StartExecution", (Resource(target_arn, "statemachine"),))
                 decision = evaluate(roles.get(role, []), request)
                 if not decision.allowed:
                     denials.append(Denial(Need(where, role, request), decision))

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from localcloud.iam import state_machines
+from localcloud.iam.lint import fits
 from localcloud.iam.policies import role_policies
 from localcloud.iam.state_machines import UncheckableTask, check, main, sam_deployed, state_machine_needs
 from localcloud.template import Account, Template
@@ -75,6 +76,12 @@ def test_every_task_is_checked_those_inside_maps_and_on_failure_paths_included()
         "events:PutRule",
         "events:DescribeRule",
     }
+
+
+def test_every_checked_resource_has_the_arn_format_the_reference_gives_its_action() -> None:
+    for need in state_machine_needs(_real(), ACCOUNT):
+        for resource in need.request.resources:
+            assert fits(need.request.action, resource.arn), (need.where, need.request.action, resource.arn)
 
 
 @pytest.mark.parametrize(
