@@ -156,6 +156,7 @@ _FAILURES = {
 }
 _SCHEDULED = {"LambdaFunctionScheduled", "TaskScheduled"}
 _ITERATION_END = {"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"}
+_MAP_END = {"MapStateSucceeded", "MapStateFailed", "MapStateAborted"}
 _FINISHED = {
     "ExecutionSucceeded": "SUCCEEDED",
     "ExecutionFailed": "FAILED",
@@ -191,6 +192,11 @@ class HistoryReader:
             path = path[:-1] if path else path
             status = kind.removeprefix("MapIteration").lower()
             yield ProgressEvent("iteration", self._open.get(path), {"index": details.get("index"), "status": status})
+        elif kind in _MAP_END:
+            # The Map's own end may name an event inside its last iteration as its previous one (moto's
+            # interpreter does, after a failed iteration): it belongs to the Map, outside its iterations.
+            while path and not ((open_visit := self._open.get(path)) is not None and open_visit.type == "Map"):
+                path = path[:-1]
         self._path_of[event_id] = path
 
         if kind.endswith("StateEntered"):
@@ -280,12 +286,9 @@ class StateMachineRunner:
         events: list[dict[str, Any]] = []
         while True:
             description = self.sfn.describe_execution(executionArn=execution_arn)
-            pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-            history = [event for page in pages for event in page["events"]]
-            for event in history:
-                if int(event["id"]) > reader.last_id:
-                    events.append(dict(event))
-                    yield from reader.read(dict(event))
+            for event in self._new_events(execution_arn, reader.last_id):
+                events.append(dict(event))
+                yield from reader.read(dict(event))
             if description["status"] != "RUNNING":
                 break
             time.sleep(poll)
@@ -301,6 +304,18 @@ class StateMachineRunner:
             visits=reader.visits,
             events=events,
         )
+
+    def _new_events(self, execution_arn: str, after_id: int) -> list[dict[str, Any]]:
+        """The history's events after `after_id`, oldest first: read newest first (reverseOrder) and
+        only as far back as needed, so following a long execution does not re-read its whole history."""
+        newest_first: dict[int, dict[str, Any]] = {}
+        pages = self.sfn.get_paginator("get_execution_history").paginate(executionArn=execution_arn, reverseOrder=True)
+        for page in pages:
+            fresh: list[dict[str, Any]] = [dict(event) for event in page["events"] if int(event["id"]) > after_id]
+            newest_first.update((int(event["id"]), event) for event in fresh)
+            if len(fresh) < len(page["events"]):
+                break
+        return [newest_first[event_id] for event_id in sorted(newest_first)]
 
     def wait(self, execution_arn: str, *, poll: float = 0.2) -> ExecutionResult:
         """The execution's result once it has ended (no progress shown)."""

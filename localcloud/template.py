@@ -160,6 +160,13 @@ def _role(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
     return Names(ref=name, attributes={"Arn": arn, "RoleId": f"AROA{logical_id.upper()[:17]}"})
 
 
+def _managed_policy(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
+    """Ref is the ARN; CloudFormation names an unnamed policy <stack>-<logical id>-<suffix> (the twin: no suffix)."""
+    name = str(props.get("ManagedPolicyName") or f"{account.stack_name}-{logical_id}")
+    path = str(props.get("Path") or "/")
+    return Names(ref=_arn(account, "iam", f"policy{path}{name}", region=False))
+
+
 def _log_group(logical_id: str, props: Mapping[str, Any], account: Account) -> Names:
     raw = props.get("LogGroupName")
     name = raw if isinstance(raw, str) else f"/podcidr/{logical_id}"
@@ -210,6 +217,7 @@ RESOURCE_NAMERS: dict[str, Namer] = {
     "AWS::Serverless::LayerVersion": _layer,
     "AWS::Lambda::LayerVersion": _layer,
     "AWS::IAM::Role": _role,
+    "AWS::IAM::ManagedPolicy": _managed_policy,
     "AWS::Logs::LogGroup": _log_group,
     "AWS::DynamoDB::Table": _table,
     "AWS::Serverless::SimpleTable": _table,

@@ -14,7 +14,7 @@ first:
 3. EKS what moto lacks (eks.EksStore: add-ons, updates, access entries, authenticationMode,
    timed cluster and nodegroup states); ELBv2's names and fixed addresses (elbv2.Elbv2Rules);
 4. Step Functions as AWS answers (states.StepFunctionsRules: unnamed executions, history paging
-   and order);
+   and order); EventBridge's PutTargets parses a target's Input as JSON (events.EventsRules);
 5. the caller's `middlewares` (the runner's Lambda endpoint, the components'), just outside moto;
 6. moto.
 
@@ -46,6 +46,7 @@ from localcloud.aws.consistency import Ec2Consistency
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
 from localcloud.aws.elbv2 import Elbv2Rules
+from localcloud.aws.events import EventsRules
 from localcloud.aws.faults import Faults
 from localcloud.aws.interface_groups import patch_interface_groups
 from localcloud.aws.ledger import Ledger
@@ -122,6 +123,7 @@ class LocalAws:
         self.eks = EksStore(self)
         self.elbv2 = Elbv2Rules(self)
         self.states = StepFunctionsRules()
+        self.events = EventsRules()
         self.built: Any = None
         """What build.build_aws made (ids by scenario name), once started."""
         self._build = build
@@ -239,6 +241,7 @@ class LocalAws:
         for middleware in reversed(self._middlewares):
             app = middleware(app)
         app = self.states.middleware(app)
+        app = self.events.middleware(app)
         from localcloud.aws.root import caller_identity_middleware  # root.py imports this module
 
         app = caller_identity_middleware(self.account_id)(app)

@@ -120,7 +120,7 @@ def _get_execution_history(inner: WsgiApp, environ: WsgiEnviron, start_response:
             f"Member must have value less than or equal to {MAX_PAGE}",
         )
     try:
-        start = _offset(params.get("nextToken"), str(params.get("executionArn")))
+        after = _after_event(params.get("nextToken"), str(params.get("executionArn")))
     except ValueError:
         return send_error(start_response, "json", "InvalidToken", f"Invalid Token: '{params.get('nextToken')}'")
     _replace_body(environ, {"executionArn": params.get("executionArn")})
@@ -133,29 +133,32 @@ def _get_execution_history(inner: WsgiApp, environ: WsgiEnviron, start_response:
             event["previousEventId"] = int(event["id"]) - 1
     if params.get("reverseOrder"):
         events.reverse()
+    # a token names the last event given: the next page goes on after it, however the history grew since
+    start = next((i + 1 for i, event in enumerate(events) if int(event["id"]) == after), len(events)) if after else 0
     page: dict[str, Any] = {"events": events[start : start + page_size]}
     if start + page_size < len(events):
-        page["nextToken"] = _token(start + page_size, str(params.get("executionArn")))
+        page["nextToken"] = _token(int(events[start + page_size - 1]["id"]), str(params.get("executionArn")))
     if params.get("includeExecutionData") is False:
         page["events"] = [_without_data(event) for event in page["events"]]
     response.body = json.dumps(page).encode()
     return response.replay(start_response)
 
 
-def _token(offset: int, execution_arn: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps([offset, execution_arn]).encode()).decode()
+def _token(last_event_id: int, execution_arn: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([last_event_id, execution_arn]).encode()).decode()
 
 
-def _offset(token: Any, execution_arn: str) -> int:
+def _after_event(token: Any, execution_arn: str) -> int:
+    """The ID of the last event the previous page gave (0 without a token)."""
     if not token:
         return 0
     try:
-        offset, arn = json.loads(base64.urlsafe_b64decode(str(token).encode()))
+        last_event_id, arn = json.loads(base64.urlsafe_b64decode(str(token).encode()))
     except (TypeError, ValueError) as error:
         raise ValueError(str(token)) from error
-    if arn != execution_arn or not isinstance(offset, int):
+    if arn != execution_arn or not isinstance(last_event_id, int):
         raise ValueError(str(token))
-    return offset
+    return last_event_id
 
 
 def _without_data(event: dict[str, Any]) -> dict[str, Any]:

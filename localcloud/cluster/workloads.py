@@ -144,22 +144,23 @@ class Workloads:
             self._deployment(deployment)
         for replicaset in self.store.list(REPLICASETS):
             self._replicaset(replicaset)
-        nodes = self.store.list(NODES)
+        nodes = self.store.peek(NODES)
         for daemonset in self.store.list(DAEMONSETS):
             self._daemonset(daemonset, nodes)
-        pods = self.store.list(PODS)
+        pods = self.store.peek(PODS)  # read-only: changes go through store.mutate
         self.nodes.release({p["metadata"]["uid"] for p in pods if _live(p)})
         self._schedule(pods, nodes, now)
         self._kubelet(now)
-        live = {p["metadata"]["uid"] for p in self.store.list(PODS)}
+        live = {p["metadata"]["uid"] for p in self.store.peek(PODS)}
         for uid in [u for u in self.bound_at if u not in live]:
             del self.bound_at[uid]
         for replicaset in self.store.list(REPLICASETS):
             self._replicaset_status(replicaset)
         for deployment in self.store.list(DEPLOYMENTS):
             self._deployment_status(deployment)
+        node_count = len(self.store.peek(NODES))
         for daemonset in self.store.list(DAEMONSETS):
-            self._daemonset_status(daemonset, len(self.store.list(NODES)))
+            self._daemonset_status(daemonset, node_count)
 
     # -- Deployments -----------------------------------------------------------------------------
     def _deployment(self, deployment: Obj) -> None:
@@ -533,8 +534,8 @@ class Workloads:
 
     # -- the kubelet -------------------------------------------------------------------------------------
     def _kubelet(self, now: float) -> None:
-        nodes = {n["metadata"]["name"]: n for n in self.store.list(NODES)}
-        for pod in self.store.list(PODS):
+        nodes = {n["metadata"]["name"]: n for n in self.store.peek(NODES)}
+        for pod in self.store.peek(PODS):  # read-only: _run changes a copy, then the store
             if not _live(pod) or not pod["spec"].get("nodeName"):
                 continue
             node = nodes.get(pod["spec"]["nodeName"])
@@ -623,7 +624,7 @@ class Workloads:
             obj["status"] = new_status
             return obj
 
-        current = copy.deepcopy(pod)
+        current = {**pod, "status": dict(pod.get("status") or {})}  # change() replaces status, never edits it
         if change(current) is None:
             return
         try:

@@ -1,6 +1,7 @@
 """Each role's identity-based policies, as the stack deploys them from template.yaml.
 
 - `AWS::IAM::Role`: its inline `Policies` and its `ManagedPolicyArns`;
+- `AWS::IAM::ManagedPolicy`: the stack's own managed policies (for principals outside the stack), by ARN;
 - the role SAM generates for a function or state machine without `Role`: the function's basic
   execution policy, X-Ray write access with tracing on (either kind), then each item of `Policies`:
   an inline document, a SAM policy template (expanded by samtranslator's own processor, as
@@ -104,3 +105,15 @@ def role_policies(
                 resolver, props, function=function, tracing=tracing
             )
     return roles
+
+
+def managed_policies(
+    template: Template, account: Account, parameters: Mapping[str, str] | None = None
+) -> dict[str, PolicyDocument]:
+    """Policy ARN -> its document, for every customer managed policy the stack deploys."""
+    resolver = template.resolver(account, parameters)
+    documents: dict[str, PolicyDocument] = {}
+    for logical_id, res in template.of_type("AWS::IAM::ManagedPolicy").items():
+        props = res.get("Properties") or {}
+        documents[str(resolver.names(logical_id).ref)] = resolver.resolve(props["PolicyDocument"])
+    return documents

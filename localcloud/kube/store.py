@@ -159,6 +159,15 @@ class ObjectStore:
             ref, namespace=namespace, label_selector=label_selector, field_selector=field_selector, where=where
         )[0]
 
+    def peek(self, ref: ResourceRef, *, where: Callable[[Obj], bool] | None = None) -> builtins.list[Obj]:
+        """The stored objects themselves, not copies, for a controller's read-only pass over many of
+        them (2,000 pods a reconcile). Safe because a write commits a new object and never changes a
+        stored one; the caller must not change what it is shown (changes go through `mutate`)."""
+        resource = self.resource(ref)
+        with self._lock:
+            bucket = self._objects.get(_storage_key(resource), {})
+            return [obj for _, obj in sorted(bucket.items()) if where is None or where(obj)]
+
     def list_with_version(
         self,
         ref: ResourceRef,

@@ -75,7 +75,12 @@ class Triggers:
         self._create_queues(resolver)
         self._deploy_other_state_machines(parameters)
         self._create_buses(resolver)
-        self._create_rules(resolver)
+        try:
+            self._create_rules(resolver)
+            self._create_stack_rules(resolver)
+        except BaseException:
+            self.stop()  # the twin does not stop a component whose start failed
+            raise
         self.register_stack(resolver)
 
     def stop(self) -> None:
@@ -155,6 +160,24 @@ class Triggers:
                     target["DeadLetterConfig"] = {"Arn": dead_letter["Arn"]}
                 client.put_targets(Rule=name, EventBusName=bus, Targets=[target])
                 self.rules.append({"name": name, "bus": bus, "pattern": rule["Pattern"], "target": target})
+
+    def _create_stack_rules(self, resolver: Resolver) -> None:
+        """The template's own AWS::Events::Rule resources, as CloudFormation creates them (PutRule, then
+        PutTargets): a target EventBridge refuses (an Input that is not JSON) fails the stack."""
+        client = self._client("events")
+        assert self._account is not None
+        for logical_id, resource in self.template.of_type("AWS::Events::Rule").items():
+            rule = resolver.resolve(resource.get("Properties") or {})
+            bus = str(rule.get("EventBusName") or "default")
+            name = str(rule.get("Name") or f"{self._account.stack_name}-{logical_id}")
+            client.put_rule(
+                Name=name,
+                EventBusName=bus,
+                EventPattern=json.dumps(rule["EventPattern"]),
+                State=str(rule.get("State") or "ENABLED"),
+                Description=str(rule.get("Description") or ""),
+            )
+            client.put_targets(Rule=name, EventBusName=bus, Targets=rule.get("Targets") or [])
 
     def register_stack(self, resolver: Resolver) -> dict[str, str]:
         """A stack in moto's CloudFormation whose outputs are the template's (those the twin can know)."""

@@ -49,6 +49,30 @@ def _history() -> list[dict[str, Any]]:
     ]
 
 
+def test_a_failed_iteration_whose_map_end_names_an_event_inside_it_still_ends_the_map() -> None:
+    """moto's MapStateFailed names the failed iteration's last event as its previous one: the Map's
+    end and the states after its Catch are still outside the iteration."""
+    rows: list[tuple[int, int, str, dict[str, Any]]] = [
+        (1, 0, "ExecutionStarted", {}),
+        (2, 1, "MapStateEntered", {"stateEnteredEventDetails": {"name": "Items"}}),
+        (3, 2, "MapStateStarted", {}),
+        (4, 3, "MapIterationStarted", {"mapIterationStartedEventDetails": {"name": "Items", "index": 0}}),
+        (5, 4, "TaskStateEntered", {"stateEnteredEventDetails": {"name": "Child"}}),
+        (6, 5, "TaskFailed", {"taskFailedEventDetails": {"error": "States.TaskFailed", "cause": "{}"}}),
+        (7, 6, "MapIterationFailed", {"mapIterationFailedEventDetails": {"name": "Items", "index": 0}}),
+        (8, 6, "MapStateFailed", {}),
+        (9, 8, "MapStateExited", {"stateExitedEventDetails": {"name": "Items"}}),
+        (10, 9, "PassStateEntered", {"stateEnteredEventDetails": {"name": "Recover"}}),
+        (11, 10, "PassStateExited", {"stateExitedEventDetails": {"name": "Recover"}}),
+        (12, 11, "ExecutionSucceeded", {}),
+    ]
+    reader = HistoryReader()
+    for i, p, t, d in rows:
+        list(reader.read({"id": i, "previousEventId": p, "type": t, "timestamp": T0 + timedelta(seconds=i), **d}))
+    paths = {visit.name: (visit.path, visit.outcome) for visit in reader.visits}
+    assert paths == {"Items": ((), "caught"), "Child": (("Items[0]",), "failed"), "Recover": ((), "succeeded")}
+
+
 def test_history_reader_turns_events_into_visits() -> None:
     reader = HistoryReader()
     events = [event for raw in _history() for event in reader.read(raw)]

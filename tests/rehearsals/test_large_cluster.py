@@ -19,7 +19,7 @@ POD_CIDR = ipaddress.ip_network("100.64.0.0/16")
 
 def test_sixty_nodes_and_two_thousand_pods_migrate() -> None:
     scenario = load_scenario(LARGE_SCENARIO)
-    rehearsal = rehearse(scenario, {"clusterName": scenario.cluster.name, "pollSeconds": 1})
+    rehearsal = rehearse(scenario, {"clusterName": scenario.cluster.name, "pollSeconds": 3})
     (result,) = rehearsal.results
     assert result.succeeded, (result.error, result.cause)
     cluster = rehearsal.state["cluster"]

@@ -159,6 +159,8 @@ def test_default_input_parameter_accepts_one_line_json_objects(template: Templat
     assert re.fullmatch(pattern, "{}")
     assert not re.fullmatch(pattern, "[1]")
     assert not re.fullmatch(pattern, '{"a":\n1}')
+    # Lockable? reads clusterName before the defaults are merged: a default cluster would be ignored
+    assert not re.fullmatch(pattern, '{"clusterName": "prod", "dryRun": true}')
 
 
 # --- the API --------------------------------------------------------------------------------------

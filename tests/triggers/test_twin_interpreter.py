@@ -115,6 +115,40 @@ def test_a_failed_child_fails_the_task_with_its_description(twin: twin_module.Tw
     )
 
 
+def test_a_failed_child_in_a_map_iteration_fails_the_map_with_the_iteration_error(
+    twin: twin_module.Twin, sfn: Any
+) -> None:
+    """On AWS a Map whose iteration fails fails with that iteration's error, States.* names included
+    (a child execution's States.TaskFailed): its Catch sees the same Error and Cause as a Task's would."""
+    child = _machine(
+        sfn,
+        "child-fails-in-map",
+        {"Refused": {"Type": "Fail", "Error": "NodegroupReplacementFailed", "Cause": "EKS refused it."}},
+        "Refused",
+    )
+    task = _child_task(child)
+    task["Parameters"]["Name.$"] = "States.Format('iteration-{}', $.nodegroup)"
+    each = {
+        "Type": "Map",
+        "ItemsPath": "$.nodegroups",
+        "ItemSelector": {"nodegroup.$": "$$.Map.Item.Value"},
+        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "Replace", "States": {"Replace": task}},
+        "Catch": [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": "Caught"}],
+        "End": True,
+    }
+    parent = _machine(sfn, "parent-map-of-failed", {"Each": each, "Caught": {"Type": "Pass", "End": True}}, "Each")
+    result = _run(twin, parent, {"nodegroups": ["ng-m"]})
+    assert result.succeeded, (result.error, result.cause)
+    error = result.output["error"]
+    assert error["Error"] == "States.TaskFailed"
+    described = json.loads(error["Cause"])
+    assert (described["Name"], described["Error"], described["Cause"]) == (
+        "iteration-ng-m",
+        "NodegroupReplacementFailed",
+        "EKS refused it.",
+    )
+
+
 @pytest.fixture
 def small_history_limit() -> Iterator[int]:
     """25,000 events take minutes on a shared machine: the same rule at a smaller limit."""

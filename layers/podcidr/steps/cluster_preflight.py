@@ -17,6 +17,8 @@ from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self
 from podcidr.steps.support import all_items, plain, selector_matches
 
 LBC_NAME = "aws-load-balancer-controller"
+UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
+"""Pods a drain still has to evict: not the finished pods of Jobs, which can outnumber them."""
 LBC_LABEL = f"app.kubernetes.io/name={LBC_NAME}"
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 AWS_NODE = "aws-node"
@@ -115,7 +117,7 @@ def _blocking_disruption_budgets(migration: Migration, kube: Kube) -> list[str]:
     if not blocking:
         return []
     with kube_faults("list Pods", cluster):
-        pods = all_items(kube.core.list_pod_for_all_namespaces)
+        pods = all_items(kube.core.list_pod_for_all_namespaces, field_selector=UNFINISHED_PODS)
     warnings = []
     for budget in blocking:
         namespace = budget["metadata"]["namespace"]

@@ -176,15 +176,21 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     migration.changes += 1
 
 
+UPDATES_AT_EACH_END = 10
+
+
 def _our_update_in_progress(eks: EKSClient, cluster: str, env: dict[str, str]) -> str | None:
     """The ID of an add-on update in progress that sets our env (a lost UpdateAddon response), if any.
 
-    EKS runs one update of an add-on at a time, so the first update in progress found is the only one;
-    the add-on's updates are read page by page and newest-looking last first (ListUpdates names no order)."""
+    EKS runs one update of an add-on at a time, so the first update in progress found is the only one.
+    The add-on's updates are read page by page; ListUpdates names no order (newest last on the twin,
+    newest first reported on AWS), so the newest are at one end: the UPDATES_AT_EACH_END at both ends
+    are described, not the add-on's whole history."""
     with transient_faults_retried("eks:ListUpdates"):
         pages = eks.get_paginator("list_updates").paginate(name=cluster, addonName=ADDON)
         update_ids = [update_id for page in pages for update_id in page.get("updateIds", [])]
-    for update_id in reversed(update_ids):
+    ends = update_ids[-UPDATES_AT_EACH_END:][::-1] + update_ids[:UPDATES_AT_EACH_END]
+    for update_id in dict.fromkeys(ends):
         with transient_faults_retried("eks:DescribeUpdate"):
             update = eks.describe_update(name=cluster, updateId=update_id, addonName=ADDON)["update"]
         if update.get("status") != IN_PROGRESS:

@@ -148,12 +148,16 @@ def create_pod_subnet(clients: AwsClients, item: PodSubnetItem) -> PodSubnet:
                         f"AWS says {result.cidr} is taken in VPC {item.vpc_id} but lists no subnet there yet; "
                         "looking again shortly"
                     )
-                others = ", ".join(_describe(s) for s in overlapping)
-                raise CidrOverlap(
-                    f"AWS refused the pod subnet {result.cidr} in {result.availability_zone}: it overlaps "
-                    f"{others}. Remove the overlapping subnet or choose another "
-                    "podCidr."
-                )
+                # the subnet may have become visible between the two reads: one with our very CIDR is
+                # judged as a found one (adopted if ours), only a different block is an overlap
+                same = [s for s in overlapping if s.get("CidrBlock") == result.cidr]
+                if not same:
+                    others = ", ".join(_describe(s) for s in overlapping)
+                    raise CidrOverlap(
+                        f"AWS refused the pod subnet {result.cidr} in {result.availability_zone}: it overlaps "
+                        f"{others}. Remove the overlapping subnet or choose another podCidr."
+                    )
+                found = same[0]
     subnet = _adoptable(item, found)
     if result.subnet_id is None and not result.created:
         result.created = True  # ours, unknown to the plan: a lost response's CreateSubnet

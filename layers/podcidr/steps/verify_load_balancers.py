@@ -339,7 +339,8 @@ def _targets(elbv2: ElasticLoadBalancingv2Client, load_balancer_arn: str) -> lis
     """(target ID, health state) over every target group of the load balancer."""
     result = []
     with transient_faults_retried("elasticloadbalancing:DescribeTargetGroups"):
-        groups = elbv2.describe_target_groups(LoadBalancerArn=load_balancer_arn)["TargetGroups"]
+        pages = elbv2.get_paginator("describe_target_groups").paginate(LoadBalancerArn=load_balancer_arn)
+        groups = [group for page in pages for group in page["TargetGroups"]]
     for group in groups:
         try:
             with transient_faults_retried("elasticloadbalancing:DescribeTargetHealth"):

@@ -110,6 +110,24 @@ def test_a_conflict_on_create_means_it_exists_look_it_up(aws: AwsClients, migrat
     assert len(_pod_subnets(aws, migration.vpc_id)) == 3 - 2  # only the first AZ's
 
 
+def test_a_subnet_that_becomes_visible_between_the_reads_is_adopted(aws: AwsClients, migration: Migration) -> None:
+    """The lost try's subnet is missing from both reads by CIDR (EC2's eventual consistency) and is
+    listed by the read of the VPC's subnets a moment later: it is ours, not an overlap (failed before:
+    CidrOverlap naming our own subnet)."""
+    item = _items(migration)[0]
+    subnet_id = create_pod_subnet(aws, item).subnet_id
+    original = aws.ec2.describe_subnets
+
+    def reads_by_cidr_miss(**kwargs: Any) -> Any:
+        response = original(**kwargs)
+        by_cidr = any(f["Name"] == "cidr-block" for f in kwargs.get("Filters", []))
+        return {**response, "Subnets": []} if by_cidr else response
+
+    aws.ec2.describe_subnets = reads_by_cidr_miss  # type: ignore[method-assign]
+    result = create_pod_subnet(aws, item)
+    assert result.subnet_id == subnet_id and result.created is True
+
+
 def test_a_foreign_subnet_with_the_planned_cidr_is_an_error(aws: AwsClients, migration: Migration) -> None:
     aws.ec2.create_subnet(VpcId=migration.vpc_id, CidrBlock=POD_SUBNET_CIDRS[0], AvailabilityZone=AZS[0])
     calls = record_calls(aws.ec2)
