@@ -35,12 +35,13 @@ setup: $(STAMP) ## create .venv with the pinned tools and libraries
 test: $(STAMP) ## run the test suite (unit, state machine, rehearsals on the twin)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
 
-lint: $(STAMP) ## ruff, mypy, cfn-lint, the IAM policies (parliament) and sam validate --lint
+lint: $(STAMP) ## ruff, mypy, cfn-lint, the IAM policies (parliament, the state machines' calls) and sam validate --lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/python -m localcloud.iam.lint template.yaml
+	$(BIN)/python -m localcloud.iam.state_machines template.yaml
 	PATH="$(SAM_PATH)" SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint
 
 format: $(STAMP) ## format and autofix the code

@@ -6,7 +6,7 @@ message) bumps `count` and `lastTimestamp` of the one already recorded instead o
 
 from __future__ import annotations
 
-import uuid
+import time
 from typing import Any
 
 from localcloud.kube.errors import ApiError
@@ -41,7 +41,9 @@ class EventRecorder:
         existing = self._recorded.get(key)
         if existing is not None and self._bump(existing, namespace, stamp):
             return
-        name = f"{involved[2]}.{uuid.uuid4().hex[:16]}"
+        # as client-go's recorder names them: the object's name and the time in hex nanoseconds, so
+        # listing by name (kubectl describe's order for events of one second) is listing by time
+        name = f"{involved[2]}.{time.time_ns():x}"
         event = {
             "apiVersion": "v1",
             "kind": "Event",

@@ -67,7 +67,8 @@ def _formats(name: str) -> list[str]:
     return [re.sub(r"\$\{[^}]*\}", "*", catalog.arn_format(action.service, rt.name)) for rt in action.resource_types]
 
 
-def _fits(name: str, resource: str) -> bool:
+def fits(name: str, resource: str) -> bool:
+    """Whether an ARN (or `*`) fits one of the action's resource types in the reference."""
     formats = _formats(name)
     if resource == "*":
         return True
@@ -86,12 +87,12 @@ def resource_mismatches(document: Mapping[str, Any]) -> list[str]:
             name for pattern in _as_list(statement.get("Action", [])) for name in catalog.known_actions(str(pattern))
         ]
         for name in actions:
-            if not any(_fits(name, resource) for resource in resources):
+            if not any(fits(name, resource) for resource in resources):
                 problems.append(
                     f"{name}: none of {resources} fits its resource types {sorted(set(_formats(name))) or ['*']}"
                 )
         for resource in resources:
-            if actions and not any(_fits(name, resource) for name in actions):
+            if actions and not any(fits(name, resource) for name in actions):
                 problems.append(f"{resource} fits none of the statement's actions {sorted(set(actions))}")
     return problems
 

@@ -3,7 +3,7 @@
 - `AWS::IAM::Role`: its inline `Policies` and its `ManagedPolicyArns`;
 - `AWS::IAM::ManagedPolicy`: the stack's own managed policies (for principals outside the stack), by ARN;
 - the role SAM generates for a function or state machine without `Role`: the function's basic
-  execution policy (and X-Ray write access with `Tracing: Active`), then each item of `Policies`:
+  execution policy, X-Ray write access with tracing on (either kind), then each item of `Policies`:
   an inline document, a SAM policy template (expanded by samtranslator's own processor, as
   `sam deploy` expands it) or an AWS managed policy by name or ARN.
 AWS managed policies' documents come from moto's copy of them.
@@ -67,7 +67,7 @@ def _generated_role(
     resolver: Resolver, props: Mapping[str, Any], *, function: bool, tracing: bool
 ) -> list[PolicyDocument]:
     documents = [managed_policy(_LAMBDA_BASIC)] if function else []
-    if function and tracing:
+    if tracing:  # a function's `Tracing: Active`, a state machine's `Tracing: {Enabled: true}`
         documents.append(managed_policy(_XRAY_WRITE))
     policies = props.get("Policies")
     for item in policies if isinstance(policies, list) else [policies] if policies else []:
@@ -97,7 +97,10 @@ def role_policies(
             props = res.get("Properties") or {}
             if "Role" in props:
                 continue
-            tracing = str(props.get("Tracing", "Active" if tracing_default else "")) == "Active"
+            if function:
+                tracing = str(props.get("Tracing", "Active" if tracing_default else "")) == "Active"
+            else:
+                tracing = (props.get("Tracing") or {}).get("Enabled") is True
             roles[resolver.get_att(f"{logical_id}Role", "Arn")] = _generated_role(
                 resolver, props, function=function, tracing=tracing
             )

@@ -400,26 +400,30 @@ def check_immutable(resource: ResourceType, obj: Obj, old: Obj) -> None:
 # custom resources: structural schema validation and pruning -------------------------------------
 
 
-def prune_and_validate(resource: ResourceType, obj: Obj) -> None:
+def prune_and_validate(resource: ResourceType, obj: Obj) -> list[str]:
     """Prune unknown fields and check types against the CRD's structural schema (what kube-apiserver
-    does for apiextensions.k8s.io/v1 CRDs); 422 on a type mismatch or a missing required field."""
+    does for apiextensions.k8s.io/v1 CRDs); 422 on a type mismatch or a missing required field.
+    The pruned fields' paths (`spec.foo`), for the request's field validation."""
     schema = resource.schema
+    pruned: list[str] = []
     if not schema:
-        return
+        return pruned
     causes: list[tuple[str, str]] = []
     for key in list(obj):
         if key in ("apiVersion", "kind", "metadata"):
             continue
         props = schema.get("properties") or {}
         if key in props:
-            obj[key] = _walk(obj[key], props[key], key, causes)
+            obj[key] = _walk(obj[key], props[key], key, causes, pruned)
         elif not schema.get("x-kubernetes-preserve-unknown-fields"):
             del obj[key]
+            pruned.append(key)
     for req in schema.get("required") or []:
         if req not in obj:
             causes.append((req, "Required value"))
     if causes:
         raise invalid(resource.kind, resource.group, obj.get("metadata", {}).get("name", ""), causes)
+    return pruned
 
 
 _TYPES: dict[str, Callable[[Any], bool]] = {
@@ -432,7 +436,7 @@ _TYPES: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _walk(value: Any, schema: dict[str, Any], path: str, causes: list[tuple[str, str]]) -> Any:
+def _walk(value: Any, schema: dict[str, Any], path: str, causes: list[tuple[str, str]], pruned: list[str]) -> Any:
     if value is None:
         if not schema.get("nullable"):
             causes.append((path, 'Invalid value: "null": must not be null'))
@@ -450,19 +454,20 @@ def _walk(value: Any, schema: dict[str, Any], path: str, causes: list[tuple[str,
         if props is not None:
             for key in list(value):
                 if key in props:
-                    value[key] = _walk(value[key], props[key], f"{path}.{key}", causes)
+                    value[key] = _walk(value[key], props[key], f"{path}.{key}", causes, pruned)
                 elif not schema.get("x-kubernetes-preserve-unknown-fields") and not schema.get("additionalProperties"):
                     del value[key]
+                    pruned.append(f"{path}.{key}")
         elif isinstance(schema.get("additionalProperties"), dict):
             for key in list(value):
-                value[key] = _walk(value[key], schema["additionalProperties"], f"{path}.{key}", causes)
+                value[key] = _walk(value[key], schema["additionalProperties"], f"{path}.{key}", causes, pruned)
         for req in schema.get("required") or []:
             if req not in value:
                 causes.append((f"{path}.{req}", "Required value"))
         if "enum" in schema and value not in schema["enum"]:
             causes.append((path, "Unsupported value"))
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return [_walk(item, schema["items"], f"{path}[{i}]", causes) for i, item in enumerate(value)]
+        return [_walk(item, schema["items"], f"{path}[{i}]", causes, pruned) for i, item in enumerate(value)]
     elif "enum" in schema and value not in schema["enum"]:
         causes.append((path, f'Unsupported value: "{value}"'))
     return value

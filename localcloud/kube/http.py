@@ -25,7 +25,7 @@ from typing import Any, Protocol
 import yaml
 from werkzeug.wrappers import Request, Response
 
-from localcloud.kube import field_validation, openapi, reviews, tables
+from localcloud.kube import fields, openapi, reviews, tables
 from localcloud.kube.auth import (
     AuthenticationError,
     Authorizer,
@@ -304,10 +304,7 @@ class KubeApi:
                 response = self._watch(request, resource, route)
                 self._record(operation, False, "ok")
                 return response
-            warnings = self._field_validation(request, resource, route, verb)
             response = self._act(request, resource, route, verb, dry_run)
-            for warning in warnings:
-                response.headers.add("Warning", warning)
             if fault is not None:  # `after`: the call acted, its response is lost
                 raise from_fault(fault.error, fault.message)
         except ApiError as err:
@@ -315,20 +312,6 @@ class KubeApi:
             raise
         self._record(operation, mutating, "ok")
         return response
-
-    @staticmethod
-    def _field_validation(request: Request, resource: ResourceType, route: Route, verb: str) -> list[str]:
-        """Unknown fields of a custom resource's body: refused under fieldValidation=Strict, else warnings."""
-        if route.subresource or verb not in ("create", "update", "patch"):
-            return []
-        if verb == "patch":
-            patch_type = _patch_type(request, resource)
-            if patch_type not in ("merge", "apply"):
-                return []
-            body = _patch_body(request, patch_type)
-        else:
-            body = _json_body(request)
-        return field_validation.check(resource, body, request.args.get("fieldValidation"))
 
     def _take_fault(self, operation: str) -> FaultLike | None:
         """The fault to inject into this call, if any (taken once per call)."""
@@ -348,6 +331,10 @@ class KubeApi:
             return json_response(
                 {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, status=201
             )
+        warnings: list[str] = []
+        validation: dict[str, Any] = {}
+        if verb in ("create", "update", "patch"):
+            validation = {"field_validation": fields.directive(args.get("fieldValidation")), "warnings": warnings}
         if verb == "get":
             found = store.get(resource, name or "", namespace=ns)
             if tables.wants_table(request.headers.get("Accept", "")):
@@ -358,16 +345,17 @@ class KubeApi:
         if verb == "create":
             if route.subresource is not None or name is not None:
                 raise method_not_allowed(verb, route.plural, route.group)
-            created = store.create(resource, _json_body(request), namespace=ns, dry_run=dry_run)
-            return json_response(created, status=201)
+            created = store.create(resource, _json_body(request), namespace=ns, dry_run=dry_run, **validation)
+            return _warned(json_response(created, status=201), warnings)
         if verb == "update":
             body = _json_body(request)
             body_name = (body.get("metadata") or {}).get("name") if isinstance(body, dict) else None
             if body_name != name:
                 raise bad_request(f"the name of the object ({body_name}) does not match the name on the URL ({name})")
-            return json_response(
-                store.update(resource, body, namespace=ns, subresource=route.subresource, dry_run=dry_run)
+            updated = store.update(
+                resource, body, namespace=ns, subresource=route.subresource, dry_run=dry_run, **validation
             )
+            return _warned(json_response(updated), warnings)
         if verb == "patch":
             patch_type = _patch_type(request, resource)
             body = _patch_body(request, patch_type)
@@ -381,8 +369,9 @@ class KubeApi:
                 dry_run=dry_run,
                 field_manager=args.get("fieldManager"),
                 force=args.get("force") in ("true", "1"),
+                **validation,
             )
-            return json_response(patched)
+            return _warned(json_response(patched), warnings)
         if verb == "delete":
             options = _delete_options(request)
             obj, gone = store.delete(
@@ -612,6 +601,13 @@ def _resource_list(group_version: str, resources: list[ResourceType], *, core: b
 def _group(group: str, versions: list[str]) -> Obj:
     entries = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
     return {"name": group, "versions": entries, "preferredVersion": entries[0]}
+
+
+def _warned(response: Response, unknown_fields: list[str]) -> Response:
+    """One `Warning` header per unknown field dropped (fieldValidation=Warn)."""
+    for path in unknown_fields:
+        response.headers.add("Warning", fields.warning_header(path))
+    return response
 
 
 def json_response(body: Any, *, status: int = 200) -> Response:

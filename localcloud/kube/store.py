@@ -27,6 +27,7 @@ copies; mutating them changes nothing until written back. Errors are `ApiError`s
 from __future__ import annotations
 
 import builtins
+import contextlib
 import copy
 import datetime
 import logging
@@ -38,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from localcloud.kube import defaults
+from localcloud.kube import defaults, fields
 from localcloud.kube import patch as patches
 from localcloud.kube.errors import STALE, ApiError, already_exists, bad_request, conflict, invalid, not_found
 from localcloud.kube.labels import label_causes
@@ -111,6 +112,7 @@ class ObjectStore:
         self._pending: list[WatchEvent] = []
         self._dispatch_lock = threading.RLock()
         self._dispatching = threading.local()
+        self._field_validation = threading.local()
         self.cluster_ips = defaults.ClusterIPs(service_cidr)
         self._defaulters = defaults.defaulters(self.cluster_ips)
 
@@ -200,11 +202,16 @@ class ObjectStore:
         namespace: str | None = None,
         dry_run: bool = False,
         with_status: bool = False,
+        field_validation: str | None = None,
+        warnings: builtins.list[str] | None = None,
     ) -> Obj:
         """Create; `with_status` keeps the given status (controllers registering a Node, a Pod
-        already Running); the HTTP API always resets status on create, as the API server does."""
+        already Running); the HTTP API always resets status on create, as the API server does.
+        `field_validation` (Ignore, Warn, Strict: an API request's) drops a built-in kind's unknown
+        fields, adding their paths to `warnings` (Warn) or refusing them (Strict); None (the twin's
+        own controllers, which write typed objects) leaves the object as given."""
         resource = self.resource(ref)
-        with self._lock:
+        with self._lock, self._validating(field_validation, warnings):
             out = self._create(resource, obj, namespace, dry_run=dry_run, with_status=with_status)
         self._dispatch()
         return out
@@ -217,12 +224,14 @@ class ObjectStore:
         namespace: str | None = None,
         subresource: str | None = None,
         dry_run: bool = False,
+        field_validation: str | None = None,
+        warnings: builtins.list[str] | None = None,
     ) -> Obj:
         """Replace (PUT). A stale metadata.resourceVersion is a 409 Conflict; none means unconditional.
         `subresource="status"` changes only status; otherwise status is kept for kinds with a status
-        subresource."""
+        subresource. `field_validation` and `warnings` as for `create`."""
         resource = self.resource(ref)
-        with self._lock:
+        with self._lock, self._validating(field_validation, warnings):
             out = self._update(resource, copy.deepcopy(obj), namespace, subresource, dry_run=dry_run)
         self._dispatch()
         return out
@@ -239,12 +248,15 @@ class ObjectStore:
         dry_run: bool = False,
         field_manager: str | None = None,
         force: bool = False,
+        field_validation: str | None = None,
+        warnings: builtins.list[str] | None = None,
     ) -> Obj:
         """Patch: `strategic` (built-in kinds only, else 415), `merge` (RFC 7386), `json` (RFC 6902),
         `apply` (minimal server-side apply: create if absent, else a strategic/merge patch of the
-        applied configuration; no field ownership, so no apply conflicts)."""
+        applied configuration; no field ownership, so no apply conflicts). The patched object's
+        unknown fields: `field_validation` and `warnings` as for `create`."""
         resource = self.resource(ref)
-        with self._lock:
+        with self._lock, self._validating(field_validation, warnings):
             out = self._patch(resource, name, body, patch_type, namespace, subresource, dry_run, field_manager)
         self._dispatch()
         return out
@@ -608,8 +620,36 @@ class ObjectStore:
                 },
             )
 
+    @contextlib.contextmanager
+    def _validating(self, directive: str | None, warnings: builtins.list[str] | None) -> Iterator[None]:
+        """The field validation of the write this thread is making (under the lock; the events it
+        dispatches afterwards, and the controllers' writes they cause, are outside it)."""
+        self._field_validation.directive = directive
+        self._field_validation.warnings = warnings if warnings is not None else []
+        try:
+            yield
+        finally:
+            self._field_validation.directive = None
+
+    def _drop_unknown_fields(self, resource: ResourceType, obj: Obj) -> None:
+        """A built-in kind's fields by the client's schema; a custom resource's by its CRD's
+        structural schema (pruned, and its types checked, even for the twin's own writes)."""
+        directive = getattr(self._field_validation, "directive", None)
+        if resource.builtin and directive is None:
+            return
+        unknown = (
+            fields.prune_unknown(resource, obj) if resource.builtin else defaults.prune_and_validate(resource, obj)
+        )
+        if directive is None:
+            return
+        if unknown and directive == "Strict":
+            raise fields.strict_error(resource, unknown)
+        if directive == "Warn":
+            self._field_validation.warnings.extend(unknown)
+
     def _prepare(self, resource: ResourceType, obj: Obj, old: Obj | None) -> None:
         """Default and validate `obj` in place (422 on invalid)."""
+        self._drop_unknown_fields(resource, obj)
         name = obj["metadata"]["name"]
         for key in ("labels", "annotations"):
             values = obj["metadata"].get(key)
@@ -622,8 +662,6 @@ class ObjectStore:
         bad_labels = label_causes(obj["metadata"].get("labels") or {})
         if bad_labels:
             raise invalid(resource.kind, resource.group, name, bad_labels)
-        if not resource.builtin:
-            defaults.prune_and_validate(resource, obj)
         if resource.builtin and resource.has_status:
             obj.setdefault("status", {})  # Go structs serialise an empty status as {}
         defaulter = self._defaulters.get(resource.key)

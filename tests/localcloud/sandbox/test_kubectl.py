@@ -118,3 +118,41 @@ def test_auth_whoami_and_can_i_as_the_account_root(up: Up) -> None:
     assert info["username"] == "arn:aws:iam::123456789012:root"
     assert info["extra"]["canonicalArn"] == ["arn:aws:iam::123456789012:root"]
     assert up.kubectl("auth", "can-i", "create", "pods", "-n", "kube-system").stdout.strip() == "yes"
+
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {name}
+  namespace: default
+dta:
+  typo: of data
+data:
+  kept: "yes"
+"""
+
+
+def test_apply_of_an_unknown_field_is_refused_by_default_warned_with_validate_warn_and_never_stored(
+    up: Up, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "configmap.yaml"
+    manifest.write_text(CONFIGMAP.format(name="unknown-fields"), encoding="utf-8")
+    refused = up.kubectl("apply", "-f", str(manifest), check=False)
+    assert refused.returncode == 1
+    assert 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "dta"' in (
+        refused.stderr
+    )
+    assert "NotFound" in up.kubectl("get", "configmap", "unknown-fields", check=False).stderr
+    warned = up.kubectl("apply", "--validate=warn", "-f", str(manifest))
+    assert 'Warning: unknown field "dta"' in warned.stderr and "created" in warned.stdout
+    stored = json.loads(up.kubectl("get", "configmap", "unknown-fields", "-o", "json").stdout)
+    assert "dta" not in stored and stored["data"] == {"kept": "yes"}
+    # An update (kubectl's strategic merge patch) is refused in the same words
+    manifest.write_text(CONFIGMAP.format(name="unknown-fields").replace('"yes"', '"still"'), encoding="utf-8")
+    patched = up.kubectl("apply", "-f", str(manifest), check=False)
+    assert patched.returncode == 1 and 'strict decoding error: unknown field "dta"' in patched.stderr
+    quiet = up.kubectl("apply", "--validate=false", "-f", str(manifest))
+    assert "Warning" not in quiet.stderr
+    stored = json.loads(up.kubectl("get", "configmap", "unknown-fields", "-o", "json").stdout)
+    assert "dta" not in stored and stored["data"] == {"kept": "still"}

@@ -1,0 +1,48 @@
+"""The objects the cluster twin's own controllers write (nodes, pods, leases, events, the scenario's
+workloads, Services, Ingress and PDBs) hold only fields their kind declares: the API server would
+drop any other, and a client's Strict patch of such an object would fail (localcloud.kube.fields)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from conftest import ClusterFixture, wait_for
+
+from localcloud.kube import fields
+from localcloud.kube.resources import BUILTIN
+
+
+def test_every_object_of_a_running_cluster_fits_its_kinds_schema(twin_factory: Callable[..., ClusterFixture]) -> None:
+    twin = twin_factory(
+        {
+            "cluster": {
+                "workloads": [
+                    {
+                        "namespace": "shop",
+                        "name": "web",
+                        "replicas": 3,
+                        "exposedBy": ["alb", "nlb"],
+                        "pdb": {"minAvailable": 2},
+                    }
+                ]
+            }
+        }
+    )
+    store = twin.cluster.store
+
+    def running() -> bool:
+        pods = store.list("v1/pods", namespace="shop")
+        return len(pods) == 3 and all((p.get("status") or {}).get("phase") == "Running" for p in pods)
+
+    wait_for(running, what="the workload's pods running")
+    found = {}
+    kinds = set()
+    for resource in BUILTIN:
+        for obj in store.list(resource):
+            kinds.add(resource.kind)
+            unknown = fields.prune_unknown(resource, copy.deepcopy(obj))
+            if unknown:
+                found[f"{resource.kind} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"] = unknown
+    assert {"Node", "Pod", "Lease", "Event", "Service", "Ingress", "PodDisruptionBudget"} <= kinds
+    assert found == {}
