@@ -186,6 +186,17 @@ class LocalAws:
 
     # -- sessions ------------------------------------------------------------------------------
 
+    def assumed_session(self, role_arn: str, session_name: str = "twin") -> boto3.Session:
+        """A session with the credentials of `role_arn`, assumed through the twin's STS: the calls of a
+        principal holding that role (IAM evaluates its policies)."""
+        credentials = self.admin_session().client("sts").assume_role(RoleArn=role_arn, RoleSessionName=session_name)
+        return boto3.Session(
+            aws_access_key_id=credentials["Credentials"]["AccessKeyId"],
+            aws_secret_access_key=credentials["Credentials"]["SecretAccessKey"],
+            aws_session_token=credentials["Credentials"]["SessionToken"],
+            region_name=self.region,
+        )
+
     def admin_session(self) -> TwinSession:
         """The twin's own session (building, controllers, state): never in the ledger, never faulted.
         Its clients default to the twin's endpoint. One session per LocalAws (models load once)."""

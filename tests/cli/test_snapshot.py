@@ -20,6 +20,7 @@ from localcloud.aws.server import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY
 from localcloud.scenario import Scenario, load_scenario, parse_scenario
 from localcloud.twin import Twin
 from podcidr_cli import main as cli
+from tests.fixtures.workloads import shop_web
 
 pytestmark = pytest.mark.rehearsal
 READ_ONLY = ("Describe", "List", "Get")
@@ -235,13 +236,7 @@ RICH = {
         "karpenterNodes": [{"nodePool": "spot", "subnets": ["node-b"], "instanceType": "c5.large", "count": 1}],
         "fargateProfiles": [{"name": "serverless", "namespaces": ["batch"]}],
         "workloads": [
-            {
-                "namespace": "shop",
-                "name": "web",
-                "replicas": 3,
-                "exposedBy": ["alb", "nlb"],
-                "pdb": {"minAvailable": 2},
-            },
+            shop_web(),
             {"name": "api", "replicas": 2, "pdb": {"maxUnavailable": 1}},
         ],
     },

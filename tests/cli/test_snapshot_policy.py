@@ -67,13 +67,7 @@ def _reader(twin: Twin, name: str, policy: dict[str, Any]) -> boto3.Session:
     cluster = twin.scenario.cluster.name
     eks.create_access_entry(clusterName=cluster, principalArn=arn, type="STANDARD")
     eks.associate_access_policy(clusterName=cluster, principalArn=arn, policyArn=VIEW, accessScope={"type": "cluster"})
-    creds = admin.client("sts").assume_role(RoleArn=arn, RoleSessionName="snapshot")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=twin.region,
-    )
+    return twin.aws.assumed_session(arn, "snapshot")
 
 
 def test_the_readme_policy_is_enough(twin: Twin) -> None:

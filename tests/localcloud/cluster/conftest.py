@@ -70,13 +70,7 @@ class ClusterFixture:
             eks.associate_access_policy(
                 clusterName=self.name, principalArn=arn, policyArn=ADMIN_POLICY, accessScope={"type": "cluster"}
             )
-        creds = self.admin("sts").assume_role(RoleArn=arn, RoleSessionName="test")["Credentials"]
-        return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
-            region_name=self.scenario.region,
-        )
+        return self.aws.assumed_session(arn, "test")
 
     def kube(self, session: boto3.Session) -> k8s.ApiClient:
         """The kubernetes client at DescribeCluster's endpoint, with the cluster's CA and an EKS token."""

@@ -11,24 +11,11 @@ from conftest import ClusterFixture, wait_for
 
 from localcloud.kube import fields
 from localcloud.kube.resources import BUILTIN
+from tests.fixtures.workloads import shop_web
 
 
 def test_every_object_of_a_running_cluster_fits_its_kinds_schema(twin_factory: Callable[..., ClusterFixture]) -> None:
-    twin = twin_factory(
-        {
-            "cluster": {
-                "workloads": [
-                    {
-                        "namespace": "shop",
-                        "name": "web",
-                        "replicas": 3,
-                        "exposedBy": ["alb", "nlb"],
-                        "pdb": {"minAvailable": 2},
-                    }
-                ]
-            }
-        }
-    )
+    twin = twin_factory({"cluster": {"workloads": [shop_web()]}})
     store = twin.cluster.store
 
     def running() -> bool:

@@ -8,21 +8,15 @@ from typing import Any
 
 from conftest import ClusterFixture
 
+from tests.fixtures.workloads import shop_web
+
 
 def test_pdb_exposed_by_and_self_managed_prefix_delegation(twin_factory: Callable[..., ClusterFixture]) -> None:
     twin = twin_factory(
         {
             "cluster": {
                 "vpcCni": {"addon": False, "version": "v1.18.3", "prefixDelegation": True},
-                "workloads": [
-                    {
-                        "namespace": "shop",
-                        "name": "web",
-                        "replicas": 3,
-                        "exposedBy": ["alb", "nlb"],
-                        "pdb": {"minAvailable": 2},
-                    }
-                ],
+                "workloads": [shop_web()],
             }
         }
     )

@@ -33,15 +33,8 @@ def twin() -> Iterator[Twin]:
 
 
 def _assumed(twin: Twin, role_name: str) -> boto3.Session:
-    admin = twin.aws.admin_session()
-    arn = admin.client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
-    creds = admin.client("sts").assume_role(RoleArn=arn, RoleSessionName="tester")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=twin.region,
-    )
+    arn = twin.aws.admin_session().client("iam").get_role(RoleName=role_name)["Role"]["Arn"]
+    return twin.aws.assumed_session(arn, "tester")
 
 
 def test_an_inline_policy_allows_what_it_names_and_nothing_else(twin: Twin) -> None:
