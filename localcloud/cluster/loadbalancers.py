@@ -41,6 +41,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from botocore.exceptions import ClientError
+
 from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, read_body
 from localcloud.cluster.events import EventRecorder
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
@@ -667,7 +669,13 @@ class LoadBalancerController:
             for (service, port), group in stack.target_groups.items():
                 young = self.health.young(group)
                 failing = self.health.failing(group)
-                for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]:
+                try:
+                    described = self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+                except ClientError as error:
+                    if error.response.get("Error", {}).get("Code") != "TargetGroupNotFound":
+                        raise
+                    continue  # the controller is deleting this load balancer right now (a Service went away)
+                for d in described:
                     target = d["Target"]["Id"]
                     targets.append(
                         {

@@ -3,6 +3,8 @@ concurrent Lambdas, and pod security groups that keep a load balancer out."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from localcloud.scenario import parse_scenario
@@ -46,7 +48,10 @@ def test_a_cluster_tag_removed_after_plan_fails_verification_naming_why() -> Non
                     ec2.delete_tags(Resources=[tagged], Tags=[{"Key": tag}])
             else:
                 result = item
-        state = twin.state()
+        # the Services the verification made are deleted; their load balancers go a moment later
+        deadline = time.monotonic() + 60
+        while (state := twin.state())["loadBalancers"] and time.monotonic() < deadline:
+            time.sleep(0.5)
     assert result is not None
     assert twin.aws.faults.remaining() == {"dynamodb:PutItem": 0, "lambda:Invoke": 0}
     retried = {visit.name: visit.retries for visit in result.visits if visit.retries}
