@@ -4,6 +4,7 @@ types on EKS works the same (issue #13's "done when")."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.localcloud.sandbox.conftest import Up
@@ -82,10 +83,15 @@ def test_set_env_then_rollout_status_returns_within_its_timeout(up: Up) -> None:
     assert "condition met" in waited.stdout
 
 
+_EVENT_ROW = re.compile(r"^\s+(\S+)\s+(\S+)\s+(\S+(?: \(x\d+ over \S+\))?)\s+(\S+)\s+(.*)$")
+"""type, reason, age (`5s`, or `5s (x2 over 6s)` for an event seen twice), from, message."""
+
+
 def _events(output: str) -> list[list[str]]:
     """The rows of describe's Events table: type, reason, age, from, message."""
     lines = output.split("\nEvents:\n", 1)[1].splitlines()
-    return [line.split(None, 4) for line in lines[2:] if line.startswith("  ") and line.strip()]
+    rows = [_EVENT_ROW.match(line) for line in lines[2:] if line.startswith("  ") and line.strip()]
+    return [list(row.groups()) for row in rows if row]
 
 
 def test_describe_pod_shows_the_schedulers_event_and_describe_node_the_kubelets(up: Up) -> None:
