@@ -203,14 +203,27 @@ class PdbSpec(_Model):
     max_unavailable: int | None = Field(default=None, ge=0)
 
 
+class VolumeClaimSpec(_Model):
+    """A StatefulSet's volumeClaimTemplate (`data`): one EBS-backed PersistentVolumeClaim per pod. An
+    EBS volume lives in one AZ, so its PersistentVolume pins the pod to that AZ for good."""
+
+    size: str = "1Gi"
+    zones: list[str] = Field(default_factory=list)
+    """The AZ of each ordinal's volume where it exists already (zones[0] for pod 0, ...); the volume
+    of any other ordinal is created in the AZ of the node its pod first lands on."""
+
+
 class WorkloadSpec(_Model):
     namespace: str = "default"
     name: str
+    kind: Literal["Deployment", "StatefulSet"] = "Deployment"
     replicas: int = Field(default=3, ge=0)
     image: str = "public.ecr.aws/nginx/nginx:1.27-alpine-slim"
     exposed_by: list[Literal["alb", "nlb"]] = Field(default_factory=list)
     """Load balancers in front of the workload (IP targets): an ALB Ingress, an internal NLB Service."""
     pdb: PdbSpec | None = None
+    volume_claim: VolumeClaimSpec | None = None
+    """StatefulSets only: each pod's volume, bound to an AZ."""
 
 
 AuthenticationMode = Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
@@ -386,6 +399,26 @@ def _network(key: str, value: str) -> ipaddress.IPv4Network:
         raise ScenarioError(key, f"{value!r} is not an IPv4 CIDR block ({error})") from None
 
 
+_QUANTITY = re.compile(r"^[1-9]\d*(Mi|Gi|Ti)$")
+
+
+def _check_volume_claim(key: str, workload: WorkloadSpec, azs: set[str]) -> None:
+    claim = workload.volume_claim
+    if claim is None:
+        return
+    if workload.kind != "StatefulSet":
+        raise ScenarioError(f"{key}.volumeClaim", "goes with kind: StatefulSet (a Deployment's pods share no claim)")
+    if not _QUANTITY.fullmatch(claim.size):
+        raise ScenarioError(f"{key}.volumeClaim.size", f"{claim.size!r} is not a size such as 512Mi, 1Gi or 2Ti")
+    if len(claim.zones) > workload.replicas:
+        raise ScenarioError(
+            f"{key}.volumeClaim.zones", f"names {len(claim.zones)} volumes for {workload.replicas} pods"
+        )
+    for j, zone in enumerate(claim.zones):
+        if zone not in azs:
+            raise ScenarioError(f"{key}.volumeClaim.zones[{j}]", f"{zone!r} is not the AZ of any of vpc.subnets")
+
+
 def _unique(key: str, names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
@@ -557,6 +590,7 @@ def _check(s: Scenario) -> None:
         _unique(f"{key}.exposedBy", list(workload.exposed_by))
         if workload.pdb is not None and (workload.pdb.min_available is None) == (workload.pdb.max_unavailable is None):
             raise ScenarioError(f"{key}.pdb", "give exactly one of minAvailable and maxUnavailable")
+        _check_volume_claim(key, workload, {subnet.az for subnet in s.vpc.subnets})
     capacity: list[tuple[str, list[str]]] = [
         *((f"cluster.selfManagedNodes[{i}]", n.subnets) for i, n in enumerate(c.self_managed_nodes)),
         *((f"cluster.karpenterNodes[{i}]", n.subnets) for i, n in enumerate(c.karpenter_nodes)),

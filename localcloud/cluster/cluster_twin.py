@@ -36,6 +36,8 @@ from localcloud.cluster.network import Ec2Network
 from localcloud.cluster.nodes import DRAIN_TIMEOUT, Nodes
 from localcloud.cluster.scenario_objects import create_scenario_objects
 from localcloud.cluster.state import cluster_state
+from localcloud.cluster.statefulsets import create_statefulset
+from localcloud.cluster.volumes import Volumes
 from localcloud.cluster.workloads import Workloads
 from localcloud.kube.bootstrap import bootstrap_eks_cluster
 from localcloud.kube.server import KubeApiServer
@@ -109,11 +111,15 @@ class ClusterTwin:
             kubernetes_version=cluster.version,
         )
         self._sync_addon("OVERWRITE")
-        for workload in cluster.workloads:
-            self._create_workload(workload.namespace, workload.name, workload.replicas, workload.image)
-        create_scenario_objects(self.store, cluster)
         session = aws.admin_session()
         ec2 = session.client("ec2")
+        volumes = Volumes(self.store, ec2, cluster_name=self.cluster_name)
+        for workload in cluster.workloads:
+            if workload.kind == "StatefulSet":
+                create_statefulset(self.store, volumes, workload)
+            else:
+                self._create_workload(workload.namespace, workload.name, workload.replicas, workload.image)
+        create_scenario_objects(self.store, cluster)
         network = Ec2Network(ec2, self.cluster_name)
         timing = scenario.timing
         self.nodes = Nodes(
@@ -129,7 +135,10 @@ class ClusterTwin:
             drain_timeout=self.drain_timeout,
         )
         self.workloads = Workloads(
-            self.store, self.nodes, pod_ready_delay=lambda: 0.0 if self._settling else timing.pod_ready
+            self.store,
+            self.nodes,
+            pod_ready_delay=lambda: 0.0 if self._settling else timing.pod_ready,
+            volumes=volumes,
         )
         if cluster.load_balancer_controller:
             self.load_balancers = LoadBalancerController(

@@ -30,6 +30,8 @@ from typing import Any
 
 from localcloud.cluster.events import EventRecorder
 from localcloud.cluster.nodes import NODES, PODS, Nodes
+from localcloud.cluster.statefulsets import StatefulSets
+from localcloud.cluster.volumes import ZONE_LABEL, Volumes
 from localcloud.kube.errors import ApiError
 from localcloud.kube.selectors import from_label_selector, labels_match
 from localcloud.kube.store import ObjectStore, now_rfc3339
@@ -132,18 +134,36 @@ def _condition(conditions: list[Obj], kind: str, status: str, reason: str, messa
 
 
 class Workloads:
-    def __init__(self, store: ObjectStore, nodes: Nodes, *, pod_ready_delay: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        store: ObjectStore,
+        nodes: Nodes,
+        *,
+        pod_ready_delay: Callable[[], float],
+        volumes: Volumes | None = None,
+    ) -> None:
         self.store = store
         self.nodes = nodes
         self.pod_ready_delay = pod_ready_delay
+        self.volumes = volumes
         self.bound_at: dict[str, float] = {}
         self.events = EventRecorder(store, "default-scheduler")
+        self.statefulsets = StatefulSets(
+            store,
+            lambda owner, kind, name, labels, adjust: self._create_pod(
+                owner, kind, name, extra_labels=labels, adjust=adjust
+            ),
+            self._delete_pod,
+            pod_ready,
+            lambda sts: f"{sts['metadata']['name']}-{template_hash(sts['spec']['template'])}",
+        )
 
     def reconcile(self, now: float) -> None:
         for deployment in self.store.list(DEPLOYMENTS):
             self._deployment(deployment)
         for replicaset in self.store.list(REPLICASETS):
             self._replicaset(replicaset)
+        self.statefulsets.reconcile()
         nodes = self.store.peek(NODES)
         for daemonset in self.store.list(DAEMONSETS):
             self._daemonset(daemonset, nodes)
@@ -158,6 +178,7 @@ class Workloads:
             self._replicaset_status(replicaset)
         for deployment in self.store.list(DEPLOYMENTS):
             self._deployment_status(deployment)
+        self.statefulsets.reconcile_status()
         node_count = len(self.store.peek(NODES))
         for daemonset in self.store.list(DAEMONSETS):
             self._daemonset_status(daemonset, node_count)
@@ -325,7 +346,13 @@ class Workloads:
             self._write_status(REPLICASETS, rs, status)
 
     def _create_pod(
-        self, owner: Obj, kind: str, name: str, node: str | None = None, extra_labels: Obj | None = None
+        self,
+        owner: Obj,
+        kind: str,
+        name: str,
+        node: str | None = None,
+        extra_labels: Obj | None = None,
+        adjust: Callable[[Obj], None] | None = None,
     ) -> None:
         template = copy.deepcopy(owner["spec"]["template"])
         meta = template.get("metadata") or {}
@@ -368,6 +395,8 @@ class Workloads:
         }
         if not pod["metadata"]["annotations"]:
             del pod["metadata"]["annotations"]
+        if adjust is not None:
+            adjust(pod)
         try:
             self.store.create(PODS, pod, namespace=owner["metadata"]["namespace"])
         except ApiError as error:
@@ -449,6 +478,7 @@ class Workloads:
         for pod in pods:
             if pod["spec"].get("nodeName") and _live(pod):
                 load[pod["spec"]["nodeName"]] = load.get(pod["spec"]["nodeName"], 0) + 1
+        zones = self.volumes.required_zones() if self.volumes is not None else {}
         for pod in pods:
             uid = pod["metadata"]["uid"]
             if pod["spec"].get("nodeName"):
@@ -456,14 +486,17 @@ class Workloads:
                 continue
             if not _live(pod):
                 continue
-            fits = [n for n in nodes if self._fits(pod, n, load)]
+            zone = self.volumes.pod_zone(pod, zones) if self.volumes is not None else None
+            fits = [n for n in nodes if self._fits(pod, n, load, zone)]
             if not fits:
-                self._unschedulable(pod, nodes, load)
+                self._unschedulable(pod, nodes, load, zone)
                 continue
             node = min(fits, key=lambda n: (load.get(n["metadata"]["name"], 0), n["metadata"]["name"]))
             name = node["metadata"]["name"]
             load[name] = load.get(name, 0) + 1
             self.bound_at[uid] = now
+            if self.volumes is not None:
+                self.volumes.provision_for(pod, node)
 
             def bind(obj: Obj, node_name: str = name) -> None:
                 obj["spec"]["nodeName"] = node_name
@@ -480,7 +513,7 @@ class Workloads:
             self.events.normal({**pod, "kind": "Pod"}, "Scheduled", f"Successfully assigned {where} to {name}")
 
     @staticmethod
-    def _fits(pod: Obj, node: Obj, load: dict[str, int]) -> bool:
+    def _fits(pod: Obj, node: Obj, load: dict[str, int], zone: str | None = None) -> bool:
         spec = node.get("spec", {})
         if spec.get("unschedulable") or not node_ready(node):
             return False
@@ -495,11 +528,14 @@ class Workloads:
         if any(labels.get(k) != v for k, v in selector.items()):
             return False
         capacity = int(str(node.get("status", {}).get("allocatable", {}).get("pods", "110")))
-        return load.get(node["metadata"]["name"], 0) < capacity
+        if load.get(node["metadata"]["name"], 0) >= capacity:
+            return False
+        return zone is None or labels.get(ZONE_LABEL) == zone
 
-    def _unschedulable(self, pod: Obj, nodes: list[Obj], load: dict[str, int]) -> None:
+    def _unschedulable(self, pod: Obj, nodes: list[Obj], load: dict[str, int], zone: str | None = None) -> None:
+        reasons = Counter(_why(pod, n, load, zone) for n in nodes)
         message = f"0/{len(nodes)} nodes are available: " + (
-            ", ".join(sorted(_why(pod, n, load) for n in nodes)) + "."
+            ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items())) + "."
             if nodes
             else "no nodes available to schedule pods."
         )
@@ -663,16 +699,26 @@ def _tolerates(toleration: Obj, taint: Obj) -> bool:
     return bool(toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""))
 
 
-def _why(pod: Obj, node: Obj, load: dict[str, int]) -> str:
+def _why(pod: Obj, node: Obj, load: dict[str, int], zone: str | None = None) -> str:
+    """Why kube-scheduler's filters refuse the node (the first that does, in the scheduler's order)."""
     spec = node.get("spec", {})
     if not node_ready(node):
-        return "1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
+        return "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
     if spec.get("unschedulable"):
-        return "1 node(s) were unschedulable"
+        return "node(s) were unschedulable"
+    tolerations = pod["spec"].get("tolerations") or []
+    for taint in spec.get("taints") or []:
+        if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(_tolerates(t, taint) for t in tolerations):
+            return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
+    labels = node["metadata"].get("labels") or {}
+    if any(labels.get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+        return "node(s) didn't match Pod's node affinity/selector"
     capacity = int(str(node.get("status", {}).get("allocatable", {}).get("pods", "110")))
     if load.get(node["metadata"]["name"], 0) >= capacity:
-        return "1 Too many pods"
-    return "1 node(s) didn't match Pod's node affinity/selector"
+        return "Too many pods"
+    if zone is not None and labels.get(ZONE_LABEL) != zone:
+        return "node(s) had volume node affinity conflict"
+    return "node(s) didn't match Pod's node affinity/selector"
 
 
 def _max_unavailable(spec: Obj, desired: int) -> int:

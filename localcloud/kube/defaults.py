@@ -210,6 +210,45 @@ def _daemonset(obj: Obj, old: Obj | None) -> list[tuple[str, str]]:
     return _template(obj)
 
 
+def _statefulset(obj: Obj, old: Obj | None) -> list[tuple[str, str]]:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("replicas", 1)
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    strategy = spec.setdefault("updateStrategy", {})
+    strategy.setdefault("type", "RollingUpdate")
+    if strategy["type"] == "RollingUpdate":
+        strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    for claim in spec.get("volumeClaimTemplates") or []:
+        claim.setdefault("apiVersion", "v1")
+        claim.setdefault("kind", "PersistentVolumeClaim")
+        claim.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
+        claim.setdefault("status", {}).setdefault("phase", "Pending")
+    obj.setdefault("status", {}).setdefault("replicas", 0)
+    return _template(obj)
+
+
+def _persistent_volume_claim(obj: Obj, old: Obj | None) -> list[tuple[str, str]]:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    causes = []
+    if not spec.get("accessModes"):
+        causes.append(("spec.accessModes", "Required value: at least 1 access mode is required"))
+    if not ((spec.get("resources") or {}).get("requests") or {}).get("storage"):
+        causes.append(("spec.resources[storage]", "Required value"))
+    obj.setdefault("status", {}).setdefault("phase", "Pending")
+    return causes
+
+
+def _persistent_volume(obj: Obj, old: Obj | None) -> list[tuple[str, str]]:
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    spec.setdefault("persistentVolumeReclaimPolicy", "Retain")
+    obj.setdefault("status", {}).setdefault("phase", "Pending")
+    return []
+
+
 def _replicaset(obj: Obj, old: Obj | None) -> list[tuple[str, str]]:
     obj.setdefault("spec", {}).setdefault("replicas", 1)
     obj.setdefault("status", {}).setdefault("replicas", 0)
@@ -367,13 +406,18 @@ def defaulters(ips: ClusterIPs) -> dict[str, Callable[[Obj, Obj | None], list[tu
         "apps/v1/deployments": _deployment,
         "apps/v1/daemonsets": _daemonset,
         "apps/v1/replicasets": _replicaset,
+        "apps/v1/statefulsets": _statefulset,
+        "v1/persistentvolumeclaims": _persistent_volume_claim,
+        "v1/persistentvolumes": _persistent_volume,
         "networking.k8s.io/v1/ingresses": _ingress,
         "policy/v1/poddisruptionbudgets": _pdb,
         "apiextensions.k8s.io/v1/customresourcedefinitions": _crd,
     }
 
 
-IMMUTABLE_SELECTOR = frozenset({"apps/v1/deployments", "apps/v1/daemonsets", "apps/v1/replicasets"})
+IMMUTABLE_SELECTOR = frozenset(
+    {"apps/v1/deployments", "apps/v1/daemonsets", "apps/v1/replicasets", "apps/v1/statefulsets"}
+)
 
 
 def check_immutable(resource: ResourceType, obj: Obj, old: Obj) -> None:

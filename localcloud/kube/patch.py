@@ -88,6 +88,7 @@ SCHEMAS: dict[str, Schema] = {
     "apps/v1/deployments": WORKLOAD,
     "apps/v1/daemonsets": WORKLOAD,
     "apps/v1/replicasets": WORKLOAD,
+    "apps/v1/statefulsets": WORKLOAD,
     "policy/v1/poddisruptionbudgets": {"metadata": Field(OBJECT_META), "status": Field(CONDITIONS)},
     "v1/namespaces": {"metadata": Field(OBJECT_META), "status": Field(CONDITIONS)},
 }

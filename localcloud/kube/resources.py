@@ -169,9 +169,12 @@ BUILTIN: tuple[ResourceType, ...] = (
     _r("", "v1", "configmaps", "ConfigMap", True, short=("cm",), generation=False),
     _r("", "v1", "events", "Event", True, short=("ev",), generation=False),
     _r("", "v1", "serviceaccounts", "ServiceAccount", True, short=("sa",), generation=False),
+    _r("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim", True, short=("pvc",), sub=("status",)),
+    _r("", "v1", "persistentvolumes", "PersistentVolume", False, short=("pv",), sub=("status",)),
     _r(
         "apps", "v1", "deployments", "Deployment", True, short=("deploy",), sub=("status", "scale"), categories=("all",)
     ),
+    _r("apps", "v1", "statefulsets", "StatefulSet", True, short=("sts",), sub=("status", "scale"), categories=("all",)),
     _r("apps", "v1", "daemonsets", "DaemonSet", True, short=("ds",), sub=("status",), categories=("all",)),
     _r("apps", "v1", "replicasets", "ReplicaSet", True, short=("rs",), sub=("status", "scale"), categories=("all",)),
     _r("networking.k8s.io", "v1", "ingresses", "Ingress", True, short=("ing",), sub=("status",)),

@@ -3,7 +3,8 @@
 kubectl asks for `Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...` and prints the
 columns the server defines (priority 0; `-o wide` adds priority 1). The columns and cells are those
 of kube-apiserver's printers (pkg/printers/internalversion) for the kinds the emulator's users look
-at: pods, nodes, services, deployments, daemonsets, replicasets, namespaces, events; a custom
+at: pods, nodes, services, deployments, statefulsets, daemonsets, replicasets, persistent volumes
+and their claims, namespaces, events; a custom
 resource's are its CRD version's additionalPrinterColumns (default: Age); any other kind gets the
 default Name / Created At.
 """
@@ -195,6 +196,53 @@ def _replicaset(obj: Obj) -> list[Any]:
     ]
 
 
+def _statefulset(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    names, images = _containers(obj)
+    return [f"{status.get('readyReplicas', 0)}/{spec.get('replicas', 1)}", age(obj), names, images]
+
+
+_ACCESS_MODES = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX", "ReadWriteOncePod": "RWOP"}
+
+
+def _access_modes(modes: list[str] | None) -> str:
+    """kubectl's storage access-mode shorthand, in its fixed order."""
+    return ",".join(short for mode, short in _ACCESS_MODES.items() if mode in (modes or []))
+
+
+def _persistent_volume_claim(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    phase = "Terminating" if (obj.get("metadata") or {}).get("deletionTimestamp") else status.get("phase", "")
+    return [
+        phase,
+        spec.get("volumeName", ""),
+        (status.get("capacity") or {}).get("storage", ""),
+        _access_modes(status.get("accessModes")),
+        spec.get("storageClassName", ""),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        age(obj),
+        spec.get("volumeMode", ""),
+    ]
+
+
+def _persistent_volume(obj: Obj) -> list[Any]:
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    claim = spec.get("claimRef") or {}
+    phase = "Terminating" if (obj.get("metadata") or {}).get("deletionTimestamp") else status.get("phase", "")
+    return [
+        (spec.get("capacity") or {}).get("storage", ""),
+        _access_modes(spec.get("accessModes")),
+        spec.get("persistentVolumeReclaimPolicy", ""),
+        phase,
+        f"{claim.get('namespace', '')}/{claim.get('name', '')}" if claim else "",
+        spec.get("storageClassName", ""),
+        spec.get("volumeAttributesClassName") or "<unset>",
+        status.get("reason", ""),
+        age(obj),
+        spec.get("volumeMode", ""),
+    ]
+
+
 def _namespace(obj: Obj) -> list[Any]:
     return [(obj.get("status") or {}).get("phase", "Active"), age(obj)]
 
@@ -294,6 +342,38 @@ PRINTERS: dict[str, Printer] = {
             _column("Selector", priority=WIDE),
         ],
         _replicaset,
+    ),
+    "apps/v1/statefulsets": (
+        [_column("Ready"), _column("Age"), _column("Containers", priority=WIDE), _column("Images", priority=WIDE)],
+        _statefulset,
+    ),
+    "v1/persistentvolumeclaims": (
+        [
+            _column("Status"),
+            _column("Volume"),
+            _column("Capacity"),
+            _column("Access Modes"),
+            _column("StorageClass"),
+            _column("VolumeAttributesClass"),
+            _column("Age"),
+            _column("VolumeMode", priority=WIDE),
+        ],
+        _persistent_volume_claim,
+    ),
+    "v1/persistentvolumes": (
+        [
+            _column("Capacity"),
+            _column("Access Modes"),
+            _column("Reclaim Policy"),
+            _column("Status"),
+            _column("Claim"),
+            _column("StorageClass"),
+            _column("VolumeAttributesClass"),
+            _column("Reason"),
+            _column("Age"),
+            _column("VolumeMode", priority=WIDE),
+        ],
+        _persistent_volume,
     ),
     "v1/namespaces": ([_column("Status"), _column("Age")], _namespace),
     "coordination.k8s.io/v1/leases": ([_column("Holder"), _column("Age")], _lease),

@@ -203,6 +203,35 @@ _NODES = [
         ),
         ({"cluster": {"workloads": [{"name": "w", "exposedBy": ["alb", "alb"]}]}}, "cluster.workloads[0].exposedBy"),
         ({"cluster": {"workloads": [{"name": "w", "exposedBy": ["clb"]}]}}, "cluster.workloads[0].exposedBy[0]"),
+        ({"cluster": {"workloads": [{"name": "w", "kind": "Job"}]}}, "cluster.workloads[0].kind"),
+        ({"cluster": {"workloads": [{"name": "w", "volumeClaim": {}}]}}, "cluster.workloads[0].volumeClaim"),
+        (
+            {"cluster": {"workloads": [{"name": "w", "kind": "StatefulSet", "volumeClaim": {"size": "1GB"}}]}},
+            "cluster.workloads[0].volumeClaim.size",
+        ),
+        (
+            {
+                "cluster": {
+                    "workloads": [
+                        {
+                            "name": "w",
+                            "kind": "StatefulSet",
+                            "replicas": 1,
+                            "volumeClaim": {"zones": ["ap-southeast-1a", "ap-southeast-1b"]},
+                        }
+                    ]
+                }
+            },
+            "cluster.workloads[0].volumeClaim.zones",
+        ),
+        (
+            {
+                "cluster": {
+                    "workloads": [{"name": "w", "kind": "StatefulSet", "volumeClaim": {"zones": ["us-east-1a"]}}]
+                }
+            },
+            "cluster.workloads[0].volumeClaim.zones[0]",
+        ),
     ],
 )
 def test_contradictions_are_refused_naming_the_key(document: dict[str, object], key: str) -> None:

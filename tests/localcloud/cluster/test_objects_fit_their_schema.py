@@ -15,12 +15,13 @@ from tests.fixtures.workloads import shop_web
 
 
 def test_every_object_of_a_running_cluster_fits_its_kinds_schema(twin_factory: Callable[..., ClusterFixture]) -> None:
-    twin = twin_factory({"cluster": {"workloads": [shop_web()]}})
+    db = {"namespace": "shop", "name": "db", "kind": "StatefulSet", "replicas": 2, "volumeClaim": {"size": "1Gi"}}
+    twin = twin_factory({"cluster": {"workloads": [shop_web(), db]}})
     store = twin.cluster.store
 
     def running() -> bool:
         pods = store.list("v1/pods", namespace="shop")
-        return len(pods) == 3 and all((p.get("status") or {}).get("phase") == "Running" for p in pods)
+        return len(pods) == 5 and all((p.get("status") or {}).get("phase") == "Running" for p in pods)
 
     wait_for(running, what="the workload's pods running")
     found = {}
@@ -32,4 +33,5 @@ def test_every_object_of_a_running_cluster_fits_its_kinds_schema(twin_factory: C
             if unknown:
                 found[f"{resource.kind} {obj['metadata'].get('namespace', '')}/{obj['metadata']['name']}"] = unknown
     assert {"Node", "Pod", "Lease", "Event", "Service", "Ingress", "PodDisruptionBudget"} <= kinds
+    assert {"StatefulSet", "PersistentVolumeClaim", "PersistentVolume"} <= kinds
     assert found == {}
