@@ -4,7 +4,8 @@ workloads, read with Describe/List/Get calls only, so that `python -m localcloud
 
 Only keys the scenario accepts are written. The VPC and the cluster are read here; the security
 groups, nodegroups (with their launch templates) and the capacity that is not a managed nodegroup
-in snapshot_capacity; the workloads with their PDBs and load balancers in snapshot_workloads.
+in snapshot_capacity; the workloads with their PDBs and load balancers in snapshot_workloads, a StatefulSet's
+volumes in snapshot_volumes.
 What Plan reads is read with Plan's own functions (podcidr.aws.discovery, podcidr.aws.capacity).
 
 `anonymize` replaces the account's names and IDs by pseudonyms numbered in a stable order
@@ -243,7 +244,7 @@ class Snapshot:
             capacity.nodegroup(g, cluster["version"], subnet_names, group_names, self.names) for g in groups
         ]
         document.update(capacity.unmanaged_capacity(self.ec2, self.eks, self.cluster_name, subnet_names, self.names))
-        document["workloads"] = Workloads(kube, deployments).entries(self.names)
+        document["workloads"] = Workloads(kube, deployments, self.ec2).entries(self.names)
         return document
 
     def _vpc_cni(self, kube: Any) -> dict[str, Any]:

@@ -1,11 +1,13 @@
-"""The snapshot's workloads: the Deployments outside the system namespaces with their replicas, the
-PodDisruptionBudget that covers each, and the load balancers in front of it (`exposedBy`): an ALB
+"""The snapshot's workloads: the Deployments and StatefulSets outside the system namespaces with their
+replicas, the PodDisruptionBudget that covers each, and the load balancers in front of it (`exposedBy`): an ALB
 Ingress (class `alb`) whose backend Service selects its pods, a Service of type LoadBalancer the
 AWS Load Balancer Controller makes an NLB of (`loadBalancerClass: service.k8s.aws/nlb`, or the
 `aws-load-balancer-type` annotation `external`/`nlb`/`nlb-ip`).
 
 A budget given in percent is written as the count it comes to for the workload's replicas,
 rounded up as the disruption controller rounds it (the scenario takes counts only).
+
+A StatefulSet's volumes (snapshot_volumes) are written as `volumeClaim` when they are bound to an AZ.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from podcidr_cli.snapshot_common import Names
+from podcidr_cli.snapshot_volumes import ZonalVolumes
 
 PUBLIC_DEFAULT_IMAGE = "public.ecr.aws/nginx/nginx:1.27-alpine-slim"
 SYSTEM_NAMESPACES = frozenset({"kube-system", "kube-public", "kube-node-lease"})
@@ -80,15 +83,18 @@ def _budget(value: Any, replicas: int) -> int:
 class Workloads:
     """Reads the cluster's Deployments, PDBs, Services and Ingresses once; `entries` writes them."""
 
-    def __init__(self, kube: Any, deployments: Iterable[Any]) -> None:
+    def __init__(self, kube: Any, deployments: Iterable[Any], ec2: Any) -> None:
         self.deployments = list(deployments)
+        self.statefulsets = kube.apps.list_stateful_set_for_all_namespaces().items
+        self.volumes = ZonalVolumes(kube, ec2) if self.statefulsets else None
         self.budgets = kube.policy.list_pod_disruption_budget_for_all_namespaces().items
         self.services = kube.core.list_service_for_all_namespaces().items
         self.ingresses = kube.networking.list_ingress_for_all_namespaces().items
 
     def entries(self, names: Names) -> list[dict[str, Any]]:
         written = []
-        for d in sorted(self.deployments, key=lambda d: (d.metadata.namespace, d.metadata.name)):
+        workloads = [*self.deployments, *self.statefulsets]
+        for d in sorted(workloads, key=lambda d: (d.metadata.namespace, d.metadata.name)):
             namespace = d.metadata.namespace
             if namespace in SYSTEM_NAMESPACES:
                 continue
@@ -103,6 +109,11 @@ class Workloads:
                 "replicas": replicas,
                 "image": PUBLIC_DEFAULT_IMAGE if names.anonymize else image,
             }
+            if d in self.statefulsets:
+                entry = {"namespace": entry["namespace"], "name": entry["name"], "kind": "StatefulSet", **entry}
+                claim = self.volumes.volume_claim(d) if self.volumes is not None else None
+                if claim is not None:
+                    entry["volumeClaim"] = claim
             labels = dict(d.spec.template.metadata.labels or {})
             exposed = self._exposed_by(namespace, labels)
             if exposed:

@@ -1,12 +1,14 @@
 """`podcidr snapshot` against the twin: the scenario it writes rebuilds a twin that plans the same
 migration and rehearses it; it reads with Describe/List/Get calls only; `--anonymize` leaves no
-name or ID of the account in the file. Two accounts: the seed's, and a richer one (security groups,
+name or ID of the account in the file. Two accounts: the seed's with a StatefulSet whose volumes
+are bound to AZs, and a richer one (security groups,
 launch templates, taints, update configs, unmanaged capacity, the CNI's configuration, PDBs and
 load balancers) whose every such key the snapshot must give back."""
 
 from __future__ import annotations
 
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from localcloud.aws.server import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY
 from localcloud.scenario import Scenario, load_scenario, parse_scenario
 from localcloud.twin import Twin
 from podcidr_cli import main as cli
-from tests.fixtures.workloads import shop_web
+from tests.fixtures.workloads import data_db, shop_web
 
 pytestmark = pytest.mark.rehearsal
 READ_ONLY = ("Describe", "List", "Get")
@@ -71,12 +73,17 @@ class Original:
     anonymized: list[str]
     calls: Recorded
     ids: set[str]
+    volume_zones: list[str]
+    """The AZ of each of the StatefulSet's volumes (ordinal 0, 1, ...), where its pods first landed."""
+
+
+SEED_WITH_STATEFULSET = {"cluster": {"workloads": [data_db(), {"name": "web"}]}}
 
 
 @pytest.fixture(scope="module")
 def original(tmp_path_factory: pytest.TempPathFactory) -> Original:
     directory = tmp_path_factory.mktemp("snapshots")
-    with pytest.MonkeyPatch.context() as monkeypatch, Twin(load_scenario()) as twin:
+    with pytest.MonkeyPatch.context() as monkeypatch, Twin(parse_scenario(SEED_WITH_STATEFULSET)) as twin:
         calls = _record(monkeypatch)
         snapshot = _snapshot(twin, directory / "snapshot.yaml")
         anonymized = [_snapshot(twin, directory / f"anonymous-{i}.yaml", "--anonymize") for i in (1, 2)]
@@ -87,7 +94,16 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> Original:
         ids |= {s["SubnetId"] for s in ec2.describe_subnets()["Subnets"]}
         ids |= {t["RouteTableId"] for t in ec2.describe_route_tables()["RouteTables"]}
         ids |= {n["NatGatewayId"] for n in ec2.describe_nat_gateways()["NatGateways"]}
-        return Original(twin.scenario, plan, snapshot, anonymized, calls, ids)
+        volumes = {
+            next(t["Value"] for t in v["Tags"] if t["Key"] == "kubernetes.io/created-for/pvc/name"): v[
+                "AvailabilityZone"
+            ]
+            for v in ec2.describe_volumes(
+                Filters=[{"Name": "tag-key", "Values": ["kubernetes.io/created-for/pvc/name"]}]
+            )["Volumes"]
+        }
+        zones = [volumes[f"data-db-{i}"] for i in range(data_db()["replicas"])]
+        return Original(twin.scenario, plan, snapshot, anonymized, calls, ids, zones)
 
 
 def _snapshot(twin: Twin, output: Path, *options: str) -> str:
@@ -125,13 +141,31 @@ def _dry_run(twin: Twin) -> dict[str, Any]:
     return _plan(result.output)
 
 
-def _rehearse(scenario: Scenario) -> dict[str, Any]:
+def _rehearse(scenario: Scenario, after: Callable[[Twin], None] | None = None) -> dict[str, Any]:
     with Twin(scenario) as rebuilt:
         dry = _dry_run(rebuilt)
         result = rebuilt.execute({"clusterName": scenario.cluster.name})
         assert result.succeeded, (result.error, result.cause)
         assert result.output["dryRun"] is False and result.output["changes"] > 0
+        if after is not None:
+            after(rebuilt)
         return dry
+
+
+def _statefulset_pods_back_in_their_zones(zones: list[str]) -> Callable[[Twin], None]:
+    """After the node replacement: each StatefulSet pod runs on a new node in its volume's AZ."""
+
+    def check(twin: Twin) -> None:
+        cluster = twin.state()["cluster"]
+        nodes = {n["name"]: n for n in cluster["nodes"]}
+        pods = {p["name"]: p for p in cluster["pods"] if p["namespace"] == "data"}
+        placed = [
+            (name, pods[name]["ready"], nodes[pods[name]["node"]]["nodegroup"], nodes[pods[name]["node"]]["zone"])
+            for name in sorted(pods)
+        ]
+        assert placed == [(f"db-{i}", True, "managed-ng-podcidr", zone) for i, zone in enumerate(zones)]
+
+    return check
 
 
 def test_the_snapshot_reads_only(original: Original) -> None:
@@ -140,6 +174,8 @@ def test_the_snapshot_reads_only(original: Original) -> None:
     assert [c for c in calls.aws if not c.split(":")[1].startswith(READ_ONLY)] == []
     assert [c for c in calls.kube if not c.startswith("GET ")] == []
     assert any(c.endswith("/apis/apps/v1/deployments") for c in calls.kube)
+    assert any(c.endswith("/apis/apps/v1/statefulsets") for c in calls.kube)
+    assert "ec2:DescribeVolumes" in calls.aws
 
 
 def test_round_trip_plans_and_rehearses_the_same_migration(original: Original, tmp_path: Path) -> None:
@@ -154,9 +190,14 @@ def test_round_trip_plans_and_rehearses_the_same_migration(original: Original, t
     assert sorted((t.name, t.default_route, t.nat_subnet, tuple(t.subnets)) for t in rebuilt.route_tables()) == sorted(
         (t.name, t.default_route, t.nat_subnet, tuple(t.subnets)) for t in seed.route_tables()
     )
+    [db] = [w for w in rebuilt.cluster.workloads if w.kind == "StatefulSet"]
+    assert db.volume_claim is not None and db.volume_claim.zones == original.volume_zones
+    assert len(set(original.volume_zones)) > 1, "the pods landed in several AZs"
+    db.volume_claim.zones = []  # S' has the volumes S made where its pods first landed
     assert rebuilt.cluster.model_dump() == seed.cluster.model_dump()
+    db.volume_claim.zones = original.volume_zones
 
-    assert _rehearse(rebuilt) == original.plan
+    assert _rehearse(rebuilt, _statefulset_pods_back_in_their_zones(original.volume_zones)) == original.plan
 
 
 def test_anonymized_snapshot_names_nothing_of_the_account_and_still_rehearses(

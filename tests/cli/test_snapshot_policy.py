@@ -17,6 +17,7 @@ import pytest
 from localcloud.scenario import parse_scenario
 from localcloud.twin import Twin
 from podcidr_cli.snapshot import SnapshotError, take_snapshot
+from tests.fixtures.workloads import data_db
 
 pytestmark = pytest.mark.rehearsal
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -26,7 +27,8 @@ TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
 }
 # Every read the snapshot can make happens on this account: a launch template, a Fargate profile,
-# a security group of its own, self-managed nodes, a self-managed CNI (aws-node read in kube-system).
+# a security group of its own, self-managed nodes, a self-managed CNI (aws-node read in kube-system),
+# a StatefulSet with volumes (its claims, and its EBS volumes' AZs).
 SCENARIO = {
     "vpc": {"securityGroups": [{"name": "nodes-extra"}]},
     "cluster": {
@@ -34,6 +36,7 @@ SCENARIO = {
         "nodegroups": [{"name": "managed-ng", "launchTemplate": {"securityGroups": ["nodes-extra"]}}],
         "selfManagedNodes": [{"name": "legacy", "count": 1}],
         "fargateProfiles": [{"name": "serverless", "namespaces": ["batch"]}],
+        "workloads": [{"name": "web"}, data_db()],
     },
     "timing": {"accessEntry": 0},
 }
@@ -77,6 +80,8 @@ def test_the_readme_policy_is_enough(twin: Twin) -> None:
     assert taken["cluster"]["fargateProfiles"] and taken["cluster"]["selfManagedNodes"]
     assert taken["cluster"]["nodegroups"][0]["launchTemplate"] == {"securityGroups": ["nodes-extra"]}
     assert taken["cluster"]["vpcCni"] == {"addon": False, "version": "v1.18.3", "prefixDelegation": True}
+    [db] = [w for w in taken["cluster"]["workloads"] if w.get("kind") == "StatefulSet"]
+    assert db["volumeClaim"]["size"] == "1Gi" and len(db["volumeClaim"]["zones"]) == db["replicas"]
 
 
 @pytest.mark.parametrize("action", readme_actions())
