@@ -142,6 +142,10 @@ def start_up(directory: Path, *options: str) -> Up:
 
 
 FAULTED_SCENARIO = """\
+cluster:
+  workloads:
+    - {name: web}
+    - {namespace: data, name: db, kind: StatefulSet, replicas: 2, volumeClaim: {size: 1Gi}}
 faults:
   - {operation: ec2:DescribeSubnets, when: before, times: 1, error: ThrottlingException}
   - {operation: "kubernetes:list Pod", when: before, times: 1, error: TooManyRequests}
@@ -151,8 +155,8 @@ faults:
 
 @pytest.fixture(scope="package")
 def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
-    """One sandbox for the package's tests: the default scenario, with faults that outside
-    clients must never meet (they are the workflow's)."""
+    """One sandbox for the package's tests: the default scenario and a StatefulSet with volumes,
+    with faults that outside clients must never meet (they are the workflow's)."""
     directory = tmp_path_factory.mktemp("sandbox")
     (directory / "scenario.yaml").write_text(FAULTED_SCENARIO, encoding="utf-8")
     running = start_up(directory, "--scenario", "scenario.yaml")

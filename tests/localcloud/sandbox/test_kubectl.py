@@ -59,6 +59,36 @@ def test_get_services_deployments_and_daemonsets_have_their_default_columns(up: 
     assert any(row.split()[:4] == ["aws-node", "3", "3", "3"] for row in daemonsets.splitlines())
 
 
+def test_get_statefulsets_and_their_claims_and_volumes_have_their_default_columns(up: Up) -> None:
+    statefulsets = up.kubectl("get", "statefulsets", "-n", "data").stdout
+    assert _header(statefulsets) == ["NAME", "READY", "AGE"]
+    assert statefulsets.splitlines()[1].split()[:2] == ["db", "2/2"]
+    wide = up.kubectl("get", "sts", "-n", "data", "-o", "wide").stdout
+    assert _header(wide) == ["NAME", "READY", "AGE", "CONTAINERS", "IMAGES"]
+    assert wide.splitlines()[1].split()[3:] == ["db", "public.ecr.aws/nginx/nginx:1.27-alpine-slim"]
+
+    claims, volumes = up.kubectl("get", "pvc,pv", "-n", "data").stdout.strip().split("\n\n")
+    assert _header(claims) == [
+        *("NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE")
+    ]
+    rows = [row.split() for row in claims.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["persistentvolumeclaim/data-db-0", "persistentvolumeclaim/data-db-1"]
+    assert all(
+        row[1] == "Bound" and row[2].startswith("pvc-") and row[3:7] == ["1Gi", "RWO", "gp3", "<unset>"] for row in rows
+    )
+    assert _header(volumes) == [
+        *("NAME", "CAPACITY", "ACCESS", "MODES", "RECLAIM", "POLICY", "STATUS", "CLAIM", "STORAGECLASS"),
+        *("VOLUMEATTRIBUTESCLASS", "REASON", "AGE"),
+    ]
+    rows = [row.split() for row in volumes.splitlines()[1:]]
+    assert sorted(row[1:8] for row in rows) == [
+        ["1Gi", "RWO", "Delete", "Bound", f"data/data-db-{i}", "gp3", "<unset>"] for i in (0, 1)
+    ]
+    wide_volumes = up.kubectl("get", "pv", "-o", "wide").stdout
+    assert _header(wide_volumes)[-1] == "VOLUMEMODE"
+    assert all(row.split()[-1] == "Filesystem" for row in wide_volumes.splitlines()[1:])
+
+
 def test_apply_of_an_eniconfig_without_flags_then_get_explain_and_diff(up: Up, tmp_path: Path) -> None:
     manifest = tmp_path / "eniconfig.yaml"
     manifest.write_text(ENICONFIG.format(name="ap-southeast-1a"), encoding="utf-8")
