@@ -8,9 +8,12 @@
   then those doubled up on a node with other pods of the same Deployment, then the newest).
 - DaemonSet: one pod per node (bound to it), labelled controller-revision-hash; a template change
   rolls the pods node by node (maxUnavailable at a time); status counters and observedGeneration.
+- StatefulSets: localcloud/cluster/statefulsets.py, run from here.
 - Scheduler: a pending pod goes to a Ready, schedulable node whose taints it tolerates, whose labels
-  match its nodeSelector, and which runs fewer pods than its capacity `pods` (max pods): the least
-  loaded first; otherwise PodScheduled=False/Unschedulable as kube-scheduler reports it.
+  match its nodeSelector, which runs fewer pods than its capacity `pods` (max pods), and which is in
+  the zone its bound volumes require (localcloud/cluster/volumes.py; an unbound claim is provisioned
+  in the chosen node's zone): the least loaded first; otherwise PodScheduled=False/Unschedulable and
+  a FailedScheduling event, the refusals counted per reason as kube-scheduler reports them.
 - Kubelet: `pod_ready` seconds after binding, a pod runs: hostNetwork pods on the node's address,
   others on an address from the node's VPC CNI (`Nodes.assign`); without one the pod stays
   ContainerCreating. aws-node is Ready only where the node's network came up.

@@ -3,10 +3,9 @@
 kubectl asks for `Accept: application/json;as=Table;v=v1;g=meta.k8s.io,...` and prints the
 columns the server defines (priority 0; `-o wide` adds priority 1). The columns and cells are those
 of kube-apiserver's printers (pkg/printers/internalversion) for the kinds the emulator's users look
-at: pods, nodes, services, deployments, statefulsets, daemonsets, replicasets, persistent volumes
-and their claims, namespaces, events; a custom
-resource's are its CRD version's additionalPrinterColumns (default: Age); any other kind gets the
-default Name / Created At.
+at: pods, nodes, services, deployments, statefulsets, daemonsets, replicasets, persistent volumes and
+their claims, namespaces, events; a custom resource's are its CRD version's additionalPrinterColumns
+(default: Age); any other kind gets the default Name / Created At.
 """
 
 from __future__ import annotations
