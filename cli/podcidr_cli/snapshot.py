@@ -32,15 +32,12 @@ from podcidr.aws.discovery import describe_cni, describe_nodegroups
 from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, prefix_delegation
 from podcidr_cli import snapshot_capacity as capacity
 from podcidr_cli.snapshot_common import Names, paginate, tag
+from podcidr_cli.snapshot_common import SnapshotError as SnapshotError  # raised here, caught by podcidr_cli.main
 from podcidr_cli.snapshot_workloads import Workloads
 
 LOAD_BALANCER_CONTROLLER = "aws-load-balancer-controller"
 _CNI_TAG = re.compile(r":(v\d+\.\d+\.\d+)(-eksbuild\.\d+)?$")
 _DEFAULT_ROUTE = "0.0.0.0/0"
-
-
-class SnapshotError(Exception):
-    """The cluster or its VPC cannot be read into a scenario; the message says what to do."""
 
 
 def _own_names(resources: list[dict[str, Any]], id_key: str) -> dict[str, str]:

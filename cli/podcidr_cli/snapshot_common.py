@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+class SnapshotError(Exception):
+    """The cluster or its VPC cannot be read into a scenario; the message says what to do."""
+
+
 @dataclass
 class Names:
     """What the file calls each resource: its own name (Name tag, else ID), or under `anonymize`

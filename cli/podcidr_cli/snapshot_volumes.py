@@ -14,26 +14,30 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from typing import Any
 
-from podcidr_cli.snapshot_common import paginate, tag
+from podcidr_cli.snapshot_common import SnapshotError, paginate, tag
 
 EBS_PROVISIONERS = frozenset({"ebs.csi.aws.com", "kubernetes.io/aws-ebs"})
 PROVISIONER_ANNOTATIONS = ("volume.kubernetes.io/storage-provisioner", "volume.beta.kubernetes.io/storage-provisioner")
 PVC_NAME_TAG = "kubernetes.io/created-for/pvc/name"
 PVC_NAMESPACE_TAG = "kubernetes.io/created-for/pvc/namespace"
-_QUANTITY = re.compile(r"^(\d+)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
 _BYTES = {None: 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _BYTES |= {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
 
 
-def scenario_size(quantity: str) -> str:
+def scenario_size(quantity: str, where: str) -> str:
     """A storage request as the scenario writes sizes: Gi, or Mi below 1Gi (rounded up, as EBS
     rounds a volume up to whole GiB anyway)."""
     found = _QUANTITY.fullmatch(quantity.strip())
     if found is None:
-        return "1Gi"
-    size = int(found.group(1)) * _BYTES[found.group(2)]
+        raise SnapshotError(
+            f"{where} requests storage {quantity!r}, a quantity the scenario cannot write (use a size such as "
+            "500Mi, 10Gi, 10G); nothing was written"
+        )
+    size = Decimal(found.group(1)) * _BYTES[found.group(2)]
     if size < 2**30:
         return f"{max(1, math.ceil(size / 2**20))}Mi"
     return f"{math.ceil(size / 2**30)}Gi"
@@ -58,7 +62,8 @@ class ZonalVolumes:
             if not self._zonal(namespace, claims):
                 continue
             requests = (template.spec.resources.requests if template.spec.resources else None) or {}
-            written: dict[str, Any] = {"size": scenario_size(str(requests.get("storage", "1Gi")))}
+            where = f"StatefulSet {namespace}/{name}'s volumeClaimTemplate {template.metadata.name!r}"
+            written: dict[str, Any] = {"size": scenario_size(str(requests.get("storage", "1Gi")), where)}
             zones = []
             for claim in claims:
                 zone = self.zones.get((namespace, claim))
