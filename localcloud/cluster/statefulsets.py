@@ -151,9 +151,11 @@ class StatefulSets:
             self._status(statefulset)
 
     def _owned(self, statefulset: Obj) -> dict[int, Obj]:
-        """Its pods by ordinal, terminating ones included (a name is not free until the pod is gone)."""
+        """Its pods by ordinal, terminating ones included (a name is not free until the pod is gone);
+        read-only (store.peek), as the other controllers read pods."""
         meta = statefulset["metadata"]
-        pods = self.store.list(PODS, namespace=meta["namespace"], where=lambda p: _owned_by(p, meta["uid"]))
+        ns, uid = meta["namespace"], meta["uid"]
+        pods = self.store.peek(PODS, where=lambda p: p["metadata"].get("namespace") == ns and _owned_by(p, uid))
         out = {}
         for pod in pods:
             ordinal = _ordinal(pod["metadata"]["name"], meta["name"])
