@@ -214,6 +214,7 @@ def cold_starts(
         for name, measured in handlers.items()
     }
     return {
+        "breakdown": breakdown(python, layer, region, runs),
         "python": version.stdout.decode().strip(),
         "layer": how,
         "layerPath": str(layer.relative_to(PROJECT_ROOT)) if layer.is_relative_to(PROJECT_ROOT) else str(layer),
@@ -249,4 +250,55 @@ def print_cold_starts(console: Console, cold: dict[str, Any]) -> None:
     table.caption = f"layer: {cold['layerPath']} ({cold['layer']}); goal at most {cold['goalRatio']} x boto3" + (
         f"; above it: {', '.join(cold['aboveGoal'])}" if cold["aboveGoal"] else ""
     )
+    console.print(table)
+    print_breakdown(console, cold)
+
+
+BREAKDOWN: tuple[tuple[str, str], ...] = (
+    ("boto3", "import boto3"),
+    ("pydantic and its first model", "import podcidr.models.base"),
+    ("podcidr's models", "import podcidr.models.migration, podcidr.models.input"),
+    ("Powertools (Logger, Metrics)", "import aws_lambda_powertools"),
+    ("Tracer on (X-Ray SDK, botocore patched)", "aws_lambda_powertools.Tracer(patch_modules=('botocore',))"),
+    ("kubernetes client (cluster functions)", "import kubernetes.client"),
+    ("podcidr's steps", "import podcidr.steps.plan, podcidr.steps.runtime, podcidr.steps.verify_load_balancers"),
+)
+"""What a cold start imports, in the order a handler meets it; each step's time is what it adds to the ones before."""
+
+
+def breakdown(python: str, layer: Path, region: str, runs: int) -> dict[str, dict[str, Any]]:
+    """Each BREAKDOWN step's CPU time in a fresh interpreter (medians of `runs`), as a handler imports them."""
+    lines = ["import json, sys, time", f"sys.path[:0] = {[str(layer)]!r}", "spent = []"]
+    for _, statement in BREAKDOWN:
+        lines += ["cpu = time.process_time()", statement, "spent.append(time.process_time() - cpu)"]
+    lines.append("print(json.dumps(spent))")
+    code = "\n".join(lines)
+    measured: list[list[float]] = []
+    for _ in range(runs):
+        done = subprocess.run(
+            [python, "-I", "-B", "-c", code],
+            capture_output=True,
+            text=True,
+            env=lambda_environment(None, region),
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"the import breakdown failed:\n{done.stderr[-2000:]}")
+        measured.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return {
+        label: {"median": statistics.median(run[index] for run in measured), "runs": [run[index] for run in measured]}
+        for index, (label, _) in enumerate(BREAKDOWN)
+    }
+
+
+def print_breakdown(console: Console, cold: dict[str, Any]) -> None:
+    steps = cold.get("breakdown")
+    if not steps:
+        return
+    boto3 = steps["boto3"]["median"]
+    table = Table(title="what a cold start imports, step by step (CPU s, median; each step on top of the ones above)")
+    for column in ("step", "s", "x boto3"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for label, figures in steps.items():
+        table.add_row(label, f"{figures['median']:.3f}", f"{figures['median'] / boto3:.2f}")
     console.print(table)

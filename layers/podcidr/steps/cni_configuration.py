@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from podcidr.errors import CniConfigConflict
 
 
@@ -20,6 +18,8 @@ def parse_configuration_values(text: str | None) -> tuple[dict[str, Any], str]:
         value = json.loads(text)
         fmt = "json"
     except ValueError:
+        import yaml  # JSON is the usual form (and none at all): PyYAML only for configurationValues in YAML
+
         try:
             value = yaml.safe_load(text)
         except yaml.YAMLError as error:
@@ -46,5 +46,7 @@ def merged_configuration_values(text: str | None, env: dict[str, str]) -> str | 
         return None
     merged = {**values, "env": {**{k: str(v) for k, v in current_env.items()}, **env}}
     if fmt == "yaml":
+        import yaml
+
         return yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
     return json.dumps(merged, separators=(",", ":"))
