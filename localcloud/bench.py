@@ -6,7 +6,8 @@ wall time; state transitions; Lambda invocations; AWS calls (mutating and read, 
 Then a rehearsal of a large cluster (localcloud/scenarios/large-cluster.yaml: 60 nodes, 2,000
 pods) with each function's longest invocation and its Max Memory Used as Lambda reports it (each
 container a process of its own: its peak resident size), against the function's MemorySize.
-Then each handler's import time, and the layer's size.
+Then each handler's cold-start import time against a bare `import boto3`, and the size of the layer
+sam build makes (localcloud/coldstart.py).
 """
 
 from __future__ import annotations
@@ -14,22 +15,19 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import re
-import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from localcloud.coldstart import LAYER_ID, cold_starts, ensure_built, layer_figures, print_cold_starts
 from localcloud.rehearse import REHEARSAL_POLL_SECONDS, rehearse
 from localcloud.scenario import Scenario, load_scenario
-from localcloud.template import PROJECT_ROOT, Account, FunctionSpec, Template
+from localcloud.template import Account, FunctionSpec, Template
 from localcloud.twin import Twin
 
 STATE_TIMINGS: dict[str, tuple[str, ...]] = {
@@ -57,68 +55,6 @@ LARGE_SCENARIO = Path(__file__).parent / "scenarios" / "large-cluster.yaml"
 LARGE_POLL_SECONDS = 5
 """A wait gives up after 90 checks (podcidr.steps.polling): at the rehearsals' 1 s, 90 s of wall time,
 less than the twin needs to launch 15 nodes a nodegroup on a loaded machine. At 5 s, 7.5 minutes."""
-
-
-def import_figures(spec: FunctionSpec) -> tuple[float, int]:
-    """The handler module's import time in a fresh interpreter (a cold start's init, roughly) and the
-    interpreter's resident size after it (bytes): what a warm container holds before any event."""
-    module_path = spec.handler.rpartition(".")[0]
-    source = spec.code_uri.joinpath(*module_path.split(".")).with_suffix(".py")
-    code = (
-        "import importlib.util, sys, time\n"
-        f"sys.path[:0] = {[str(p) for p in spec.layer_paths] + [str(spec.code_uri)]!r}\n"
-        "start = time.perf_counter()\n"
-        f"spec = importlib.util.spec_from_file_location('handler', {str(source)!r})\n"
-        "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
-        "import resource\n"
-        "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n"
-    )
-    env = {**os.environ, **spec.environment, "POWERTOOLS_TRACE_DISABLED": "1", "AWS_DEFAULT_REGION": "us-east-1"}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
-    try:
-        seconds, resident = done.stdout.strip().splitlines()[-1].split()
-        return float(seconds), int(resident)
-    except ValueError:
-        return float("nan"), 0
-
-
-def _tree_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts)
-
-
-def _distribution_size(name: str, seen: set[str]) -> int:
-    key = re.sub(r"[-_.]+", "-", name).lower()
-    if key in seen:
-        return 0
-    seen.add(key)
-    try:
-        dist = metadata.distribution(name)
-    except metadata.PackageNotFoundError:
-        return 0
-    size = 0
-    for file in dist.files or []:
-        located = Path(str(dist.locate_file(file)))
-        if located.is_file() and "__pycache__" not in located.parts:
-            size += located.stat().st_size
-    for requirement in dist.requires or []:
-        if "extra ==" in requirement and "tracer" not in requirement:
-            continue
-        size += _distribution_size(re.split(r"[\s;<>=!~\[(]", requirement, maxsplit=1)[0], seen)
-    return size
-
-
-def layer_size(root: Path = PROJECT_ROOT) -> tuple[int, str]:
-    built = root / ".aws-sam" / "build" / "PodcidrLayer"
-    if built.is_dir():
-        return _tree_size(built), f"built ({built.relative_to(root)})"
-    size = _tree_size(root / "layers")
-    requirements = (root / "layers" / "requirements.txt").read_text().splitlines()
-    seen: set[str] = {"boto3", "botocore"}  # the Lambda runtime brings them
-    for line in requirements:
-        line = line.split("#", 1)[0].strip()
-        if line:
-            size += _distribution_size(re.split(r"[\s;<>=!~\[]", line, maxsplit=1)[0], seen)
-    return size, "not built: layers/ + installed requirements (this platform's wheels)"
 
 
 def _mib(size: int) -> str:
@@ -180,7 +116,7 @@ def _large_cluster(console: Console, template: Template, functions: dict[str, Fu
     return {"status": result.status, "wall": result.duration, "functions": by_function}
 
 
-def run(console: Console, repeat: int = 1, large: bool = True) -> dict[str, Any]:
+def run(console: Console, repeat: int = 1, large: bool = True, cold_runs: int = 5) -> dict[str, Any]:
     logging.getLogger("moto").setLevel(logging.CRITICAL)
     scenario = load_scenario()
     template = Template.load()
@@ -235,23 +171,17 @@ def run(console: Console, repeat: int = 1, large: bool = True) -> dict[str, Any]
     console.print(table)
 
     functions = template.functions(Account(scenario.region, "123456789012"))
-    imported = {spec.name: import_figures(spec) for spec in functions.values()}
     if large:
         figures["large cluster"] = _large_cluster(console, template, functions)
 
-    imports = Table(title="handler import time in a fresh interpreter")
-    imports.add_column("function")
-    imports.add_column("handler")
-    imports.add_column("import s", justify="right")
-    for spec in functions.values():
-        seconds = imported[spec.name][0]
-        figures.setdefault("imports", {})[spec.name] = seconds
-        imports.add_row(spec.name, f"{spec.code_uri.relative_to(PROJECT_ROOT)}/{spec.handler}", f"{seconds:.2f}")
-    console.print(imports)
-
-    size, how = layer_size()
-    figures["layer"] = {"bytes": size, "how": how}
-    console.print(f"layer PodcidrLayer: {_mib(size)} ({how})")
+    figures["coldStarts"] = cold = cold_starts(functions, scenario.region, runs=cold_runs)
+    print_cold_starts(console, cold)
+    figures["layer"] = layer = layer_figures(ensure_built())
+    console.print(
+        f"layer {LAYER_ID} as sam build makes it ({layer['path']}): {layer['bytes'] / 1e6:.1f} MB unzipped "
+        f"({_mib(layer['bytes'])}; goal at most {layer['goalBytes'] / 1e6:.0f} MB); largest: "
+        + ", ".join(f"{name} {size / 1e6:.1f}" for name, size in layer["largest"].items())
+    )
     return figures
 
 
@@ -260,11 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--repeat", type=int, default=1, help="executions per rehearsal (each on the last's twin)")
     args.add_argument("--json", type=Path, help="also write the figures as JSON")
     args.add_argument("--no-large", action="store_true", help="skip the large-cluster rehearsal (minutes)")
+    args.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler import (median)")
     options = args.parse_args(argv)
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)
-    figures = run(console, repeat=max(1, options.repeat), large=not options.no_large)
+    figures = run(
+        console, repeat=max(1, options.repeat), large=not options.no_large, cold_runs=max(1, options.cold_runs)
+    )
     if options.json:
         options.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -15,9 +15,10 @@ from podcidr.models.migration import Migration
 from podcidr.steps.cluster_preflight import cluster_preflight
 from podcidr.steps.runtime import runtime
 from podcidr.steps.support import timed
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

@@ -16,9 +16,10 @@ from podcidr.models.migration import Migration
 from podcidr.steps.configure_cni import configure_cni
 from podcidr.steps.runtime import runtime
 from podcidr.steps.support import timed
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

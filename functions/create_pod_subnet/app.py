@@ -13,9 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podcidr.aws.clients import container_clients
 from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

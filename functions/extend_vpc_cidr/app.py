@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from podcidr.aws.clients import container_clients
 from podcidr.models.migration import Migration
 from podcidr.steps.extend_vpc_cidr import extend_vpc_cidr
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

@@ -17,9 +17,10 @@ from podcidr.models.migration import Migration
 from podcidr.steps.runtime import runtime
 from podcidr.steps.support import timed
 from podcidr.steps.verify_load_balancers import remove_verification_workloads
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

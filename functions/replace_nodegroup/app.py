@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podcidr.steps.replace_nodegroups import NodegroupTask, replace_nodegroup
 from podcidr.steps.runtime import runtime
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

@@ -14,9 +14,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from podcidr.aws.clients import container_clients
 from podcidr.models.migration import Migration
 from podcidr.steps.tag_load_balancer_subnets import tag_load_balancer_subnets
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

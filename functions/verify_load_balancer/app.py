@@ -16,9 +16,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podcidr.steps.runtime import runtime
 from podcidr.steps.verify_load_balancers import LoadBalancerTask, verify_load_balancer
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

@@ -15,9 +15,10 @@ from podcidr.models.migration import Migration
 from podcidr.steps.runtime import runtime
 from podcidr.steps.support import timed
 from podcidr.steps.verify_pods import verify_pods
+from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
-tracer = Tracer()
+tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
 @logger.inject_lambda_context

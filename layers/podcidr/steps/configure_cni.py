@@ -12,22 +12,22 @@ until it is `Successful` (WaitForCniUpdate).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from botocore.exceptions import ClientError
 
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.errors import CniConfigConflict
-from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.migration import CNI_CONFIGURED_BEFORE, Migration
+from podcidr.steps.cni_configuration import merged_configuration_values, parse_configuration_values
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.support import count_poll, plain
 
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
+
+    from podcidr.kube.client import Kube
 
 ADDON = "vpc-cni"
 AWS_NODE = "aws-node"
@@ -58,47 +58,6 @@ def _too_long(what: str) -> Callable[[int], CniConfigConflict]:
         f"{what} did not finish after {checks} checks (at most {MAX_WAIT_SECONDS // 60} minutes). Look at the VPC CNI "
         "add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node DaemonSet, then run again."
     )
-
-
-# --- configurationValues -------------------------------------------------------------------------
-
-
-def parse_configuration_values(text: str | None) -> tuple[dict[str, Any], str]:
-    """The add-on's configurationValues as a dict, and its format ("json" or "yaml")."""
-    if not text or not text.strip():
-        return {}, "json"
-    try:
-        value = json.loads(text)
-        fmt = "json"
-    except ValueError:
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError as error:
-            raise CniConfigConflict(
-                f"The vpc-cni add-on's configurationValues are neither JSON nor YAML ({error}); fix them first."
-            ) from error
-        fmt = "yaml"
-    if value is None:
-        return {}, fmt
-    if not isinstance(value, dict):
-        raise CniConfigConflict(f"The vpc-cni add-on's configurationValues are not an object: {text!r}.")
-    return value, fmt
-
-
-def merged_configuration_values(text: str | None, env: dict[str, str]) -> str | None:
-    """The configurationValues with `env` merged in, in the original format; None if nothing changes."""
-    values, fmt = parse_configuration_values(text)
-    current_env = values.get("env") or {}
-    if not isinstance(current_env, dict):
-        raise CniConfigConflict(
-            f"The vpc-cni add-on's configurationValues have an env that is not a map: {current_env!r}."
-        )
-    if all(str(current_env.get(key)) == value and key in current_env for key, value in env.items()):
-        return None
-    merged = {**values, "env": {**{k: str(v) for k, v in current_env.items()}, **env}}
-    if fmt == "yaml":
-        return yaml.safe_dump(merged, sort_keys=False, default_flow_style=False)
-    return json.dumps(merged, separators=(",", ":"))
 
 
 # --- managed add-on --------------------------------------------------------------------------------
@@ -212,6 +171,8 @@ def _our_update_in_progress(eks: EKSClient, cluster: str, env: dict[str, str]) -
 
 
 def _configure_daemon_set(migration: Migration, kube: Kube) -> None:
+    from podcidr.kube.client import kube_faults  # only self-managed CNIs need the Kubernetes client
+
     cni = migration.cni
     cluster = migration.cluster_name
     with kube_faults("get DaemonSet aws-node", cluster):

@@ -62,7 +62,7 @@ from podcidr.models.migration import (
 )
 from podcidr.models.plan import PlanEvent, PlanOutcome
 from podcidr.steps import plan_references
-from podcidr.steps.configure_cni import parse_configuration_values
+from podcidr.steps.cni_configuration import parse_configuration_values
 from podcidr.steps.plan_checks import cni_settings, routing
 from podcidr.steps.plan_checks import launch_template as launch_template_checks
 from podcidr.steps.plan_checks import nodegroups as new_nodegroups

@@ -19,7 +19,6 @@ from botocore.exceptions import ClientError
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.aws.tags import creatable_tags
 from podcidr.errors import NodegroupReplacementFailed
-from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.base import Contract
 from podcidr.models.migration import NodegroupReplacement
 from podcidr.steps.launch_template_version import ensure_version
@@ -31,6 +30,8 @@ if TYPE_CHECKING:
 
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_eks import EKSClient
+
+    from podcidr.kube.client import Kube
 
 OWNER_TAG = "podcidr:cluster"
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
@@ -183,6 +184,8 @@ def _replacement_ready(task: NodegroupTask, eks: EKSClient, kube: Kube) -> bool:
     if status != "ACTIVE":
         return False
     desired = int(nodegroup.get("scalingConfig", {}).get("desiredSize", 0))
+    from podcidr.kube.client import kube_faults  # the Kubernetes client only once nodes are awaited
+
     with kube_faults("list Nodes", task.cluster_name):
         nodes = all_items(kube.core.list_node, label_selector=f"{NODEGROUP_LABEL}={item.by}")
     ready = [node for node in nodes if _is_ready(node)]

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import boto3
 
 from podcidr.aws.clients import AwsClients, container_clients, container_key
-from podcidr.kube.client import Kube, KubeConnector
+
+if TYPE_CHECKING:
+    from podcidr.kube.client import Kube, KubeConnector
 
 
 @dataclass
 class Runtime:
     aws: AwsClients
-    kube: KubeConnector
+    _kube: KubeConnector | None = field(default=None, repr=False)
+
+    @property
+    def kube(self) -> KubeConnector:
+        """The Kubernetes connector, made (and the Kubernetes client imported) on first use: a function
+        that never talks to the cluster, or an invocation that does not, never pays for the client."""
+        if self._kube is None:
+            from podcidr.kube.client import KubeConnector
+
+            self._kube = KubeConnector.create(boto3.Session(), self.aws.eks)
+        return self._kube
 
     def connect(self, cluster_name: str) -> Kube:
         return self.kube.connect(cluster_name)
@@ -28,6 +41,5 @@ def runtime() -> Runtime:
     key = container_key()
     found = _runtimes.get(key)
     if found is None:
-        aws = container_clients()
-        found = _runtimes[key] = Runtime(aws, KubeConnector.create(boto3.Session(), aws.eks))
+        found = _runtimes[key] = Runtime(container_clients())
     return found

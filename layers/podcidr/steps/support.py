@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from kubernetes.client.exceptions import ApiException
-
 from podcidr.errors import PodcidrError
 from podcidr.models.migration import Migration, StepTiming
 
@@ -111,6 +109,8 @@ def all_items(list_call: Callable[..., Any], **selectors: Any) -> list[dict[str,
     times their JSON in a function's memory. A continue token that has expired (410 Gone: the server
     compacted the version it pointed at) falls back to one list without paging, as client-go's pager
     does (FullListIfExpired)."""
+    from kubernetes.client.exceptions import ApiException  # not at the top: support is for every step
+
     found: list[dict[str, Any]] = []
     token: str | None = None
     try:

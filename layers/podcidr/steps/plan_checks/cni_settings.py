@@ -9,7 +9,7 @@ from podcidr.errors import SubnetSizing
 from podcidr.maxpods import max_pods_custom_networking, pod_subnet_addresses_per_node
 from podcidr.models.discovery import CniInfo, InstanceTypeInfo
 from podcidr.models.migration import Migration, NodegroupReplacement
-from podcidr.steps.configure_cni import parse_configuration_values
+from podcidr.steps.cni_configuration import parse_configuration_values
 
 PREFIX_DELEGATION = "ENABLE_PREFIX_DELEGATION"
 

@@ -12,7 +12,8 @@ import yaml
 from podcidr.errors import CniConfigConflict
 from podcidr.kube.client import Kube
 from podcidr.models.migration import Migration
-from podcidr.steps.configure_cni import configure_cni, merged_configuration_values, parse_configuration_values
+from podcidr.steps.cni_configuration import merged_configuration_values, parse_configuration_values
+from podcidr.steps.configure_cni import configure_cni
 from tests.fixtures.twin_aws import CUSTOM_NETWORKING_ENV, TwinAws
 from tests.fixtures.vpc_topology import as_state_machine_retries
 from tests.localcloud.aws.conftest import FrozenClock
