@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import math
 import re
 import threading
 import time
@@ -121,6 +122,7 @@ class TargetHealth:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._registered: dict[tuple[str, str], float] = {}
+        """(group, target) -> when it was registered (-inf: while no delay applied, the twin settling)."""
         self._unreachable: set[tuple[str, str]] = set()
         self._draining: dict[tuple[str, str], Draining] = {}
         self.delay: Callable[[], float] = lambda: 0.0
@@ -135,10 +137,10 @@ class TargetHealth:
             return {t for (g, t) in self._unreachable if g == target_group}
 
     def registered(self, target_group: str, target: str) -> None:
-        now = self.now()
+        at = self.now() if self.delay() > 0 else -math.inf
         with self._lock:
             self._draining.pop((target_group, target), None)  # registered again: initial again
-            self._registered.setdefault((target_group, target), now)
+            self._registered.setdefault((target_group, target), at)
 
     def deregistered(self, target_group: str, target: str, port: int, drain_for: float) -> None:
         """The target leaves the group: draining for `drain_for` seconds (no new requests meanwhile)."""
@@ -484,8 +486,8 @@ class LoadBalancerController:
             except ClientError as error:
                 raise DeployError(_elb_error("ModifyTargetGroupAttributes", str(error))) from error
         found = self.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
-        value = next((a["Value"] for a in found if a["Key"] == "deregistration_delay.timeout_seconds"), None)
-        return int(value) if value is not None else DEFAULT_DEREGISTRATION_DELAY
+        delay = next((a.get("Value") for a in found if a.get("Key") == "deregistration_delay.timeout_seconds"), None)
+        return int(delay) if delay is not None else DEFAULT_DEREGISTRATION_DELAY
 
     def bindings(self) -> list[Binding]:
         """The TargetGroupBindings the controller keeps, one per target group (named as it)."""
