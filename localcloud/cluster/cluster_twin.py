@@ -77,6 +77,8 @@ class ClusterTwin:
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._errors = 0
+        self.passes = 0
+        """Controller passes made by the loop so far (tests wait on it)."""
 
     # -- the Twin component protocol ---------------------------------------------------------------
     def middlewares(self) -> list[Middleware]:
@@ -152,7 +154,7 @@ class ClusterTwin:
             controller = self.load_balancers
             self.store.admission.append(ReadinessGateWebhook(self.store, controller.bindings))
         self.probes = Probes(self.store, self.load_balancers, probes_for(cluster.workloads))
-        if hasattr(twin, "state_contributors") and self.probes.probes:
+        if hasattr(twin, "state_contributors"):
             twin.state_contributors.append(("probes", self.probes.state))
         aws.eks.subscribe(self._eks_event)
         aws.eks.hold_nodegroup_deletion(self.nodes.deletion_held)
@@ -304,6 +306,7 @@ class ClusterTwin:
             self._wake.clear()
             try:
                 self.reconcile()
+                self.passes += 1
             except Exception:  # a controller bug must not kill the cluster; it is logged
                 self._errors += 1
                 log.exception("cluster twin: a controller pass failed")
