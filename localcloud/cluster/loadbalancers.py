@@ -754,6 +754,11 @@ class LoadBalancerController:
                 if "NotFound" not in str(error):
                     raise
             self.health.forget(group)
+            binding = stack.group_names.get(group)
+            if binding is not None:  # the binding goes: its gate no longer holds pods (updatePodAsHealthyForDeletedTGB)
+                for pod in self.store.list(PODS, namespace=stack.key[1]):
+                    if gated(pod, binding):
+                        set_condition(self.store, pod, binding, "healthy", "", "")
         for eni in stack.interfaces:
             self.network.delete_interface(eni)
         self.stacks.pop(stack.key, None)

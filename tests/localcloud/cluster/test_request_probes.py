@@ -231,3 +231,31 @@ def test_the_readiness_gate_keeps_a_new_pod_unready_until_its_targets_are_health
     assert {final[g] for g in gates} == {"True"}
     wait_for(lambda: apps.read_namespaced_deployment("web", "shop").status.available_replicas == 4, what="4 available")
     apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": 3}})
+
+
+def test_a_deleted_load_balancer_no_longer_holds_the_pods_it_gated(
+    twin: ClusterFixture, clock: FrozenClock, api: k8s.ApiClient
+) -> None:
+    """The controller marks a gate True when its TargetGroupBinding goes (updatePodAsHealthyForDeletedTGB).
+    Runs last: it deletes the NLB."""
+    core, apps = k8s.CoreV1Api(api), k8s.AppsV1Api(api)
+    before = {p["metadata"]["name"] for p in _web_pods(twin)}
+    apps.patch_namespaced_deployment_scale("web", "shop", {"spec": {"replicas": 4}})
+    wait_for(lambda: len(_web_pods(twin)) == 4, what="a fourth pod")
+    (new,) = [p for p in _web_pods(twin) if p["metadata"]["name"] not in before]
+    name = new["metadata"]["name"]
+    _advance(twin, clock, 0.5)
+    elbv2 = twin.admin("elbv2")
+    (nlb,) = [lb for lb in elbv2.describe_load_balancers()["LoadBalancers"] if lb["Type"] == "network"]
+    (group,) = elbv2.describe_target_groups(LoadBalancerArn=nlb["LoadBalancerArn"])["TargetGroups"]
+    nlb_gate = GATE + group["TargetGroupName"]
+    assert nlb_gate in {g["conditionType"] for g in new["spec"]["readinessGates"]}
+    core.delete_namespaced_service("web-nlb", "shop")
+
+    def gates() -> dict[str, str]:
+        pod = core.read_namespaced_pod(name, "shop")
+        return {c.type: c.status for c in pod.status.conditions if c.type.startswith(GATE)}
+
+    final = wait_for(lambda: (g := gates()).get(nlb_gate) == "True" and g, what="the NLB's gate True")
+    assert sorted(final.values()) == ["False", "True"]  # the ALB's target is still registering
+    assert {c.type: c.status for c in core.read_namespaced_pod(name, "shop").status.conditions}["Ready"] == "False"
