@@ -259,3 +259,30 @@ def test_a_deleted_load_balancer_no_longer_holds_the_pods_it_gated(
     final = wait_for(lambda: (g := gates()).get(nlb_gate) == "True" and g, what="the NLB's gate True")
     assert sorted(final.values()) == ["False", "True"]  # the ALB's target is still registering
     assert {c.type: c.status for c in core.read_namespaced_pod(name, "shop").status.conditions}["Ready"] == "False"
+
+
+def test_draining_targets_are_listed_even_when_moto_lists_none() -> None:
+    from botocore.parsers import QueryParser
+    from botocore.session import get_session
+
+    from localcloud.cluster.loadbalancers import _with_draining
+
+    empty = (
+        '<DescribeTargetHealthResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">'
+        "<DescribeTargetHealthResult><TargetHealthDescriptions/></DescribeTargetHealthResult>"
+        "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeTargetHealthResponse>"
+    )
+    body = _with_draining(empty, {"10.0.0.5": 80})
+    shape = get_session().get_service_model("elbv2").operation_model("DescribeTargetHealth").output_shape
+    parsed = QueryParser().parse({"body": body.encode(), "headers": {}, "status_code": 200}, shape)
+    assert parsed["TargetHealthDescriptions"] == [
+        {
+            "Target": {"Id": "10.0.0.5", "Port": 80},
+            "HealthCheckPort": "80",
+            "TargetHealth": {
+                "State": "draining",
+                "Reason": "Target.DeregistrationInProgress",
+                "Description": "Target deregistration is in progress",
+            },
+        }
+    ]
