@@ -31,16 +31,19 @@ What a handler prints or logs is kept per invocation (and returned with `LogType
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib.util
 import io
 import itertools
 import json
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
-import tracemalloc
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -101,8 +104,8 @@ class Invocation:
     error_type: str | None = None
     log: str = ""
     peak_bytes: int | None = None
-    """With `measure_memory`: the most Python memory allocated during the invocation above what was
-    allocated when it began (tracemalloc); None otherwise."""
+    """With `measure_memory`: the container process's peak resident memory by the invocation's end,
+    what Lambda reports as Max Memory Used; None otherwise."""
 
 
 @dataclass
@@ -113,6 +116,13 @@ class _Container:
     handler: Callable[[Any, LambdaContext], Any]
     credentials: dict[str, str]
     module: str
+    process: ProcessHandler | None = None
+    """With `measure_memory`: the process the handler runs in (then `handler` is this)."""
+
+    def close(self) -> None:
+        sys.modules.pop(self.module, None)
+        if self.process is not None:
+            self.process.close()
 
 
 class _FunctionError(Exception):
@@ -164,10 +174,8 @@ class LocalLambdas:
         self.max_concurrent = 0
         """The most invocations that ran at the same time."""
         self.measure_memory = False
-        """For `make bench`: run invocations one at a time and record each one's peak_bytes. One at a
-        time so a peak is one invocation's; the twin's own threads (moto, the cluster's controllers)
-        allocate meanwhile too, so a peak can only be over, never under, the function's."""
-        self._one_at_a_time = threading.Lock()
+        """For `make bench`: each container is a process of its own (localcloud/lambda_process.py),
+        so each invocation's peak_bytes is its container's Max Memory Used, as Lambda reports it."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -191,7 +199,7 @@ class LocalLambdas:
         with self._lock:
             containers = self._containers.pop(function, [])
         for container in containers:
-            sys.modules.pop(container.module, None)
+            container.close()
 
     def close(self) -> None:
         """Forget the warm containers: their modules (with their clients) leave sys.modules."""
@@ -200,7 +208,7 @@ class LocalLambdas:
             containers = [c for idle in self._containers.values() for c in idle]
             self._containers.clear()
         for container in containers:
-            sys.modules.pop(container.module, None)
+            container.close()
 
     def concurrency(self) -> dict[str, int]:
         """`--state`'s `lambdas`: invocations so far and the most that ran at the same time."""
@@ -300,25 +308,6 @@ class LocalLambdas:
         client_context: Any = None,
     ) -> tuple[bytes, str | None, Invocation]:
         """Run the handler; (payload, function error or None, the invocation record)."""
-        if not self.measure_memory:
-            return self._invoke(spec, event, request_id, invoked_arn, client_context)
-        with self._one_at_a_time:
-            if not tracemalloc.is_tracing():
-                tracemalloc.start()
-            before = tracemalloc.get_traced_memory()[0]
-            tracemalloc.reset_peak()
-            answer = self._invoke(spec, event, request_id, invoked_arn, client_context)
-            answer[2].peak_bytes = max(0, tracemalloc.get_traced_memory()[1] - before)
-            return answer
-
-    def _invoke(
-        self,
-        spec: FunctionSpec,
-        event: Any,
-        request_id: str | None,
-        invoked_arn: str | None,
-        client_context: Any,
-    ) -> tuple[bytes, str | None, Invocation]:
         request_id = request_id or str(uuid.uuid4())
         record = Invocation(function=spec.name, request_id=request_id, started=time.time())
         with self._lock:
@@ -336,7 +325,11 @@ class LocalLambdas:
                 if container is None:
                     container = self._cold_start(spec, credentials, record)
                 context = LambdaContext(spec, request_id, invoked_arn or spec.arn, client_context)
-                payload = self._run(container, event, context)
+                try:
+                    payload = self._run(container, event, context)
+                finally:
+                    if container.process is not None:
+                        self._record_process(container.process, record, log)
             elapsed = time.monotonic() - started
             if elapsed > spec.timeout:
                 raise _FunctionError(
@@ -352,8 +345,11 @@ class LocalLambdas:
         finally:
             with self._lock:
                 self._running -= 1
-                if container is not None:
+                if container is not None and (container.process is None or container.process.alive):
                     self._containers.setdefault(spec.name, []).append(container)
+                    container = None
+        if container is not None:  # its process died: Lambda replaces the sandbox
+            container.close()
         record.duration = time.monotonic() - started
         log.write(f"END RequestId: {request_id}\n")
         log.write(
@@ -367,7 +363,17 @@ class LocalLambdas:
 
     # -- running a handler ----------------------------------------------------------------------
 
+    @staticmethod
+    def _record_process(process: ProcessHandler, record: Invocation, log: io.StringIO) -> None:
+        log.write(process.new_log())
+        record.peak_bytes = process.max_rss_bytes
+        if process.init_duration is not None:
+            record.init_duration = process.init_duration
+
     def _cold_start(self, spec: FunctionSpec, credentials: dict[str, str], record: Invocation) -> _Container:
+        if self.measure_memory:  # os.environ is the function's here (_environment)
+            process = ProcessHandler(spec, dict(os.environ))
+            return _Container(spec=spec, handler=process, credentials=credentials, module="", process=process)
         with self._cold_start_lock:  # one import at a time: sys.path and the import system are shared
             started = time.monotonic()
             module = (
@@ -384,6 +390,8 @@ class LocalLambdas:
     def _run(container: _Container, event: Any, context: LambdaContext) -> bytes:
         try:
             result = container.handler(event, context)
+        except _FunctionError:
+            raise
         except Exception as error:  # noqa: BLE001 - every exception is the function's error, as on Lambda
             stack = traceback.format_list(traceback.extract_tb(error.__traceback__)[1:])
             raise _FunctionError(type(error).__name__, str(error), stack) from None
@@ -539,6 +547,74 @@ def _import(name: str, source: Path) -> ModuleType:
         sys.modules.pop(name, None)
         raise
     return module
+
+
+class ProcessHandler:
+    """A function's handler running in a process of its own (localcloud/lambda_process.py), called
+    like the handler: the event and the context go to the process, its result or error comes back."""
+
+    SCRIPT = Path(__file__).with_name("lambda_process.py")
+
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str]) -> None:
+        self._log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - open as long as the container lives
+        self._log_read = 0
+        self._process = subprocess.Popen(
+            [sys.executable, str(self.SCRIPT), str(spec.code_uri), spec.handler, *map(str, spec.layer_paths)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            env=environment,
+        )
+        self.max_rss_bytes: int | None = None
+        self.init_duration: float | None = None
+
+    def __call__(self, event: Any, context: LambdaContext) -> Any:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        fields = {key: value for key, value in vars(context).items() if not key.startswith("_")}
+        fields["timeout"] = context.get_remaining_time_in_millis() / 1000
+        try:
+            self._process.stdin.write(json.dumps({"event": event, "context": fields}) + "\n")
+            self._process.stdin.flush()
+        except BrokenPipeError:
+            pass  # the process has exited: readline says so below
+        line = self._process.stdout.readline()
+        if not line:
+            raise _FunctionError(
+                "Runtime.ExitError",
+                f"RequestId: {context.aws_request_id} Error: Runtime exited with error: "
+                f"exit status {self._process.wait()}",
+            )
+        answer = json.loads(line)
+        self.max_rss_bytes, self.init_duration = answer["maxRssBytes"], answer["initDuration"]
+        if "error" in answer:
+            error = answer["error"]
+            raise _FunctionError(error["errorType"], error["errorMessage"], error["stackTrace"])
+        return answer["result"]
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def new_log(self) -> str:
+        """What the process wrote to its log since the last call."""
+        self._log.seek(self._log_read)
+        text = self._log.read()
+        self._log_read = self._log.tell()
+        return text
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            with contextlib.suppress(BrokenPipeError):  # the process died first
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+        self._log.close()
 
 
 class _LogRouter:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from localcloud.aws.ec2_addresses import addresses_in_use
 from localcloud.aws.protocol import AwsRequest, StartResponse, WsgiApp, WsgiEnviron, call, read_body, send_error
 
 if TYPE_CHECKING:
@@ -123,12 +124,7 @@ class Elbv2Rules:
                 )
 
     def _addresses_in_use(self) -> dict[str, set[str]]:
-        used: dict[str, set[str]] = {}
-        for eni in self._ec2.enis.values():
-            addresses = {a.get("PrivateIpAddress") for a in eni.private_ip_addresses or []}
-            addresses.add(eni.private_ip_address)
-            used.setdefault(eni.subnet.id, set()).update(a for a in addresses if a)
-        return used
+        return addresses_in_use(self._ec2)
 
     def _name_as_aws(self, body: bytes) -> bytes:
         match = re.search(rb"<LoadBalancerArn>([^<]+)</LoadBalancerArn>", body)

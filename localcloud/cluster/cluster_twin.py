@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from localcloud.aws import root
+from localcloud.aws import ec2_addresses, root
 from localcloud.cluster import cni, pace
 from localcloud.cluster.instances import InstanceTypes
 from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
@@ -120,7 +120,10 @@ class ClusterTwin:
         create_scenario_objects(self.store, cluster)
         session = aws.admin_session()
         ec2 = session.client("ec2")
-        network = Ec2Network(ec2, self.cluster_name)
+        ec2_backend = ec2_addresses.backend(aws.account_id, aws.region)
+        network = Ec2Network(
+            ec2, self.cluster_name, lambda subnet_id: ec2_addresses.addresses_taken(ec2_backend, subnet_id)
+        )
         timing = scenario.timing
         self.nodes = Nodes(
             self.store,

@@ -9,6 +9,7 @@ network interface holds. Everything goes through the twin's admin session (not t
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,8 +51,11 @@ def _subnet(data: dict[str, Any]) -> Subnet:
 
 
 class Ec2Network:
-    def __init__(self, ec2: Any, cluster_name: str) -> None:
+    def __init__(self, ec2: Any, cluster_name: str, taken: Callable[[str], set[str]] | None = None) -> None:
+        """`taken(subnet_id)`: the subnet's addresses held in EC2 (localcloud.aws.ec2_addresses),
+        read in-process; without it they are read with DescribeNetworkInterfaces and DescribeInstances."""
         self.ec2 = ec2
+        self._taken = taken
         self.cluster_name = cluster_name
 
     # subnets ---------------------------------------------------------------------------------
@@ -92,7 +96,12 @@ class Ec2Network:
         return out
 
     def free_addresses(self, subnet: Subnet, count: int) -> list[str]:
-        taken = self.in_use(subnet.subnet_id) | subnet.reserved() | self._instance_addresses(subnet.subnet_id)
+        held = (
+            self._taken(subnet.subnet_id)
+            if self._taken is not None
+            else self.in_use(subnet.subnet_id) | self._instance_addresses(subnet.subnet_id)
+        )
+        taken = held | subnet.reserved()
         out: list[str] = []
         for host in subnet.network:
             text = str(host)

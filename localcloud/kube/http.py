@@ -117,6 +117,19 @@ def _at(items: list[str], index: int) -> str | None:
     return items[index] if len(items) > index else None
 
 
+def _continue_key(token: str | None) -> tuple[str, str] | None:
+    """The (namespace, name) after which a continued list starts."""
+    if not token:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (ValueError, binascii.Error) as err:
+        raise bad_request("continue key is not valid") from err
+    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(part, str) for part in key)):
+        raise bad_request("continue key is not valid")
+    return key[0], key[1]
+
+
 class KubeApi:
     """The WSGI application."""
 
@@ -419,28 +432,20 @@ class KubeApi:
 
     def _list(self, request: Request, resource: ResourceType, route: Route) -> Response:
         args = request.args
-        items, rv = self.store.list_with_version(
+        after = _continue_key(args.get("continue"))
+        page = self.store.list_page(
             resource,
             namespace=route.namespace,
             label_selector=args.get("labelSelector"),
             field_selector=args.get("fieldSelector"),
+            after=after,
+            limit=args.get("limit", type=int),
         )
-        metadata: Obj = {"resourceVersion": rv}
-        start = args.get("continue")
-        if start:
-            try:
-                after = tuple(json.loads(base64.urlsafe_b64decode(start.encode())))
-            except (ValueError, binascii.Error) as err:
-                raise bad_request("continue key is not valid") from err
-            items = [i for i in items if (i["metadata"].get("namespace", ""), i["metadata"]["name"]) > after]
-        limit = args.get("limit", type=int)
-        if limit and limit > 0 and len(items) > limit:
-            last = items[limit - 1]["metadata"]
-            metadata["continue"] = base64.urlsafe_b64encode(
-                json.dumps([last.get("namespace", ""), last["name"]]).encode()
-            ).decode()
-            metadata["remainingItemCount"] = len(items) - limit
-            items = items[:limit]
+        items = page.items
+        metadata: Obj = {"resourceVersion": page.resource_version}
+        if page.remaining and page.last_key is not None:
+            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(list(page.last_key)).encode()).decode()
+            metadata["remainingItemCount"] = page.remaining
         if tables.wants_table(request.headers.get("Accept", "")):
             return json_response(self._table(request, resource, items, metadata))
         if resource.builtin:

@@ -65,6 +65,14 @@ PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 @dataclass(frozen=True)
+class ListPage:
+    items: list[Obj]
+    resource_version: str
+    last_key: tuple[str, str] | None  # (namespace, name) of the page's last item: the continue key
+    remaining: int  # matching objects after this page
+
+
+@dataclass(frozen=True)
 class WatchEvent:
     type: EventType
     resource: ResourceType
@@ -180,20 +188,46 @@ class ObjectStore:
         where: Callable[[Obj], bool] | None = None,
     ) -> tuple[builtins.list[Obj], str]:
         """Matching objects sorted by namespace and name, and the list's resourceVersion."""
+        page = self.list_page(
+            ref, namespace=namespace, label_selector=label_selector, field_selector=field_selector, where=where
+        )
+        return page.items, page.resource_version
+
+    def list_page(
+        self,
+        ref: ResourceRef,
+        *,
+        namespace: str | None = None,
+        label_selector: str | LabelSelector | None = None,
+        field_selector: str | FieldSelector | None = None,
+        where: Callable[[Obj], bool] | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int | None = None,
+    ) -> ListPage:
+        """One page of the matching objects sorted by namespace and name: those after the key
+        `after`, at most `limit` of them. Only the page is copied, so paging through 2,000 pods
+        costs what one list of them does, as on the API server."""
         resource = self.resource(ref)
         labels = self._labels(label_selector)
         fields = self._fields(field_selector, resource)
         with self._lock:
             bucket = self._objects.get(_storage_key(resource), {})
-            items = [
-                self._out(resource, obj)
-                for (ns, _), obj in sorted(bucket.items())
-                if (namespace is None or ns == namespace)
+            matching = [
+                (key, obj)
+                for key, obj in sorted(bucket.items())
+                if (namespace is None or key[0] == namespace)
+                and (after is None or key > after)
                 and labels_match(labels, obj["metadata"].get("labels"))
                 and fields_match(fields, obj)
                 and (where is None or where(obj))
             ]
-            return items, str(self._rv)
+            shown = matching if not limit or limit <= 0 else matching[:limit]
+            return ListPage(
+                items=[self._out(resource, obj) for _, obj in shown],
+                resource_version=str(self._rv),
+                last_key=shown[-1][0] if shown else None,
+                remaining=len(matching) - len(shown),
+            )
 
     # writes -------------------------------------------------------------------------------------
     def create(

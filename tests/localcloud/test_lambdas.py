@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -132,6 +133,48 @@ def test_warm_container_keeps_module_state_and_modules_are_isolated(lambdas: Loc
     assert _invoke(lambdas, "CheckFunction", {}).json["module"].startswith("_localcloud_fn_CheckFunction_app_")
     lambdas.forget("FlakyFunction")
     assert _invoke(lambdas, "FlakyFunction", {}).json["attempts"] == 1
+
+
+@pytest.fixture
+def measured(lambdas: LocalLambdas) -> LocalLambdas:
+    lambdas.measure_memory = True
+    return lambdas
+
+
+def test_measured_containers_are_processes_of_their_own_with_lambdas_answers(measured: LocalLambdas) -> None:
+    ok = _invoke(measured, "CheckFunction", {"cidr": "100.64.0.0/16"})
+    assert ok.json == {"checked": "100.64.0.0/16", "module": "app"}  # imported as the runtime does, not in-process
+    refused = _invoke(measured, "CheckFunction", {"cidr": "172.31.0.0/16"})
+    assert refused.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert refused.json["errorType"] == "CidrNotAllowed"
+    assert any("raise CidrNotAllowed" in frame for frame in refused.json["stackTrace"])
+    marshal = _invoke(measured, "CheckFunction", {"unserialisable": True})
+    assert marshal.json["errorType"] == "Runtime.MarshalError"
+    assert "app" not in [m.rpartition("_")[0] for m in sys.modules]  # nothing imported here
+
+
+def test_a_measured_invocation_reports_its_containers_peak_memory_and_cold_start(measured: LocalLambdas) -> None:
+    first = _invoke(measured, "FlakyFunction", {}).json
+    second = _invoke(measured, "FlakyFunction", {}).json
+    assert second["attempts"] == first["attempts"] + 1  # a warm container keeps its process
+    cold, warm = measured.invocations[-2:]
+    assert cold.init_duration is not None and warm.init_duration is None
+    # an interpreter with the layer's imports: tens of MiB resident, never less than the first peak
+    assert cold.peak_bytes is not None and warm.peak_bytes is not None
+    assert 5 * 2**20 < cold.peak_bytes <= warm.peak_bytes < 300 * 2**20
+
+
+def test_a_measured_container_that_dies_is_a_runtime_exit_error(measured: LocalLambdas) -> None:
+    _invoke(measured, "FlakyFunction", {})
+    (container,) = measured._containers["FlakyFunction"]
+    assert container.process is not None
+    container.process._process.kill()
+    container.process._process.wait()
+    response = _invoke(measured, "FlakyFunction", {})
+    assert response.headers["X-Amz-Function-Error"] == "Unhandled"
+    assert response.json["errorType"] == "Runtime.ExitError"
+    assert "exit status -9" in response.json["errorMessage"]
+    assert _invoke(measured, "FlakyFunction", {}).json == {"attempts": 1}  # a new sandbox
 
 
 @pytest.fixture(scope="module")

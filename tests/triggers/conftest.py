@@ -15,6 +15,28 @@ from localcloud.template import Template
 from localcloud.triggers.component import Triggers
 
 
+def start_twin(
+    scenario_document: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
+) -> twin_module.Twin:
+    """A twin of the real template with the default components (the cluster twin, the triggers),
+    rehearsals' default input; stop it with `stop_twin`."""
+    _cold_start_functions()
+    template = Template.load()
+    scenario = _scenario(scenario_document or {})
+    twin = twin_module.Twin(
+        scenario,
+        template=template,
+        components=twin_module.default_components(scenario, template),
+        parameters={"DefaultInput": '{"pollSeconds": 1}', **(parameters or {})},
+    )
+    return twin.start()
+
+
+def stop_twin(twin: twin_module.Twin) -> None:
+    _stop_executions(twin)
+    twin.stop()
+
+
 @pytest.fixture
 def twin_factory() -> Iterator[Callable[..., twin_module.Twin]]:
     started: list[twin_module.Twin] = []
@@ -22,24 +44,13 @@ def twin_factory() -> Iterator[Callable[..., twin_module.Twin]]:
     def make(
         scenario_document: dict[str, Any] | None = None, parameters: dict[str, str] | None = None
     ) -> twin_module.Twin:
-        _cold_start_functions()
-        template = Template.load()
-        scenario = _scenario(scenario_document or {})
-        params = {"DefaultInput": '{"pollSeconds": 1}', **(parameters or {})}
-        twin = twin_module.Twin(
-            scenario,
-            template=template,
-            components=twin_module.default_components(scenario, template),
-            parameters=params,
-        )
-        twin.start()
+        twin = start_twin(scenario_document, parameters)
         started.append(twin)
         return twin
 
     yield make
     for twin in started:
-        _stop_executions(twin)
-        twin.stop()
+        stop_twin(twin)
 
 
 def _cold_start_functions() -> None:

@@ -12,7 +12,7 @@ import pytest
 from localcloud import twin as twin_module
 from localcloud.template import Template
 from localcloud.triggers import history_limit
-from tests.triggers.conftest import _cold_start_functions, _scenario, _stop_executions
+from tests.triggers.conftest import start_twin, stop_twin
 
 pytestmark = pytest.mark.rehearsal
 
@@ -21,15 +21,9 @@ ROLE = "arn:aws:iam::123456789012:role/StepFunctionsRole"
 
 @pytest.fixture(scope="module")
 def twin() -> Iterator[twin_module.Twin]:
-    _cold_start_functions()
-    template = Template.load()
-    scenario = _scenario({})
-    started = twin_module.Twin(
-        scenario, template=template, components=twin_module.default_components(scenario, template)
-    ).start()
+    started = start_twin()
     yield started
-    _stop_executions(started)
-    started.stop()
+    stop_twin(started)
 
 
 @pytest.fixture(scope="module")

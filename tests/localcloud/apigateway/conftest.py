@@ -16,8 +16,7 @@ from botocore.credentials import Credentials
 
 from localcloud import twin as twin_module
 from localcloud.aws.server import ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY
-from localcloud.template import Template
-from tests.triggers.conftest import _cold_start_functions, _scenario, _stop_executions
+from tests.triggers.conftest import start_twin, stop_twin
 
 ADMIN = Credentials(ADMIN_ACCESS_KEY, ADMIN_SECRET_KEY)
 
@@ -59,18 +58,9 @@ def send(
 
 @pytest.fixture(scope="module")
 def twin() -> Iterator[twin_module.Twin]:
-    _cold_start_functions()
-    template = Template.load()
-    scenario = _scenario({})
-    started = twin_module.Twin(
-        scenario,
-        template=template,
-        components=twin_module.default_components(scenario, template),
-        parameters={"DefaultInput": '{"pollSeconds": 1}'},
-    ).start()
+    started = start_twin()
     yield started
-    _stop_executions(started)
-    started.stop()
+    stop_twin(started)
 
 
 @pytest.fixture(scope="module")

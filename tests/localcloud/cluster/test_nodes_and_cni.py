@@ -186,3 +186,19 @@ def test_kubernetes_calls_are_in_the_ledger(seed: ClusterFixture, api: Any) -> N
     assert ("kubernetes", "kubernetes:list Pod", False) in operations
     assert ("kubernetes", "kubernetes:create ConfigMap", True) in operations
     assert ("kubernetes", "kubernetes:patch ConfigMap", True) in operations
+
+
+def test_the_addresses_ec2_holds_read_in_process_are_those_its_api_describes(seed: ClusterFixture) -> None:
+    """The twin chooses free addresses from moto's backend (fast at 60 nodes); it must see what a
+    client of the EC2 API sees: every interface's addresses and every instance's, in each subnet."""
+    from localcloud.aws import ec2_addresses
+    from localcloud.cluster.network import Ec2Network
+
+    ec2 = seed.admin("ec2")
+    described = Ec2Network(ec2, seed.name)
+    backend = ec2_addresses.backend(seed.aws.account_id, seed.aws.region)
+    for name in ("node-a", "node-b", "node-c"):
+        subnet = seed.subnet(name)
+        expected = described.in_use(subnet) | described._instance_addresses(subnet)
+        assert len(expected) > 3  # the node, its ENIs' addresses for pods
+        assert ec2_addresses.addresses_taken(backend, subnet) == expected

@@ -89,3 +89,19 @@ def test_limit_and_continue(admin: k8s.ApiClient, pods: str) -> None:
     assert first.metadata.remaining_item_count == 1
     rest = core.list_namespaced_pod(pods, limit=3, _continue=first.metadata._continue)
     assert [p.metadata.name for p in rest.items] == ["d"] and rest.metadata._continue is None
+
+
+def test_pages_with_a_selector_count_only_the_matching_objects(admin: k8s.ApiClient, pods: str) -> None:
+    core = k8s.CoreV1Api(admin)
+    first = core.list_namespaced_pod(pods, limit=1, label_selector="app=web")
+    assert [p.metadata.name for p in first.items] == ["a"]
+    assert first.metadata.remaining_item_count == 1
+    rest = core.list_namespaced_pod(pods, limit=1, label_selector="app=web", _continue=first.metadata._continue)
+    assert [p.metadata.name for p in rest.items] == ["b"] and rest.metadata._continue is None
+
+
+@pytest.mark.parametrize("token", ["not base64 json!", "WyJvbmx5LW9uZSJd", "eyJhIjogMX0="])  # ["only-one"], {"a": 1}
+def test_a_continue_key_that_is_not_ours_is_a_400(admin: k8s.ApiClient, pods: str, token: str) -> None:
+    with pytest.raises(ApiException) as err:
+        k8s.CoreV1Api(admin).list_namespaced_pod(pods, limit=1, _continue=token)
+    assert err.value.status == 400
