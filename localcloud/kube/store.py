@@ -388,6 +388,8 @@ class ObjectStore:
                 return True
             if not pod["metadata"].get("deletionTimestamp"):
                 return False
+            if pod["metadata"].get("finalizers") and pod["metadata"].get("deletionGracePeriodSeconds") == 0:
+                return False  # done on the kubelet's side already; the finalizers hold it
             done = copy.deepcopy(pod)
             done["metadata"]["deletionGracePeriodSeconds"] = 0
             if done["metadata"].get("finalizers"):

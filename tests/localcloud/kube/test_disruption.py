@@ -155,3 +155,19 @@ def test_an_empty_selector_matches_no_pod_and_two_budgets_cannot_be_applied() ->
         == "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
     )
     assert "reason" not in refused.value.status()
+
+
+def test_finalizers_hold_a_terminated_pod_without_new_writes() -> None:
+    store = _cluster(replicas=1, running=1)
+    store.mutate(PODS, "web-0", lambda p: p["metadata"].update(finalizers=["example.com/keep"]), namespace="default")
+    store.evict("default", "web-0")
+    assert store.finish_termination("default", "web-0") is False
+    version = store.resource_version
+    assert store.finish_termination("default", "web-0") is False
+    assert store.resource_version == version  # nothing written again
+
+    def release(pod: dict[str, Any]) -> None:
+        del pod["metadata"]["finalizers"]
+
+    store.mutate(PODS, "web-0", release, namespace="default")
+    assert store.find(PODS, "web-0", namespace="default") is None  # the last finalizer gone: removed
