@@ -198,9 +198,14 @@ class NodegroupSpec(_Model):
     launch_template: LaunchTemplateSpec | None = None
 
 
+PdbValue = int | str
+"""A PodDisruptionBudget's minAvailable/maxUnavailable: a count (>= 0) or a percentage ("50%")."""
+_PERCENT = re.compile(r"^(100|[1-9]?[0-9])%$")
+
+
 class PdbSpec(_Model):
-    min_available: int | None = Field(default=None, ge=0)
-    max_unavailable: int | None = Field(default=None, ge=0)
+    min_available: PdbValue | None = None
+    max_unavailable: PdbValue | None = None
 
 
 class VolumeClaimSpec(_Model):
@@ -224,6 +229,9 @@ class WorkloadSpec(_Model):
     pdb: PdbSpec | None = None
     volume_claim: VolumeClaimSpec | None = None
     """StatefulSets only: each pod's volume, bound to an AZ."""
+    probe: bool = False
+    """Requests go through each load balancer in front of the workload all along the execution, one
+    every 100 ms of twin time; `--state` counts them under `probes` (localcloud/cluster/probes.py)."""
 
 
 AuthenticationMode = Literal["CONFIG_MAP", "API_AND_CONFIG_MAP", "API"]
@@ -257,6 +265,11 @@ class TimingSpec(_Model):
     nodegroup_create: float = Field(default=2, ge=0)
     nodegroup_delete: float = Field(default=2, ge=0)
     load_balancer: float = Field(default=1, ge=0)
+    target_registration: float | None = Field(default=None, ge=0)
+    """Cluster twin: how long a new target stays `initial` before it is `healthy` (AWS: 90-180 s for an
+    NLB IP target, AWS-FACTS 8); default: `loadBalancer`. It also sets the pace of the durations AWS and
+    Kubernetes count in real minutes (a deregistration delay, a termination grace period):
+    `localcloud/cluster/pace.py`."""
     cluster_create: float = Field(default=2, ge=0)
     node_ready: float = Field(default=0.5, ge=0)
     """Cluster twin: from a node's registration to Ready."""
@@ -591,6 +604,15 @@ def _check(s: Scenario) -> None:
         if workload.pdb is not None and (workload.pdb.min_available is None) == (workload.pdb.max_unavailable is None):
             raise ScenarioError(f"{key}.pdb", "give exactly one of minAvailable and maxUnavailable")
         _check_volume_claim(key, workload, {subnet.az for subnet in s.vpc.subnets})
+        if workload.pdb is not None:
+            for field_name, value in (
+                ("minAvailable", workload.pdb.min_available),
+                ("maxUnavailable", workload.pdb.max_unavailable),
+            ):
+                if (isinstance(value, int) and value < 0) or (isinstance(value, str) and not _PERCENT.match(value)):
+                    raise ScenarioError(f"{key}.pdb.{field_name}", f"{value!r} is neither a count nor a percentage")
+        if workload.probe and not workload.exposed_by:
+            raise ScenarioError(f"{key}.probe", "a probe goes through the workload's load balancers: give exposedBy")
     capacity: list[tuple[str, list[str]]] = [
         *((f"cluster.selfManagedNodes[{i}]", n.subnets) for i, n in enumerate(c.self_managed_nodes)),
         *((f"cluster.karpenterNodes[{i}]", n.subnets) for i, n in enumerate(c.karpenter_nodes)),

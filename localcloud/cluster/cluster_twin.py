@@ -29,11 +29,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from localcloud.aws import ec2_addresses, root
-from localcloud.cluster import cni
+from localcloud.cluster import cni, pace
 from localcloud.cluster.instances import InstanceTypes
 from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
 from localcloud.cluster.network import Ec2Network
 from localcloud.cluster.nodes import DRAIN_TIMEOUT, Nodes
+from localcloud.cluster.probes import Probes, probes_for
+from localcloud.cluster.readiness_gates import ReadinessGateWebhook
 from localcloud.cluster.scenario_objects import create_scenario_objects
 from localcloud.cluster.state import cluster_state
 from localcloud.cluster.statefulsets import create_statefulset
@@ -63,19 +65,22 @@ class ClusterTwin:
         self.drain_timeout = drain_timeout
         self.interval = interval
         self.health = TargetHealth()
-        self.health.delay = lambda: 0.0 if self._settling else self.scenario.timing.load_balancer
+        self.health.delay = lambda: 0.0 if self._settling else pace.target_registration(self.scenario.timing)
         self.store = ObjectStore(service_cidr=scenario.cluster.service_ipv4_cidr)
         self.aws: LocalAws | None = None
         self.server: KubeApiServer | None = None
         self.nodes: Nodes | None = None
         self.workloads: Workloads | None = None
         self.load_balancers: LoadBalancerController | None = None
+        self.probes: Probes | None = None
         self._settling = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe: Callable[[], None] | None = None
         self._errors = 0
+        self.passes = 0
+        """Controller passes made by the loop so far (tests wait on it)."""
 
     # -- the Twin component protocol ---------------------------------------------------------------
     def middlewares(self) -> list[Middleware]:
@@ -84,6 +89,7 @@ class ClusterTwin:
     def start(self, twin: Any) -> None:
         aws: LocalAws = getattr(twin, "aws", twin)
         self.aws = aws
+        self.health.now = lambda: aws.clock.now()  # the twin's clock: a test that holds it holds target health
         scenario, cluster = self.scenario, self.scenario.cluster
         built = aws.built
         vpc_id = built.vpc_id if built else ""
@@ -142,6 +148,7 @@ class ClusterTwin:
             self.nodes,
             pod_ready_delay=lambda: 0.0 if self._settling else timing.pod_ready,
             volumes=volumes,
+            pace=self._pace,
         )
         if cluster.load_balancer_controller:
             self.load_balancers = LoadBalancerController(
@@ -152,12 +159,19 @@ class ClusterTwin:
                 cluster_name=self.cluster_name,
                 vpc_id=vpc_id,
                 delay=lambda: 0.0 if self._settling else timing.load_balancer,
+                pace=self._pace,
             )
+            controller = self.load_balancers
+            self.store.admission.append(ReadinessGateWebhook(self.store, controller.bindings))
+        self.probes = Probes(self.store, self.load_balancers, probes_for(cluster.workloads))
+        if hasattr(twin, "state_contributors"):
+            twin.state_contributors.append(("probes", self.probes.state))
         aws.eks.subscribe(self._eks_event)
         aws.eks.hold_nodegroup_deletion(self.nodes.deletion_held)
         aws.eks.hold_nodegroup_creation(self.nodes.creation_held)
         self._unsubscribe = self.store.subscribe(self._store_event)
         self.settle()
+        self.probes.start(aws.clock.now())
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name=f"cluster-{self.cluster_name}", daemon=True)
         self._thread.start()
@@ -277,6 +291,12 @@ class ClusterTwin:
         self.workloads.reconcile(now)
         if self.load_balancers is not None:
             self.load_balancers.reconcile(now)
+        if self.probes is not None:
+            self.probes.tick(now)
+
+    def _pace(self, seconds: float) -> float:
+        """Twin seconds for AWS or Kubernetes seconds (localcloud/cluster/pace.py); none while settling."""
+        return 0.0 if self._settling else pace.scaled(self.scenario.timing, seconds)
 
     def settle(self, passes: int = 30) -> None:
         """Reconcile with every delay at zero until nothing changes (the cluster as it stands when
@@ -296,6 +316,7 @@ class ClusterTwin:
             self._wake.clear()
             try:
                 self.reconcile()
+                self.passes += 1
             except Exception:  # a controller bug must not kill the cluster; it is logged
                 self._errors += 1
                 log.exception("cluster twin: a controller pass failed")

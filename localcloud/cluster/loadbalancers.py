@@ -33,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
+import math
 import re
 import threading
 import time
@@ -47,6 +48,8 @@ from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, r
 from localcloud.cluster.events import EventRecorder
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.cluster.nodes import NODES, PODS
+from localcloud.cluster.pace import DEFAULT_DEREGISTRATION_DELAY
+from localcloud.cluster.readiness_gates import Binding, containers_ready, gated, set_condition
 from localcloud.cluster.target_security import target_reachability
 from localcloud.cluster.workloads import node_ready, pod_ready
 from localcloud.kube.errors import ApiError
@@ -94,21 +97,36 @@ class Stack:
     created_at: float
     target_groups: dict[tuple[str, int], str] = field(default_factory=dict)
     """(service name, service port) -> target group ARN."""
+    group_names: dict[str, str] = field(default_factory=dict)
+    """Target group ARN -> its name (and its TargetGroupBinding's)."""
+    deregistration_delay: dict[str, int] = field(default_factory=dict)
+    """Target group ARN -> deregistration_delay.timeout_seconds."""
     published: bool = False
 
 
+@dataclass
+class Draining:
+    port: int
+    until: float
+
+
 class TargetHealth:
-    """How long ago each target was registered, and which ones the load balancer cannot reach; a
-    WSGI middleware that makes DescribeTargetHealth say `initial` (Elb.RegistrationInProgress) until
-    `delay()` seconds have passed, as ELBv2 does while health checks first run (moto says `healthy`
-    at once), and then `unhealthy` (Target.FailedHealthChecks) for a target its security groups
-    keep the load balancer from (target_security)."""
+    """How long ago each target was registered, which ones the load balancer cannot reach, and which
+    ones are draining; a WSGI middleware that makes DescribeTargetHealth say `initial`
+    (Elb.RegistrationInProgress) until `delay()` seconds have passed, as ELBv2 does while health checks
+    first run (moto says `healthy` at once), `unhealthy` (Target.FailedHealthChecks) for a target its
+    security groups keep the load balancer from (target_security), and list a deregistered target as
+    `draining` (Target.DeregistrationInProgress) for its group's deregistration delay (moto forgets it
+    at once). Times are the twin's clock (`now`)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._registered: dict[tuple[str, str], float] = {}
+        """(group, target) -> when it was registered (-inf: while no delay applied, the twin settling)."""
         self._unreachable: set[tuple[str, str]] = set()
+        self._draining: dict[tuple[str, str], Draining] = {}
         self.delay: Callable[[], float] = lambda: 0.0
+        self.now: Callable[[], float] = time.monotonic
 
     def unreachable(self, target_group: str, target: str) -> None:
         with self._lock:
@@ -119,21 +137,52 @@ class TargetHealth:
             return {t for (g, t) in self._unreachable if g == target_group}
 
     def registered(self, target_group: str, target: str) -> None:
+        at = self.now() if self.delay() > 0 else -math.inf
         with self._lock:
-            self._registered.setdefault((target_group, target), time.monotonic())
+            self._draining.pop((target_group, target), None)  # registered again: initial again
+            self._registered.setdefault((target_group, target), at)
+
+    def deregistered(self, target_group: str, target: str, port: int, drain_for: float) -> None:
+        """The target leaves the group: draining for `drain_for` seconds (no new requests meanwhile)."""
+        now = self.now()
+        with self._lock:
+            self._registered.pop((target_group, target), None)
+            self._unreachable.discard((target_group, target))
+            if drain_for > 0:
+                self._draining[(target_group, target)] = Draining(port, now + drain_for)
 
     def forget(self, target_group: str, target: str | None = None) -> None:
         with self._lock:
             for key in [k for k in self._registered if k[0] == target_group and (target is None or k[1] == target)]:
                 del self._registered[key]
+            for key in [k for k in self._draining if k[0] == target_group and (target is None or k[1] == target)]:
+                del self._draining[key]
             self._unreachable = {
                 k for k in self._unreachable if not (k[0] == target_group and (target is None or k[1] == target))
             }
 
     def young(self, target_group: str) -> set[str]:
-        now, delay = time.monotonic(), self.delay()
+        now, delay = self.now(), self.delay()
         with self._lock:
             return {t for (g, t), at in self._registered.items() if g == target_group and now - at < delay}
+
+    def draining(self, target_group: str) -> dict[str, int]:
+        """Target -> port of the group's targets still draining."""
+        now = self.now()
+        with self._lock:
+            for key in [k for k, d in self._draining.items() if d.until <= now]:
+                del self._draining[key]
+            return {t: d.port for (g, t), d in self._draining.items() if g == target_group}
+
+    def healthy(self, target_group: str) -> set[str]:
+        """The group's registered targets that pass health checks now (what receives new requests)."""
+        now, delay = self.now(), self.delay()
+        with self._lock:
+            return {
+                t
+                for (g, t), at in self._registered.items()
+                if g == target_group and now - at >= delay and (g, t) not in self._unreachable
+            }
 
     def middleware(self, inner: WsgiApp) -> WsgiApp:
         def app(environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
@@ -146,18 +195,23 @@ class TargetHealth:
                 return inner(environ, start_response)
             params = parse_qs(read_body(environ).decode("utf-8", "replace"))
             group = (params.get("TargetGroupArn") or [""])[0]
+            asked = {v[0] for k, v in params.items() if k.startswith("Targets.member.") and k.endswith(".Id")}
             response = call(inner, environ)
             young = self.young(group)
             failing = self.failing(group) - young
+            draining = {t: p for t, p in self.draining(group).items() if not asked or t in asked}
             if response.status == 200 and young:
                 response.body = _with_health(response.body.decode("utf-8"), young, _INITIAL).encode()
             if response.status == 200 and failing:
                 response.body = _with_health(response.body.decode("utf-8"), failing, _UNHEALTHY).encode()
+            if response.status == 200 and draining:
+                response.body = _with_draining(response.body.decode("utf-8"), draining).encode()
             return response.replay(start_response)
 
         return app
 
 
+_REGISTERING = "Target registration is in progress"
 _INITIAL = (
     "<TargetHealth><State>initial</State><Reason>Elb.RegistrationInProgress</Reason>"
     "<Description>Target registration is in progress</Description></TargetHealth>"
@@ -166,6 +220,29 @@ _UNHEALTHY = (
     "<TargetHealth><State>unhealthy</State><Reason>Target.FailedHealthChecks</Reason>"
     "<Description>Health checks failed</Description></TargetHealth>"
 )
+
+
+_DRAINING = (
+    "<TargetHealth><State>draining</State><Reason>Target.DeregistrationInProgress</Reason>"
+    "<Description>Target deregistration is in progress</Description></TargetHealth>"
+)
+
+
+def _with_draining(body: str, targets: dict[str, int]) -> str:
+    """Add the draining targets that moto no longer lists (a target registered again is listed once)."""
+    listed = set(re.findall(r"<Target>\s*<Id>([^<]+)</Id>", body))
+    members = "".join(
+        f"<member><Target><Id>{t}</Id><Port>{p}</Port></Target><HealthCheckPort>{p}</HealthCheckPort>{_DRAINING}</member>"
+        for t, p in sorted(targets.items())
+        if t not in listed
+    )
+    if not members:
+        return body
+    if "<TargetHealthDescriptions/>" in body:
+        return body.replace(
+            "<TargetHealthDescriptions/>", f"<TargetHealthDescriptions>{members}</TargetHealthDescriptions>"
+        )
+    return body.replace("</TargetHealthDescriptions>", f"{members}</TargetHealthDescriptions>", 1)
 
 
 def _with_health(body: str, targets: set[str], health: str) -> str:
@@ -194,8 +271,11 @@ class LoadBalancerController:
         cluster_name: str,
         vpc_id: str,
         delay: Callable[[], float],
+        pace: Callable[[float], float] = lambda seconds: seconds,
     ) -> None:
         self.store = store
+        self.pace = pace
+        """Twin seconds for AWS seconds (a deregistration delay)."""
         self.network = network
         self.elbv2 = elbv2
         self.health = health
@@ -382,6 +462,8 @@ class LoadBalancerController:
             )["TargetGroups"][0]
             arn = group["TargetGroupArn"]
             stack.target_groups[(service, port)] = arn
+            stack.group_names[arn] = group_name
+            stack.deregistration_delay[arn] = self._target_group_attributes(kind, annotations, arn)
             if lb_type == "network" or len(stack.target_groups) == 1:  # an ALB: one HTTP:80 listener
                 self.elbv2.create_listener(
                     LoadBalancerArn=stack.arn,
@@ -390,6 +472,32 @@ class LoadBalancerController:
                     DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
                 )
         return stack
+
+    def _target_group_attributes(self, kind: str, annotations: dict[str, str], arn: str) -> int:
+        """Apply the `...target-group-attributes` annotation; returns the deregistration delay in force."""
+        raw = annotations.get(SVC + "target-group-attributes" if kind == "Service" else ALB + "target-group-attributes")
+        attributes = []
+        for pair in _split(raw or ""):
+            key, _, value = pair.partition("=")
+            attributes.append({"Key": key.strip(), "Value": value.strip()})
+        if attributes:
+            try:
+                self.elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=attributes)
+            except ClientError as error:
+                raise DeployError(_elb_error("ModifyTargetGroupAttributes", str(error))) from error
+        found = self.elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+        delay = next((a.get("Value") for a in found if a.get("Key") == "deregistration_delay.timeout_seconds"), None)
+        return int(delay) if delay is not None else DEFAULT_DEREGISTRATION_DELAY
+
+    def bindings(self) -> list[Binding]:
+        """The TargetGroupBindings the controller keeps, one per target group (named as it)."""
+        out = []
+        for stack in list(self.stacks.values()):
+            for (service, _), group in list(stack.target_groups.items()):
+                name = stack.group_names.get(group)
+                if name is not None:
+                    out.append(Binding(stack.key[1], service, name, stack.target_type))
+        return out
 
     def _explicit_subnets(self, names: list[str], lb_type: str) -> list[Subnet]:
         subnets: list[Subnet] = []
@@ -534,7 +642,9 @@ class LoadBalancerController:
         namespace = stack.key[1]
         for (service, port), group in stack.target_groups.items():
             svc = self.store.find(SERVICES, service, namespace=namespace)
+            binding = stack.group_names.get(group, "")
             wanted: dict[str, int] = {}
+            gated_pods: dict[str, Obj] = {}
             if svc is not None:
                 spec_port = next((p for p in svc["spec"].get("ports") or [] if p.get("port") == port), None)
                 if spec_port is not None:
@@ -545,28 +655,36 @@ class LoadBalancerController:
                         if selector:
                             for pod in self.store.list(PODS, namespace=namespace):
                                 labels = pod["metadata"].get("labels") or {}
-                                if (
-                                    all(labels.get(k) == v for k, v in selector.items())
-                                    and pod_ready(pod)
-                                    and (pod.get("status", {}).get("podIP"))
-                                ):
-                                    wanted[pod["status"]["podIP"]] = int(number)
+                                ip = pod.get("status", {}).get("podIP")
+                                if not all(labels.get(k) == v for k, v in selector.items()) or not ip:
+                                    continue
+                                if pod["metadata"].get("deletionTimestamp"):
+                                    continue  # terminating: its endpoint is not ready any more
+                                if gated(pod, binding):
+                                    gated_pods[ip] = pod
+                                    if containers_ready(pod):
+                                        wanted[ip] = int(number)
+                                elif pod_ready(pod):
+                                    wanted[ip] = int(number)
                     else:
                         node_port = spec_port.get("nodePort")
                         for node in self.store.list(NODES):
                             provider = node.get("spec", {}).get("providerID", "")
                             if node_port and node_ready(node) and provider:
                                 wanted[provider.rsplit("/", 1)[-1]] = int(node_port)
+            described = self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
             current = {
                 d["Target"]["Id"]: int(d["Target"].get("Port", 0))
-                for d in self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
+                for d in described
+                if d.get("TargetHealth", {}).get("State") != "draining"
             }
             add: list[dict[str, Any]] = [{"Id": t, "Port": p} for t, p in wanted.items() if current.get(t) != p]
             remove: list[dict[str, Any]] = [{"Id": t, "Port": p} for t, p in current.items() if wanted.get(t) != p]
             if remove:
                 self.elbv2.deregister_targets(TargetGroupArn=group, Targets=remove)
+                delay = self.pace(stack.deregistration_delay.get(group, DEFAULT_DEREGISTRATION_DELAY))
                 for target in remove:
-                    self.health.forget(group, str(target["Id"]))
+                    self.health.deregistered(group, str(target["Id"]), int(target["Port"]), delay)
             if add:
                 # young before moto has them: a DescribeTargetHealth in between must not see them healthy
                 for target in add:
@@ -574,6 +692,22 @@ class LoadBalancerController:
                     if stack.target_type == "ip":
                         self._judge_reachability(stack, obj, group, str(target["Id"]), int(target["Port"]))
                 self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
+            if gated_pods:
+                self._gate_conditions(group, binding, gated_pods, set(wanted))
+
+    def _gate_conditions(self, group: str, binding: str, pods: dict[str, Obj], registered: set[str]) -> None:
+        young, failing = self.health.young(group), self.health.failing(group)
+        for ip, pod in pods.items():
+            if ip not in registered:
+                continue
+            if ip in young:
+                set_condition(self.store, pod, binding, "initial", "Elb.RegistrationInProgress", _REGISTERING)
+            elif ip in failing:
+                set_condition(
+                    self.store, pod, binding, "unhealthy", "Target.FailedHealthChecks", "Health checks failed"
+                )
+            else:
+                set_condition(self.store, pod, binding, "healthy", "", "")
 
     def _judge_reachability(self, stack: Stack, obj: Obj, group: str, target: str, port: int) -> None:
         found = target_reachability(
@@ -620,6 +754,11 @@ class LoadBalancerController:
                 if "NotFound" not in str(error):
                     raise
             self.health.forget(group)
+            binding = stack.group_names.get(group)
+            if binding is not None:  # the binding goes: its gate no longer holds pods (updatePodAsHealthyForDeletedTGB)
+                for pod in self.store.list(PODS, namespace=stack.key[1]):
+                    if gated(pod, binding):
+                        set_condition(self.store, pod, binding, "healthy", "", "")
         for eni in stack.interfaces:
             self.network.delete_interface(eni)
         self.stacks.pop(stack.key, None)

@@ -562,7 +562,7 @@ class Nodes:
             self.remove(record)
 
     def remove(self, record: NodeRecord) -> None:
-        """The instance is gone: its Node, its pods (the pod garbage collector), its ENIs."""
+        """The instance is gone: its Node, its pods (the pod garbage collector, terminating ones too), its ENIs."""
         for pod in self.store.list(PODS, field_selector=f"spec.nodeName={record.name}"):
             meta = pod["metadata"]
             try:
@@ -570,6 +570,7 @@ class Nodes:
             except ApiError as error:
                 if error.code != 404:
                     raise
+            self.store.finish_termination(meta["namespace"], meta["name"])
         try:
             self.store.delete(NODES, record.name)
         except ApiError as error:

@@ -16,7 +16,11 @@
   a FailedScheduling event, the refusals counted per reason as kube-scheduler reports them.
 - Kubelet: `pod_ready` seconds after binding, a pod runs: hostNetwork pods on the node's address,
   others on an address from the node's VPC CNI (`Nodes.assign`); without one the pod stays
-  ContainerCreating. aws-node is Ready only where the node's network came up.
+  ContainerCreating. aws-node is Ready only where the node's network came up. A pod with
+  `readinessGates` is Ready only once each gate's condition is True (ReadinessGatesNotReady until
+  then: the AWS Load Balancer Controller sets `target-health.elbv2.k8s.aws/...`, AWS-FACTS 8). A
+  terminating pod (a graceful deletion: an eviction) keeps running and its address for its grace
+  period at the twin's pace (`pace`), then the kubelet removes it (`ObjectStore.finish_termination`).
 """
 
 from __future__ import annotations
@@ -144,12 +148,16 @@ class Workloads:
         *,
         pod_ready_delay: Callable[[], float],
         volumes: Volumes | None = None,
+        pace: Callable[[float], float] = lambda seconds: seconds,
     ) -> None:
         self.store = store
         self.nodes = nodes
         self.pod_ready_delay = pod_ready_delay
         self.volumes = volumes
+        self.pace = pace
+        """Twin seconds for Kubernetes seconds (a termination grace period)."""
         self.bound_at: dict[str, float] = {}
+        self.terminating_since: dict[str, float] = {}
         self.events = EventRecorder(store, "default-scheduler")
         self.statefulsets = StatefulSets(
             store,
@@ -171,12 +179,15 @@ class Workloads:
         for daemonset in self.store.list(DAEMONSETS):
             self._daemonset(daemonset, nodes)
         pods = self.store.peek(PODS)  # read-only: changes go through store.mutate
-        self.nodes.release({p["metadata"]["uid"] for p in pods if _live(p)})
+        self.nodes.release({p["metadata"]["uid"] for p in pods if _holds_address(p)})
         self._schedule(pods, nodes, now)
         self._kubelet(now)
+        self._terminate(now)
         live = {p["metadata"]["uid"] for p in self.store.peek(PODS)}
         for uid in [u for u in self.bound_at if u not in live]:
             del self.bound_at[uid]
+        for uid in [u for u in self.terminating_since if u not in live]:
+            del self.terminating_since[uid]
         for replicaset in self.store.list(REPLICASETS):
             self._replicaset_status(replicaset)
         for deployment in self.store.list(DEPLOYMENTS):
@@ -600,6 +611,15 @@ class Workloads:
                 ready = record is not None and record.network_ready
             self._run(pod, node_ip, ip, ready)
 
+    def _terminate(self, now: float) -> None:
+        """Terminating pods go once their grace period (at the twin's pace) has passed."""
+        for pod in self.store.peek(PODS, where=lambda p: bool(p["metadata"].get("deletionTimestamp"))):
+            meta = pod["metadata"]
+            since = self.terminating_since.setdefault(meta["uid"], now)
+            grace = float(meta.get("deletionGracePeriodSeconds") or 0)
+            if now - since >= self.pace(grace):
+                self.store.finish_termination(meta["namespace"], meta["name"])
+
     def _run(self, pod: Obj, node_ip: str, ip: str | None, ready: bool) -> None:
         def change(obj: Obj) -> Obj | None:
             status = obj.setdefault("status", {})
@@ -641,15 +661,22 @@ class Workloads:
                             "state": {"running": {"startedAt": running_since}},
                         }
                     )
+            containers_ready = ip is not None and ready
+            gates = readiness_gates_not_ready(obj, conditions)
             flags = {
                 "PodReadyToStartContainers": ip is not None,
                 "Initialized": True,
-                "ContainersReady": ip is not None and ready,
-                "Ready": ip is not None and ready,
+                "ContainersReady": containers_ready,
                 "PodScheduled": True,
             }
             for kind, value in flags.items():
                 conditions = _pod_condition(conditions, kind, "True" if value else "False")
+            if containers_ready and gates:
+                conditions = _pod_condition(
+                    conditions, "Ready", "False", reason="ReadinessGatesNotReady", message=", ".join(gates)
+                )
+            else:
+                conditions = _pod_condition(conditions, "Ready", "True" if containers_ready else "False")
             new_status = {
                 **status,
                 "phase": wanted_phase,
@@ -688,12 +715,40 @@ def _is_aws_node(pod: Obj) -> bool:
     return bool(pod["metadata"].get("namespace") == "kube-system" and labels.get("k8s-app") == "aws-node")
 
 
-def _pod_condition(conditions: list[Obj], kind: str, status: str) -> list[Obj]:
+def readiness_gates_not_ready(pod: Obj, conditions: list[Obj]) -> list[str]:
+    """Why the pod's readiness gates keep it unready, as the kubelet words it (empty: all True)."""
+    out = []
+    for gate in pod.get("spec", {}).get("readinessGates") or []:
+        kind = gate.get("conditionType")
+        found = next((c for c in conditions if c.get("type") == kind), None)
+        if found is None:
+            out.append(f'corresponding condition of pod readiness gate "{kind}" does not exist.')
+        elif found.get("status") != "True":
+            out.append(f'the status of pod readiness gate "{kind}" is not "True", but {found.get("status")}')
+    return out
+
+
+def _holds_address(pod: Obj) -> bool:
+    """A pod keeps its address until it is gone (terminating pods still run) or has finished."""
+    return pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
+
+
+def _pod_condition(
+    conditions: list[Obj], kind: str, status: str, *, reason: str | None = None, message: str | None = None
+) -> list[Obj]:
     old = next((c for c in conditions if c.get("type") == kind), None)
-    if old is not None and old.get("status") == status:
-        return conditions
+    if old is not None and old.get("status") == status and old.get("reason") == reason:
+        if old.get("message") == message:
+            return conditions
+        kept = {k: v for k, v in old.items() if k != "message"}  # same transition, new words
+        return [c if c is not old else {**kept, **({"message": message} if message else {})} for c in conditions]
     out = [c for c in conditions if c.get("type") != kind]
-    out.append({"type": kind, "status": status, "lastProbeTime": None, "lastTransitionTime": now_rfc3339()})
+    new: Obj = {"type": kind, "status": status, "lastProbeTime": None, "lastTransitionTime": now_rfc3339()}
+    if reason is not None:
+        new["reason"] = reason
+    if message is not None:
+        new["message"] = message
+    out.append(new)
     order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
     return sorted(out, key=lambda c: order.index(c["type"]) if c["type"] in order else len(order))
 

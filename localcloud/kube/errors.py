@@ -39,6 +39,8 @@ class ApiError(Exception):
             "reason": self.reason,
             "code": self.code,
         }
+        if not self.reason:
+            del body["reason"]  # a Status without a reason (reason is omitempty)
         if self.details is not None:
             body["details"] = self.details
         return body

@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from localcloud.kube import defaults, fields
+from localcloud.kube import defaults, disruption, fields
 from localcloud.kube import patch as patches
 from localcloud.kube.errors import STALE, ApiError, already_exists, bad_request, conflict, invalid, not_found
 from localcloud.kube.labels import label_causes
@@ -123,6 +123,8 @@ class ObjectStore:
         self._field_validation = threading.local()
         self.cluster_ips = defaults.ClusterIPs(service_cidr)
         self._defaulters = defaults.defaulters(self.cluster_ips)
+        self.admission: builtins.list[Callable[[ResourceType, Obj], None]] = []
+        """Mutating admission webhooks: each may change a new object in place before it is stored."""
 
     # resources ---------------------------------------------------------------------------------
     def resource(self, ref: ResourceRef) -> ResourceType:
@@ -362,48 +364,54 @@ class ObjectStore:
         return deleted
 
     def evict(self, namespace: str, name: str, *, dry_run: bool = False) -> Obj:
-        """The pods/eviction subresource: delete the pod unless a PodDisruptionBudget forbids it
-        (429 TooManyRequests, as the API server answers)."""
+        """The pods/eviction subresource (localcloud/kube/disruption.py): 429 TooManyRequests when a
+        PodDisruptionBudget forbids it, else a graceful deletion of the pod (`terminate`)."""
         pods = self.resource("v1/pods")
         with self._lock:
             pod = self._require(pods, namespace, name)
-            if _healthy(pod) and pod["metadata"].get("deletionTimestamp") is None:
-                for pdb in self._objects.get(("policy", "poddisruptionbudgets"), {}).values():
-                    if pdb["metadata"].get("namespace") != namespace:
-                        continue
-                    selector = from_label_selector(pdb.get("spec", {}).get("selector"))
-                    if not labels_match(selector, pod["metadata"].get("labels")):
-                        continue
-                    if self._disruptions_allowed(pdb) <= 0:
-                        raise ApiError(
-                            429,
-                            "TooManyRequests",
-                            "Cannot evict pod as it would violate the pod's disruption budget.",
-                            details={
-                                "causes": [
-                                    {
-                                        "reason": "DisruptionBudget",
-                                        "message": f"The disruption budget {pdb['metadata']['name']} needs "
-                                        f"{self._pdb_numbers(pdb)[1]} healthy pods and has "
-                                        f"{self._pdb_numbers(pdb)[0]} currently",
-                                    }
-                                ]
-                            },
-                        )
-            out = self._delete(pods, namespace, name, None, None, dry_run)[0]
+            in_namespace = [p for (ns, _), p in self._bucket(pods).items() if ns == namespace]
+            budgets = self._objects.get(("policy", "poddisruptionbudgets"), {}).values()
+            disruption.check_eviction(
+                pod, [b for b in budgets if b["metadata"].get("namespace") == namespace], in_namespace, self._controller
+            )
+            out = self._terminate(pods, pod, dry_run)
         self._dispatch()
         return out
+
+    def finish_termination(self, namespace: str, name: str) -> bool:
+        """The kubelet's last word on a terminating pod (a delete with grace period 0): removed unless
+        finalizers hold it. Returns whether it is gone."""
+        pods = self.resource("v1/pods")
+        with self._lock:
+            pod = self._bucket(pods).get((namespace, name))
+            if pod is None:
+                return True
+            if not pod["metadata"].get("deletionTimestamp"):
+                return False
+            if pod["metadata"].get("finalizers") and pod["metadata"].get("deletionGracePeriodSeconds") == 0:
+                return False  # done on the kubelet's side already; the finalizers hold it
+            done = copy.deepcopy(pod)
+            done["metadata"]["deletionGracePeriodSeconds"] = 0
+            if done["metadata"].get("finalizers"):
+                self._commit(pods, "MODIFIED", done, copy.deepcopy(pod))
+                gone = False
+            else:
+                self._remove(pods, done, None)
+                gone = True
+        self._dispatch()
+        return gone
 
     def pdb_status(self, namespace: str, name: str) -> Obj:
         """What the disruption controller would write in a PDB's status (for controllers)."""
         with self._lock:
             pdb = self._require(self.resource("policy/v1/poddisruptionbudgets"), namespace, name)
-            healthy, desired, expected = self._pdb_numbers(pdb)
+            pods = [p for (ns, _), p in self._bucket(self.resource("v1/pods")).items() if ns == namespace]
+            numbers = disruption.budget(pdb, pods, self._controller)
             return {
-                "currentHealthy": healthy,
-                "desiredHealthy": desired,
-                "expectedPods": expected,
-                "disruptionsAllowed": max(0, healthy - desired),
+                "currentHealthy": numbers.current_healthy,
+                "desiredHealthy": numbers.desired_healthy,
+                "expectedPods": numbers.expected_pods,
+                "disruptionsAllowed": numbers.disruptions_allowed,
                 "observedGeneration": pdb["metadata"].get("generation", 1),
             }
 
@@ -754,6 +762,8 @@ class ObjectStore:
             meta.pop("generation", None)
         if resource.has_status and not with_status:
             obj.pop("status", None)
+        for webhook in self.admission:
+            webhook(resource, obj)
         self._prepare(resource, obj, None)
         if dry_run:
             return self._out(resource, obj)
@@ -877,7 +887,11 @@ class ObjectStore:
             return self._out(resource, old)  # a no-op write: no new resourceVersion, no event
         if dry_run:
             return self._out(resource, new)
-        if new["metadata"].get("deletionTimestamp") and not new["metadata"].get("finalizers"):
+        if (
+            new["metadata"].get("deletionTimestamp")
+            and not new["metadata"].get("finalizers")
+            and not new["metadata"].get("deletionGracePeriodSeconds")  # a terminating pod waits for its kubelet
+        ):
             self._remove(resource, new, None)
             return self._out(resource, new)
         self._commit(resource, "MODIFIED", new, copy.deepcopy(old))
@@ -1074,46 +1088,38 @@ class ObjectStore:
         self._remove(NAMESPACES, final, None)
         return True
 
-    def _disruptions_allowed(self, pdb: Obj) -> int:
-        healthy, desired, _ = self._pdb_numbers(pdb)
-        return healthy - desired
+    def _controller(self, kind: str, namespace: str, name: str) -> Obj | None:
+        """A pod's controller by kind, for the disruption controller's expected scale."""
+        key = _CONTROLLER_KINDS.get(kind)
+        return None if key is None else self._objects.get(key, {}).get((namespace, name))
 
-    def _pdb_numbers(self, pdb: Obj) -> tuple[int, int, int]:
-        """(currentHealthy, desiredHealthy, expectedPods) of a PodDisruptionBudget."""
-        namespace = pdb["metadata"].get("namespace")
-        spec = pdb.get("spec", {})
-        selector = from_label_selector(spec.get("selector"))
-        pods = [
-            p
-            for (ns, _), p in self._bucket(self.resource("v1/pods")).items()
-            if ns == namespace
-            and labels_match(selector, p["metadata"].get("labels"))
-            and not p["metadata"].get("deletionTimestamp")
-        ]
-        expected = len(pods)
-        healthy = sum(1 for p in pods if _healthy(p))
-        if "minAvailable" in spec:
-            desired = _resolve(spec["minAvailable"], expected, round_up=True)
-        elif "maxUnavailable" in spec:
-            desired = max(0, expected - _resolve(spec["maxUnavailable"], expected, round_up=True))
-        else:
-            desired = expected
-        return healthy, desired, expected
-
-
-def _resolve(value: Any, total: int, *, round_up: bool) -> int:
-    if isinstance(value, str) and value.endswith("%"):
-        percent = int(value[:-1])
-        exact = total * percent / 100
-        return int(-(-exact // 1)) if round_up else int(exact)
-    return int(value)
+    def _terminate(self, pods: ResourceType, pod: Obj, dry_run: bool) -> Obj:
+        """A graceful pod deletion: a pod bound to a node is marked (deletionTimestamp = now + its
+        terminationGracePeriodSeconds) for its kubelet to finish (`finish_termination`); others go at once."""
+        meta = pod["metadata"]
+        if meta.get("deletionTimestamp"):
+            return self._out(pods, pod)
+        grace = int((pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30))
+        terminal = (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+        if not (pod.get("spec") or {}).get("nodeName") or terminal or grace <= 0:
+            return self._delete(pods, meta["namespace"], meta["name"], None, None, dry_run)[0]
+        marked = copy.deepcopy(pod)
+        marked["metadata"]["deletionTimestamp"] = (
+            datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=grace)
+        ).strftime("%Y-%m-%dT%H:%M:%SZ")
+        marked["metadata"]["deletionGracePeriodSeconds"] = grace
+        if dry_run:
+            return self._out(pods, marked)
+        self._commit(pods, "MODIFIED", marked, copy.deepcopy(pod))
+        return self._out(pods, marked)
 
 
-def _healthy(pod: Obj) -> bool:
-    status = pod.get("status") or {}
-    return status.get("phase") == "Running" and any(
-        c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or []
-    )
+_CONTROLLER_KINDS = {
+    "ReplicaSet": ("apps", "replicasets"),
+    "Deployment": ("apps", "deployments"),
+    "StatefulSet": ("apps", "statefulsets"),
+    "ReplicationController": ("", "replicationcontrollers"),
+}
 
 
 def _spec_changed(resource: ResourceType, old: Obj, new: Obj) -> bool:

@@ -232,6 +232,16 @@ _NODES = [
             },
             "cluster.workloads[0].volumeClaim.zones[0]",
         ),
+        ({"cluster": {"workloads": [{"name": "w", "probe": True}]}}, "cluster.workloads[0].probe"),
+        (
+            {"cluster": {"workloads": [{"name": "w", "pdb": {"minAvailable": "150%"}}]}},
+            "cluster.workloads[0].pdb.minAvailable",
+        ),
+        (
+            {"cluster": {"workloads": [{"name": "w", "pdb": {"maxUnavailable": -1}}]}},
+            "cluster.workloads[0].pdb.maxUnavailable",
+        ),
+        ({"timing": {"targetRegistration": -1}}, "timing.targetRegistration"),
     ],
 )
 def test_contradictions_are_refused_naming_the_key(document: dict[str, object], key: str) -> None:
@@ -239,6 +249,25 @@ def test_contradictions_are_refused_naming_the_key(document: dict[str, object], 
         parse_scenario(document)
     assert caught.value.key == key, str(caught.value)
     assert key in str(caught.value)
+
+
+def test_probes_percentages_and_target_registration() -> None:
+    scenario = parse_scenario(
+        {
+            "cluster": {
+                "workloads": [
+                    {"name": "web", "exposedBy": ["nlb"], "probe": True, "pdb": {"maxUnavailable": "25%"}},
+                    {"name": "api"},
+                ]
+            },
+            "timing": {"targetRegistration": 3},
+        }
+    )
+    web, api = scenario.cluster.workloads
+    assert web.probe and not api.probe and web.pdb is not None and web.pdb.max_unavailable == "25%"
+    assert scenario.timing.target_registration == 3
+    assert not parse_scenario({}).cluster.workloads[0].probe  # the seed's workload has no probe
+    assert parse_scenario({}).timing.target_registration is None  # the load balancer's delay then
 
 
 def test_kubernetes_faults_are_accepted() -> None:
