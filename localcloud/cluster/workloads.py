@@ -418,7 +418,9 @@ class Workloads:
         try:
             self.store.create(PODS, pod, namespace=owner["metadata"]["namespace"])
         except ApiError as error:
-            if error.code not in (409, 404):  # a name clash, or the namespace is going away
+            # a name clash, or the namespace is gone or terminating: the ReplicaSet controller lets
+            # a NamespaceTerminating refusal pass (its owner goes with the namespace)
+            if error.code not in (409, 404) and not (error.code == 403 and "being terminated" in error.message):
                 raise
 
     def _delete_pod(self, pod: Obj) -> None:

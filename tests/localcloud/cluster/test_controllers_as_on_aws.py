@@ -223,3 +223,25 @@ def test_outside_clients_are_neither_counted_nor_faulted(twin: ClusterFixture, a
     calls = [(e.operation, e.result) for e in twin.aws.ledger.entries()[before:] if e.service == "kubernetes"]
     assert calls == [("kubernetes:create ConfigMap", "InternalError")]
     assert twin.aws.faults.remaining()["kubernetes:create ConfigMap"] == 0
+
+
+def test_a_replicaset_whose_namespace_is_terminating_creates_no_pod_and_its_pass_goes_on(twin: ClusterFixture) -> None:
+    """As the ReplicaSet controller: a NamespaceTerminating refusal is not an error (failed before: the
+    403 ended the controller pass, in the large rehearsal when the verification namespace went)."""
+    store, workloads = twin.cluster.store, twin.cluster.workloads
+    assert store is not None and workloads is not None
+    store.create("v1/namespaces", {"metadata": {"name": "leaving"}})
+    held = {
+        "metadata": {"name": "held", "namespace": "leaving", "finalizers": ["test.podcidr/hold"]},
+        "spec": {"containers": [{"name": "c", "image": "x:1"}]},
+    }
+    store.create("v1/pods", held, namespace="leaving")
+    store.delete("v1/namespaces", "leaving")
+    assert store.get("v1/namespaces", "leaving")["metadata"].get("deletionTimestamp")  # Terminating
+    owner = {
+        "metadata": {"name": "web-1", "namespace": "leaving", "uid": "u-1", "labels": {"app": "web"}},
+        "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": held["spec"]}},
+    }
+    workloads._create_pod(owner, "ReplicaSet", "web-1-abcde")
+    assert store.find("v1/pods", "web-1-abcde", namespace="leaving") is None
+    store.mutate("v1/pods", "held", lambda pod: pod["metadata"].update(finalizers=[]), namespace="leaving")
