@@ -25,6 +25,7 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import LoadBalancerKind
 from podcidr.models.migration import LoadBalancerCheck, Migration
+from podcidr.steps.load_balancer_refusal import controller_refusal
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
@@ -259,7 +260,17 @@ def verify_load_balancer(task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadB
         check.polls, "wait", _ceiling(task), lambda checks: _failed(task, kube, f"not verified after {checks} checks")
     )
 
-    hostname = _published_hostname(task, kube)
+    found = _read_object(task, kube)
+    refusal = controller_refusal(found, _raw_events(task, kube))
+    if refusal:
+        raise _failed(
+            task,
+            kube,
+            f"the AWS Load Balancer Controller cannot build this load balancer: {refusal}. Nothing will "
+            "change until its cause is fixed (for example one node subnet per Availability Zone, a free fixed "
+            "address, a usable security group); fix it and run podcidr again",
+        )
+    hostname = _hostname(found)
     if not hostname:
         return task
     check.dns_name = hostname
@@ -313,13 +324,16 @@ def _ensure_objects(task: LoadBalancerTask, kube: Kube) -> None:
         task.check.changes += 1
 
 
-def _published_hostname(task: LoadBalancerTask, kube: Kube) -> str | None:
+def _read_object(task: LoadBalancerTask, kube: Kube) -> dict[str, Any]:
+    """The Ingress (alb) or Service the controller builds the load balancer from."""
     name, namespace = object_name(task.check.kind), task.namespace
     with kube_faults(f"get {name}", task.cluster_name):
         if task.check.kind == "alb":
-            found = plain(kube.networking.read_namespaced_ingress(name, namespace))
-        else:
-            found = plain(kube.core.read_namespaced_service(name, namespace))
+            return dict(plain(kube.networking.read_namespaced_ingress(name, namespace)))
+        return dict(plain(kube.core.read_namespaced_service(name, namespace)))
+
+
+def _hostname(found: dict[str, Any]) -> str | None:
     for entry in found.get("status", {}).get("loadBalancer", {}).get("ingress", []):
         if entry.get("hostname"):
             return str(entry["hostname"])
@@ -395,6 +409,15 @@ def _events(task: LoadBalancerTask, kube: Kube) -> list[str]:
         f"{event.get('type', '')} {event.get('reason', '')}: {event.get('message', '')}".strip()
         for event in items(listing)[-5:]
     ]
+
+
+def _raw_events(task: LoadBalancerTask, kube: Kube) -> list[dict[str, Any]]:
+    """The events of the check's object (a failed listing is a failure: the refusal must not be missed)."""
+    with kube_faults("list Events", task.cluster_name):
+        listing = kube.core.list_namespaced_event(
+            task.namespace, field_selector=f"involvedObject.name={object_name(task.check.kind)}"
+        )
+    return list(items(listing))
 
 
 # --- removal --------------------------------------------------------------------------------------
