@@ -2,7 +2,8 @@
 Balancer Controller with target type ip, so each load balancer's targets are pod IPs:
   alb          internet-facing ALB Ingress (ingressClassName alb)
   public-nlb   internet-facing NLB Service (loadBalancerClass service.k8s.aws/nlb)
-  private-nlb  internal NLB Service with the planned fixed private IPs, one per node subnet
+  private-nlb  internal NLB Service with fixed private IPs, one per node subnet of each AZ, chosen
+               free when the Service is created (fixed_addresses.py)
 In the namespace podcidr-verify (labelled ours): a Deployment of verify.image with 3 replicas.
 
 Three functions: DeployVerificationWorkload (namespace + Deployment, once), VerifyLoadBalancer (one
@@ -25,12 +26,14 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import LoadBalancerKind
 from podcidr.models.migration import LoadBalancerCheck, Migration
+from podcidr.steps.fixed_addresses import annotated_addresses, free_fixed_addresses
 from podcidr.steps.load_balancer_refusal import controller_refusal
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 
 if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 APP = "podcidr-verify"
@@ -249,11 +252,15 @@ def _ceiling(task: LoadBalancerTask) -> int:
     return wait_ceiling(MAX_WAIT_SECONDS, task.poll_seconds)
 
 
-def verify_load_balancer(task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadBalancingv2Client) -> LoadBalancerTask:
+def verify_load_balancer(
+    task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadBalancingv2Client, ec2: EC2Client
+) -> LoadBalancerTask:
     check = task.check
     if check.status == DONE:
         return task
     if check.status is None:
+        if check.kind == "private-nlb":
+            check.fixed_addresses = free_fixed_addresses(ec2, check.fixed_addresses)
         _ensure_objects(task, kube)
         check.status = PROVISIONING
     count_poll(
@@ -314,6 +321,13 @@ def _ensure_objects(task: LoadBalancerTask, kube: Kube) -> None:
         lambda: kube.core.create_namespaced_service(namespace, as_model(k8s.V1Service, service_body(task))),
     ):
         task.check.changes += 1
+    elif kind == "private-nlb":  # created by an earlier attempt: its addresses are the ones in use
+        with kube_faults(f"get Service {name}", cluster):
+            annotations = plain(kube.core.read_namespaced_service(name, namespace))["metadata"].get("annotations", {})
+        task.check.fixed_addresses = annotated_addresses(
+            annotations.get(LB_ANNOTATION + "subnets", ""),
+            annotations.get(LB_ANNOTATION + "private-ipv4-addresses", ""),
+        )
     if kind == "alb" and _create_if_missing(
         kube,
         cluster,

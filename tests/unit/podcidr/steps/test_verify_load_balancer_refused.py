@@ -83,11 +83,11 @@ def test_two_node_subnets_in_one_zone_fail_at_once_with_the_controllers_message(
     ]
     task = _task(twin, fixed)
     try:
-        verify_load_balancer(task, kube, twin.clients.elbv2)
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
         assert task.check.status == "provisioning"
         controller.reconcile(0.0)
         with pytest.raises(VerificationFailed) as raised:
-            verify_load_balancer(task, kube, twin.clients.elbv2)
+            verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
         cause = raised.value.cause
         assert "FailedBuildModel" in cause and "multiple subnets in same Availability Zone" in cause
         assert task.check.polls.get("wait", 0) <= 2  # at once, not after the 20 minutes of polls
@@ -97,13 +97,12 @@ def test_two_node_subnets_in_one_zone_fail_at_once_with_the_controllers_message(
         controller.reconcile(1.0)
 
 
-def test_a_fixed_address_already_taken_fails_at_once_with_the_controllers_message(
+def test_a_fixed_address_taken_before_the_controller_builds_fails_at_once_with_its_message(
     twin: TwinCluster, controller: LoadBalancerController
 ) -> None:
     kube: Kube = twin.kube()
     ec2 = twin.local.admin_session().client("ec2")
     subnets = twin.local.built.subnet_ids
-    ec2.create_network_interface(SubnetId=subnets["node-b"], PrivateIpAddress="172.31.64.200")
     migration = deploy_verification_workload(twin.migration(), kube)
     fixed = [
         FixedAddress(subnet_id=subnets["node-a"], ip="172.31.48.200"),
@@ -111,12 +110,46 @@ def test_a_fixed_address_already_taken_fails_at_once_with_the_controllers_messag
     ]
     task = _task(twin, fixed)
     try:
-        verify_load_balancer(task, kube, twin.clients.elbv2)
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
+        interface = ec2.create_network_interface(SubnetId=subnets["node-b"], PrivateIpAddress="172.31.64.200")
         controller.reconcile(0.0)
         with pytest.raises(VerificationFailed) as raised:
-            verify_load_balancer(task, kube, twin.clients.elbv2)
+            verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
         cause = raised.value.cause
         assert "FailedDeployModel" in cause and "172.31.64.200" in cause and "already in use" in cause
+    finally:
+        remove_verification_workloads(migration, kube, wait=False)
+        controller.reconcile(1.0)
+        ec2.delete_network_interface(NetworkInterfaceId=interface["NetworkInterface"]["NetworkInterfaceId"])
+
+
+def test_a_planned_address_taken_since_plan_is_replaced_by_a_free_one_at_creation(
+    twin: TwinCluster, controller: LoadBalancerController
+) -> None:
+    kube: Kube = twin.kube()
+    ec2 = twin.local.admin_session().client("ec2")
+    subnets = twin.local.built.subnet_ids
+    ec2.create_network_interface(SubnetId=subnets["node-a"], PrivateIpAddress="172.31.48.210")
+    migration = deploy_verification_workload(twin.migration(), kube)
+    planned = [
+        FixedAddress(subnet_id=subnets["node-a"], ip="172.31.48.210"),
+        FixedAddress(subnet_id=subnets["node-b"], ip="172.31.64.210"),
+    ]
+    task = _task(twin, planned)
+    try:
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
+        service = twin.store.get("v1/services", "podcidr-private-nlb", namespace="podcidr-verify")
+        annotated = service["metadata"]["annotations"][
+            "service.beta.kubernetes.io/aws-load-balancer-private-ipv4-addresses"
+        ]
+        assert annotated == "172.31.63.254, 172.31.64.210"  # the highest free one; the free one kept
+        assert [a.ip for a in task.check.fixed_addresses] == ["172.31.63.254", "172.31.64.210"]
+        again = _task(twin, planned)  # a retry whose first response was lost: the Service's addresses
+        verify_load_balancer(again, kube, twin.clients.elbv2, twin.clients.ec2)
+        assert again.check.fixed_addresses == task.check.fixed_addresses and again.check.changes == 0
+        controller.reconcile(0.0)
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)  # no refusal
+        assert twin.local.admin_session().client("elbv2").describe_load_balancers()["LoadBalancers"]
     finally:
         remove_verification_workloads(migration, kube, wait=False)
         controller.reconcile(1.0)
