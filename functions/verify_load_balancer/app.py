@@ -27,6 +27,6 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = LoadBalancerTask.model_validate(event)
     run = runtime()
-    verify_load_balancer(task, run.connect(task.cluster_name), run.aws.elbv2)
+    verify_load_balancer(task, run.connect(task.cluster_name), run.aws.elbv2, run.aws.ec2)
     logger.info("load balancer", extra={"check": task.check.to_json()})
     return task.to_json()

@@ -11,6 +11,8 @@ the twin's admin session (not workflow calls), with the controller's rules:
   role tag (value `1` or empty); dropped: tagged `kubernetes.io/cluster/<other>` only, fewer than 8
   free addresses (not checked for an internal NLB with fixed addresses); one per AZ, a subnet tagged
   for this cluster first, else the lowest subnet ID; ALB needs 2 AZs, NLB 1;
+- `...-security-groups` (lb_security_groups): the frontend groups by ID or Name tag; one not found
+  is a FailedBuildModel, one of another VPC a FailedDeployModel;
 - `...-private-ipv4-addresses`: internal only, as many as subnets, one inside each subnet; the
   addresses must be free (ELBv2 refuses an address in use; moto ignores them, so the twin records
   them and holds them with the load balancer's network interfaces);
@@ -46,6 +48,11 @@ from botocore.exceptions import ClientError
 
 from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, read_body
 from localcloud.cluster.events import EventRecorder
+from localcloud.cluster.lb_security_groups import (
+    SecurityGroupsNotFound,
+    SecurityGroupsUnusable,
+    resolve_security_groups,
+)
 from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.cluster.nodes import NODES, PODS
 from localcloud.cluster.pace import DEFAULT_DEREGISTRATION_DELAY
@@ -371,6 +378,17 @@ class LoadBalancerController:
         else:
             subnets = self._discover(scheme, lb_type, check_free=not (fixed is not None and scheme == "internal"))
         mapping = self._fixed_mapping(fixed, scheme, subnets) if fixed is not None else {}
+        raw_groups = annotations.get(SVC + "security-groups" if kind == "Service" else ALB + "security-groups")
+        try:
+            groups = (
+                resolve_security_groups(self.network.ec2, self.vpc_id, _split(raw_groups))
+                if raw_groups is not None
+                else []
+            )
+        except SecurityGroupsNotFound as error:
+            raise ModelError(str(error)) from error
+        except SecurityGroupsUnusable as error:
+            raise DeployError(_elb_error("CreateLoadBalancer", str(error))) from error
         backends = self._backends(kind, obj, target_type)
         # deploy: what ELBv2 would refuse
         for subnet in subnets:
@@ -413,6 +431,7 @@ class LoadBalancerController:
                     for s in subnets
                 ],
                 Tags=tags,
+                **({"SecurityGroups": groups} if groups else {}),
             )["LoadBalancers"][0]
         except Exception as error:
             raise DeployError(_elb_error("CreateLoadBalancer", str(error))) from error

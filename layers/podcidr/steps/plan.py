@@ -658,7 +658,7 @@ class _Planner:
         for kind in kinds:
             addresses: list[FixedAddress] = []
             if kind == "private-nlb":
-                subnets = [s for s in node_subnets if s.availability_zone in zones]
+                subnets = one_subnet_per_zone([s for s in node_subnets if s.availability_zone in zones])
                 used = discovery.addresses_in_use(self.ec2, (s.subnet_id for s in subnets))
                 addresses = [
                     FixedAddress(subnet_id=s.subnet_id, ip=str(fixed_address(s.network, used.get(s.subnet_id, ()))))
@@ -683,3 +683,13 @@ class _Planner:
         if self.topology.cni.via == "daemonset":
             skipped.append(f"Version and env of the self-managed aws-node DaemonSet: not read, {why}.")
         return skipped
+
+
+def one_subnet_per_zone(subnets: Sequence[SubnetInfo]) -> list[SubnetInfo]:
+    """An NLB takes one subnet per Availability Zone (the AWS Load Balancer Controller refuses two):
+    the lowest subnet ID of each zone, as the controller's own discovery picks, in the given order."""
+    chosen: dict[str, str] = {}
+    for subnet in sorted(subnets, key=lambda s: s.subnet_id):
+        chosen.setdefault(subnet.availability_zone, subnet.subnet_id)
+    keep = set(chosen.values())
+    return [s for s in subnets if s.subnet_id in keep]

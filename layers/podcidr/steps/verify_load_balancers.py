@@ -2,7 +2,8 @@
 Balancer Controller with target type ip, so each load balancer's targets are pod IPs:
   alb          internet-facing ALB Ingress (ingressClassName alb)
   public-nlb   internet-facing NLB Service (loadBalancerClass service.k8s.aws/nlb)
-  private-nlb  internal NLB Service with the planned fixed private IPs, one per node subnet
+  private-nlb  internal NLB Service with fixed private IPs, one per node subnet of each AZ, chosen
+               free when the Service is created (fixed_addresses.py)
 In the namespace podcidr-verify (labelled ours): a Deployment of verify.image with 3 replicas.
 
 Three functions: DeployVerificationWorkload (namespace + Deployment, once), VerifyLoadBalancer (one
@@ -25,11 +26,14 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import LoadBalancerKind
 from podcidr.models.migration import LoadBalancerCheck, Migration
+from podcidr.steps.fixed_addresses import annotated_addresses, free_fixed_addresses
+from podcidr.steps.load_balancer_refusal import controller_refusal
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 
 if TYPE_CHECKING:
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 APP = "podcidr-verify"
@@ -248,18 +252,32 @@ def _ceiling(task: LoadBalancerTask) -> int:
     return wait_ceiling(MAX_WAIT_SECONDS, task.poll_seconds)
 
 
-def verify_load_balancer(task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadBalancingv2Client) -> LoadBalancerTask:
+def verify_load_balancer(
+    task: LoadBalancerTask, kube: Kube, elbv2: ElasticLoadBalancingv2Client, ec2: EC2Client
+) -> LoadBalancerTask:
     check = task.check
     if check.status == DONE:
         return task
     if check.status is None:
+        if check.kind == "private-nlb":
+            check.fixed_addresses = free_fixed_addresses(ec2, check.fixed_addresses)
         _ensure_objects(task, kube)
         check.status = PROVISIONING
     count_poll(
         check.polls, "wait", _ceiling(task), lambda checks: _failed(task, kube, f"not verified after {checks} checks")
     )
 
-    hostname = _published_hostname(task, kube)
+    found = _read_object(task, kube)
+    refusal = controller_refusal(found, _raw_events(task, kube))
+    if refusal:
+        raise _failed(
+            task,
+            kube,
+            f"the AWS Load Balancer Controller cannot build this load balancer: {refusal}. Nothing will "
+            "change until its cause is fixed (for example one node subnet per Availability Zone, a free fixed "
+            "address, a usable security group); fix it and run podcidr again",
+        )
+    hostname = _hostname(found)
     if not hostname:
         return task
     check.dns_name = hostname
@@ -303,6 +321,13 @@ def _ensure_objects(task: LoadBalancerTask, kube: Kube) -> None:
         lambda: kube.core.create_namespaced_service(namespace, as_model(k8s.V1Service, service_body(task))),
     ):
         task.check.changes += 1
+    elif kind == "private-nlb":  # created by an earlier attempt: its addresses are the ones in use
+        with kube_faults(f"get Service {name}", cluster):
+            annotations = plain(kube.core.read_namespaced_service(name, namespace))["metadata"].get("annotations", {})
+        task.check.fixed_addresses = annotated_addresses(
+            annotations.get(LB_ANNOTATION + "subnets", ""),
+            annotations.get(LB_ANNOTATION + "private-ipv4-addresses", ""),
+        )
     if kind == "alb" and _create_if_missing(
         kube,
         cluster,
@@ -313,13 +338,16 @@ def _ensure_objects(task: LoadBalancerTask, kube: Kube) -> None:
         task.check.changes += 1
 
 
-def _published_hostname(task: LoadBalancerTask, kube: Kube) -> str | None:
+def _read_object(task: LoadBalancerTask, kube: Kube) -> dict[str, Any]:
+    """The Ingress (alb) or Service the controller builds the load balancer from."""
     name, namespace = object_name(task.check.kind), task.namespace
     with kube_faults(f"get {name}", task.cluster_name):
         if task.check.kind == "alb":
-            found = plain(kube.networking.read_namespaced_ingress(name, namespace))
-        else:
-            found = plain(kube.core.read_namespaced_service(name, namespace))
+            return dict(plain(kube.networking.read_namespaced_ingress(name, namespace)))
+        return dict(plain(kube.core.read_namespaced_service(name, namespace)))
+
+
+def _hostname(found: dict[str, Any]) -> str | None:
     for entry in found.get("status", {}).get("loadBalancer", {}).get("ingress", []):
         if entry.get("hostname"):
             return str(entry["hostname"])
@@ -395,6 +423,15 @@ def _events(task: LoadBalancerTask, kube: Kube) -> list[str]:
         f"{event.get('type', '')} {event.get('reason', '')}: {event.get('message', '')}".strip()
         for event in items(listing)[-5:]
     ]
+
+
+def _raw_events(task: LoadBalancerTask, kube: Kube) -> list[dict[str, Any]]:
+    """The events of the check's object (a failed listing is a failure: the refusal must not be missed)."""
+    with kube_faults("list Events", task.cluster_name):
+        listing = kube.core.list_namespaced_event(
+            task.namespace, field_selector=f"involvedObject.name={object_name(task.check.kind)}"
+        )
+    return list(items(listing))
 
 
 # --- removal --------------------------------------------------------------------------------------

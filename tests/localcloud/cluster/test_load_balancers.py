@@ -289,6 +289,48 @@ def test_an_impossible_fixed_address_leaves_an_event_and_no_load_balancer(
     core.delete_namespaced_service(name, "default")
 
 
+@pytest.mark.parametrize(
+    ("case", "reason", "message"),
+    [
+        ("missing-id", "FailedBuildModel", "couldn't find all security groups: api error InvalidGroup.NotFound"),
+        ("missing-name", "FailedBuildModel", "couldn't find all security groups: requested names [no-such-group]"),
+        ("other-vpc", "FailedDeployModel", "One or more security groups are invalid"),
+    ],
+)
+def test_a_security_group_the_controller_cannot_use_leaves_an_event_and_no_load_balancer(
+    twin: ClusterFixture, api: Any, case: str, reason: str, message: str
+) -> None:
+    core = k8s.CoreV1Api(api)
+    ec2 = twin.admin("ec2")
+    if case == "missing-id":
+        group = "sg-0123456789abcdef0"
+    elif case == "missing-name":
+        group = "no-such-group"
+    else:
+        vpc = ec2.create_vpc(CidrBlock="10.99.0.0/16")["Vpc"]["VpcId"]
+        group = ec2.create_security_group(GroupName="elsewhere", Description="x", VpcId=vpc)["GroupId"]
+    name = f"sg-{case}"
+    before = len(twin.admin("elbv2").describe_load_balancers()["LoadBalancers"])
+    _nlb(core, name, {SVC + "scheme": "internal", SVC + "security-groups": group})
+    event = wait_for(lambda: _events(core, name), what="a warning event")[0]
+    assert (event.type, event.reason) == ("Warning", reason)
+    assert message in event.message
+    assert len(twin.admin("elbv2").describe_load_balancers()["LoadBalancers"]) == before
+    core.delete_namespaced_service(name, "default")
+
+
+def test_a_security_group_of_the_vpc_by_name_is_given_to_the_load_balancer(twin: ClusterFixture, api: Any) -> None:
+    core = k8s.CoreV1Api(api)
+    ec2 = twin.admin("ec2")
+    vpc = twin.aws.built.vpc_id
+    group = ec2.create_security_group(GroupName="lb-front", Description="x", VpcId=vpc)["GroupId"]
+    ec2.create_tags(Resources=[group], Tags=[{"Key": "Name", "Value": "lb-front"}])
+    _nlb(core, "sg-named", {SVC + "scheme": "internal", SVC + "security-groups": "lb-front"})
+    hostname = wait_for(lambda: _hostname(lambda: core.read_namespaced_service("sg-named", "default")), what="hostname")
+    assert _lb(twin, hostname)["SecurityGroups"] == [group]
+    core.delete_namespaced_service("sg-named", "default")
+
+
 def test_deleting_the_service_or_its_namespace_deletes_the_load_balancer(twin: ClusterFixture, api: Any) -> None:
     core = k8s.CoreV1Api(api)
     elbv2 = twin.admin("elbv2")

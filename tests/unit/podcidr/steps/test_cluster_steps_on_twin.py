@@ -514,7 +514,7 @@ def test_private_nlb_with_fixed_addresses_verified_and_a_stray_target_named(twin
         check=LoadBalancerCheck(kind="private-nlb", fixed_addresses=fixed),
     )
     try:
-        verify_load_balancer(task, kube, twin.clients.elbv2)
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
         assert task.check.status == "provisioning" and task.check.changes == 1
         service = twin.store.get("v1/services", "podcidr-private-nlb", namespace="podcidr-verify")
         annotations = service["metadata"]["annotations"]
@@ -529,7 +529,7 @@ def test_private_nlb_with_fixed_addresses_verified_and_a_stray_target_named(twin
         )
 
         _publish(twin, task, ["100.64.1.10", "100.64.65.10", "100.64.129.10"])
-        verify_load_balancer(task, kube, twin.clients.elbv2)
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
         assert task.check.dns_name and task.check.targets_in_pod_cidr is True
         assert task.check.target_ips == ["100.64.1.10", "100.64.129.10", "100.64.65.10"]
         assert (task.check.status, task.check.healthy_targets) == ("done", 3)
@@ -541,10 +541,10 @@ def test_private_nlb_with_fixed_addresses_verified_and_a_stray_target_named(twin
             poll_seconds=1,
             check=LoadBalancerCheck(kind="public-nlb"),
         )
-        verify_load_balancer(stray, kube, twin.clients.elbv2)
+        verify_load_balancer(stray, kube, twin.clients.elbv2, twin.clients.ec2)
         _publish(twin, stray, ["100.64.1.11", "172.31.48.77"])
         with pytest.raises(VerificationFailed) as raised:
-            verify_load_balancer(stray, kube, twin.clients.elbv2)
+            verify_load_balancer(stray, kube, twin.clients.elbv2, twin.clients.ec2)
         assert "public-nlb" in raised.value.cause and "172.31.48.77" in raised.value.cause
     finally:
         remove_verification_workloads(twin.migration(), kube, wait=False)

@@ -183,6 +183,19 @@ def test_fixed_address_skips_used_ones(aws: None) -> None:
     assert private_nlb.fixed_addresses[0].ip == "172.31.63.253"
 
 
+def test_the_internal_nlb_takes_one_node_subnet_per_availability_zone(aws: None) -> None:
+    """An NLB takes one subnet per AZ (the controller refuses two): with two node subnets in one AZ,
+    the lower subnet ID of the two, as the controller's discovery would choose."""
+    spec = two_az_spec()
+    spec.subnets.append(SubnetSpec("node-a2", f"{REGION}a", "172.31.96.0/20"))
+    spec.cluster_subnets = ["node-a", "node-b", "node-a2"]
+    spec.nodegroups = [NodegroupSpec("managed-ng", ["node-a", "node-b", "node-a2"])]
+    topology = build(spec)
+    (private_nlb,) = [c for c in planned().verification.load_balancers if c.kind == "private-nlb"]
+    in_a = min(topology.subnet("node-a"), topology.subnet("node-a2"))
+    assert sorted(a.subnet_id for a in private_nlb.fixed_addresses) == sorted([in_a, topology.subnet("node-b")])
+
+
 # --- nodegroups ----------------------------------------------------------------------------------
 
 
