@@ -24,7 +24,16 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from localcloud.coldstart import LAYER_ID, cold_starts, ensure_built, layer_figures, print_cold_starts
+from localcloud.coldstart import (
+    LAYER_ID,
+    cold_starts,
+    ensure_built,
+    importable_layer,
+    layer_figures,
+    print_cold_starts,
+    python313,
+)
+from localcloud.lambdas import ProcessRuntime
 from localcloud.rehearse import REHEARSAL_POLL_SECONDS, rehearse
 from localcloud.scenario import Scenario, load_scenario
 from localcloud.template import Account, FunctionSpec, Template
@@ -71,11 +80,23 @@ def _headroom(memory_size_mb: int, used: int) -> str:
     return f"{ratio:.1f}x" + ("" if ratio >= MEMORY_HEADROOM else f" (< {MEMORY_HEADROOM}x: raise MemorySize)")
 
 
+def _lambda_runtime() -> ProcessRuntime:
+    """Containers as Lambda's: Python 3.13, the built layer, tracing on; else this interpreter and the
+    layer's source (said in the output)."""
+    python = python313()
+    if python is None:
+        return ProcessRuntime(sys.executable, None)
+    layer, _ = importable_layer(python)
+    return ProcessRuntime(python, layer, tracing=True)
+
+
 def _large_cluster(console: Console, template: Template, functions: dict[str, FunctionSpec]) -> dict[str, Any]:
     """One full rehearsal of the large scenario, invocations measured; its figures per function."""
     scenario = load_scenario(LARGE_SCENARIO)
     twin = Twin(scenario, template=template)
     twin.lambdas.measure_memory = True
+    runtime = _lambda_runtime()
+    twin.lambdas.process_runtime = runtime
     started = time.monotonic()
     with twin:
         rehearsal = rehearse(
@@ -90,7 +111,8 @@ def _large_cluster(console: Console, template: Template, functions: dict[str, Fu
         f"large cluster ({nodes} nodes in {len(scenario.cluster.nodegroups)} nodegroups, {pods} pods): {status}, "
         f"{result.duration:.0f} s of execution, {time.monotonic() - started:.0f} s with the twin's set-up"
     )
-    table = Table(title="functions in the large-cluster rehearsal (each container a process, as on Lambda)")
+    console.print(f"each container a process of its own: {runtime.describe()}")
+    table = Table(title="functions in the large-cluster rehearsal")
     for column in ("function", "invocations", "longest s", "max memory used MiB", "MemorySize", "headroom"):
         table.add_column(column, justify="left" if column == "function" else "right")
     by_function: dict[str, Any] = {}

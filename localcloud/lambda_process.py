@@ -2,8 +2,8 @@
 
 `python lambda_process.py CODE_URI HANDLER [LAYER ...]` imports the handler as the Python runtime
 does (the code first on sys.path, then the layers), then answers invocations: one JSON request a
-line on stdin (`{"event", "context"}`), one JSON answer a line on stdout (`{"result"}` or
-`{"error": {"errorType", "errorMessage", "stackTrace"}}`, with `maxRssBytes` and `initDuration`).
+line on stdin (`{"event", "context"}`), one JSON answer a line on stdout (`{"figures": {"maxRssBytes",
+"initDuration"}, "answer": {"result"} or {"error": {"errorType", "errorMessage", "stackTrace"}}}`).
 What the handler prints goes to stderr, its log.
 
 `maxRssBytes` is the process's peak resident memory so far, what Lambda reports as "Max Memory
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import resource
 import sys
 import time
@@ -70,23 +71,22 @@ def main(argv: list[str]) -> int:
         if handler is None:
             answer = import_error or _error("Runtime.HandlerNotFound", handler_name)
         else:
+            trace = request["context"].pop("traceId", None)
+            if trace:
+                os.environ["_X_AMZN_TRACE_ID"] = trace
             try:
                 answer = {"result": handler(request["event"], Context(request["context"]))}
             except Exception as error:  # noqa: BLE001 - every exception is the function's error, as on Lambda
                 stack = traceback.format_list(traceback.extract_tb(error.__traceback__)[1:])
                 answer = _error(type(error).__name__, str(error), stack)
-        answer.update(maxRssBytes=_max_rss_bytes(), initDuration=init_duration)
-        init_duration = None
         try:
             text = json.dumps(answer)
         except (TypeError, ValueError) as error:
-            text = json.dumps(
-                {
-                    **_error("Runtime.MarshalError", f"Unable to marshal response: {error}"),
-                    "maxRssBytes": answer["maxRssBytes"],
-                    "initDuration": answer["initDuration"],
-                }
-            )
+            text = json.dumps(_error("Runtime.MarshalError", f"Unable to marshal response: {error}"))
+        # the peak read after the answer's text is made: that text counts too
+        figures = json.dumps({"maxRssBytes": _max_rss_bytes(), "initDuration": init_duration})
+        init_duration = None
+        text = f'{{"figures": {figures}, "answer": {text}}}'
         answers.write(text + "\n")
         answers.flush()
     return 0

@@ -176,6 +176,8 @@ class LocalLambdas:
         self.measure_memory = False
         """For `make bench`: each container is a process of its own (localcloud/lambda_process.py),
         so each invocation's peak_bytes is its container's Max Memory Used, as Lambda reports it."""
+        self.process_runtime: ProcessRuntime | None = None
+        """The Python and the layer those processes run (default: this interpreter and layers/)."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -372,7 +374,8 @@ class LocalLambdas:
 
     def _cold_start(self, spec: FunctionSpec, credentials: dict[str, str], record: Invocation) -> _Container:
         if self.measure_memory:  # os.environ is the function's here (_environment)
-            process = ProcessHandler(spec, dict(os.environ))
+            runtime = self.process_runtime or ProcessRuntime(sys.executable, None)
+            process = ProcessHandler(spec, runtime.environment(dict(os.environ)), runtime)
             return _Container(spec=spec, handler=process, credentials=credentials, module="", process=process)
         with self._cold_start_lock:  # one import at a time: sys.path and the import system are shared
             started = time.monotonic()
@@ -549,17 +552,42 @@ def _import(name: str, source: Path) -> ModuleType:
     return module
 
 
+@dataclass(frozen=True)
+class ProcessRuntime:
+    """What a measured container runs: `python` (Lambda's 3.13 where the machine has it), the layer's
+    folder (None: the template's layers, i.e. the source), and whether X-Ray tracing is on as with
+    `Tracing: Active` (segments go by UDP to a local address no daemon listens on)."""
+
+    python: str
+    layer: Path | None
+    tracing: bool = False
+
+    def describe(self) -> str:
+        layer = str(self.layer) if self.layer is not None else "the layer's source (layers/)"
+        return f"{self.python}, {layer}, tracing {'on' if self.tracing else 'off'}"
+
+    def environment(self, function: dict[str, str]) -> dict[str, str]:
+        if not self.tracing:
+            return function
+        env = {k: v for k, v in function.items() if k != "POWERTOOLS_TRACE_DISABLED"}
+        env.update(AWS_XRAY_CONTEXT_MISSING="LOG_ERROR", AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000")
+        return env
+
+
 class ProcessHandler:
     """A function's handler running in a process of its own (localcloud/lambda_process.py), called
     like the handler: the event and the context go to the process, its result or error comes back."""
 
     SCRIPT = Path(__file__).with_name("lambda_process.py")
 
-    def __init__(self, spec: FunctionSpec, environment: dict[str, str]) -> None:
+    def __init__(self, spec: FunctionSpec, environment: dict[str, str], runtime: ProcessRuntime) -> None:
         self._log = tempfile.TemporaryFile("w+")  # noqa: SIM115 - open as long as the container lives
         self._log_read = 0
+        self._tracing = runtime.tracing
+        layers = [runtime.layer] if runtime.layer is not None else spec.layer_paths
+        # -I: no user site, no PYTHON* variables, not the script's folder on sys.path, as on Lambda
         self._process = subprocess.Popen(
-            [sys.executable, str(self.SCRIPT), str(spec.code_uri), spec.handler, *map(str, spec.layer_paths)],
+            [runtime.python, "-I", str(self.SCRIPT), str(spec.code_uri), spec.handler, *map(str, layers)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log,
@@ -573,6 +601,9 @@ class ProcessHandler:
         assert self._process.stdin is not None and self._process.stdout is not None
         fields = {key: value for key, value in vars(context).items() if not key.startswith("_")}
         fields["timeout"] = context.get_remaining_time_in_millis() / 1000
+        if self._tracing:  # Lambda's per-invocation trace header, sampled
+            root = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+            fields["traceId"] = f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=1"
         try:
             self._process.stdin.write(json.dumps({"event": event, "context": fields}) + "\n")
             self._process.stdin.flush()
@@ -585,8 +616,9 @@ class ProcessHandler:
                 f"RequestId: {context.aws_request_id} Error: Runtime exited with error: "
                 f"exit status {self._process.wait()}",
             )
-        answer = json.loads(line)
-        self.max_rss_bytes, self.init_duration = answer["maxRssBytes"], answer["initDuration"]
+        reply = json.loads(line)
+        answer = reply["answer"]
+        self.max_rss_bytes, self.init_duration = reply["figures"]["maxRssBytes"], reply["figures"]["initDuration"]
         if "error" in answer:
             error = answer["error"]
             raise _FunctionError(error["errorType"], error["errorMessage"], error["stackTrace"])

@@ -50,7 +50,7 @@ from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.cluster.nodes import NODES, PODS
 from localcloud.cluster.pace import DEFAULT_DEREGISTRATION_DELAY
 from localcloud.cluster.readiness_gates import Binding, containers_ready, gated, set_condition
-from localcloud.cluster.target_security import target_reachability
+from localcloud.cluster.target_security import interfaces_by_address, target_reachability
 from localcloud.cluster.workloads import node_ready, pod_ready
 from localcloud.kube.errors import ApiError
 from localcloud.kube.store import ObjectStore
@@ -652,8 +652,10 @@ class LoadBalancerController:
                         target_port = spec_port.get("targetPort", port)
                         number = target_port if isinstance(target_port, int) else port
                         selector = svc["spec"].get("selector") or {}
-                        if selector:
-                            for pod in self.store.list(PODS, namespace=namespace):
+                        if selector:  # read-only: peek, not 1,000 copies a pass
+                            for pod in self.store.peek(
+                                PODS, where=lambda p: p["metadata"].get("namespace") == namespace
+                            ):
                                 labels = pod["metadata"].get("labels") or {}
                                 ip = pod.get("status", {}).get("podIP")
                                 if not all(labels.get(k) == v for k, v in selector.items()) or not ip:
@@ -686,11 +688,12 @@ class LoadBalancerController:
                 for target in remove:
                     self.health.deregistered(group, str(target["Id"]), int(target["Port"]), delay)
             if add:
+                interfaces = interfaces_by_address(self.network.ec2) if stack.target_type == "ip" else {}
                 # young before moto has them: a DescribeTargetHealth in between must not see them healthy
                 for target in add:
                     self.health.registered(group, str(target["Id"]))
                     if stack.target_type == "ip":
-                        self._judge_reachability(stack, obj, group, str(target["Id"]), int(target["Port"]))
+                        self._judge_reachability(stack, obj, group, str(target["Id"]), int(target["Port"]), interfaces)
                 self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
             if gated_pods:
                 self._gate_conditions(group, binding, gated_pods, set(wanted))
@@ -709,13 +712,16 @@ class LoadBalancerController:
             else:
                 set_condition(self.store, pod, binding, "healthy", "", "")
 
-    def _judge_reachability(self, stack: Stack, obj: Obj, group: str, target: str, port: int) -> None:
+    def _judge_reachability(
+        self, stack: Stack, obj: Obj, group: str, target: str, port: int, interfaces: dict[str, Obj]
+    ) -> None:
         found = target_reachability(
             self.network.ec2,
             cluster_name=self.cluster_name,
             target_ip=target,
             port=port,
             load_balancer_addresses=list(stack.addresses.values()),
+            interfaces=interfaces,
         )
         if found.problem is not None:
             message = f"Failed to reconcile networking: {found.problem}"

@@ -45,24 +45,36 @@ def _allows(group: dict[str, Any], sources: list[str], port: int) -> bool:
     return False
 
 
-def target_reachability(
-    ec2: Any, *, cluster_name: str, target_ip: str, port: int, load_balancer_addresses: list[str]
-) -> Reachability:
-    """What the controller finds for an IP target (through the twin's admin EC2 client)."""
+def interfaces_by_address(ec2: Any) -> dict[str, dict[str, Any]]:
+    """Each private address (primary or secondary) -> the network interface holding it. Read once
+    for all the targets a pass registers: one listing per target took minutes for 500 targets."""
     # moto's `addresses.private-ip-address` filter matches primary addresses only; pods have secondary ones
-    interfaces = [
-        eni
-        for page in ec2.get_paginator("describe_network_interfaces").paginate()
-        for eni in page["NetworkInterfaces"]
-        if any(a.get("PrivateIpAddress") == target_ip for a in eni.get("PrivateIpAddresses") or [])
-    ]
-    if not interfaces:
+    index: dict[str, dict[str, Any]] = {}
+    for page in ec2.get_paginator("describe_network_interfaces").paginate():
+        for eni in page["NetworkInterfaces"]:
+            for address in eni.get("PrivateIpAddresses") or []:
+                index.setdefault(address.get("PrivateIpAddress", ""), eni)
+    return index
+
+
+def target_reachability(
+    ec2: Any,
+    *,
+    cluster_name: str,
+    target_ip: str,
+    port: int,
+    load_balancer_addresses: list[str],
+    interfaces: dict[str, dict[str, Any]] | None = None,
+) -> Reachability:
+    """What the controller finds for an IP target (through the twin's admin EC2 client); `interfaces`
+    from `interfaces_by_address` (read here when not given)."""
+    eni = (interfaces if interfaces is not None else interfaces_by_address(ec2)).get(target_ip)
+    if eni is None:
         return Reachability(True)  # not an ENI address the twin knows (nothing to judge)
-    eni = interfaces[0]
     group_ids = [g["GroupId"] for g in eni.get("Groups") or []]
-    groups = ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []
     if len(set(group_ids)) == 1:
         return Reachability(True)  # the controller's resolveEndpointSGForENI takes a lone group as it is
+    groups = ec2.describe_security_groups(GroupIds=group_ids)["SecurityGroups"] if group_ids else []
     tag = f"kubernetes.io/cluster/{cluster_name}"
     tagged = sorted(g["GroupId"] for g in groups if tag in _tags(g))
     if len(tagged) == 1:

@@ -117,17 +117,36 @@ def _at(items: list[str], index: int) -> str | None:
     return items[index] if len(items) > index else None
 
 
-def _continue_key(token: str | None) -> tuple[str, str] | None:
-    """The (namespace, name) after which a continued list starts."""
+EXPIRED_CONTINUE = (
+    "The provided continue parameter is too old to display a consistent list result. You can start a new "
+    "list without the continue parameter, or use the continue token in this response to retrieve the "
+    "remainder of the results. Continuing with the provided token results in an inconsistent list - objects "
+    "that were created, modified, or deleted between the time the first chunk was returned and now may show "
+    "up in the list."
+)
+
+
+def _continue_token(after: tuple[str, str], resource_version: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([after[0], after[1], resource_version]).encode()).decode()
+
+
+def _continue_key(token: str | None) -> tuple[tuple[str, str], int] | None:
+    """The (namespace, name) after which a continued list starts, and the first page's resourceVersion."""
     if not token:
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token.encode()))
     except (ValueError, binascii.Error) as err:
         raise bad_request("continue key is not valid") from err
-    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(part, str) for part in key)):
+    if not (
+        isinstance(key, list)
+        and len(key) == 3
+        and all(isinstance(part, str) for part in key[:2])
+        and isinstance(key[2], int)
+        and not isinstance(key[2], bool)
+    ):
         raise bad_request("continue key is not valid")
-    return key[0], key[1]
+    return (key[0], key[1]), key[2]
 
 
 class KubeApi:
@@ -432,20 +451,31 @@ class KubeApi:
 
     def _list(self, request: Request, resource: ResourceType, route: Route) -> Response:
         args = request.args
-        after = _continue_key(args.get("continue"))
+        continued = _continue_key(args.get("continue"))
+        if continued is not None and args.get("resourceVersion"):
+            raise bad_request("specifying resource version is not allowed when using continue")
+        selected = bool(args.get("labelSelector") or args.get("fieldSelector"))
         page = self.store.list_page(
             resource,
             namespace=route.namespace,
             label_selector=args.get("labelSelector"),
             field_selector=args.get("fieldSelector"),
-            after=after,
+            after=continued[0] if continued else None,
             limit=args.get("limit", type=int),
         )
+        # Every page of a list carries its first page's resourceVersion, as on the API server; a
+        # version the server no longer keeps (compacted) cannot continue: 410 Expired, with a token
+        # that continues anyway, inconsistently.
+        list_version = continued[1] if continued else int(page.resource_version)
+        if continued is not None and self.store.compacted(list_version):
+            inconsistent = {"continue": _continue_token(continued[0], int(page.resource_version))}
+            raise ApiError(410, "Expired", EXPIRED_CONTINUE, metadata=inconsistent)
         items = page.items
-        metadata: Obj = {"resourceVersion": page.resource_version}
+        metadata: Obj = {"resourceVersion": str(list_version)}
         if page.remaining and page.last_key is not None:
-            metadata["continue"] = base64.urlsafe_b64encode(json.dumps(list(page.last_key)).encode()).decode()
-            metadata["remainingItemCount"] = page.remaining
+            metadata["continue"] = _continue_token(page.last_key, list_version)
+            if not selected:  # the API server cannot count what a selector would leave
+                metadata["remainingItemCount"] = page.remaining
         if tables.wants_table(request.headers.get("Accept", "")):
             return json_response(self._table(request, resource, items, metadata))
         if resource.builtin:

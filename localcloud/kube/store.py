@@ -193,6 +193,12 @@ class ObjectStore:
         )
         return page.items, page.resource_version
 
+    def compacted(self, resource_version: int) -> bool:
+        """Whether the changes since `resource_version` are no longer all kept (a list continued from
+        it cannot be consistent; a watch from it is 410 Gone)."""
+        with self._lock:
+            return resource_version < self._dropped_until
+
     def list_page(
         self,
         ref: ResourceRef,

@@ -117,3 +117,29 @@ def test_the_kubernetes_client_is_the_official_one_its_generated_models_as_bytec
 def test_the_layer_ships_bytecode_for_the_runtime_and_fits_in_60_mb(layer: Path) -> None:
     assert list((layer / "botocore" / "__pycache__").glob("client.cpython-313.pyc"))
     assert tree_bytes(layer) <= LAYER_GOAL_BYTES
+
+
+def test_a_measured_container_runs_the_built_layer_on_the_runtimes_python(python: str, layer: Path) -> None:
+    """`make bench`'s memory figures come from containers like Lambda's: Python 3.13, the built layer,
+    tracing on with a trace header per invocation."""
+    from localcloud.lambdas import LocalLambdas, ProcessRuntime
+
+    harness = Template.load(PROJECT_ROOT / "tests" / "localcloud" / "fixtures" / "harness" / "template.yaml")
+    lambdas = LocalLambdas(
+        harness,
+        region=REGION,
+        account_id="123456789012",
+        credentials=lambda spec: {"AWS_ACCESS_KEY_ID": "AKIAX", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"},
+    )
+    lambdas.endpoint_url = "http://127.0.0.1:1"
+    lambdas.measure_memory = True
+    lambdas.process_runtime = ProcessRuntime(python, layer, tracing=True)
+    try:
+        payload, error, record = lambdas.invoke(lambdas.functions["CheckFunction"], {"cidr": "172.31.0.0/16"})
+        assert error == "Unhandled" and json.loads(payload)["errorType"] == "CidrNotAllowed"  # the layer's class
+        (container,) = lambdas._containers["CheckFunction"]
+        assert container.process is not None and container.process._process.args[:2] == [python, "-I"]
+        assert str(layer) in container.process._process.args
+        assert record.peak_bytes is not None and record.peak_bytes > 10 * 2**20
+    finally:
+        lambdas.close()

@@ -1,6 +1,7 @@
 """ClusterPreflight (DESIGN.md step 3), read-only, before any change: the ENIConfig CRD exists,
 the AWS Load Balancer Controller runs when load-balancer verification is asked, and
-PodDisruptionBudgets that would block draining the nodegroups being replaced are reported.
+PodDisruptionBudgets that would block draining the nodegroups being replaced, and pods there that no
+controller would recreate, are reported.
 A self-managed VPC CNI's version is read from the aws-node image.
 """
 
@@ -15,6 +16,7 @@ from podcidr.kube.client import ENI_CONFIG_CRD, Kube, api_status, kube_faults
 from podcidr.models.migration import Migration
 from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self_managed_prefix_delegation
 from podcidr.steps.support import all_items, plain, selector_matches
+from podcidr.steps.uncontrolled_pods import uncontrolled_pod_warning
 
 LBC_NAME = "aws-load-balancer-controller"
 UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
@@ -32,7 +34,7 @@ def cluster_preflight(migration: Migration, kube: Kube) -> Migration:
         _check_load_balancer_controller(kube, name)
     if migration.cni.via == "daemonset":
         _read_self_managed_cni(migration, kube)
-    for warning in _blocking_disruption_budgets(migration, kube):
+    for warning in _draining_warnings(migration, kube):
         if warning not in migration.warnings:
             migration.warnings.append(warning)
     return migration
@@ -99,7 +101,8 @@ def _read_self_managed_cni(migration: Migration, kube: Kube) -> None:
                     migration.warnings.append(warning)
 
 
-def _blocking_disruption_budgets(migration: Migration, kube: Kube) -> list[str]:
+def _draining_warnings(migration: Migration, kube: Kube) -> list[str]:
+    """What emptying the old nodegroups' nodes would lose or be blocked by."""
     old_nodegroups = [item.replaced for item in migration.nodegroups]
     if not old_nodegroups:
         return []
@@ -111,13 +114,18 @@ def _blocking_disruption_budgets(migration: Migration, kube: Kube) -> list[str]:
     }
     if not node_group:
         return []
+    with kube_faults("list Pods", cluster):
+        pods = all_items(kube.core.list_pod_for_all_namespaces, field_selector=UNFINISHED_PODS)
+    uncontrolled = uncontrolled_pod_warning(pods, node_group)
+    return ([uncontrolled] if uncontrolled else []) + _blocking_disruption_budgets(cluster, kube, pods, node_group)
+
+
+def _blocking_disruption_budgets(
+    cluster: str, kube: Kube, pods: list[dict[str, Any]], node_group: dict[str, str]
+) -> list[str]:
     with kube_faults("list PodDisruptionBudgets", cluster):
         budgets = all_items(kube.policy.list_pod_disruption_budget_for_all_namespaces)
     blocking = [b for b in budgets if "status" in b and int(b["status"].get("disruptionsAllowed", 0)) == 0]
-    if not blocking:
-        return []
-    with kube_faults("list Pods", cluster):
-        pods = all_items(kube.core.list_pod_for_all_namespaces, field_selector=UNFINISHED_PODS)
     warnings = []
     for budget in blocking:
         namespace = budget["metadata"]["namespace"]

@@ -1,5 +1,8 @@
 """Label and field selectors on list (and their 400s)."""
 
+import json
+from typing import Any
+
 import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
@@ -91,11 +94,11 @@ def test_limit_and_continue(admin: k8s.ApiClient, pods: str) -> None:
     assert [p.metadata.name for p in rest.items] == ["d"] and rest.metadata._continue is None
 
 
-def test_pages_with_a_selector_count_only_the_matching_objects(admin: k8s.ApiClient, pods: str) -> None:
+def test_pages_with_a_selector_hold_only_the_matching_objects_uncounted(admin: k8s.ApiClient, pods: str) -> None:
     core = k8s.CoreV1Api(admin)
     first = core.list_namespaced_pod(pods, limit=1, label_selector="app=web")
     assert [p.metadata.name for p in first.items] == ["a"]
-    assert first.metadata.remaining_item_count == 1
+    assert first.metadata.remaining_item_count is None  # the API server does not count under a selector
     rest = core.list_namespaced_pod(pods, limit=1, label_selector="app=web", _continue=first.metadata._continue)
     assert [p.metadata.name for p in rest.items] == ["b"] and rest.metadata._continue is None
 
@@ -105,3 +108,54 @@ def test_a_continue_key_that_is_not_ours_is_a_400(admin: k8s.ApiClient, pods: st
     with pytest.raises(ApiException) as err:
         k8s.CoreV1Api(admin).list_namespaced_pod(pods, limit=1, _continue=token)
     assert err.value.status == 400
+
+
+def test_every_page_carries_the_first_pages_resource_version(admin: k8s.ApiClient, pods: str) -> None:
+    core = k8s.CoreV1Api(admin)
+    first = core.list_namespaced_pod(pods, limit=2)
+    core.patch_namespaced_pod("d", pods, {"metadata": {"labels": {"changed": "yes"}}})
+    rest = core.list_namespaced_pod(pods, limit=2, _continue=first.metadata._continue)
+    assert rest.metadata.resource_version == first.metadata.resource_version  # a watch from it misses nothing
+
+
+def test_a_continue_with_a_resource_version_is_a_400(admin: k8s.ApiClient, pods: str) -> None:
+    core = k8s.CoreV1Api(admin)
+    first = core.list_namespaced_pod(pods, limit=1)
+    with pytest.raises(ApiException) as err:
+        core.list_namespaced_pod(pods, limit=1, _continue=first.metadata._continue, resource_version="1")
+    assert err.value.status == 400
+    assert "specifying resource version is not allowed when using continue" in err.value.body
+
+
+def test_a_continue_from_a_compacted_version_is_410_expired_and_the_product_lists_again(
+    admin: k8s.ApiClient, pods: str, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from podcidr.steps.support import all_items
+
+    core = k8s.CoreV1Api(admin)
+    first = core.list_namespaced_pod(pods, limit=1)
+    monkeypatch.setattr(server.store, "_event_history", 2)
+    for i in range(4):  # changes past the history kept: the first page's version is compacted
+        core.patch_namespaced_pod("d", pods, {"metadata": {"labels": {"n": str(i)}}})
+    with pytest.raises(ApiException) as err:
+        core.list_namespaced_pod(pods, limit=1, _continue=first.metadata._continue)
+    assert err.value.status == 410
+    status = json.loads(err.value.body)
+    assert status["reason"] == "Expired" and "too old to display a consistent list" in status["message"]
+    assert status["metadata"]["continue"]  # continuing anyway is allowed, inconsistently
+
+    pages = []
+    real_list = core.list_namespaced_pod
+
+    def list_in_pages_of_one(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("limit"):
+            kwargs["limit"] = 1
+        pages.append(kwargs.get("_continue"))
+        if len(pages) == 2:  # compact between the first and second page
+            for i in range(4):
+                core.patch_namespaced_pod("d", pods, {"metadata": {"labels": {"m": str(i)}}})
+        return real_list(*args, **kwargs)
+
+    names = [p["metadata"]["name"] for p in all_items(list_in_pages_of_one, namespace=pods)]
+    assert names == ["a", "b", "c", "d"]
+    assert pages[0] is None and pages[1] and pages[-1] is None  # then one whole list, as client-go's pager

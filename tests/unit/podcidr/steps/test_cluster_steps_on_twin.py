@@ -187,6 +187,39 @@ def test_preflight_reports_budgets_that_block_draining_the_old_nodegroup(twin: T
     assert not any("coredns" in w for w in migration.warnings)  # its pods are on no node of managed-ng
 
 
+def test_preflight_lists_pods_that_no_controller_would_recreate(twin: TwinCluster, kube: Kube) -> None:
+    _lbc_available(twin, 2)
+    twin.store.create(NODES, _node("ip-172-31-48-6", "managed-ng", "172.31.48.6"), with_status=True)
+    twin.store.create(NODES, _node("ip-172-31-48-7", "other-ng", "172.31.48.7"), with_status=True)
+    bare = _pod("scratch", "ip-172-31-48-6", "172.31.48.78")
+    owned = _pod("web-2", "ip-172-31-48-6", "172.31.48.79")
+    owned["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9", "uid": "u-1", "controller": True}
+    ]
+    mirror = _pod("etcd-static", "ip-172-31-48-6", "172.31.48.6", namespace="kube-system", host=True)
+    mirror["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "abc"}
+    elsewhere = _pod("scratch-2", "ip-172-31-48-7", "172.31.48.80")
+    finished = _pod("job-done", "ip-172-31-48-6", "172.31.48.81")
+    finished["status"]["phase"] = "Succeeded"
+    pods = [bare, owned, mirror, elsewhere, finished]
+    for pod in pods:
+        twin.store.create(PODS, pod, namespace=pod["metadata"]["namespace"], with_status=True)
+    try:
+        migration = twin.migration(nodegroups=[_nodegroup_item(twin)])
+        cluster_preflight(migration, kube)
+    finally:
+        for pod in pods:
+            twin.store.delete(PODS, pod["metadata"]["name"], namespace=pod["metadata"]["namespace"])
+        twin.store.delete(NODES, "ip-172-31-48-6")
+        twin.store.delete(NODES, "ip-172-31-48-7")
+    uncontrolled = [w for w in migration.warnings if "no controller" in w]
+    assert len(uncontrolled) == 1
+    assert "default/scratch " in uncontrolled[0] and "managed-ng" in uncontrolled[0]
+    for other in ("web-2", "etcd-static", "scratch-2", "job-done"):
+        assert other not in uncontrolled[0]
+    assert twin.kube_mutating() == []
+
+
 # --- ApplyEniConfigs ------------------------------------------------------------------------------
 
 
