@@ -86,7 +86,7 @@ class Workloads:
     def __init__(self, kube: Any, deployments: Iterable[Any], ec2: Any) -> None:
         self.deployments = list(deployments)
         self.statefulsets = kube.apps.list_stateful_set_for_all_namespaces().items
-        self.volumes = ZonalVolumes(kube, ec2) if self.statefulsets else None
+        self.volumes = ZonalVolumes(kube, ec2, self.statefulsets) if self.statefulsets else None
         self.budgets = kube.policy.list_pod_disruption_budget_for_all_namespaces().items
         self.services = kube.core.list_service_for_all_namespaces().items
         self.ingresses = kube.networking.list_ingress_for_all_namespaces().items
@@ -94,6 +94,7 @@ class Workloads:
     def entries(self, names: Names) -> list[dict[str, Any]]:
         written = []
         workloads = [*self.deployments, *self.statefulsets]
+        statefulsets = {id(s) for s in self.statefulsets}
         for d in sorted(workloads, key=lambda d: (d.metadata.namespace, d.metadata.name)):
             namespace = d.metadata.namespace
             if namespace in SYSTEM_NAMESPACES:
@@ -109,7 +110,7 @@ class Workloads:
                 "replicas": replicas,
                 "image": PUBLIC_DEFAULT_IMAGE if names.anonymize else image,
             }
-            if d in self.statefulsets:
+            if id(d) in statefulsets:
                 entry = {"namespace": entry["namespace"], "name": entry["name"], "kind": "StatefulSet", **entry}
                 claim = self.volumes.volume_claim(d) if self.volumes is not None else None
                 if claim is not None:

@@ -90,11 +90,12 @@ class Volumes:
 
     def provision(self, claim: Obj, zone: str, node_name: str | None = None) -> None:
         meta, spec = claim["metadata"], claim["spec"]
-        size = str(spec["resources"]["requests"]["storage"])
+        gib = size_in_gib(str(spec["resources"]["requests"]["storage"]))
+        size = f"{gib}Gi"  # the capacity the driver provisions and reports, not the request
         pv_name = f"pvc-{meta['uid']}"
         volume = self.ec2.create_volume(
             AvailabilityZone=zone,
-            Size=size_in_gib(size),
+            Size=gib,
             VolumeType="gp3",
             TagSpecifications=[
                 {

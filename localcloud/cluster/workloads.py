@@ -31,7 +31,7 @@ import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -553,12 +553,7 @@ class Workloads:
         return zone is None or labels.get(ZONE_LABEL) == zone
 
     def _unschedulable(self, pod: Obj, nodes: list[Obj], load: dict[str, int], zone: str | None = None) -> None:
-        reasons = Counter(_why(pod, n, load, zone) for n in nodes)
-        message = f"0/{len(nodes)} nodes are available: " + (
-            ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items())) + "."
-            if nodes
-            else "no nodes available to schedule pods."
-        )
+        message = failed_scheduling_message([_why(pod, n, load, zone) for n in nodes])
 
         def change(obj: Obj) -> Obj | None:
             conditions = obj.setdefault("status", {}).get("conditions") or []
@@ -763,13 +758,36 @@ def _tolerates(toleration: Obj, taint: Obj) -> bool:
     return bool(toleration.get("key") == taint.get("key") and toleration.get("value", "") == taint.get("value", ""))
 
 
+TOO_MANY_PODS = "Too many pods"
+NOT_HELPFUL = "Preemption is not helpful for scheduling"
+# The PostFilter (DefaultPreemption) since Kubernetes 1.27 reports per node: a refusal evicting pods could
+# lift (too many pods) finds no victims among pods of equal priority (the twin's workloads all have
+# priority 0); every other refusal here is UnschedulableAndUnresolvable.
+_PREEMPTION = {TOO_MANY_PODS: "No preemption victims found for incoming pod"}
+
+
+def _counted(reasons: Iterable[str]) -> str:
+    """kube-scheduler's FitError: each reason with its count of nodes, sorted, ending in a full stop."""
+    return ", ".join(sorted(f"{count} {reason}" for reason, count in Counter(reasons).items())) + "."
+
+
+def failed_scheduling_message(refusals: list[str]) -> str:
+    """kube-scheduler's FailedScheduling message for the nodes' refusals, with its preemption attempt's."""
+    if not refusals:
+        return "0/0 nodes are available: no nodes available to schedule pods."
+    preemption = _counted(_PREEMPTION.get(r, NOT_HELPFUL) for r in refusals)
+    available = f"0/{len(refusals)} nodes are available:"
+    return f"{available} {_counted(refusals)} preemption: {available} {preemption}"
+
+
 def _why(pod: Obj, node: Obj, load: dict[str, int], zone: str | None = None) -> str:
-    """Why kube-scheduler's filters refuse the node (the first that does, in the scheduler's order)."""
+    """Why kube-scheduler's filters refuse the node (the first that does, in the scheduler's order:
+    NodeUnschedulable, then TaintToleration, which refuses a node not ready for its not-ready taint)."""
     spec = node.get("spec", {})
-    if not node_ready(node):
-        return "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
     if spec.get("unschedulable"):
         return "node(s) were unschedulable"
+    if not node_ready(node):
+        return "node(s) had untolerated taint {node.kubernetes.io/not-ready: }"
     tolerations = pod["spec"].get("tolerations") or []
     for taint in spec.get("taints") or []:
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(_tolerates(t, taint) for t in tolerations):
@@ -779,7 +797,7 @@ def _why(pod: Obj, node: Obj, load: dict[str, int], zone: str | None = None) -> 
         return "node(s) didn't match Pod's node affinity/selector"
     capacity = int(str(node.get("status", {}).get("allocatable", {}).get("pods", "110")))
     if load.get(node["metadata"]["name"], 0) >= capacity:
-        return "Too many pods"
+        return TOO_MANY_PODS
     if zone is not None and labels.get(ZONE_LABEL) != zone:
         return "node(s) had volume node affinity conflict"
     return "node(s) didn't match Pod's node affinity/selector"

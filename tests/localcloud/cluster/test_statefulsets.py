@@ -160,7 +160,10 @@ def test_a_pod_whose_zone_has_no_schedulable_node_stays_pending_with_the_schedul
         reasons = sorted(
             [f"{others} node(s) had volume node affinity conflict", f"{len(in_zone)} node(s) were unschedulable"]
         )
-        assert event["message"] == f"0/{total} nodes are available: {', '.join(reasons)}."
+        assert event["message"] == (
+            f"0/{total} nodes are available: {', '.join(reasons)}. "
+            f"preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+        )
         pod = _pods(twin)["db-2"]
         assert pod["status"]["phase"] == "Pending" and not pod["spec"].get("nodeName")
     finally:
