@@ -176,7 +176,8 @@ def test_a_lost_response_on_each_mutating_cluster_call_converges() -> None:
     calls = rehearsal.state["calls"]
     for operation in LOST_RESPONSES:
         results = [c["result"] for c in calls if c["operation"] == operation]
-        assert results and results[0] != "ok", (operation, results)  # the fault fired
+        # the fault fired (on the first call made, which a concurrent call may be recorded before)
+        assert any(r != "ok" for r in results), (operation, results)
     cluster = rehearsal.state["cluster"]
     assert len(cluster["eniConfigs"]) == 3
     assert [ng["name"] for ng in rehearsal.state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
