@@ -160,6 +160,8 @@ class NodegroupReplacement(Contract):
     launch_template_user_data: str | None = None
     """Custom AMI: the user data (base64) of the launch template version that ReplaceNodegroups creates
     for the replacement, setting max pods to `maxPods`."""
+    availability_zones: list[str] = Field(default_factory=list)
+    """The AZs of the replacement's subnets: where its nodes can start."""
     node_replacement: NodeReplacementOptions = Field(default_factory=NodeReplacementOptions)
     """The input's nodeReplacement, as Plan read it."""
     drain: DrainReport | None = None

@@ -632,6 +632,7 @@ class _Planner:
                 max_pods=max_pods,
                 config=config,
                 launch_template_user_data=user_data,
+                availability_zones=sorted({self.topology.subnet(sid).availability_zone for sid in subnets}),  # type: ignore[union-attr]
                 node_replacement=self.request.node_replacement,
                 drain=DrainReport(strategy=self.request.node_replacement.strategy),
             )
