@@ -1,10 +1,11 @@
-"""Request probes through a whole execution (#12 item 1): today's ReplaceNodegroups deletes the old
-nodegroup, EKS drains every old node at once, and the PodDisruptionBudget only waits for pods to be
-Ready, not for their load-balancer targets to be healthy (3 s here, far slower than a pod's start):
-requests through the ALB and the NLB in front of the workload fail meanwhile."""
+"""Request probes through a whole execution (#12): with `nodeReplacement.strategy: "delete"` EKS
+drains every old node at once, and the PodDisruptionBudget only waits for pods to be Ready, not for
+their load-balancer targets to be healthy (3 s here, far slower than a pod's start): requests through
+the load balancers in front of the workload fail meanwhile. The default drain loses none."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,9 @@ def test_deleting_the_old_nodegroup_loses_requests_through_both_load_balancers()
     for probe in probes.values():
         assert probe["workload"] == "shop/web"
         assert probe["requests"] >= 100  # one every 100 ms of a rehearsal of more than 10 s
-        assert 0 < probe["failed"] < probe["requests"], probe
+        assert probe["failed"] < probe["requests"], probe
+    # which load balancer loses requests depends on how the deletions and registrations interleave
+    assert sum(probe["failed"] for probe in probes.values()) > 0, probes
 
 
 def test_the_default_drain_loses_no_request_and_reports_the_drain() -> None:
@@ -106,3 +109,37 @@ def test_a_budget_that_never_allows_an_eviction_blocks_the_drain_and_a_rerun_res
         assert eks.list_nodegroups(clusterName=scenario.cluster.name)["nodegroups"] == ["managed-ng-podcidr"]
         (nodegroup,) = result.output["nodegroups"]
         assert nodegroup["drain"]["evictions"] >= 3
+
+
+def test_a_pod_that_never_finishes_terminating_blocks_the_drain_by_name() -> None:
+    # failed before: the drain skipped terminating pods and waited for them until its 540 checks ran out
+    document = yaml.safe_load(SCENARIO.read_text())
+    document["cluster"]["workloads"][0].pop("pdb")
+    scenario = parse_scenario(document)
+    execution_input = {
+        "clusterName": scenario.cluster.name,
+        "pollSeconds": 1,
+        "nodeReplacement": {"podEvictionTimeoutSeconds": 2, "nodesAtOnce": 3},
+        "verify": {"loadBalancers": []},
+    }
+    with Twin(scenario) as twin:
+        store = _cluster_store(twin)
+        deadline = time.monotonic() + 60
+        while not (running := [p for p in store.list("v1/pods", namespace="shop") if p["status"].get("podIP")]):
+            assert time.monotonic() < deadline, "the workload's pods never ran"
+            time.sleep(0.2)
+        name = running[0]["metadata"]["name"]
+
+        def keep(pod: dict[str, Any]) -> None:
+            pod["metadata"]["finalizers"] = ["example.com/keep"]
+            pod["spec"]["terminationGracePeriodSeconds"] = 1
+
+        store.mutate("v1/pods", name, keep, namespace="shop")
+        blocked = rehearse(scenario, execution_input, twin=twin)
+        (result,) = blocked.results
+        assert (result.status, result.error) == ("FAILED", "DrainBlocked"), (result.error, result.cause)
+        cause = result.cause or ""
+        assert f"shop/{name}: evicted, still terminating" in cause and "finalizers: example.com/keep" in cause, cause
+        assert "kubectl uncordon -l eks.amazonaws.com/nodegroup=managed-ng" in cause
+        eks = twin.aws.admin_session().client("eks")
+        assert "managed-ng" in eks.list_nodegroups(clusterName=scenario.cluster.name)["nodegroups"]

@@ -120,6 +120,8 @@ class WorkloadRef(Contract):
     kind: str
     namespace: str
     name: str
+    ready_before: int = 0
+    """Its pods that were Ready when the first of them was evicted: as many must be available again."""
 
     def __str__(self) -> str:
         return f"{self.kind} {self.namespace}/{self.name}"

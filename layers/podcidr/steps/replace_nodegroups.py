@@ -19,6 +19,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from pydantic import Field
 
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.aws.tags import creatable_tags
@@ -57,6 +58,9 @@ class NodegroupTask(Contract):
     cluster_name: str
     poll_seconds: int
     nodegroup: NodegroupReplacement
+    replaced_nodegroups: list[str] = Field(default_factory=list)
+    """Every nodegroup this migration replaces: the drain cordons all their nodes before emptying any,
+    so that no evicted pod lands on another old node."""
 
 
 def replace_nodegroup(
