@@ -187,7 +187,8 @@ def test_an_eviction_respects_the_pdb_and_terminates_the_pod_gracefully(
     assert body["details"]["causes"] == [
         {"reason": "DisruptionBudget", "message": "The disruption budget web needs 2 healthy pods and has 2 currently"}
     ]
-    assert len([p for p in _web_pods(twin) if not p["metadata"].get("deletionTimestamp")]) == 3  # replaced at once
+    # replaced at once: the ReplicaSet controller's next pass (it does not wait on the twin's clock)
+    wait_for(lambda: len([p for p in _web_pods(twin) if not p["metadata"].get("deletionTimestamp")]) == 3)
     _advance(twin, clock, 0.8)  # the grace period, 30 s, is 1 s at the twin's pace
     assert core.read_namespaced_pod(first, "shop").metadata.deletion_timestamp is not None
     _advance(twin, clock, 0.3)

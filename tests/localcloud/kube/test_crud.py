@@ -24,7 +24,10 @@ def test_bootstrap_objects_parse(admin: k8s.ApiClient) -> None:
     assert [p.metadata.name for p in pdbs] == ["coredns"]
     assert k8s.NetworkingV1Api(admin).read_ingress_class("alb").spec.controller == "ingress.k8s.aws/alb"
     crds = k8s.ApiextensionsV1Api(admin).list_custom_resource_definition().items
-    assert [c.metadata.name for c in crds] == ["eniconfigs.crd.k8s.amazonaws.com"]
+    assert [c.metadata.name for c in crds] == [
+        "eniconfigs.crd.k8s.amazonaws.com",
+        "targetgroupbindings.elbv2.k8s.aws",  # the AWS Load Balancer Controller's chart installs it
+    ]
     assert {c.type: c.status for c in crds[0].status.conditions}["Established"] == "True"
     kube_dns = k8s.CoreV1Api(admin).read_namespaced_service("kube-dns", "kube-system")
     assert kube_dns.spec.cluster_ip == "10.100.0.10"

@@ -13,6 +13,7 @@ def test_core_and_group_discovery(admin: k8s.ApiClient) -> None:
         "coordination.k8s.io": ["v1"],
         "apiextensions.k8s.io": ["v1"],
         "crd.k8s.amazonaws.com": ["v1alpha1"],
+        "elbv2.k8s.aws": ["v1alpha1", "v1beta1"],
     }
 
 
