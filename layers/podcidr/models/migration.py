@@ -143,6 +143,9 @@ class LoadBalancerCheck(Contract):
     status: str | None = None
     """Where the check stands (provisioning, done); drives the verification loop."""
     target_ips: list[str] = Field(default_factory=list)
+    source_cidrs: list[str] = Field(default_factory=list)
+    """Who may reach the load balancer (its frontend security group's sources): verify.sourceCidrs or
+    the VPC's IPv4 blocks, decided at Plan."""
     polls: dict[str, int] = Field(default_factory=dict)
     changes: int = 0
 

@@ -50,6 +50,8 @@ RECORD = "podcidr-verification"
 KUBE_SYSTEM = "kube-system"
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 ALB_ANNOTATION = "alb.ingress.kubernetes.io/"
+INBOUND_CIDRS = ALB_ANNOTATION + "inbound-cidrs"
+"""Sources of the ALB's frontend security group (the controller's default: 0.0.0.0/0)."""
 _LABELS = {MANAGED_BY_LABEL: MANAGED_BY, "app.kubernetes.io/name": APP}
 
 
@@ -203,6 +205,7 @@ def service_body(task: LoadBalancerTask) -> dict[str, Any]:
     else:
         spec["type"] = "LoadBalancer"
         spec["loadBalancerClass"] = "service.k8s.aws/nlb"
+        spec["loadBalancerSourceRanges"] = _source_cidrs(task)  # the frontend group's sources
         annotations[LB_ANNOTATION + "nlb-target-type"] = "ip"
         if kind == "public-nlb":
             annotations[LB_ANNOTATION + "scheme"] = "internet-facing"
@@ -227,7 +230,11 @@ def ingress_body(task: LoadBalancerTask) -> dict[str, Any]:
         "metadata": {
             "name": name,
             "labels": dict(_LABELS),
-            "annotations": {ALB_ANNOTATION + "scheme": "internet-facing", ALB_ANNOTATION + "target-type": "ip"},
+            "annotations": {
+                ALB_ANNOTATION + "scheme": "internet-facing",
+                ALB_ANNOTATION + "target-type": "ip",
+                INBOUND_CIDRS: ",".join(_source_cidrs(task)),
+            },
         },
         "spec": {
             "ingressClassName": "alb",
@@ -246,6 +253,17 @@ def ingress_body(task: LoadBalancerTask) -> dict[str, Any]:
             ],
         },
     }
+
+
+def _source_cidrs(task: LoadBalancerTask) -> list[str]:
+    """Who may reach the load balancer: never everyone (the controller's default without them)."""
+    cidrs = task.check.source_cidrs
+    if not cidrs or "0.0.0.0/0" in cidrs:
+        raise VerificationFailed(
+            f"The {task.check.kind} check has no source CIDRs other than the whole internet ({cidrs or 'none'}); "
+            "podcidr never opens a test load balancer to everyone. Give verify.sourceCidrs and run podcidr again."
+        )
+    return list(cidrs)
 
 
 def _ceiling(task: LoadBalancerTask) -> int:
