@@ -1,0 +1,243 @@
+"""CleanUpEndedExecution (DESIGN.md steps 11 and 13, where the migration could not): the ExecutionEnded
+machine calls it for a migration that was stopped (ABORTED) or timed out (TIMED_OUT), whose own
+clean-up states never ran, while that execution still holds the cluster's lock.
+
+One call per round of ExecutionEnded's wait loop:
+- the first call deletes the test namespace podcidr-verify (ours only: labelled managed-by podcidr),
+  and with it the Ingress and Services whose load balancers the AWS Load Balancer Controller then
+  deletes; later calls only look, so a namespace a newer execution made is never deleted;
+- each call reports `removing` while the namespace or a load balancer the controller made for it
+  (tagged `elbv2.k8s.aws/cluster` = the cluster and `service.k8s.aws/stack` / `ingress.k8s.aws/stack`
+  = podcidr-verify/...) remains, then `removed`; after `maxPolls` calls, `left-behind`, naming what
+  remains (the Express machine lasts at most 5 minutes: the loop is bounded within it);
+- `verify.keepWorkloads` keeps them (`kept`);
+- once done, the access entry goes if the ended execution created it (tagged `podcidr:execution`
+  with its ARN by EnsureClusterAccess) and `keepClusterAccess` is not set; an entry found before, or
+  another execution's, stays.
+The execution's input is read as ExecutionEnded has it (the event's), under the stack's DefaultInput.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from kubernetes.client.exceptions import ApiException
+from pydantic import Field
+
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.errors import ClusterAccessDenied, ClusterNotActive, ClusterNotFound
+from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, kube_faults
+from podcidr.models.base import Contract
+from podcidr.models.input import CLUSTER_NAME
+from podcidr.models.migration import Verification
+from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
+from podcidr.steps.support import items, plain
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+
+NAMESPACE: str = Verification.model_fields["namespace"].default
+CLEANED_AFTER = ("ABORTED", "TIMED_OUT")
+WAIT_BUDGET_SECONDS = 180
+"""The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves."""
+MAX_WAIT_SECONDS = 20
+STACK_TAGS = ("service.k8s.aws/stack", "ingress.k8s.aws/stack")
+CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+_DESCRIBE_TAGS_AT_ONCE = 20
+
+
+class Cleanup(Contract):
+    """Where the clean-up stands; ExecutionEnded passes it back on each round and notifies `message`."""
+
+    status: str = "pending"
+    """pending, removing, then removed, kept, nothing or left-behind."""
+    polls: int = 0
+    wait_seconds: int = MAX_WAIT_SECONDS
+    max_polls: int = WAIT_BUDGET_SECONDS // MAX_WAIT_SECONDS
+    left_behind: list[str] = Field(default_factory=list)
+    access: str = "-"
+    """The ended execution's access entry: revoked, kept, not-its-own, none, or why it could not go."""
+    message: str = "-"
+
+
+class EndedExecution(Contract):
+    execution_arn: str
+    status: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    cleanup: Cleanup = Field(default_factory=Cleanup)
+
+
+FINAL = ("removed", "kept", "nothing", "left-behind")
+
+
+def clean_up_ended_execution(
+    ended: EndedExecution,
+    *,
+    default_input: dict[str, Any],
+    connect: Callable[[str], Kube],
+    elbv2: ElasticLoadBalancingv2Client,
+    eks: EKSClient,
+    principal: Callable[[], str],
+) -> Cleanup:
+    state = ended.cleanup
+    if state.status in FINAL:
+        return state
+    given = {**default_input, **ended.input}
+    cluster = given.get("clusterName")
+    if ended.status not in CLEANED_AFTER or not isinstance(cluster, str) or not CLUSTER_NAME.fullmatch(cluster):
+        state.status, state.message = "nothing", f"nothing to clean up after a {ended.status} execution"
+        return state
+    if state.status == "pending":
+        poll = min(MAX_WAIT_SECONDS, max(1, _integer(given.get("pollSeconds"), MAX_WAIT_SECONDS)))
+        state.wait_seconds, state.max_polls = poll, max(1, WAIT_BUDGET_SECONDS // poll)
+    verify = given.get("verify")
+    if isinstance(verify, dict) and verify.get("keepWorkloads") is True:
+        state.status = "kept"
+        state.message = f"verify.keepWorkloads is set: the test namespace {NAMESPACE} and its load balancers are kept"
+    else:
+        _remove(state, cluster, connect, elbv2)
+    if state.status in FINAL:
+        state.access = _revoke_access(
+            cluster, ended.execution_arn, given.get("keepClusterAccess") is True, eks, principal
+        )
+        state.message += f"; cluster access entry: {state.access}"
+    return state
+
+
+def _integer(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+# --- the test workloads ---------------------------------------------------------------------------
+
+
+def _remove(state: Cleanup, cluster: str, connect: Callable[[str], Kube], elbv2: ElasticLoadBalancingv2Client) -> None:
+    first = state.status == "pending"
+    remaining: list[str] = []
+    unreadable: str | None = None
+    try:
+        kube = connect(cluster)
+        remaining = _namespace_remaining(kube, cluster, delete=first)
+    except (ClusterNotFound, ClusterNotActive) as error:
+        state.status, state.message = "nothing", f"cluster {cluster} cannot be reached: {error.cause}"
+        return
+    except ClusterAccessDenied as error:
+        unreadable = error.cause
+    load_balancers = _load_balancers(elbv2, cluster)
+    remaining += load_balancers
+    if unreadable is not None and not load_balancers:
+        # no access: the execution never reached EnsureClusterAccess, or its entry is gone; either way
+        # no load balancer of the test namespace exists
+        state.status = "nothing"
+        state.message = f"no test load balancer of {NAMESPACE} found; the namespace could not be read ({unreadable})"
+        return
+    if not remaining:
+        state.status = "removed"
+        state.message = f"the test namespace {NAMESPACE} and its load balancers are removed"
+        return
+    state.polls += 1
+    if state.polls >= state.max_polls or unreadable is not None:
+        state.status, state.left_behind = "left-behind", remaining
+        state.message = (
+            f"the clean-up could not finish; left behind in cluster {cluster}: {'; '.join(remaining)}. "
+            f"Delete the namespace with `kubectl delete namespace {NAMESPACE}` (the AWS Load Balancer Controller "
+            "then deletes its load balancers), or delete the load balancers named here"
+        )
+        return
+    state.status = "removing"
+    state.message = f"removing: {'; '.join(remaining)}"
+
+
+def _namespace_remaining(kube: Kube, cluster: str, *, delete: bool) -> list[str]:
+    """The namespace and the Ingress and Services in it, if they remain (deleted first when `delete`)."""
+    try:
+        with kube_faults(f"get Namespace {NAMESPACE}", cluster):
+            found = plain(kube.core.read_namespace(NAMESPACE))
+    except ApiException as error:
+        if api_status(error) == 404:
+            return []
+        raise
+    if found.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return []  # not ours: never touched
+    if delete and not found.get("metadata", {}).get("deletionTimestamp"):
+        try:
+            with kube_faults(f"delete Namespace {NAMESPACE}", cluster):
+                kube.core.delete_namespace(NAMESPACE)
+        except ApiException as error:
+            if api_status(error) != 404:
+                raise
+            return []
+    with kube_faults(f"list Ingresses in {NAMESPACE}", cluster):
+        ingresses = items(kube.networking.list_namespaced_ingress(NAMESPACE))
+    with kube_faults(f"list Services in {NAMESPACE}", cluster):
+        services = items(kube.core.list_namespaced_service(NAMESPACE))
+    objects = [f"Ingress {NAMESPACE}/{i['metadata']['name']}" for i in ingresses]
+    objects += [f"Service {NAMESPACE}/{s['metadata']['name']}" for s in services]
+    return [
+        f"namespace {NAMESPACE} (terminating)"
+        if delete or found["metadata"].get("deletionTimestamp")
+        else f"namespace {NAMESPACE}",
+        *objects,
+    ]
+
+
+def _load_balancers(elbv2: ElasticLoadBalancingv2Client, cluster: str) -> list[str]:
+    """The load balancers the controller made for the test namespace: name, DNS name and ARN."""
+    candidates: dict[str, dict[str, Any]] = {}
+    with transient_faults_retried("elasticloadbalancing:DescribeLoadBalancers"):
+        for page in elbv2.get_paginator("describe_load_balancers").paginate():
+            for balancer in page["LoadBalancers"]:
+                if balancer["LoadBalancerName"].startswith("k8s-"):  # the controller's names
+                    candidates[balancer["LoadBalancerArn"]] = dict(balancer)
+    found = []
+    for arns in _batches(sorted(candidates), _DESCRIBE_TAGS_AT_ONCE):
+        try:
+            with transient_faults_retried("elasticloadbalancing:DescribeTags"):
+                described = elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]
+        except ClientError as error:
+            if error_code(error) != "LoadBalancerNotFound":  # deleted meanwhile
+                raise
+            described = []
+        for description in described:
+            tags = {t["Key"]: t.get("Value", "") for t in description.get("Tags", [])}
+            stack = next((tags[k] for k in STACK_TAGS if k in tags), "")
+            if tags.get(CLUSTER_TAG) == cluster and stack.startswith(f"{NAMESPACE}/"):
+                named = candidates[description["ResourceArn"]]
+                found.append(
+                    f"load balancer {named['LoadBalancerName']} ({named.get('DNSName', '-')}, "
+                    f"{named['LoadBalancerArn']}) of {stack}"
+                )
+    return found
+
+
+def _batches(values: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+# --- the access entry -----------------------------------------------------------------------------
+
+
+def _revoke_access(cluster: str, execution_arn: str, keep: bool, eks: EKSClient, principal: Callable[[], str]) -> str:
+    role = principal()
+    try:
+        with transient_faults_retried("eks:DescribeAccessEntry"):
+            entry = eks.describe_access_entry(clusterName=cluster, principalArn=role)["accessEntry"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return "none"
+        return f"not checked ({error_code(error)})"
+    if entry.get("tags", {}).get(EXECUTION_TAG) != execution_arn:
+        return "kept (not created by this execution)"
+    if keep:
+        return "kept (keepClusterAccess)"
+    try:
+        with transient_faults_retried("eks:DeleteAccessEntry"):
+            eks.delete_access_entry(clusterName=cluster, principalArn=role)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            return f"left behind ({error_code(error)}: remove the access entry of {role} by hand)"
+    return "revoked"
