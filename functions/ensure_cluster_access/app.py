@@ -29,6 +29,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     wrapped = "migration" in event and "executionArn" in event
     migration = Migration.model_validate(event["migration"] if wrapped else event)
     execution_arn = str(event["executionArn"]) if wrapped else None
+    migration.execution_arn = execution_arn or migration.execution_arn
     aws = runtime().aws
     with timed(migration, "EnsureClusterAccess"):
         ensure_cluster_access(migration, aws.eks, aws.sts, execution_arn)

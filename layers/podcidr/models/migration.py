@@ -225,6 +225,9 @@ class Migration(Contract):
     unmanaged_capacity: list[UnmanagedCapacity] = Field(default_factory=list)
     keep_cluster_access: bool = False
     """The input's keepClusterAccess."""
+    execution_arn: str | None = None
+    """This execution's ARN (EnsureClusterAccess records it): it marks the access entry and the test
+    namespace this execution makes, which ExecutionEnded removes after a stop, a time-out or a failure."""
     skipped: list[str] = Field(default_factory=list)
     """Checks a dry run could not make without cluster access, each saying why."""
     warnings: list[str] = Field(default_factory=list)

@@ -1,11 +1,14 @@
 """CleanUpEndedExecution (DESIGN.md steps 11 and 13, where the migration could not): the ExecutionEnded
 machine calls it for a migration that was stopped (ABORTED) or timed out (TIMED_OUT), whose own
-clean-up states never ran, while that execution still holds the cluster's lock.
+clean-up states never ran, while that execution still holds the cluster's lock; and for one that
+failed and released the lock itself (its failure path deleted the namespace without waiting, or
+could not).
 
 One call per round of ExecutionEnded's wait loop:
-- the first call deletes the test namespace podcidr-verify (ours only: labelled managed-by podcidr),
-  and with it the Ingress and Services whose load balancers the AWS Load Balancer Controller then
-  deletes; later calls only look, so a namespace a newer execution made is never deleted;
+- the first call deletes the test namespace podcidr-verify if it is that execution's (labelled
+  managed-by podcidr and annotated `podcidr/execution` with its ARN: never one an earlier run kept or
+  another execution made), and with it the Ingress and Services whose load balancers the AWS Load
+  Balancer Controller then deletes; later calls only look;
 - each call reports `removing` while the namespace or a load balancer the controller made for it
   (tagged `elbv2.k8s.aws/cluster` = the cluster and `service.k8s.aws/stack` / `ingress.k8s.aws/stack`
   = podcidr-verify/...) remains, then `removed`; after `maxPolls` calls, `left-behind`, naming what
@@ -34,13 +37,14 @@ from podcidr.models.input import CLUSTER_NAME
 from podcidr.models.migration import Verification
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
 from podcidr.steps.support import items, plain
+from podcidr.steps.verify_load_balancers import EXECUTION_ANNOTATION
 
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
 NAMESPACE: str = Verification.model_fields["namespace"].default
-CLEANED_AFTER = ("ABORTED", "TIMED_OUT")
+CLEANED_AFTER = ("ABORTED", "TIMED_OUT", "FAILED")
 WAIT_BUDGET_SECONDS = 180
 """The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves."""
 MAX_WAIT_SECONDS = 20
@@ -98,7 +102,7 @@ def clean_up_ended_execution(
         state.status = "kept"
         state.message = f"verify.keepWorkloads is set: the test namespace {NAMESPACE} and its load balancers are kept"
     else:
-        _remove(state, cluster, connect, elbv2)
+        _remove(state, cluster, ended.execution_arn, connect, elbv2)
     if state.status in FINAL:
         state.access = _revoke_access(
             cluster, ended.execution_arn, given.get("keepClusterAccess") is True, eks, principal
@@ -114,23 +118,36 @@ def _integer(value: Any, default: int) -> int:
 # --- the test workloads ---------------------------------------------------------------------------
 
 
-def _remove(state: Cleanup, cluster: str, connect: Callable[[str], Kube], elbv2: ElasticLoadBalancingv2Client) -> None:
+def _remove(
+    state: Cleanup,
+    cluster: str,
+    execution_arn: str,
+    connect: Callable[[str], Kube],
+    elbv2: ElasticLoadBalancingv2Client,
+) -> None:
     first = state.status == "pending"
     remaining: list[str] = []
+    owner: str | None = None
     unreadable: str | None = None
     try:
         kube = connect(cluster)
-        remaining = _namespace_remaining(kube, cluster, delete=first)
+        remaining, owner = _namespace_remaining(kube, cluster, execution_arn, delete=first)
     except (ClusterNotFound, ClusterNotActive) as error:
         state.status, state.message = "nothing", f"cluster {cluster} cannot be reached: {error.cause}"
         return
     except ClusterAccessDenied as error:
         unreadable = error.cause
+    if owner is not None and owner != execution_arn:
+        state.status = "nothing"
+        state.message = (
+            f"the test namespace {NAMESPACE} is not this execution's (kept by an earlier run or made by another "
+            f"one: {owner}); it and its load balancers are left as they are"
+        )
+        return
     load_balancers = _load_balancers(elbv2, cluster)
     remaining += load_balancers
     if unreadable is not None and not load_balancers:
-        # no access: the execution never reached EnsureClusterAccess, or its entry is gone; either way
-        # no load balancer of the test namespace exists
+        # no access: the execution never reached EnsureClusterAccess, or its entry is gone already
         state.status = "nothing"
         state.message = f"no test load balancer of {NAMESPACE} found; the namespace could not be read ({unreadable})"
         return
@@ -139,7 +156,7 @@ def _remove(state: Cleanup, cluster: str, connect: Callable[[str], Kube], elbv2:
         state.message = f"the test namespace {NAMESPACE} and its load balancers are removed"
         return
     state.polls += 1
-    if state.polls >= state.max_polls or unreadable is not None:
+    if state.polls >= state.max_polls:
         state.status, state.left_behind = "left-behind", remaining
         state.message = (
             f"the clean-up could not finish; left behind in cluster {cluster}: {'; '.join(remaining)}. "
@@ -151,37 +168,38 @@ def _remove(state: Cleanup, cluster: str, connect: Callable[[str], Kube], elbv2:
     state.message = f"removing: {'; '.join(remaining)}"
 
 
-def _namespace_remaining(kube: Kube, cluster: str, *, delete: bool) -> list[str]:
-    """The namespace and the Ingress and Services in it, if they remain (deleted first when `delete`)."""
+def _namespace_remaining(kube: Kube, cluster: str, execution_arn: str, *, delete: bool) -> tuple[list[str], str | None]:
+    """The namespace and the Ingress and Services in it while they remain, if the namespace is the
+    execution's (deleted first when `delete`); and whose it is (None: there is none)."""
     try:
         with kube_faults(f"get Namespace {NAMESPACE}", cluster):
             found = plain(kube.core.read_namespace(NAMESPACE))
     except ApiException as error:
         if api_status(error) == 404:
-            return []
+            return [], None
         raise
-    if found.get("metadata", {}).get("labels", {}).get(MANAGED_BY_LABEL) != MANAGED_BY:
-        return []  # not ours: never touched
-    if delete and not found.get("metadata", {}).get("deletionTimestamp"):
+    metadata = found.get("metadata", {})
+    if metadata.get("labels", {}).get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return [], "not podcidr's"  # never touched
+    owner = str(metadata.get("annotations", {}).get(EXECUTION_ANNOTATION, "no execution named"))
+    if owner != execution_arn:
+        return [], owner
+    if delete and not metadata.get("deletionTimestamp"):
         try:
             with kube_faults(f"delete Namespace {NAMESPACE}", cluster):
                 kube.core.delete_namespace(NAMESPACE)
         except ApiException as error:
             if api_status(error) != 404:
                 raise
-            return []
+            return [], None
     with kube_faults(f"list Ingresses in {NAMESPACE}", cluster):
         ingresses = items(kube.networking.list_namespaced_ingress(NAMESPACE))
     with kube_faults(f"list Services in {NAMESPACE}", cluster):
         services = items(kube.core.list_namespaced_service(NAMESPACE))
     objects = [f"Ingress {NAMESPACE}/{i['metadata']['name']}" for i in ingresses]
     objects += [f"Service {NAMESPACE}/{s['metadata']['name']}" for s in services]
-    return [
-        f"namespace {NAMESPACE} (terminating)"
-        if delete or found["metadata"].get("deletionTimestamp")
-        else f"namespace {NAMESPACE}",
-        *objects,
-    ]
+    terminating = " (terminating)" if delete or metadata.get("deletionTimestamp") else ""
+    return [f"namespace {NAMESPACE}{terminating}", *objects], owner
 
 
 def _load_balancers(elbv2: ElasticLoadBalancingv2Client, cluster: str) -> list[str]:

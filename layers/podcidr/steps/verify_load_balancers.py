@@ -45,6 +45,8 @@ PROVISIONING = "provisioning"
 DONE = "done"
 PREVIOUSLY_VERIFIED = "previously-verified"
 VERIFIED_BEFORE = "verified-before"
+EXECUTION_ANNOTATION = "podcidr/execution"
+"""On the test namespace: the execution using it; ExecutionEnded's clean-up removes only its own."""
 RECORD = "podcidr-verification"
 """ConfigMap in kube-system: the pod CIDR and the load-balancer kinds a passed verification covered."""
 KUBE_SYSTEM = "kube-system"
@@ -72,8 +74,11 @@ def object_name(kind: LoadBalancerKind) -> str:
 # --- the workload ---------------------------------------------------------------------------------
 
 
-def namespace_body(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(_LABELS)}}
+def namespace_body(name: str, execution_arn: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "labels": dict(_LABELS)}
+    if execution_arn:
+        metadata["annotations"] = {EXECUTION_ANNOTATION: execution_arn}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
 def deployment_body(image: str) -> dict[str, Any]:
@@ -148,7 +153,7 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
         return migration
     try:
         with kube_faults(f"create Namespace {namespace}", cluster):
-            kube.core.create_namespace(as_model(k8s.V1Namespace, namespace_body(namespace)))
+            kube.core.create_namespace(as_model(k8s.V1Namespace, namespace_body(namespace, migration.execution_arn)))
         migration.changes += 1
     except ApiException as error:
         if api_status(error) != 409:
@@ -165,6 +170,7 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
                 f"Namespace {namespace} is still terminating from an earlier verification; run podcidr again "
                 "in a few minutes."
             ) from error
+        _claim(kube, migration, found)
     if _create_if_missing(
         kube,
         cluster,
@@ -177,6 +183,17 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
         migration.changes += 1
     verification.workloads = "deployed"
     return migration
+
+
+def _claim(kube: Kube, migration: Migration, found: dict[str, Any]) -> None:
+    """An adopted namespace (kept by an earlier run) is this execution's from now on: its clean-up's."""
+    execution = migration.execution_arn
+    if not execution or found.get("metadata", {}).get("annotations", {}).get(EXECUTION_ANNOTATION) == execution:
+        return
+    namespace = migration.verification.namespace
+    with kube_faults(f"patch Namespace {namespace}", migration.cluster_name):
+        kube.core.patch_namespace(namespace, {"metadata": {"annotations": {EXECUTION_ANNOTATION: execution}}})
+    migration.changes += 1
 
 
 def _create_if_missing(kube: Kube, cluster: str, kind: str, name: str, create: Any) -> bool:

@@ -101,7 +101,7 @@ def _round(twin: TwinCluster, kube: Kube, cleanup: Cleanup, **given: Any) -> Cle
 
 
 def _public_nlb(twin: TwinCluster, kube: Kube, controller: LoadBalancerController) -> None:
-    deploy_verification_workload(twin.migration(), kube)
+    deploy_verification_workload(twin.migration(execution_arn=STOPPED), kube)
     task = LoadBalancerTask(
         cluster_name=twin.cluster,
         pod_cidr="100.64.0.0/16",
@@ -162,15 +162,21 @@ def test_a_later_round_never_deletes_and_removal_ends_with_nothing_left(
         _drop_entry(twin)
 
 
-def test_kept_workloads_stay_and_a_namespace_not_ours_is_never_touched(
+def test_kept_workloads_stay_and_a_namespace_not_the_executions_is_never_touched(
     twin: TwinCluster, controller: LoadBalancerController
 ) -> None:
     _entry(twin, STOPPED)
     kube = twin.kube()
     try:
-        deploy_verification_workload(twin.migration(), kube)
+        deploy_verification_workload(twin.migration(execution_arn=STOPPED), kube)
         kept = _round(twin, kube, Cleanup(), verify={"keepWorkloads": True}, keepClusterAccess=True)
         assert kept.status == "kept" and kept.access == "kept (keepClusterAccess)"
+        assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
+        # kept by an earlier run, then adopted by a newer one: that one's, not the stopped one's
+        deploy_verification_workload(twin.migration(execution_arn=OTHER), kube)
+        assert twin.store.get("v1/namespaces", NAMESPACE)["metadata"]["annotations"]["podcidr/execution"] == OTHER
+        others = _round(twin, kube, Cleanup())
+        assert others.status == "nothing" and OTHER in others.message
         assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
 
         def not_ours(namespace: dict[str, Any]) -> None:
@@ -178,7 +184,7 @@ def test_kept_workloads_stay_and_a_namespace_not_ours_is_never_touched(
 
         twin.store.mutate("v1/namespaces", NAMESPACE, not_ours)
         untouched = _round(twin, kube, Cleanup())
-        assert untouched.status == "removed"
+        assert untouched.status == "nothing"
         assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
     finally:
         twin.store.delete("v1/namespaces", NAMESPACE)
