@@ -22,7 +22,7 @@ The execution's input is read as ExecutionEnded has it (the event's), under the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -36,7 +36,8 @@ from podcidr.models.base import Contract
 from podcidr.models.input import CLUSTER_NAME
 from podcidr.models.migration import Verification
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
-from podcidr.steps.support import items, plain
+from podcidr.steps.support import plain
+from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
 from podcidr.steps.verify_load_balancers import EXECUTION_ANNOTATION
 
 if TYPE_CHECKING:
@@ -48,9 +49,6 @@ CLEANED_AFTER = ("ABORTED", "TIMED_OUT", "FAILED")
 WAIT_BUDGET_SECONDS = 180
 """The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves."""
 MAX_WAIT_SECONDS = 20
-STACK_TAGS = ("service.k8s.aws/stack", "ingress.k8s.aws/stack")
-CLUSTER_TAG = "elbv2.k8s.aws/cluster"
-_DESCRIBE_TAGS_AT_ONCE = 20
 
 
 class Cleanup(Contract):
@@ -144,7 +142,7 @@ def _remove(
             f"one: {owner}); it and its load balancers are left as they are"
         )
         return
-    load_balancers = _load_balancers(elbv2, cluster)
+    load_balancers = controller_load_balancers(elbv2, cluster, NAMESPACE)
     remaining += load_balancers
     if unreadable is not None and not load_balancers:
         # no access: the execution never reached EnsureClusterAccess, or its entry is gone already
@@ -192,48 +190,9 @@ def _namespace_remaining(kube: Kube, cluster: str, execution_arn: str, *, delete
             if api_status(error) != 404:
                 raise
             return [], None
-    with kube_faults(f"list Ingresses in {NAMESPACE}", cluster):
-        ingresses = items(kube.networking.list_namespaced_ingress(NAMESPACE))
-    with kube_faults(f"list Services in {NAMESPACE}", cluster):
-        services = items(kube.core.list_namespaced_service(NAMESPACE))
-    objects = [f"Ingress {NAMESPACE}/{i['metadata']['name']}" for i in ingresses]
-    objects += [f"Service {NAMESPACE}/{s['metadata']['name']}" for s in services]
+    objects = namespace_objects(kube, cluster, NAMESPACE)
     terminating = " (terminating)" if delete or metadata.get("deletionTimestamp") else ""
     return [f"namespace {NAMESPACE}{terminating}", *objects], owner
-
-
-def _load_balancers(elbv2: ElasticLoadBalancingv2Client, cluster: str) -> list[str]:
-    """The load balancers the controller made for the test namespace: name, DNS name and ARN."""
-    candidates: dict[str, dict[str, Any]] = {}
-    with transient_faults_retried("elasticloadbalancing:DescribeLoadBalancers"):
-        for page in elbv2.get_paginator("describe_load_balancers").paginate():
-            for balancer in page["LoadBalancers"]:
-                if balancer["LoadBalancerName"].startswith("k8s-"):  # the controller's names
-                    candidates[balancer["LoadBalancerArn"]] = dict(balancer)
-    found = []
-    for arns in _batches(sorted(candidates), _DESCRIBE_TAGS_AT_ONCE):
-        try:
-            with transient_faults_retried("elasticloadbalancing:DescribeTags"):
-                described = elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]
-        except ClientError as error:
-            if error_code(error) != "LoadBalancerNotFound":  # deleted meanwhile
-                raise
-            described = []
-        for description in described:
-            tags = {t["Key"]: t.get("Value", "") for t in description.get("Tags", [])}
-            stack = next((tags[k] for k in STACK_TAGS if k in tags), "")
-            if tags.get(CLUSTER_TAG) == cluster and stack.startswith(f"{NAMESPACE}/"):
-                named = candidates[description["ResourceArn"]]
-                found.append(
-                    f"load balancer {named['LoadBalancerName']} ({named.get('DNSName', '-')}, "
-                    f"{named['LoadBalancerArn']}) of {stack}"
-                )
-    return found
-
-
-def _batches(values: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 # --- the access entry -----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from podcidr.steps.load_balancer_refusal import controller_refusal
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
+from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -472,9 +473,12 @@ def _raw_events(task: LoadBalancerTask, kube: Kube) -> list[dict[str, Any]]:
 # --- removal --------------------------------------------------------------------------------------
 
 
-def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool = True) -> Migration:
+def remove_verification_workloads(
+    migration: Migration, kube: Kube, wait: bool = True, elbv2: ElasticLoadBalancingv2Client | None = None
+) -> Migration:
     """Delete the test namespace (and with it the Services and Ingress, whose load balancers the
-    controller then deletes). With `wait`, report `removing` until the namespace is gone."""
+    controller then deletes). With `wait`, report `removing` until the namespace is gone; past the
+    ceiling, a warning names what is left (with `elbv2`, its load balancers too)."""
     verification = migration.verification
     cluster, namespace = migration.cluster_name, verification.namespace
     if verification.keep_workloads:
@@ -512,9 +516,12 @@ def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool =
     checks = migration.polls.get("RemoveVerificationWorkloads", 0) + 1
     migration.polls["RemoveVerificationWorkloads"] = checks
     if checks > ceiling:
+        left = namespace_objects(kube, cluster, namespace)
+        left += controller_load_balancers(elbv2, cluster, namespace) if elbv2 is not None else []
         migration.warnings.append(
             f"Namespace {namespace} was still terminating after {checks - 1} checks; its load balancers are removed "
-            "by the AWS Load Balancer Controller once its Services and Ingress are gone. Check it later."
+            "by the AWS Load Balancer Controller once its Services and Ingress are gone. Check it later"
+            + (f"; left for now: {'; '.join(left)}." if left else ".")
         )
         verification.workloads = "removal-pending"
         _write_record(migration, kube)

@@ -190,3 +190,27 @@ def test_kept_workloads_stay_and_a_namespace_not_the_executions_is_never_touched
         twin.store.delete("v1/namespaces", NAMESPACE)
         controller.reconcile(1.0)
         _drop_entry(twin)
+
+
+def test_the_migrations_own_removal_names_what_is_left_when_it_stops_waiting(
+    twin: TwinCluster, controller: LoadBalancerController
+) -> None:
+    """The success path's wait ends in a warning of the report that names what is still there."""
+    from podcidr.steps.polling import wait_ceiling
+    from podcidr.steps.verify_load_balancers import MAX_REMOVE_SECONDS, remove_verification_workloads
+
+    _entry(twin, STOPPED)
+    kube = twin.kube()
+    try:
+        _public_nlb(twin, kube, controller)
+        (balancer,) = twin.local.admin_session().client("elbv2").describe_load_balancers()["LoadBalancers"]
+        migration = twin.migration(execution_arn=STOPPED)
+        migration.polls["RemoveVerificationWorkloads"] = wait_ceiling(MAX_REMOVE_SECONDS, migration.poll_seconds)
+        removed = remove_verification_workloads(migration, kube, elbv2=twin.clients.elbv2)
+        assert removed.verification.workloads == "removal-pending"
+        (warning,) = removed.warnings
+        assert f"Service {NAMESPACE}/podcidr-public-nlb" in warning
+        assert balancer["LoadBalancerName"] in warning and balancer["LoadBalancerArn"] in warning
+    finally:
+        controller.reconcile(1.0)
+        _drop_entry(twin)
