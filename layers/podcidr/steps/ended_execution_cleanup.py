@@ -22,6 +22,7 @@ The execution's input is read as ExecutionEnded has it (the event's), under the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,9 @@ class Cleanup(Contract):
     polls: int = 0
     wait_seconds: int = MAX_WAIT_SECONDS
     max_polls: int = WAIT_BUDGET_SECONDS // MAX_WAIT_SECONDS
+    started_at: float | None = None
+    """When the first round ran (epoch seconds): the loop ends WAIT_BUDGET_SECONDS later whatever its
+    rounds cost, so the Express execution keeps time to release the lock and notify."""
     left_behind: list[str] = Field(default_factory=list)
     access: str = "-"
     """The ended execution's access entry: revoked, kept, not-its-own, none, or why it could not go."""
@@ -83,6 +87,7 @@ def clean_up_ended_execution(
     elbv2: ElasticLoadBalancingv2Client,
     eks: EKSClient,
     principal: Callable[[], str],
+    now: Callable[[], float] = time.time,
 ) -> Cleanup:
     state = ended.cleanup
     if state.status in FINAL:
@@ -95,12 +100,14 @@ def clean_up_ended_execution(
     if state.status == "pending":
         poll = min(MAX_WAIT_SECONDS, max(1, _integer(given.get("pollSeconds"), MAX_WAIT_SECONDS)))
         state.wait_seconds, state.max_polls = poll, max(1, WAIT_BUDGET_SECONDS // poll)
+        state.started_at = now()
     verify = given.get("verify")
     if isinstance(verify, dict) and verify.get("keepWorkloads") is True:
         state.status = "kept"
         state.message = f"verify.keepWorkloads is set: the test namespace {NAMESPACE} and its load balancers are kept"
     else:
-        _remove(state, cluster, ended.execution_arn, connect, elbv2)
+        out_of_time = now() - (state.started_at or now()) >= WAIT_BUDGET_SECONDS
+        _remove(state, cluster, ended.execution_arn, connect, elbv2, out_of_time=out_of_time)
     if state.status in FINAL:
         state.access = _revoke_access(
             cluster, ended.execution_arn, given.get("keepClusterAccess") is True, eks, principal
@@ -122,6 +129,8 @@ def _remove(
     execution_arn: str,
     connect: Callable[[str], Kube],
     elbv2: ElasticLoadBalancingv2Client,
+    *,
+    out_of_time: bool,
 ) -> None:
     first = state.status == "pending"
     remaining: list[str] = []
@@ -154,7 +163,7 @@ def _remove(
         state.message = f"the test namespace {NAMESPACE} and its load balancers are removed"
         return
     state.polls += 1
-    if state.polls >= state.max_polls:
+    if state.polls >= state.max_polls or out_of_time:
         state.status, state.left_behind = "left-behind", remaining
         state.message = (
             f"the clean-up could not finish; left behind in cluster {cluster}: {'; '.join(remaining)}. "

@@ -83,7 +83,7 @@ def _drop_entry(twin: TwinCluster) -> None:
         )
 
 
-def _round(twin: TwinCluster, kube: Kube, cleanup: Cleanup, **given: Any) -> Cleanup:
+def _round(twin: TwinCluster, kube: Kube, cleanup: Cleanup, now: float = 1000.0, **given: Any) -> Cleanup:
     ended = EndedExecution(
         execution_arn=STOPPED,
         status="ABORTED",
@@ -97,6 +97,7 @@ def _round(twin: TwinCluster, kube: Kube, cleanup: Cleanup, **given: Any) -> Cle
         elbv2=twin.clients.elbv2,
         eks=twin.clients.eks,
         principal=lambda: twin.role_arn,
+        now=lambda: now,
     )
 
 
@@ -211,6 +212,22 @@ def test_the_migrations_own_removal_names_what_is_left_when_it_stops_waiting(
         (warning,) = removed.warnings
         assert f"Service {NAMESPACE}/podcidr-public-nlb" in warning
         assert balancer["LoadBalancerName"] in warning and balancer["LoadBalancerArn"] in warning
+    finally:
+        controller.reconcile(1.0)
+        _drop_entry(twin)
+
+
+def test_the_loop_ends_on_time_whatever_its_rounds_cost(twin: TwinCluster, controller: LoadBalancerController) -> None:
+    """An Express execution lasts 5 minutes at most: past the budget the clean-up names what is left."""
+    _entry(twin, STOPPED)
+    kube = twin.kube()
+    try:
+        _public_nlb(twin, kube, controller)
+        first = _round(twin, kube, Cleanup(), now=1000.0)
+        assert (first.status, first.started_at) == ("removing", 1000.0)
+        assert _round(twin, kube, first.model_copy(), now=1179.0).status == "removing"
+        late = _round(twin, kube, first.model_copy(), now=1180.0)
+        assert late.status == "left-behind" and late.polls == 2 < late.max_polls
     finally:
         controller.reconcile(1.0)
         _drop_entry(twin)
