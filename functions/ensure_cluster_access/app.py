@@ -1,7 +1,9 @@
 """EnsureClusterAccess: an access entry with AmazonEKSClusterAdminPolicy for the role podcidr's cluster
 functions share (the caller's), adopted if present; ClusterAccessDenied on CONFIG_MAP-only clusters.
 
-Event: the migration document ($.migration). Returns it with `clusterAccess` and `changes`.
+Event: {"migration": <the migration document>, "executionArn": <this execution's ARN>} (the ARN is tagged
+on an entry it creates, for ExecutionEnded's clean-up), or the document alone. Returns the document with
+`clusterAccess` and `changes`.
 """
 
 from __future__ import annotations
@@ -24,9 +26,12 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    migration = Migration.model_validate(event)
+    wrapped = "migration" in event and "executionArn" in event
+    migration = Migration.model_validate(event["migration"] if wrapped else event)
+    execution_arn = str(event["executionArn"]) if wrapped else None
+    migration.execution_arn = execution_arn or migration.execution_arn
     aws = runtime().aws
     with timed(migration, "EnsureClusterAccess"):
-        ensure_cluster_access(migration, aws.eks, aws.sts)
+        ensure_cluster_access(migration, aws.eks, aws.sts, execution_arn)
     logger.info("cluster access", extra={"access": migration.cluster_access and migration.cluster_access.to_json()})
     return migration.to_json()

@@ -29,6 +29,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     after_failure = bool(event.get("afterFailure")) and "migration" in event
     migration = Migration.model_validate(event["migration"] if after_failure else event)
     with timed(migration, "RemoveVerificationWorkloads"):
-        remove_verification_workloads(migration, runtime().connect(migration.cluster_name), wait=not after_failure)
+        found = runtime()
+        remove_verification_workloads(
+            migration, found.connect(migration.cluster_name), wait=not after_failure, elbv2=found.aws.elbv2
+        )
     logger.info("verification workloads", extra={"workloads": migration.verification.workloads})
     return migration.to_json()

@@ -48,6 +48,12 @@ from botocore.exceptions import ClientError
 
 from localcloud.aws.protocol import StartResponse, WsgiApp, WsgiEnviron, call, read_body
 from localcloud.cluster.events import EventRecorder
+from localcloud.cluster.lb_frontend import (
+    SourceRangesInvalid,
+    delete_frontend_group,
+    ensure_frontend_group,
+    frontend_group_of,
+)
 from localcloud.cluster.lb_security_groups import (
     SecurityGroupsNotFound,
     SecurityGroupsUnusable,
@@ -110,6 +116,8 @@ class Stack:
     deregistration_delay: dict[str, int] = field(default_factory=dict)
     """Target group ARN -> deregistration_delay.timeout_seconds."""
     published: bool = False
+    frontend_group: str | None = None
+    """The managed frontend security group (lb_frontend), when no `...-security-groups` names one."""
 
 
 @dataclass
@@ -334,6 +342,8 @@ class LoadBalancerController:
             if obj["metadata"].get("deletionTimestamp") or not still_ours:
                 if key in self.stacks:
                     self._delete(self.stacks[key])
+                else:  # never deployed (a refused load balancer): its frontend group may exist
+                    self._delete_frontend_group(key, obj)
                 self._finalizer(key, obj, add=False)
                 continue
             try:
@@ -391,6 +401,8 @@ class LoadBalancerController:
         except SecurityGroupsUnusable as error:
             raise DeployError(_elb_error("CreateLoadBalancer", str(error))) from error
         backends = self._backends(kind, obj, target_type)
+        if raw_groups is None:
+            groups = [self._frontend_group(key, obj, lb_type, backends)]
         # deploy: what ELBv2 would refuse
         for subnet in subnets:
             address = mapping.get(subnet.subnet_id)
@@ -450,6 +462,7 @@ class LoadBalancerController:
             interfaces=[],
             addresses={},
             created_at=now,
+            frontend_group=groups[0] if raw_groups is None else None,
         )
         lb_id = stack.arn.rsplit("/", 1)[-1]
         prefix = "net" if lb_type == "network" else "app"
@@ -503,6 +516,27 @@ class LoadBalancerController:
                     DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}],
                 )
         return stack
+
+    def _frontend_group(
+        self, key: tuple[str, str, str], obj: Obj, lb_type: str, backends: list[tuple[str, int, int, str]]
+    ) -> str:
+        ports = [(protocol.lower(), port) for _, port, _, protocol in backends] if lb_type == "network" else []
+        try:
+            return ensure_frontend_group(
+                self.network.ec2,
+                vpc_id=self.vpc_id,
+                cluster=self.cluster_name,
+                kind=key[0],
+                obj=obj,
+                ports=ports or [("tcp", 80)],  # an ALB: its one HTTP:80 listener
+            )
+        except SourceRangesInvalid as error:
+            raise ModelError(str(error)) from error
+
+    def _delete_frontend_group(self, key: tuple[str, str, str], obj: Obj) -> None:
+        group = frontend_group_of(self.network.ec2, vpc_id=self.vpc_id, cluster=self.cluster_name, obj=obj)
+        if group is not None:
+            delete_frontend_group(self.network.ec2, group)
 
     def _target_group_attributes(self, kind: str, annotations: dict[str, str], arn: str) -> int:
         """Apply the `...target-group-attributes` annotation; returns the deregistration delay in force."""
@@ -800,6 +834,8 @@ class LoadBalancerController:
                         set_condition(self.store, pod, binding, "healthy", "", "")
         for eni in stack.interfaces:
             self.network.delete_interface(eni)
+        if stack.frontend_group is not None:
+            delete_frontend_group(self.network.ec2, stack.frontend_group)
         self.stacks.pop(stack.key, None)
 
     def _finalizer(self, key: tuple[str, str, str], obj: Obj, *, add: bool) -> None:
@@ -880,6 +916,7 @@ class LoadBalancerController:
                     "subnets": stack.subnets,
                     "addresses": stack.addresses,
                     "fixedAddresses": stack.fixed_addresses,
+                    "frontendSecurityGroup": stack.frontend_group,
                     "targets": targets,
                 }
             )

@@ -16,6 +16,7 @@ from typing import Any
 from localcloud.kube.errors import ApiError, invalid
 from localcloud.kube.resources import ResourceType
 from localcloud.kube.selectors import from_label_selector, labels_match
+from localcloud.kube.source_ranges import source_range_causes
 
 Obj = dict[str, Any]
 
@@ -322,6 +323,7 @@ def _service_factory(ips: ClusterIPs) -> Callable[[Obj, Obj | None], list[tuple[
             spec.setdefault("externalTrafficPolicy", "Cluster")
         if spec["type"] == "LoadBalancer":
             spec.setdefault("allocateLoadBalancerNodePorts", True)
+        causes += source_range_causes(obj)
         obj.setdefault("status", {}).setdefault("loadBalancer", {})
         return causes
 

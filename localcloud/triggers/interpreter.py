@@ -127,14 +127,16 @@ def patch_aws_sdk_member_names() -> None:
 
 
 def patch_interpreter() -> None:
-    """Every fix above, the startExecution integration (child executions), Map iteration errors and the
-    history limit."""
+    """Every fix above, the startExecution integration (child executions), Map iteration errors, the
+    history limit and stops inside a Map."""
     from localcloud.triggers.child_executions import patch_start_execution_integration
     from localcloud.triggers.history_limit import patch_history_limit
     from localcloud.triggers.map_iteration_errors import patch_map_iteration_errors
+    from localcloud.triggers.stopped_execution import patch_stopped_execution
 
     patch_context_start_time()
     patch_aws_sdk_member_names()
     patch_start_execution_integration()
     patch_map_iteration_errors()
     patch_history_limit()
+    patch_stopped_execution()

@@ -17,6 +17,7 @@ from localcloud.template import PROJECT_ROOT, Account, FunctionSpec, Template
 
 CLUSTER_FUNCTIONS = {
     "ApplyEniConfigsFunction",
+    "CleanUpEndedExecutionFunction",
     "ClusterPreflightFunction",
     "DeployVerificationWorkloadFunction",
     "RemoveVerificationWorkloadsFunction",

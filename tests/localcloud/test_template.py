@@ -101,7 +101,7 @@ def test_cluster_functions_subnets_reach_plan_as_a_list_parameter() -> None:
         for logical_id, resource in template.resources.items()
         if resource.get("Properties", {}).get("Role") == {"Fn::GetAtt": ["ClusterFunctionsRole", "Arn"]}
     ]
-    assert len(cluster_functions) == 10  # with RevokeClusterAccess
+    assert len(cluster_functions) == 11  # with RevokeClusterAccess and CleanUpEndedExecution
     for logical_id in cluster_functions:
         vpc = template.resources[logical_id]["Properties"]["VpcConfig"]
         assert vpc["Fn::If"][0] == "ClusterFunctionsInVpc", logical_id

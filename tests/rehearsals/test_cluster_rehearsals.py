@@ -95,6 +95,7 @@ def test_seed_migrates_then_a_rerun_changes_nothing() -> None:
     assert [ng["name"] for ng in state["clusters"][0]["nodegroups"]] == ["managed-ng-podcidr"]
     assert [check["kind"] for check in report["verification"]["loadBalancers"]] == ["alb", "public-nlb", "private-nlb"]
     assert all(c["healthyTargets"] == 3 and c["targetsInPodCidr"] for c in report["verification"]["loadBalancers"])
+    assert all(c["sourceCidrs"] == ["172.31.0.0/16"] for c in report["verification"]["loadBalancers"])  # the VPC's
     assert state["loadBalancers"] == [] and cluster["loadBalancers"] == []  # verified, then removed
     assert report["verification"]["pods"]["outside"] == []
     assert report["cni"]["changed"] is True and len(report["eniConfigs"]) == 3

@@ -1,5 +1,6 @@
 """Step Functions on the twin where moto's interpreter differs from AWS: child executions
-(`states:startExecution.sync:2`), the 25,000-event history limit and the 256 KB data limit."""
+(`states:startExecution.sync:2`), the 25,000-event history limit, the 256 KB data limit and a stop
+inside a Map."""
 
 from __future__ import annotations
 
@@ -186,3 +187,44 @@ def test_a_state_output_over_256_kb_fails_with_data_limit_exceeded(twin: twin_mo
     document = {"document": "x" * (150 * 1024)}  # fits once (an input), not twice (an output)
     result = _run(twin, doubled, document)
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_an_execution_stopped_inside_a_map_ends_aborted_without_its_catch(twin: twin_module.Twin, sfn: Any) -> None:
+    """On AWS StopExecution ends the execution ABORTED, whatever runs; moto failed the Map's aborted
+    iterations on their details and ended FAILED (States.Runtime), after running nothing of the Catch."""
+    import time
+
+    looping = {"Type": "Wait", "Seconds": 1, "Next": "Loop"}
+    arn = _machine(
+        sfn,
+        "stopped-in-map",
+        {
+            "Checks": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "INLINE"},
+                    "StartAt": "Loop",
+                    "States": {"Loop": looping},
+                },
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "AfterFailure"}],
+                "Next": "Done",
+            },
+            "AfterFailure": {"Type": "Pass", "Next": "Done"},
+            "Done": {"Type": "Succeed"},
+        },
+        "Checks",
+    )
+    execution = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": [1, 2, 3]}))["executionArn"]
+    time.sleep(1.5)
+    sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped by hand")
+    deadline = time.monotonic() + 20
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"
+    entered = [
+        e["stateEnteredEventDetails"]["name"]
+        for e in sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        if "stateEnteredEventDetails" in e
+    ]
+    assert "AfterFailure" not in entered

@@ -193,6 +193,9 @@ def test_failed_execution_releases_its_lock_and_notifies(twin_factory: Any) -> N
     assert notification["outcome"] == "FAILED"
     assert notification["error"] == "ClusterNotFound"
     assert notification["console"].endswith(result.arn)
+    # a failed execution's clean-up runs too: here there is no cluster to clean
+    assert notification["cleanup"].startswith("cluster no-such-cluster cannot be reached")
+    assert notification["cleanup"].endswith("cluster access entry: none")
 
 
 def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_factory: Any) -> None:

@@ -26,6 +26,9 @@ MAX_PROBLEMS_SHOWN = 10
 Functions' 32 KB cause limit whatever the input."""
 MAX_ENI_CONFIG_SECURITY_GROUPS = 5
 """An ENI takes at most 5 security groups (the VPC quota's default)."""
+MAX_SOURCE_CIDRS = 60
+"""A security group takes 60 inbound rules (the VPC quota's default); the controller's frontend group
+of a test load balancer has one rule per source CIDR and listener port (one port)."""
 
 CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")
 """EKS CreateCluster's rule: letters, digits, hyphens and underscores, starting alphanumeric, 1..100."""
@@ -97,6 +100,46 @@ def _ipv4_block(value: str) -> str:
     return value
 
 
+def source_cidr_pattern() -> str:
+    """The IPv4 blocks /1../32 with their host bits zero, as one regular expression (the API's model)."""
+    per_prefix = []
+    for prefix in range(1, 33):
+        whole, bits = divmod(prefix, 8)
+        octets = [_OCTET] * whole
+        if bits:
+            octets.append(_octet_values(2 ** (8 - bits)))
+        octets += ["0"] * (4 - len(octets))
+        per_prefix.append("\\.".join(octets) + f"/{prefix}")
+    return f"^({'|'.join(per_prefix)})$"
+
+
+def _source_cidr(value: str) -> str:
+    """One IPv4 block a test load balancer accepts traffic from: never the whole internet."""
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as error:
+        raise ValueError(
+            f"{value!r} is not an IPv4 CIDR block with its host bits zero ({error}); e.g. 203.0.113.0/24"
+        ) from None
+    if str(network) != value:
+        raise ValueError(f"{value!r} is not written as AWS writes a CIDR block; write {network}")
+    if network.prefixlen == 0:
+        raise ValueError(
+            f"{value} would open the test load balancers to the whole internet; give the blocks that may reach "
+            "them (omit verify.sourceCidrs for the VPC's own blocks)"
+        )
+    return value
+
+
+def _not_everyone(values: list[str]) -> list[str]:
+    if str(next(iter(ipaddress.collapse_addresses(ipaddress.IPv4Network(v) for v in values)), "")) == "0.0.0.0/0":
+        raise ValueError(
+            f"together {', '.join(values)} cover the whole internet (0.0.0.0/0); give the blocks that may reach "
+            "the test load balancers (omit verify.sourceCidrs for the VPC's own blocks)"
+        )
+    return values
+
+
 def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
         if not pattern.fullmatch(value):
@@ -122,6 +165,7 @@ UNIQUE = AfterValidator(_unique)
 UNIQUE_SCHEMA = Field(json_schema_extra={"uniqueItems": True})
 
 Ipv4Block = Annotated[str, AfterValidator(_ipv4_block), _pattern(ipv4_block_pattern())]
+SourceCidr = Annotated[str, AfterValidator(_source_cidr), _pattern(source_cidr_pattern())]
 ClusterName = Annotated[
     str,
     _matching(CLUSTER_NAME, "EKS cluster name (letters, digits, - and _, starting alphanumeric, 1 to 100)"),
@@ -168,6 +212,10 @@ class VerifyOptions(Contract):
     )
     image: str = Field(default=DEFAULT_IMAGE, min_length=1, max_length=512, pattern=_IMAGE)
     keep_workloads: bool = False
+    source_cidrs: Annotated[list[SourceCidr], UNIQUE, AfterValidator(_not_everyone), UNIQUE_SCHEMA] | None = Field(
+        default=None, min_length=1, max_length=MAX_SOURCE_CIDRS
+    )
+    """Who may reach the internet-facing test load balancers; default: the VPC's IPv4 blocks (Plan)."""
 
     @model_validator(mode="before")
     @classmethod

@@ -185,6 +185,9 @@ class LoadBalancerCheck(Contract):
     status: str | None = None
     """Where the check stands (provisioning, done); drives the verification loop."""
     target_ips: list[str] = Field(default_factory=list)
+    source_cidrs: list[str] = Field(default_factory=list)
+    """Who may reach the load balancer (its frontend security group's sources): verify.sourceCidrs or
+    the VPC's IPv4 blocks, decided at Plan."""
     polls: dict[str, int] = Field(default_factory=dict)
     changes: int = 0
 
@@ -264,6 +267,9 @@ class Migration(Contract):
     unmanaged_capacity: list[UnmanagedCapacity] = Field(default_factory=list)
     keep_cluster_access: bool = False
     """The input's keepClusterAccess."""
+    execution_arn: str | None = None
+    """This execution's ARN (EnsureClusterAccess records it): it marks the access entry and the test
+    namespace this execution makes, which ExecutionEnded removes after a stop, a time-out or a failure."""
     skipped: list[str] = Field(default_factory=list)
     """Checks a dry run could not make without cluster access, each saying why."""
     warnings: list[str] = Field(default_factory=list)

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 POLICY_NAME = "AmazonEKSClusterAdminPolicy"
 OWNER_TAG = "podcidr:cluster"
+EXECUTION_TAG = "podcidr:execution"
+"""The ARN of the execution that created the entry: ExecutionEnded's clean-up removes the entry of a
+stopped or timed-out execution by it (that execution's own RevokeClusterAccess never ran)."""
 _ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<name>[^/]+)/.+$")
 _ROLE = re.compile(r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d+):role/(?:.*/)?(?P<name>[^/]+)$")
 
@@ -62,7 +65,9 @@ def _switch_hint(cluster_name: str) -> str:
     )
 
 
-def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) -> Migration:
+def ensure_cluster_access(
+    migration: Migration, eks: EKSClient, sts: STSClient, execution_arn: str | None = None
+) -> Migration:
     name = migration.cluster_name
     with transient_faults_retried("eks:DescribeCluster"):
         cluster = eks.describe_cluster(name=name)["cluster"]
@@ -88,7 +93,7 @@ def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) 
     except ClientError as error:
         if error_code(error) != "ResourceNotFoundException":
             raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
-        if _create_entry(eks, name, principal):
+        if _create_entry(eks, name, principal, execution_arn):
             migration.changes += 1
             counted += 1
             created = True
@@ -118,15 +123,11 @@ def ensure_cluster_access(migration: Migration, eks: EKSClient, sts: STSClient) 
     return migration
 
 
-def _create_entry(eks: EKSClient, name: str, principal: str) -> bool:
+def _create_entry(eks: EKSClient, name: str, principal: str, execution_arn: str | None) -> bool:
+    tags = {OWNER_TAG: name, **({EXECUTION_TAG: execution_arn} if execution_arn else {})}
     try:
         with transient_faults_retried("eks:CreateAccessEntry"):
-            eks.create_access_entry(
-                clusterName=name,
-                principalArn=principal,
-                type="STANDARD",
-                tags={OWNER_TAG: name},
-            )
+            eks.create_access_entry(clusterName=name, principalArn=principal, type="STANDARD", tags=tags)
     except ClientError as error:
         if error_code(error) == "ResourceInUseException":
             return False  # created meanwhile (a lost response of an earlier attempt): adopt it

@@ -668,10 +668,17 @@ class _Planner:
                     FixedAddress(subnet_id=s.subnet_id, ip=str(fixed_address(s.network, used.get(s.subnet_id, ()))))
                     for s in subnets
                 ]
-            checks.append(LoadBalancerCheck(kind=kind, fixed_addresses=addresses))
+            checks.append(LoadBalancerCheck(kind=kind, fixed_addresses=addresses, source_cidrs=self._source_cidrs()))
         return Verification(
             load_balancers=checks, image=self.request.verify.image, keep_workloads=self.request.verify.keep_workloads
         )
+
+    def _source_cidrs(self) -> list[str]:
+        """verify.sourceCidrs, else the VPC's associated IPv4 blocks (its clients): never 0.0.0.0/0."""
+        given = self.request.verify.source_cidrs
+        if given:
+            return list(given)
+        return [block.cidr for block in self.topology.vpc.blocks if block.state == "associated"]
 
     def _skipped(self) -> list[str]:
         if not self.request.dry_run:

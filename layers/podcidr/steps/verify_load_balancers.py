@@ -31,6 +31,7 @@ from podcidr.steps.load_balancer_refusal import controller_refusal
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
+from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -45,11 +46,15 @@ PROVISIONING = "provisioning"
 DONE = "done"
 PREVIOUSLY_VERIFIED = "previously-verified"
 VERIFIED_BEFORE = "verified-before"
+EXECUTION_ANNOTATION = "podcidr/execution"
+"""On the test namespace: the execution using it; ExecutionEnded's clean-up removes only its own."""
 RECORD = "podcidr-verification"
 """ConfigMap in kube-system: the pod CIDR and the load-balancer kinds a passed verification covered."""
 KUBE_SYSTEM = "kube-system"
 LB_ANNOTATION = "service.beta.kubernetes.io/aws-load-balancer-"
 ALB_ANNOTATION = "alb.ingress.kubernetes.io/"
+INBOUND_CIDRS = ALB_ANNOTATION + "inbound-cidrs"
+"""Sources of the ALB's frontend security group (the controller's default: 0.0.0.0/0)."""
 _LABELS = {MANAGED_BY_LABEL: MANAGED_BY, "app.kubernetes.io/name": APP}
 
 
@@ -70,8 +75,11 @@ def object_name(kind: LoadBalancerKind) -> str:
 # --- the workload ---------------------------------------------------------------------------------
 
 
-def namespace_body(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(_LABELS)}}
+def namespace_body(name: str, execution_arn: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "labels": dict(_LABELS)}
+    if execution_arn:
+        metadata["annotations"] = {EXECUTION_ANNOTATION: execution_arn}
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
 def deployment_body(image: str) -> dict[str, Any]:
@@ -146,7 +154,7 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
         return migration
     try:
         with kube_faults(f"create Namespace {namespace}", cluster):
-            kube.core.create_namespace(as_model(k8s.V1Namespace, namespace_body(namespace)))
+            kube.core.create_namespace(as_model(k8s.V1Namespace, namespace_body(namespace, migration.execution_arn)))
         migration.changes += 1
     except ApiException as error:
         if api_status(error) != 409:
@@ -163,6 +171,7 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
                 f"Namespace {namespace} is still terminating from an earlier verification; run podcidr again "
                 "in a few minutes."
             ) from error
+        _claim(kube, migration, found)
     if _create_if_missing(
         kube,
         cluster,
@@ -175,6 +184,17 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
         migration.changes += 1
     verification.workloads = "deployed"
     return migration
+
+
+def _claim(kube: Kube, migration: Migration, found: dict[str, Any]) -> None:
+    """An adopted namespace (kept by an earlier run) is this execution's from now on: its clean-up's."""
+    execution = migration.execution_arn
+    if not execution or found.get("metadata", {}).get("annotations", {}).get(EXECUTION_ANNOTATION) == execution:
+        return
+    namespace = migration.verification.namespace
+    with kube_faults(f"patch Namespace {namespace}", migration.cluster_name):
+        kube.core.patch_namespace(namespace, {"metadata": {"annotations": {EXECUTION_ANNOTATION: execution}}})
+    migration.changes += 1
 
 
 def _create_if_missing(kube: Kube, cluster: str, kind: str, name: str, create: Any) -> bool:
@@ -203,6 +223,7 @@ def service_body(task: LoadBalancerTask) -> dict[str, Any]:
     else:
         spec["type"] = "LoadBalancer"
         spec["loadBalancerClass"] = "service.k8s.aws/nlb"
+        spec["loadBalancerSourceRanges"] = _source_cidrs(task)  # the frontend group's sources
         annotations[LB_ANNOTATION + "nlb-target-type"] = "ip"
         if kind == "public-nlb":
             annotations[LB_ANNOTATION + "scheme"] = "internet-facing"
@@ -227,7 +248,11 @@ def ingress_body(task: LoadBalancerTask) -> dict[str, Any]:
         "metadata": {
             "name": name,
             "labels": dict(_LABELS),
-            "annotations": {ALB_ANNOTATION + "scheme": "internet-facing", ALB_ANNOTATION + "target-type": "ip"},
+            "annotations": {
+                ALB_ANNOTATION + "scheme": "internet-facing",
+                ALB_ANNOTATION + "target-type": "ip",
+                INBOUND_CIDRS: ",".join(_source_cidrs(task)),
+            },
         },
         "spec": {
             "ingressClassName": "alb",
@@ -246,6 +271,17 @@ def ingress_body(task: LoadBalancerTask) -> dict[str, Any]:
             ],
         },
     }
+
+
+def _source_cidrs(task: LoadBalancerTask) -> list[str]:
+    """Who may reach the load balancer: never everyone (the controller's default without them)."""
+    cidrs = task.check.source_cidrs
+    if not cidrs or "0.0.0.0/0" in cidrs:
+        raise VerificationFailed(
+            f"The {task.check.kind} check has no source CIDRs other than the whole internet ({cidrs or 'none'}); "
+            "podcidr never opens a test load balancer to everyone. Give verify.sourceCidrs and run podcidr again."
+        )
+    return list(cidrs)
 
 
 def _ceiling(task: LoadBalancerTask) -> int:
@@ -437,9 +473,12 @@ def _raw_events(task: LoadBalancerTask, kube: Kube) -> list[dict[str, Any]]:
 # --- removal --------------------------------------------------------------------------------------
 
 
-def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool = True) -> Migration:
+def remove_verification_workloads(
+    migration: Migration, kube: Kube, wait: bool = True, elbv2: ElasticLoadBalancingv2Client | None = None
+) -> Migration:
     """Delete the test namespace (and with it the Services and Ingress, whose load balancers the
-    controller then deletes). With `wait`, report `removing` until the namespace is gone."""
+    controller then deletes). With `wait`, report `removing` until the namespace is gone; past the
+    ceiling, a warning names what is left (with `elbv2`, its load balancers too)."""
     verification = migration.verification
     cluster, namespace = migration.cluster_name, verification.namespace
     if verification.keep_workloads:
@@ -477,9 +516,12 @@ def remove_verification_workloads(migration: Migration, kube: Kube, wait: bool =
     checks = migration.polls.get("RemoveVerificationWorkloads", 0) + 1
     migration.polls["RemoveVerificationWorkloads"] = checks
     if checks > ceiling:
+        left = namespace_objects(kube, cluster, namespace)
+        left += controller_load_balancers(elbv2, cluster, namespace) if elbv2 is not None else []
         migration.warnings.append(
             f"Namespace {namespace} was still terminating after {checks - 1} checks; its load balancers are removed "
-            "by the AWS Load Balancer Controller once its Services and Ingress are gone. Check it later."
+            "by the AWS Load Balancer Controller once its Services and Ingress are gone. Check it later"
+            + (f"; left for now: {'; '.join(left)}." if left else ".")
         )
         verification.workloads = "removal-pending"
         _write_record(migration, kube)

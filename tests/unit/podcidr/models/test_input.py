@@ -107,3 +107,15 @@ def test_unknown_keys_are_refused_by_name(document: dict[str, Any], key: str) ->
 @pytest.mark.parametrize("document", [None, [], "eksworkshop", 3])
 def test_not_an_object(document: Any) -> None:
     assert "JSON object" in invalid(document)
+
+
+def test_source_cidrs_that_together_cover_the_internet_are_refused() -> None:
+    """A rule of the model alone (the API's schema checks each entry, not their union)."""
+    cause = invalid({"clusterName": "c", "verify": {"sourceCidrs": ["0.0.0.0/1", "128.0.0.0/1"]}})
+    assert "together 0.0.0.0/1, 128.0.0.0/1 cover the whole internet" in cause
+
+
+def test_source_cidrs_are_kept_as_given() -> None:
+    parsed = parse_execution_input({"clusterName": "c", "verify": {"sourceCidrs": ["203.0.113.0/24", "10.0.0.0/8"]}})
+    assert parsed.verify.source_cidrs == ["203.0.113.0/24", "10.0.0.0/8"]
+    assert parse_execution_input({"clusterName": "c"}).verify.source_cidrs is None

@@ -588,7 +588,7 @@ def test_private_nlb_with_fixed_addresses_verified_and_a_stray_target_named(twin
         pod_cidr="100.64.0.0/16",
         namespace="podcidr-verify",
         poll_seconds=1,
-        check=LoadBalancerCheck(kind="private-nlb", fixed_addresses=fixed),
+        check=LoadBalancerCheck(kind="private-nlb", fixed_addresses=fixed, source_cidrs=["172.31.0.0/16"]),
     )
     try:
         verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
@@ -616,7 +616,7 @@ def test_private_nlb_with_fixed_addresses_verified_and_a_stray_target_named(twin
             pod_cidr="100.64.0.0/16",
             namespace="podcidr-verify",
             poll_seconds=1,
-            check=LoadBalancerCheck(kind="public-nlb"),
+            check=LoadBalancerCheck(kind="public-nlb", source_cidrs=["172.31.0.0/16"]),
         )
         verify_load_balancer(stray, kube, twin.clients.elbv2, twin.clients.ec2)
         _publish(twin, stray, ["100.64.1.11", "172.31.48.77"])

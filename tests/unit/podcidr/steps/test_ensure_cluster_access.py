@@ -134,3 +134,15 @@ def test_an_entry_that_existed_before_or_asked_to_be_kept_stays(twin_aws: TwinAw
     assert revoke_cluster_access(kept, twin_aws.clients.eks).cluster_access.revoked is False  # type: ignore[union-attr]
     assert twin_aws.mutating() == ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy"]
     assert twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn) is not None
+
+
+def test_the_entry_it_creates_names_the_execution_for_the_clean_up_after_a_stop(twin_aws: TwinAws) -> None:
+    """ExecutionEnded's clean-up of a stopped execution revokes the entry only if that execution made it."""
+    execution = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:run-1"
+    _forget_entry(twin_aws)
+    ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution)
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None
+    assert entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": execution}
+    ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution + "-later")
+    assert entry.tags["podcidr:execution"] == execution  # found, not made: the later one does not claim it

@@ -295,3 +295,13 @@ def test_node_route_table_missing(aws: None) -> None:
     cause = raised.value.cause
     assert "ap-southeast-1a" in cause
     assert topology.route_table_ids["private"] in cause and topology.route_table_ids["isolated"] in cause
+
+
+def test_test_load_balancers_accept_the_vpcs_blocks_unless_sources_are_given(aws: None) -> None:
+    """verify.sourceCidrs is decided at Plan (retries of VerifyLoadBalancer agree): the VPC's
+    associated IPv4 blocks by default, never 0.0.0.0/0."""
+    build(seed_spec(secondary_cidrs=["172.30.0.0/16"]))
+    defaults = {tuple(c.source_cidrs) for c in planned().verification.load_balancers}
+    assert defaults == {("172.31.0.0/16", "172.30.0.0/16")}
+    given = planned({"clusterName": "eksworkshop", "verify": {"sourceCidrs": ["203.0.113.0/24"]}})
+    assert {tuple(c.source_cidrs) for c in given.verification.load_balancers} == {("203.0.113.0/24",)}

@@ -68,7 +68,7 @@ def _task(twin: TwinCluster, fixed: list[FixedAddress]) -> LoadBalancerTask:
         pod_cidr="100.64.0.0/16",
         namespace="podcidr-verify",
         poll_seconds=1,
-        check=LoadBalancerCheck(kind="private-nlb", fixed_addresses=fixed),
+        check=LoadBalancerCheck(kind="private-nlb", fixed_addresses=fixed, source_cidrs=["172.31.0.0/16"]),
     )
 
 

@@ -1,0 +1,229 @@
+"""CleanUpEndedExecution (DESIGN.md steps 11 and 13, where the migration could not): the ExecutionEnded
+machine calls it for a migration that was stopped (ABORTED) or timed out (TIMED_OUT), whose own
+clean-up states never ran, while that execution still holds the cluster's lock; and for one that
+failed and released the lock itself (its failure path deleted the namespace without waiting, or
+could not).
+
+One call per round of ExecutionEnded's wait loop:
+- the first call deletes the test namespace podcidr-verify if it is that execution's (labelled
+  managed-by podcidr and annotated `podcidr/execution` with its ARN: never one an earlier run kept or
+  another execution made), and with it the Ingress and Services whose load balancers the AWS Load
+  Balancer Controller then deletes; later calls only look;
+- each call reports `removing` while the namespace or a load balancer the controller made for it
+  (tagged `elbv2.k8s.aws/cluster` = the cluster and `service.k8s.aws/stack` / `ingress.k8s.aws/stack`
+  = podcidr-verify/...) remains, then `removed`; after `maxPolls` calls, `left-behind`, naming what
+  remains (the Express machine lasts at most 5 minutes: the loop is bounded within it);
+- `verify.keepWorkloads` keeps them (`kept`);
+- once done, the access entry goes if the ended execution created it (tagged `podcidr:execution`
+  with its ARN by EnsureClusterAccess) and `keepClusterAccess` is not set; an entry found before, or
+  another execution's, stays.
+The execution's input is read as ExecutionEnded has it (the event's), under the stack's DefaultInput.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+from kubernetes.client.exceptions import ApiException
+from pydantic import Field
+
+from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.errors import ClusterAccessDenied, ClusterNotActive, ClusterNotFound
+from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, kube_faults
+from podcidr.models.base import Contract
+from podcidr.models.input import CLUSTER_NAME
+from podcidr.models.migration import Verification
+from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
+from podcidr.steps.support import plain
+from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
+from podcidr.steps.verify_load_balancers import EXECUTION_ANNOTATION
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
+
+NAMESPACE: str = Verification.model_fields["namespace"].default
+CLEANED_AFTER = ("ABORTED", "TIMED_OUT", "FAILED")
+WAIT_BUDGET_SECONDS = 180
+"""The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves."""
+MAX_WAIT_SECONDS = 20
+
+
+class Cleanup(Contract):
+    """Where the clean-up stands; ExecutionEnded passes it back on each round and notifies `message`."""
+
+    status: str = "pending"
+    """pending, removing, then removed, kept, nothing or left-behind."""
+    polls: int = 0
+    wait_seconds: int = MAX_WAIT_SECONDS
+    max_polls: int = WAIT_BUDGET_SECONDS // MAX_WAIT_SECONDS
+    started_at: float | None = None
+    """When the first round ran (epoch seconds): the loop ends WAIT_BUDGET_SECONDS later whatever its
+    rounds cost, so the Express execution keeps time to release the lock and notify."""
+    left_behind: list[str] = Field(default_factory=list)
+    access: str = "-"
+    """The ended execution's access entry: revoked, kept, not-its-own, none, or why it could not go."""
+    message: str = "-"
+
+
+class EndedExecution(Contract):
+    execution_arn: str
+    status: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    cleanup: Cleanup = Field(default_factory=Cleanup)
+
+
+FINAL = ("removed", "kept", "nothing", "left-behind")
+
+
+def clean_up_ended_execution(
+    ended: EndedExecution,
+    *,
+    default_input: dict[str, Any],
+    connect: Callable[[str], Kube],
+    elbv2: ElasticLoadBalancingv2Client,
+    eks: EKSClient,
+    principal: Callable[[], str],
+    now: Callable[[], float] = time.time,
+) -> Cleanup:
+    state = ended.cleanup
+    if state.status in FINAL:
+        return state
+    given = {**default_input, **ended.input}
+    cluster = given.get("clusterName")
+    if ended.status not in CLEANED_AFTER or not isinstance(cluster, str) or not CLUSTER_NAME.fullmatch(cluster):
+        state.status, state.message = "nothing", f"nothing to clean up after a {ended.status} execution"
+        return state
+    if state.status == "pending":
+        poll = min(MAX_WAIT_SECONDS, max(1, _integer(given.get("pollSeconds"), MAX_WAIT_SECONDS)))
+        state.wait_seconds, state.max_polls = poll, max(1, WAIT_BUDGET_SECONDS // poll)
+        state.started_at = now()
+    verify = given.get("verify")
+    if isinstance(verify, dict) and verify.get("keepWorkloads") is True:
+        state.status = "kept"
+        state.message = f"verify.keepWorkloads is set: the test namespace {NAMESPACE} and its load balancers are kept"
+    else:
+        out_of_time = now() - (state.started_at or now()) >= WAIT_BUDGET_SECONDS
+        _remove(state, cluster, ended.execution_arn, connect, elbv2, out_of_time=out_of_time)
+    if state.status in FINAL:
+        state.access = _revoke_access(
+            cluster, ended.execution_arn, given.get("keepClusterAccess") is True, eks, principal
+        )
+        state.message += f"; cluster access entry: {state.access}"
+    return state
+
+
+def _integer(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+# --- the test workloads ---------------------------------------------------------------------------
+
+
+def _remove(
+    state: Cleanup,
+    cluster: str,
+    execution_arn: str,
+    connect: Callable[[str], Kube],
+    elbv2: ElasticLoadBalancingv2Client,
+    *,
+    out_of_time: bool,
+) -> None:
+    first = state.status == "pending"
+    remaining: list[str] = []
+    owner: str | None = None
+    unreadable: str | None = None
+    try:
+        kube = connect(cluster)
+        remaining, owner = _namespace_remaining(kube, cluster, execution_arn, delete=first)
+    except (ClusterNotFound, ClusterNotActive) as error:
+        state.status, state.message = "nothing", f"cluster {cluster} cannot be reached: {error.cause}"
+        return
+    except ClusterAccessDenied as error:
+        unreadable = error.cause
+    if owner is not None and owner != execution_arn:
+        state.status = "nothing"
+        state.message = (
+            f"the test namespace {NAMESPACE} is not this execution's (kept by an earlier run or made by another "
+            f"one: {owner}); it and its load balancers are left as they are"
+        )
+        return
+    load_balancers = controller_load_balancers(elbv2, cluster, NAMESPACE)
+    remaining += load_balancers
+    if unreadable is not None and not load_balancers:
+        # no access: the execution never reached EnsureClusterAccess, or its entry is gone already
+        state.status = "nothing"
+        state.message = f"no test load balancer of {NAMESPACE} found; the namespace could not be read ({unreadable})"
+        return
+    if not remaining:
+        state.status = "removed"
+        state.message = f"the test namespace {NAMESPACE} and its load balancers are removed"
+        return
+    state.polls += 1
+    if state.polls >= state.max_polls or out_of_time:
+        state.status, state.left_behind = "left-behind", remaining
+        state.message = (
+            f"the clean-up could not finish; left behind in cluster {cluster}: {'; '.join(remaining)}. "
+            f"Delete the namespace with `kubectl delete namespace {NAMESPACE}` (the AWS Load Balancer Controller "
+            "then deletes its load balancers), or delete the load balancers named here"
+        )
+        return
+    state.status = "removing"
+    state.message = f"removing: {'; '.join(remaining)}"
+
+
+def _namespace_remaining(kube: Kube, cluster: str, execution_arn: str, *, delete: bool) -> tuple[list[str], str | None]:
+    """The namespace and the Ingress and Services in it while they remain, if the namespace is the
+    execution's (deleted first when `delete`); and whose it is (None: there is none)."""
+    try:
+        with kube_faults(f"get Namespace {NAMESPACE}", cluster):
+            found = plain(kube.core.read_namespace(NAMESPACE))
+    except ApiException as error:
+        if api_status(error) == 404:
+            return [], None
+        raise
+    metadata = found.get("metadata", {})
+    if metadata.get("labels", {}).get(MANAGED_BY_LABEL) != MANAGED_BY:
+        return [], "not podcidr's"  # never touched
+    owner = str(metadata.get("annotations", {}).get(EXECUTION_ANNOTATION, "no execution named"))
+    if owner != execution_arn:
+        return [], owner
+    if delete and not metadata.get("deletionTimestamp"):
+        try:
+            with kube_faults(f"delete Namespace {NAMESPACE}", cluster):
+                kube.core.delete_namespace(NAMESPACE)
+        except ApiException as error:
+            if api_status(error) != 404:
+                raise
+            return [], None
+    objects = namespace_objects(kube, cluster, NAMESPACE)
+    terminating = " (terminating)" if delete or metadata.get("deletionTimestamp") else ""
+    return [f"namespace {NAMESPACE}{terminating}", *objects], owner
+
+
+# --- the access entry -----------------------------------------------------------------------------
+
+
+def _revoke_access(cluster: str, execution_arn: str, keep: bool, eks: EKSClient, principal: Callable[[], str]) -> str:
+    role = principal()
+    try:
+        with transient_faults_retried("eks:DescribeAccessEntry"):
+            entry = eks.describe_access_entry(clusterName=cluster, principalArn=role)["accessEntry"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return "none"
+        return f"not checked ({error_code(error)})"
+    if entry.get("tags", {}).get(EXECUTION_TAG) != execution_arn:
+        return "kept (not created by this execution)"
+    if keep:
+        return "kept (keepClusterAccess)"
+    try:
+        with transient_faults_retried("eks:DeleteAccessEntry"):
+            eks.delete_access_entry(clusterName=cluster, principalArn=role)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            return f"left behind ({error_code(error)}: remove the access entry of {role} by hand)"
+    return "revoked"
