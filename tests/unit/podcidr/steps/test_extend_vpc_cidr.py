@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from podcidr import pod_cidr_tag_key
 from podcidr.aws.clients import AwsClients
-from podcidr.errors import CidrNotAllowed, CidrQuotaExceeded
+from podcidr.errors import CidrNotAllowed, CidrOverlap, CidrQuotaExceeded
 from podcidr.steps.extend_vpc_cidr import extend_vpc_cidr, max_polls
 from tests.fixtures.vpc_topology import (
     CLUSTER,
@@ -218,3 +218,63 @@ def test_a_refusal_without_the_block_is_cidr_not_allowed(fake: FakeEc2) -> None:
     fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
     with pytest.raises(CidrNotAllowed, match="is restricted"):
         extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+
+
+_QUOTA = (
+    "AWS refused to add 100.64.0.0/16 to vpc-0123456789abcdef0: {code}: {message}. The VPC holds as many IPv4 "
+    "blocks as its quota allows; free one or raise the quota (Service Quotas, 'IPv4 CIDR blocks per VPC'), then "
+    "run podcidr again."
+)
+_OVERLAP = (
+    "AWS refused to add 100.64.0.0/16 to vpc-0123456789abcdef0: {code}: {message}. Choose a podCidr that "
+    "overlaps no block, route or peering of the VPC (or omit podCidr to let podcidr choose)."
+)
+_NOT_ALLOWED = (
+    "AWS refused to add 100.64.0.0/16 to vpc-0123456789abcdef0: {code}: {message}. The block breaks a rule for "
+    "secondary VPC blocks (see the CIDR rules in README.md); choose another podCidr."
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "error", "cause"),
+    [
+        ("CidrLimitExceeded", "This network has reached its maximum number of CIDR blocks", CidrQuotaExceeded, _QUOTA),
+        ("InvalidVpc.Range", "The CIDR '100.64.0.0/16' conflicts with another subnet", CidrOverlap, _OVERLAP),
+        ("InvalidVpc.Range", "The CIDR '100.64.0.0/16' would overlap a route", CidrOverlap, _OVERLAP),
+        ("CidrConflict", "The CIDR is in use", CidrOverlap, _OVERLAP),
+        ("InvalidParameterValue.Overlap", "The CIDR is in use", CidrOverlap, _OVERLAP),
+        ("InvalidVpc.Range", "The CIDR '100.64.0.0/16' is restricted", CidrNotAllowed, _NOT_ALLOWED),
+        ("InvalidParameterValue", "Value (100.64.0.0/16) for cidrBlock is invalid", CidrNotAllowed, _NOT_ALLOWED),
+        ("InvalidCidrBlock", "The CIDR block is malformed", CidrNotAllowed, _NOT_ALLOWED),
+    ],
+)
+def test_each_synchronous_refusal_is_its_contract_error_saying_what_to_do(
+    fake: FakeEc2, code: str, message: str, error: type[Exception], cause: str
+) -> None:
+    """Overlaps are told apart by the code or by AWS's message (InvalidVpc.Range covers both kinds)."""
+
+    def refuse(VpcId: str, CidrBlock: str) -> dict[str, Any]:  # noqa: N803
+        raise ClientError({"Error": {"Code": code, "Message": message}}, "AssociateVpcCidrBlock")
+
+    fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
+    with pytest.raises(error) as raised:
+        extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+    assert raised.value.cause == cause.format(code=code, message=message)  # type: ignore[attr-defined]
+
+
+def test_a_refusal_of_no_known_kind_is_raised_as_is(fake: FakeEc2) -> None:
+    def refuse(VpcId: str, CidrBlock: str) -> dict[str, Any]:  # noqa: N803
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "AssociateVpcCidrBlock")
+
+    fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
+    with pytest.raises(ClientError, match="UnauthorizedOperation"):
+        extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+
+
+def test_extending_leaves_its_input_as_it_was(fake: FakeEc2) -> None:
+    """A retried Task is given the same input again: the step answers with a copy."""
+    migration = seed_migration(_topology(fake.vpc_id))
+    before = migration.model_copy(deep=True)
+    extended = extend_vpc_cidr(_fake_clients(fake), migration)
+    assert extended.pod_cidr.association_id == "vpc-cidr-assoc-1"
+    assert migration == before
