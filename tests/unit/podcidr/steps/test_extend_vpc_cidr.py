@@ -278,3 +278,42 @@ def test_extending_leaves_its_input_as_it_was(fake: FakeEc2) -> None:
     extended = extend_vpc_cidr(_fake_clients(fake), migration)
     assert extended.pod_cidr.association_id == "vpc-cidr-assoc-1"
     assert migration == before
+
+
+def test_a_block_plan_did_not_see_is_adopted_and_counted_with_the_mark(aws: AwsClients, seed: Topology) -> None:
+    """A lost response's association (active, unknown to the plan) counts as this execution's change,
+    on top of the VPC mark it adds."""
+    aws.ec2.associate_vpc_cidr_block(VpcId=seed.vpc_id, CidrBlock=POD_CIDR)
+    calls = record_calls(aws.ec2)
+
+    migration = extend_vpc_cidr(aws, seed_migration(seed))
+
+    assert calls.mutating == ["CreateTags"]
+    assert (migration.pod_cidr.created, migration.changes) == (True, 2)
+    assert migration.pod_cidr.association_id == _blocks(aws, seed.vpc_id)[0]["AssociationId"]
+
+
+def test_a_failed_association_says_what_to_do(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    migration = extend_vpc_cidr(clients, seed_migration(_topology(fake.vpc_id)))
+    fake.set_state("failed")  # no StatusMessage
+    with pytest.raises(CidrNotAllowed) as raised:
+        extend_vpc_cidr(clients, migration)
+    assert raised.value.cause == (
+        "AWS did not associate 100.64.0.0/16 with vpc-0123456789abcdef0: the association vpc-cidr-assoc-1 is failed "
+        "(no status message). Choose another podCidr, or fix what the message names, and run podcidr again."
+    )
+
+
+def test_past_the_ceiling_it_says_where_to_look(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    migration = seed_migration(_topology(fake.vpc_id)).model_copy(update={"poll_seconds": 300})
+    for _ in range(3):
+        migration = extend_vpc_cidr(clients, migration)
+    with pytest.raises(CidrNotAllowed) as raised:
+        extend_vpc_cidr(clients, migration)
+    assert raised.value.cause == (
+        "100.64.0.0/16 is still associating on vpc-0123456789abcdef0 (association vpc-cidr-assoc-1) after 4 checks "
+        "300s apart: AWS has not made the block usable. Look at the VPC's CIDRs in the console; run podcidr again "
+        "once it shows associated (the block will be adopted)."
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -9,7 +11,7 @@ from podcidr.aws.clients import AwsClients
 from podcidr.errors import NodeRouteTableMissing, TransientAwsError
 from podcidr.models.migration import Migration
 from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
-from podcidr.steps.route_pod_subnets import route_pod_subnets
+from podcidr.steps.route_pod_subnets import _explicit_association, route_pod_subnets
 from tests.fixtures.vpc_topology import (
     CLUSTER,
     POD_CIDR,
@@ -273,3 +275,22 @@ def test_routing_leaves_its_input_as_it_was(aws: AwsClients, migration: Migratio
     routed = route_pod_subnets(aws, migration)
     assert all(s.route_table_association_id for s in routed.pod_subnets)
     assert migration == before
+
+
+def test_a_subnet_s_association_counts_while_associating_not_once_disassociated() -> None:
+    """DescribeRouteTables lists an association's state; one still associating is the subnet's current one."""
+
+    def table(table_id: str, state: str | None) -> Any:
+        association: dict[str, Any] = {"SubnetId": "subnet-pod", "RouteTableAssociationId": f"{table_id}-assoc"}
+        if state is not None:
+            association["AssociationState"] = {"State": state}
+        return {"RouteTableId": table_id, "Associations": [association]}
+
+    assert _explicit_association([table("rtb-a", "disassociated"), table("rtb-b", "associating")], "subnet-pod") == (
+        table("rtb-b", "associating"),
+        table("rtb-b", "associating")["Associations"][0],
+    )
+    assert _explicit_association([table("rtb-a", "disassociated"), table("rtb-b", "failed")], "subnet-pod") is None
+    found = _explicit_association([table("rtb-c", None)], "subnet-pod")  # no state given: taken as associated
+    assert found is not None and found[0]["RouteTableId"] == "rtb-c"
+    assert _explicit_association([table("rtb-b", "associated")], "subnet-other") is None
