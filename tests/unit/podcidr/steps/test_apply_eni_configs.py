@@ -16,7 +16,7 @@ from podcidr.steps.apply_eni_configs import apply_eni_configs, eni_config_body
 from tests.fixtures.fake_kube import FakeKube
 from tests.fixtures.vpc_topology import AZS, Topology, seed_migration
 
-CRD = {"metadata": {"name": ENI_CONFIG_CRD}}
+CRD = {"metadata": {"name": ENI_CONFIG_CRD}, "spec": {"versions": [{"name": "v1alpha1", "served": True}]}}
 KIND = ENI_CONFIG_CRD
 OURS = {"app.kubernetes.io/managed-by": "podcidr"}
 
@@ -55,9 +55,9 @@ def test_one_eni_config_per_az_is_created_pointing_at_its_pod_subnet() -> None:
 def test_a_rerun_adopts_them_with_no_change() -> None:
     kube = FakeKube(CustomResourceDefinition=[CRD])
     _apply(kube)
-    kube.custom.mutating.clear()
+    kube.custom.requests.clear()
     migration = _apply(kube)
-    assert kube.custom.mutating == []
+    assert kube.custom.requests == [f"get {az}" for az in AZS]  # reads only, no create refused as existing
     assert migration.changes == 0 and [c.created for c in migration.eni_configs] == [False, False, False]
 
 
@@ -128,6 +128,19 @@ def test_one_created_meanwhile_is_compared_not_created_twice() -> None:
     assert [c["spec"]["subnet"] for c in kube.objects[KIND]] == ["subnet-pod0", "subnet-pod1", "subnet-pod2"]
     assert kube.custom.mutating == [f"patch {az}" for az in AZS]
     assert migration.changes == 3
+
+
+def test_one_gone_again_after_a_conflicting_create_is_said_as_a_missing_crd() -> None:
+    kube = FakeKube(CustomResourceDefinition=[CRD])
+
+    def conflict(group: str, version: str, plural: str, body: dict[str, Any]) -> Any:
+        raise ApiException(status=409, reason="AlreadyExists")
+
+    kube.custom.create_cluster_custom_object = conflict  # type: ignore[method-assign]
+    with pytest.raises(
+        EniConfigCrdMissing, match=r"^Cluster eksworkshop does not serve crd\.k8s\.amazonaws\.com/v1alpha1"
+    ):
+        _apply(kube)
 
 
 def test_a_create_that_fails_otherwise_is_raised() -> None:

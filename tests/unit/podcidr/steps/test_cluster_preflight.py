@@ -39,8 +39,10 @@ def _preflight(migration: Migration, kube: FakeKube) -> Migration:
 def _deployment(
     name: str, namespace: str, available: int | None, labels: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    status = {} if available is None else {"availableReplicas": available}
-    return {"metadata": {"name": name, "namespace": namespace, "labels": labels or {}}, "status": status}
+    deployment: dict[str, Any] = {"metadata": {"name": name, "namespace": namespace, "labels": labels or {}}}
+    if available is not None:  # a Deployment the controller has not looked at yet has no status
+        deployment["status"] = {"availableReplicas": available}
+    return deployment
 
 
 def test_a_cluster_with_the_crd_and_nothing_to_replace_passes_unchanged() -> None:
@@ -92,14 +94,19 @@ def test_no_available_controller_is_refused_naming_what_was_seen() -> None:
     labels = {"app.kubernetes.io/name": "aws-load-balancer-controller"}
     kube = FakeKube(
         CustomResourceDefinition=[CRD],
-        Deployment=[_deployment("lbc", "ingress", None, labels), _deployment("web", "shop", 3)],
+        Deployment=[
+            _deployment("lbc", "ingress", None, labels),
+            _deployment("lbc-2", "ingress", 0, labels),
+            _deployment("web", "shop", 3),
+        ],
     )
     with pytest.raises(LoadBalancerControllerMissing) as raised:
         _preflight(_migration(load_balancers=True), kube)
     assert raised.value.cause == (
         "Load-balancer verification is asked, but no AWS Load Balancer Controller is available in cluster eksworkshop "
         "(Deployment kube-system/aws-load-balancer-controller or one labelled "
-        "app.kubernetes.io/name=aws-load-balancer-controller; seen: ingress/lbc (not available)). Install the "
+        "app.kubernetes.io/name=aws-load-balancer-controller; seen: ingress/lbc (not available), ingress/lbc-2 (not "
+        "available)). Install the "
         "controller (https://kubernetes-sigs.github.io/aws-load-balancer-controller/), or run with "
         '"verify": {"loadBalancers": []}. Nothing was changed.'
     )
@@ -136,6 +143,20 @@ def test_a_self_managed_cni_s_version_is_read_from_the_aws_node_image() -> None:
     migration = _preflight(_self_managed(_migration()), kube)
     assert migration.cni.version == "v1.18.3"
     assert migration.warnings == []
+
+
+def test_a_registry_with_a_port_is_not_taken_for_the_tag() -> None:
+    image = "registry.local:5000/eks/amazon-k8s-cni:v1.19.0"
+    kube = FakeKube(CustomResourceDefinition=[CRD], DaemonSet=[_aws_node(image, {})])
+    assert _preflight(_self_managed(_migration()), kube).cni.version == "v1.19.0"
+
+
+def test_an_aws_node_container_without_env_is_read() -> None:
+    daemon_set = _aws_node("amazon-k8s-cni:v1.18.3", {})
+    del daemon_set["spec"]["template"]["spec"]["containers"][1]["env"]
+    kube = FakeKube(CustomResourceDefinition=[CRD], DaemonSet=[daemon_set])
+    migration = _preflight(_self_managed(_migration()), kube)
+    assert migration.cni.version == "v1.18.3" and migration.warnings == []
 
 
 def test_an_image_without_a_tag_leaves_the_version_unknown() -> None:
@@ -199,6 +220,7 @@ def _cluster_to_drain(*budgets: dict[str, Any]) -> FakeKube:
             node("kept", "192.168.1.3", {OLD: "other-ng"}),
         ],
         Pod=[
+            pod("sidecar", "old-a", "192.168.1.19", namespace="shop"),  # no labels at all
             pod("db-0", "old-a", "192.168.1.20", namespace="shop", labels={"app": "db"}),
             pod("db-1", "old-b", "192.168.1.21", namespace="shop", labels={"app": "db"}),
             pod("db-2", "kept", "192.168.1.22", namespace="shop", labels={"app": "db"}),
@@ -213,11 +235,11 @@ def _cluster_to_drain(*budgets: dict[str, Any]) -> FakeKube:
 
 def test_draining_warnings_name_uncontrolled_pods_and_blocking_budgets_on_the_old_nodegroups_only() -> None:
     kube = _cluster_to_drain(
+        _budget("null-selector", "shop", None, 0),  # policy/v1: selects no pod (and the others are still read)
         _budget("db", "shop", {"matchLabels": {"app": "db"}}, 0),
         _budget("db-ok", "shop", {"matchLabels": {"app": "db"}}, 1),  # allows a disruption: no warning
         _budget("cache", "shop", {"matchLabels": {"app": "cache"}}, 0),  # its pods are on a kept node
         _budget("elsewhere", "ops", {"matchLabels": {"app": "db"}}, 0),  # another namespace's pods
-        _budget("null-selector", "shop", None, 0),  # policy/v1: selects no pod
         _budget("new", "shop", {}, None),  # no status yet: not known to block
     )
     migration = _migration(nodegroups=("managed-ng", "spot-ng"))
