@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from podcidr.errors import VerificationFailed
-from podcidr.models.migration import Migration, NodegroupConfig, NodegroupReplacement, PodCheck
+from podcidr.models.migration import Migration, NodegroupConfig, NodegroupReplacement, PodCheck, UnmanagedCapacity
 from podcidr.steps.verify_pods import MAX_LISTED, verify_pods
 from tests.fixtures.fake_kube import FakeKube, node, pod
 from tests.fixtures.vpc_topology import Topology, seed_migration
@@ -67,6 +67,7 @@ def test_host_network_pods_pods_without_an_ip_and_finished_pods_are_not_checked(
         pod("starting", "n1", None),
         pod("job-done", "n2", "192.168.33.99", phase="Succeeded"),  # its IP is long released
     )
+    kube.objects["Pod"].reverse()  # the skipped ones first: the pods after them are still checked
     assert _verify(kube).verification.pods == PodCheck(checked=2, in_pod_cidr=2, outside=[])
 
 
@@ -115,14 +116,59 @@ def test_pods_outside_with_no_nodegroup_replaced_are_a_warning() -> None:
 
 
 def test_fargate_pods_are_a_warning_and_not_checked() -> None:
-    kube = _kube(pod("fg-1", "fargate-ip-192-168-2-9", "192.168.2.9", namespace="batch"))
+    kube = _kube(
+        pod("fg-1", "fargate-ip-192-168-2-9", "192.168.2.9", namespace="batch"),
+        pod("fg-2", "fargate-ip-192-168-2-9", "192.168.2.10", namespace="batch"),
+    )
+    kube.objects["Pod"].reverse()  # the Fargate ones first: the pods after them are still checked
     kube.add("Node", node("fargate-ip-192-168-2-9", "10.9.9.9", {"eks.amazonaws.com/compute-type": "fargate"}))
     verified = _verify(kube)
     assert verified.verification.pods == PodCheck(checked=2, in_pod_cidr=2, outside=[])
     assert verified.warnings == [
-        "1 pod(s) on Fargate keep node-subnet addresses (custom networking does not apply to Fargate): "
-        "batch/fg-1 (192.168.2.9 on fargate-ip-192-168-2-9)"
+        "2 pod(s) on Fargate keep node-subnet addresses (custom networking does not apply to Fargate): "
+        "batch/fg-2 (192.168.2.10 on fargate-ip-192-168-2-9), batch/fg-1 (192.168.2.9 on fargate-ip-192-168-2-9)"
     ]
+
+
+def test_two_pods_outside_are_listed_comma_separated() -> None:
+    kube = _kube(pod("old-1", "n1", "192.168.1.77"), pod("old-2", "n2", "192.168.33.78"))
+    with pytest.raises(VerificationFailed) as raised:
+        _verify(kube)
+    assert raised.value.cause == (
+        "Custom networking is not in effect everywhere: 2 of 4 pods are outside the pod CIDR 100.64.0.0/16: "
+        "default/old-1 (192.168.1.77 on n1), default/old-2 (192.168.33.78 on n2)."
+    )
+
+
+def test_unmanaged_capacity_is_left_out_and_its_pods_counted() -> None:
+    """Self-managed nodes (by instance ID) and a Fargate profile's namespaces, which Plan left unmigrated
+    (ignoreUnmanagedCapacity): their nodes and pods are not checked, their running pods counted afresh."""
+    migration = _migration()
+    migration.unmanaged_capacity = [
+        UnmanagedCapacity(kind="self-managed", name="legacy-asg", pods=7, instance_ids=["i-0aaa"]),
+        UnmanagedCapacity(kind="fargate", name="batch-profile", namespaces=["batch"]),
+    ]
+    kube = _kube()
+    legacy = node("a-legacy", "10.0.0.5")  # sorted first: the nodes after it are still checked
+    legacy["spec"] = {"providerID": "aws:///ap-southeast-1a/i-0aaa"}
+    kube.add("Node", legacy, node("fargate-ip-1", "10.9.9.9", {"eks.amazonaws.com/compute-type": "fargate"}))
+    kube.add("Node", node("z-stray", "10.0.0.6"))  # outside the node subnets and not unmanaged: named
+    kube.objects["Pod"][:0] = [
+        pod("legacy-1", "a-legacy", "10.0.0.50"),
+        pod("legacy-2", "a-legacy", "10.0.0.51"),
+        pod("job-1", "fargate-ip-1", "10.9.9.9", namespace="batch"),
+    ]
+
+    with pytest.raises(VerificationFailed) as raised:
+        _verify(kube, migration)
+
+    assert raised.value.cause == (
+        "Custom networking is not in effect everywhere: node z-stray has InternalIP 10.0.0.6, outside the node "
+        "subnets (192.168.0.0/19, 192.168.32.0/19, 192.168.64.0/19)."
+    )
+    assert [(c.name, c.pods) for c in migration.unmanaged_capacity] == [("legacy-asg", 2), ("batch-profile", 1)]
+    assert migration.verification.pods == PodCheck(checked=2, in_pod_cidr=2, outside=[])
+    assert migration.warnings == []
 
 
 def test_a_node_that_reports_no_max_pods_is_named() -> None:
