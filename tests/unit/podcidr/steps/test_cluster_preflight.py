@@ -265,6 +265,19 @@ def test_an_empty_selector_budget_covers_every_pod_of_its_namespace() -> None:
     )
 
 
+def test_every_uncontrolled_pod_on_the_old_nodegroups_is_named_but_not_mirror_pods() -> None:
+    kube = _cluster_to_drain()
+    mirror = pod("kube-proxy-old-a", "old-a", "192.168.1.1", namespace="kube-system", owner=None)
+    mirror["metadata"]["annotations"] = {"kubernetes.io/config.mirror": "abc"}  # the kubelet recreates it
+    kube.add("Pod", mirror, pod("scratch", "old-a", "192.168.1.30", namespace="ops", owner=None))
+    migration = _preflight(_migration(nodegroups=("managed-ng", "spot-ng")), kube)
+    assert migration.warnings == [
+        "2 pod(s) on nodegroup(s) managed-ng, spot-ng have no controller: ops/scratch (on managed-ng), ops/debug "
+        "(on spot-ng). Replacing the nodegroup deletes them and nothing recreates them. Run them under a "
+        "Deployment, StatefulSet or Job (or recreate them yourself after the migration)."
+    ]
+
+
 def test_old_nodegroups_without_nodes_give_no_warning() -> None:
     kube = _cluster_to_drain(_budget("db", "shop", {"matchLabels": {"app": "db"}}, 0))
     assert _preflight(_migration(nodegroups=("gone-ng",)), kube).warnings == []
