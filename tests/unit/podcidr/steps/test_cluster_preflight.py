@@ -250,8 +250,19 @@ def test_draining_warnings_name_uncontrolled_pods_and_blocking_budgets_on_the_ol
         "them and nothing recreates them. Run them under a Deployment, StatefulSet or Job (or recreate them yourself "
         "after the migration).",
         "PodDisruptionBudget shop/db allows 0 disruptions and covers pods on nodegroup(s) managed-ng, spot-ng: "
-        "deleting the old nodegroup drains its nodes, and pods that cannot be evicted within 15 minutes block the "
-        "deletion. Scale the workload up or relax the budget.",
+        "the drain retries their evictions for podEvictionTimeoutSeconds, then stops with DrainBlocked (old nodes "
+        "cordoned, nothing deleted) unless the budget allows one meanwhile. Scale the workload up or relax the budget.",
+    ]
+
+
+def test_with_the_delete_strategy_a_blocking_budget_blocks_the_deletion() -> None:
+    kube = _cluster_to_drain(_budget("db", "shop", {"matchLabels": {"app": "db"}}, 0))
+    migration = _migration(nodegroups=("managed-ng",))
+    migration.nodegroups[0].node_replacement.strategy = "delete"
+    assert _preflight(migration, kube).warnings == [
+        "PodDisruptionBudget shop/db allows 0 disruptions and covers pods on nodegroup(s) managed-ng: deleting the "
+        "old nodegroup drains its nodes, and pods that cannot be evicted within 15 minutes block the deletion. "
+        "Scale the workload up or relax the budget."
     ]
 
 
