@@ -73,8 +73,8 @@ mutate: $(STAMP) ## mutation testing of cidr.py, maxpods.py and the steps (mutmu
 	cp -r tests localcloud cli functions statemachine template.yaml $(MUTATION)/
 	cp mutation/pyproject.toml mutation/conftest.py $(MUTATION)/
 	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut run --max-children 2 $(ARGS) > mutmut-run.log 2>&1 || { tail -n 30 mutmut-run.log; exit 1; }
-	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut export-cicd-stats >/dev/null && $(CURDIR)/$(BIN)/mutmut results > survivors.txt
-	$(BIN)/python mutation/score.py $(MUTATION)/mutants/mutmut-cicd-stats.json
+	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut results > survivors.txt
+	$(BIN)/python mutation/score.py $(MUTATION)/mutants
 	@echo "survivors: $(MUTATION)/survivors.txt ('cd $(MUTATION) && ../$(BIN)/mutmut show NAME' shows one)"
 
 lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in files

@@ -44,3 +44,10 @@ def test_values_just_under_a_cap_are_not_capped() -> None:
 def test_pod_subnet_addresses_per_node_are_every_secondary_eni_s_addresses() -> None:
     assert pod_subnet_addresses_per_node(T3_2XLARGE) == 3 * 15
     assert pod_subnet_addresses_per_node(M5_LARGE) == 2 * 10
+
+
+def test_max_pods_without_custom_networking_with_prefix_delegation_counts_prefixes() -> None:
+    """`ENIs * ((IPs per ENI - 1) * 16) + 2`, capped: a t3.micro (2 ENIs of 2 IPs) -> 34."""
+    t3_micro = InstanceTypeInfo("t3.micro", max_enis=2, ips_per_eni=2, vcpus=2)
+    assert max_pods_default(t3_micro, prefix_delegation=True) == 34
+    assert max_pods_default(T3_2XLARGE, prefix_delegation=True) == 110

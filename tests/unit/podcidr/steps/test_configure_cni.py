@@ -1,5 +1,6 @@
-"""ConfigureCni: configurationValues merging (pure) and the managed add-on path against the twin's EKS
-(add-ons and their updates are not in moto). The self-managed DaemonSet path needs the cluster twin."""
+"""ConfigureCni: the managed add-on path against the twin's EKS (add-ons and their updates are not in
+moto). The configurationValues merging is in test_cni_configuration.py, the self-managed DaemonSet
+path over a small Kubernetes fake in test_configure_cni_daemon_set.py."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ import json
 import time
 
 import pytest
-import yaml
 
 from podcidr.errors import CniConfigConflict
 from podcidr.kube.client import Kube
 from podcidr.models.migration import Migration
-from podcidr.steps.cni_configuration import merged_configuration_values, parse_configuration_values
 from podcidr.steps.configure_cni import configure_cni
 from tests.fixtures.twin_aws import CUSTOM_NETWORKING_ENV, TwinAws
 from tests.fixtures.vpc_topology import as_state_machine_retries
@@ -23,37 +22,6 @@ ENV = CUSTOM_NETWORKING_ENV
 
 def _no_kube() -> Kube:
     raise AssertionError("the add-on path must not reach the Kubernetes API")
-
-
-def test_empty_values_become_json_with_the_env() -> None:
-    assert json.loads(merged_configuration_values(None, ENV) or "") == {"env": ENV}
-    assert json.loads(merged_configuration_values("", ENV) or "") == {"env": ENV}
-
-
-def test_json_values_keep_their_other_settings_and_format() -> None:
-    current = json.dumps({"env": {"WARM_IP_TARGET": "5"}, "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}})
-    merged = json.loads(merged_configuration_values(current, ENV) or "")
-    assert merged == {"env": {"WARM_IP_TARGET": "5", **ENV}, "init": {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}}
-
-
-def test_yaml_values_stay_yaml() -> None:
-    current = "env:\n  WARM_IP_TARGET: '5'\nenableNetworkPolicy: 'true'\n"
-    merged = merged_configuration_values(current, ENV) or ""
-    with pytest.raises(ValueError):
-        json.loads(merged)
-    assert yaml.safe_load(merged) == {"env": {"WARM_IP_TARGET": "5", **ENV}, "enableNetworkPolicy": "true"}
-
-
-def test_already_configured_values_need_no_update() -> None:
-    assert merged_configuration_values(json.dumps({"env": ENV}), ENV) is None
-    assert merged_configuration_values(yaml.safe_dump({"env": {**ENV, "X": "1"}}), ENV) is None
-
-
-@pytest.mark.parametrize("bad", ["[1, 2]", "env: [a", "env: [a, b]"])
-def test_unusable_values_are_a_conflict(bad: str) -> None:
-    with pytest.raises(CniConfigConflict):
-        merged_configuration_values(bad, ENV)
-    assert parse_configuration_values("") == ({}, "json")
 
 
 def _until_successful(twin_aws: TwinAws, migration: Migration, limit: float = 15.0) -> Migration:

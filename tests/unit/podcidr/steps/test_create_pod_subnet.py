@@ -148,9 +148,24 @@ def test_another_clusters_subnet_is_not_adopted(aws: AwsClients, migration: Migr
 
 
 def test_an_overlapping_foreign_subnet_is_named(aws: AwsClients, migration: Migration) -> None:
-    foreign = aws.ec2.create_subnet(VpcId=migration.vpc_id, CidrBlock="100.64.1.0/24", AvailabilityZone=AZS[0])
-    with pytest.raises(CidrOverlap, match=foreign["Subnet"]["SubnetId"]):
+    """Only the VPC's subnets that overlap the planned block are named, with their name, CIDR and AZ: not
+    the node subnets beside it, nor another VPC's subnet with an overlapping CIDR."""
+    name_tag: Any = [{"ResourceType": "subnet", "Tags": [{"Key": "Name", "Value": "batch"}]}]
+    named = aws.ec2.create_subnet(
+        VpcId=migration.vpc_id, CidrBlock="100.64.1.0/24", AvailabilityZone=AZS[0], TagSpecifications=name_tag
+    )["Subnet"]["SubnetId"]
+    unnamed = aws.ec2.create_subnet(VpcId=migration.vpc_id, CidrBlock="100.64.2.0/24", AvailabilityZone=AZS[1])
+    unnamed_id = unnamed["Subnet"]["SubnetId"]
+    elsewhere = aws.ec2.create_vpc(CidrBlock="100.64.0.0/16")["Vpc"]["VpcId"]
+    aws.ec2.create_subnet(VpcId=elsewhere, CidrBlock="100.64.3.0/24", AvailabilityZone=AZS[0])
+
+    with pytest.raises(CidrOverlap) as raised:
         create_pod_subnet(aws, _items(migration)[0])
+
+    assert raised.value.cause == (
+        f"AWS refused the pod subnet 100.64.0.0/18 in {AZS[0]}: it overlaps {named} (batch) 100.64.1.0/24 in "
+        f"{AZS[0]}, {unnamed_id} 100.64.2.0/24 in {AZS[1]}. Remove the overlapping subnet or choose another podCidr."
+    )
 
 
 def test_public_ip_on_launch_is_turned_off(aws: AwsClients, migration: Migration) -> None:

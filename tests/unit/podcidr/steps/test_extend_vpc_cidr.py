@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from podcidr import pod_cidr_tag_key
 from podcidr.aws.clients import AwsClients
-from podcidr.errors import CidrNotAllowed, CidrQuotaExceeded
+from podcidr.errors import CidrNotAllowed, CidrOverlap, CidrQuotaExceeded
 from podcidr.steps.extend_vpc_cidr import extend_vpc_cidr, max_polls
 from tests.fixtures.vpc_topology import (
     CLUSTER,
@@ -218,3 +218,102 @@ def test_a_refusal_without_the_block_is_cidr_not_allowed(fake: FakeEc2) -> None:
     fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
     with pytest.raises(CidrNotAllowed, match="is restricted"):
         extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+
+
+_QUOTA = (
+    "AWS refused to add 100.64.0.0/16 to vpc-0123456789abcdef0: {code}: {message}. The VPC holds as many IPv4 "
+    "blocks as its quota allows; free one or raise the quota (Service Quotas, 'IPv4 CIDR blocks per VPC'), then "
+    "run podcidr again."
+)
+_OVERLAP = (
+    "AWS refused to add 100.64.0.0/16 to vpc-0123456789abcdef0: {code}: {message}. Choose a podCidr that "
+    "overlaps no block, route or peering of the VPC (or omit podCidr to let podcidr choose)."
+)
+_NOT_ALLOWED = (
+    "AWS refused to add 100.64.0.0/16 to vpc-0123456789abcdef0: {code}: {message}. The block breaks a rule for "
+    "secondary VPC blocks (see the CIDR rules in README.md); choose another podCidr."
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "error", "cause"),
+    [
+        ("CidrLimitExceeded", "This network has reached its maximum number of CIDR blocks", CidrQuotaExceeded, _QUOTA),
+        ("InvalidVpc.Range", "The CIDR '100.64.0.0/16' conflicts with another subnet", CidrOverlap, _OVERLAP),
+        ("InvalidVpc.Range", "The CIDR '100.64.0.0/16' would overlap a route", CidrOverlap, _OVERLAP),
+        ("CidrConflict", "The CIDR is in use", CidrOverlap, _OVERLAP),
+        ("InvalidParameterValue.Overlap", "The CIDR is in use", CidrOverlap, _OVERLAP),
+        ("InvalidVpc.Range", "The CIDR '100.64.0.0/16' is restricted", CidrNotAllowed, _NOT_ALLOWED),
+        ("InvalidParameterValue", "Value (100.64.0.0/16) for cidrBlock is invalid", CidrNotAllowed, _NOT_ALLOWED),
+        ("InvalidCidrBlock", "The CIDR block is malformed", CidrNotAllowed, _NOT_ALLOWED),
+    ],
+)
+def test_each_synchronous_refusal_is_its_contract_error_saying_what_to_do(
+    fake: FakeEc2, code: str, message: str, error: type[Exception], cause: str
+) -> None:
+    """Overlaps are told apart by the code or by AWS's message (InvalidVpc.Range covers both kinds)."""
+
+    def refuse(VpcId: str, CidrBlock: str) -> dict[str, Any]:  # noqa: N803
+        raise ClientError({"Error": {"Code": code, "Message": message}}, "AssociateVpcCidrBlock")
+
+    fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
+    with pytest.raises(error) as raised:
+        extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+    assert raised.value.cause == cause.format(code=code, message=message)  # type: ignore[attr-defined]
+
+
+def test_a_refusal_of_no_known_kind_is_raised_as_is(fake: FakeEc2) -> None:
+    def refuse(VpcId: str, CidrBlock: str) -> dict[str, Any]:  # noqa: N803
+        raise ClientError({"Error": {"Code": "UnauthorizedOperation", "Message": "no"}}, "AssociateVpcCidrBlock")
+
+    fake.associate_vpc_cidr_block = refuse  # type: ignore[method-assign]
+    with pytest.raises(ClientError, match="UnauthorizedOperation"):
+        extend_vpc_cidr(_fake_clients(fake), seed_migration(_topology(fake.vpc_id)))
+
+
+def test_extending_leaves_its_input_as_it_was(fake: FakeEc2) -> None:
+    """A retried Task is given the same input again: the step answers with a copy."""
+    migration = seed_migration(_topology(fake.vpc_id))
+    before = migration.model_copy(deep=True)
+    extended = extend_vpc_cidr(_fake_clients(fake), migration)
+    assert extended.pod_cidr.association_id == "vpc-cidr-assoc-1"
+    assert migration == before
+
+
+def test_a_block_plan_did_not_see_is_adopted_and_counted_with_the_mark(aws: AwsClients, seed: Topology) -> None:
+    """A lost response's association (active, unknown to the plan) counts as this execution's change,
+    on top of the VPC mark it adds."""
+    aws.ec2.associate_vpc_cidr_block(VpcId=seed.vpc_id, CidrBlock=POD_CIDR)
+    calls = record_calls(aws.ec2)
+
+    migration = extend_vpc_cidr(aws, seed_migration(seed))
+
+    assert calls.mutating == ["CreateTags"]
+    assert (migration.pod_cidr.created, migration.changes) == (True, 2)
+    assert migration.pod_cidr.association_id == _blocks(aws, seed.vpc_id)[0]["AssociationId"]
+
+
+def test_a_failed_association_says_what_to_do(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    migration = extend_vpc_cidr(clients, seed_migration(_topology(fake.vpc_id)))
+    fake.set_state("failed")  # no StatusMessage
+    with pytest.raises(CidrNotAllowed) as raised:
+        extend_vpc_cidr(clients, migration)
+    assert raised.value.cause == (
+        "AWS did not associate 100.64.0.0/16 with vpc-0123456789abcdef0: the association vpc-cidr-assoc-1 is failed "
+        "(no status message). Choose another podCidr, or fix what the message names, and run podcidr again."
+    )
+
+
+def test_past_the_ceiling_it_says_where_to_look(fake: FakeEc2) -> None:
+    clients = _fake_clients(fake)
+    migration = seed_migration(_topology(fake.vpc_id)).model_copy(update={"poll_seconds": 300})
+    for _ in range(3):
+        migration = extend_vpc_cidr(clients, migration)
+    with pytest.raises(CidrNotAllowed) as raised:
+        extend_vpc_cidr(clients, migration)
+    assert raised.value.cause == (
+        "100.64.0.0/16 is still associating on vpc-0123456789abcdef0 (association vpc-cidr-assoc-1) after 4 checks "
+        "300s apart: AWS has not made the block usable. Look at the VPC's CIDRs in the console; run podcidr again "
+        "once it shows associated (the block will be adopted)."
+    )

@@ -24,7 +24,7 @@ from podcidr.models.discovery import (
     VpcInfo,
 )
 from podcidr.models.input import parse_execution_input
-from podcidr.steps.plan_references import check_pod_cidr_unused, pod_security_groups
+from podcidr.steps.plan_references import NOTHING_CHANGED, check_pod_cidr_unused, pod_security_groups
 from tests.fixtures.topology import client, mocked_aws
 
 NAME = "eksworkshop"
@@ -204,3 +204,26 @@ def test_given_groups_without_the_cluster_security_group_are_a_warning(ec2: Any,
     warnings.clear()
     request = parse_execution_input({"clusterName": NAME, "eniConfigSecurityGroupIds": [cluster_group, pods]})
     assert pod_security_groups(request, topology, ec2, warnings) == [cluster_group, pods] and warnings == []
+
+
+def test_several_bad_given_groups_are_all_named_with_what_to_do(ec2: Any, vpc: str) -> None:
+    cluster_group = _group(ec2, vpc, "eks-cluster-sg", TAG)
+    elsewhere_vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    far = [_group(ec2, elsewhere_vpc, f"far-{n}", TAG) for n in (1, 2)]
+    gone = ["sg-0123456789abcdef0", "sg-0123456789abcdef1"]
+    topology = _topology(vpc, cluster_group, _nodegroup("ng"))
+    with pytest.raises(InvalidInput) as raised:
+        _groups(ec2, topology, eniConfigSecurityGroupIds=[*gone, *far])
+    assert raised.value.cause == (
+        f"eniConfigSecurityGroupIds: {gone[0]}, {gone[1]} do not exist in this account; {far[0]} (in "
+        f"{elsewhere_vpc}), {far[1]} (in {elsewhere_vpc}) are not in the cluster's VPC. Give groups of VPC {vpc} "
+        f"(aws ec2 describe-security-groups --filters Name=vpc-id,Values={vpc}), or omit the key to give the pods "
+        f"their nodes' groups. {NOTHING_CHANGED}"
+    )
+
+
+def test_a_pod_cidr_tag_that_is_no_cidr_is_no_overlap(ec2: Any, vpc: str) -> None:
+    """Another cluster's pod CIDR tag holding something that is not a block (edited by hand) blocks nothing."""
+    topology = _topology(vpc, None)
+    garbled = replace(topology, vpc=replace(topology.vpc, tags={pod_cidr_tag_key("other"): "100.64.0.0/16 (old)"}))
+    check_pod_cidr_unused(IPv4Network("100.64.0.0/16"), garbled)

@@ -263,6 +263,7 @@ def test_cluster_creating_asks_to_wait(seed_world: Topology) -> None:
 
 def test_cluster_creating_past_the_ceiling(seed_world: Topology) -> None:
     assert max_polls(30) == 80  # 40 minutes of polls 30 s apart
+    assert max_polls(300) == 8  # 40 minutes at the largest pollSeconds: no minimum of more checks
     last = run({"clusterName": "eksworkshop"}, polls=79, status="CREATING")
     assert last.to_json() == {"status": "CLUSTER_CREATING", "polls": 80, "pollSeconds": 30, "migration": None}
     with pytest.raises(ClusterNotActive, match="still CREATING"):

@@ -42,3 +42,21 @@ def test_the_report_keeps_verification_without_item_counters() -> None:
 
 def test_step_durations_span_the_wait_loop() -> None:
     assert step_durations(_with_cluster_parts()) == {"ConfigureCni": 90.5}
+
+
+def test_step_durations_skip_only_the_unreadable_timings_and_never_go_negative() -> None:
+    migration = _migration()
+    migration.timings = {
+        "Broken": StepTiming(started="yesterday", finished="today"),  # first: the others are still read
+        "Plan": StepTiming(started="2026-01-01T00:00:00.000Z", finished="2026-01-01T00:00:00.250Z"),
+        "Skewed": StepTiming(started="2026-01-01T00:00:02+00:00", finished="2026-01-01T00:00:01+00:00"),
+    }
+    assert step_durations(migration) == {"Plan": 0.25, "Skewed": 0.0}
+
+
+def test_folding_leaves_its_input_as_it_was() -> None:
+    """Report's handler folds the document it was given, then builds the report from the folded one."""
+    migration = _with_cluster_parts()
+    before = migration.model_copy(deep=True)
+    fold_changes(migration)
+    assert migration == before

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from botocore.exceptions import ClientError
 
 from podcidr.aws.clients import AwsClients
-from podcidr.errors import NodeRouteTableMissing
+from podcidr.errors import NodeRouteTableMissing, TransientAwsError
 from podcidr.models.migration import Migration
 from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet
-from podcidr.steps.route_pod_subnets import route_pod_subnets
+from podcidr.steps.route_pod_subnets import _explicit_association, route_pod_subnets
 from tests.fixtures.vpc_topology import (
     CLUSTER,
     POD_CIDR,
@@ -133,9 +136,32 @@ def test_a_default_route_elsewhere_is_node_route_table_missing_and_changes_nothi
 
 
 def test_no_default_route_is_node_route_table_missing(aws: AwsClients, seed: Topology, migration: Migration) -> None:
-    aws.ec2.delete_route(RouteTableId=seed.node_route_table_ids[0], DestinationCidrBlock="0.0.0.0/0")
-    with pytest.raises(NodeRouteTableMissing, match="does not exist"):
+    table = seed.node_route_table_ids[0]
+    aws.ec2.delete_route(RouteTableId=table, DestinationCidrBlock="0.0.0.0/0")
+    subnet = migration.pod_subnets[0]
+    with pytest.raises(NodeRouteTableMissing) as raised:
         route_pod_subnets(aws, migration)
+    assert raised.value.cause == (
+        f"The default route (0.0.0.0/0) of {table}, the node route table for {subnet.availability_zone}, does not "
+        f"exist; when Plan looked it did go to {subnet.default_route_target}, so the route table changed during the "
+        "migration. Run podcidr again so that Plan looks afresh; no pod subnet was associated."
+    )
+
+
+def test_a_default_route_where_plan_found_none_is_node_route_table_missing(
+    aws: AwsClients, seed: Topology, migration: Migration
+) -> None:
+    subnet = migration.pod_subnets[0]
+    found = subnet.default_route_target
+    subnet.default_route_target = None
+    with pytest.raises(NodeRouteTableMissing) as raised:
+        route_pod_subnets(aws, migration)
+    assert raised.value.cause == (
+        f"The default route (0.0.0.0/0) of {subnet.route_table_id}, the node route table for "
+        f"{subnet.availability_zone}, goes to {found} (active); when Plan looked it did not exist, so the route "
+        "table changed during the migration. Run podcidr again so that Plan looks afresh; no pod subnet was "
+        "associated."
+    )
 
 
 def test_a_node_table_without_default_route_is_used_when_plan_found_none(
@@ -165,8 +191,12 @@ def test_a_vanished_route_table_is_node_route_table_missing(
     aws: AwsClients, seed: Topology, migration: Migration
 ) -> None:
     migration.pod_subnets[0].route_table_id = "rtb-0123456789abcdef0"
-    with pytest.raises(NodeRouteTableMissing, match=r"rtb-0123456789abcdef0.*gone"):
+    with pytest.raises(NodeRouteTableMissing) as raised:
         route_pod_subnets(aws, migration)
+    assert raised.value.cause == (
+        f"The node route table rtb-0123456789abcdef0 planned for {migration.pod_subnets[0].availability_zone} is "
+        "gone from the VPC. Run podcidr again so that Plan picks the AZ's route table afresh."
+    )
 
 
 @pytest.mark.parametrize(
@@ -209,3 +239,58 @@ def test_a_node_table_that_is_the_main_table_is_never_touched(
     assert calls.mutating == [] and routed.changes == 0
     for subnet in routed.pod_subnets:
         assert _associations(aws, seed.vpc_id, subnet.subnet_id) == []  # still implicit: no association made
+        assert subnet.route_table_association_id is None  # none of its own, not an empty id
+
+
+def _refuse(aws: AwsClients, code: str) -> None:
+    """AssociateRouteTable refused without acting."""
+
+    def refuse(**_: object) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": code}}, "AssociateRouteTable")
+
+    aws.ec2.associate_route_table = refuse  # type: ignore[method-assign,assignment]
+
+
+def test_a_pod_subnet_not_visible_yet_is_a_transient_fault(aws: AwsClients, migration: Migration) -> None:
+    """EC2 is eventually consistent: a subnet made a moment ago may be unknown to AssociateRouteTable."""
+    _refuse(aws, "InvalidSubnetID.NotFound")
+    subnet_id = migration.pod_subnets[0].subnet_id
+    with pytest.raises(TransientAwsError) as raised:
+        route_pod_subnets(aws, migration)
+    assert str(raised.value) == (
+        f"Pod subnet {subnet_id} is not visible to EC2 yet (InvalidSubnetID.NotFound right after its creation); "
+        "associating it with its route table is retried"
+    )
+
+
+def test_a_refusal_that_did_not_act_is_raised_as_is(aws: AwsClients, migration: Migration) -> None:
+    _refuse(aws, "Resource.AlreadyAssociated")
+    with pytest.raises(ClientError, match=r"Resource\.AlreadyAssociated"):
+        route_pod_subnets(aws, migration)
+
+
+def test_routing_leaves_its_input_as_it_was(aws: AwsClients, migration: Migration) -> None:
+    """A retried Task is given the same input again: the step answers with a copy."""
+    before = migration.model_copy(deep=True)
+    routed = route_pod_subnets(aws, migration)
+    assert all(s.route_table_association_id for s in routed.pod_subnets)
+    assert migration == before
+
+
+def test_a_subnet_s_association_counts_while_associating_not_once_disassociated() -> None:
+    """DescribeRouteTables lists an association's state; one still associating is the subnet's current one."""
+
+    def table(table_id: str, state: str | None) -> Any:
+        association: dict[str, Any] = {"SubnetId": "subnet-pod", "RouteTableAssociationId": f"{table_id}-assoc"}
+        if state is not None:
+            association["AssociationState"] = {"State": state}
+        return {"RouteTableId": table_id, "Associations": [association]}
+
+    assert _explicit_association([table("rtb-a", "disassociated"), table("rtb-b", "associating")], "subnet-pod") == (
+        table("rtb-b", "associating"),
+        table("rtb-b", "associating")["Associations"][0],
+    )
+    assert _explicit_association([table("rtb-a", "disassociated"), table("rtb-b", "failed")], "subnet-pod") is None
+    found = _explicit_association([table("rtb-c", None)], "subnet-pod")  # no state given: taken as associated
+    assert found is not None and found[0]["RouteTableId"] == "rtb-c"
+    assert _explicit_association([table("rtb-b", "associated")], "subnet-other") is None

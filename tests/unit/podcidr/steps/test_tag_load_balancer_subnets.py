@@ -114,3 +114,20 @@ def test_a_planned_tag_on_a_pod_subnet_is_refused_before_any_tag(aws: AwsClients
     with pytest.raises(RuntimeError, match="pod subnet"):
         tag_load_balancer_subnets(aws, migration)
     assert calls.mutating == []
+
+
+def test_a_planned_tag_on_a_subnet_inside_the_pod_block_is_refused_by_its_cidr(
+    aws: AwsClients, migration: Migration
+) -> None:
+    """A subnet of the pod block is refused even when the plan does not list it as a pod subnet."""
+    stray = aws.ec2.create_subnet(VpcId=migration.vpc_id, CidrBlock="100.64.250.0/24")["Subnet"]["SubnetId"]
+    migration.load_balancer_tags.append(LoadBalancerTag(subnet_id=stray, key=ELB))
+    calls = record_calls(aws.ec2)
+
+    with pytest.raises(RuntimeError) as raised:
+        tag_load_balancer_subnets(aws, migration)
+    assert str(raised.value) == (
+        f"refusing to tag {stray} with {ELB}: it is a pod subnet, and load balancers must never be placed in pod "
+        "subnets (the plan is wrong)"
+    )
+    assert calls.mutating == []
