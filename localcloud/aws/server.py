@@ -125,7 +125,9 @@ class LocalAws:
         self.states = StepFunctionsRules()
         self.events = EventsRules()
         self.built: Any = None
-        """What build.build_aws made (ids by scenario name), once started."""
+        """What build.build_aws made (ids by scenario name) for the first cluster, once started."""
+        self.builts: dict[str, Any] = {}
+        """The same for every cluster of the scenario, by cluster name."""
         self._build = build
         self._middlewares = list(middlewares)
         self._server: BaseWSGIServer | None = None
@@ -157,7 +159,8 @@ class LocalAws:
             if self._build:
                 from localcloud.aws.build import build_aws
 
-                self.built = build_aws(self)
+                self.builts = build_aws(self)
+                self.built = next(iter(self.builts.values()))
         except BaseException:
             self.stop()
             raise
@@ -273,7 +276,7 @@ class LocalAws:
             environ["localcloud.caller"] = caller
             if caller is None:
                 if request.access_key == INTERPRETER_ACCESS_KEY:  # Step Functions' own calls: faulted, not counted
-                    fault = self.faults.take(request.action)
+                    fault = self.faults.take(request.action, workflow=False)
                     if fault is not None:
                         if not fault.before:
                             call(inner, environ)
