@@ -1,6 +1,10 @@
 """`podcidr fleet`: start a FleetStateMachine execution (DESIGN.md "Fleets") and follow it.
 
     podcidr fleet --cluster a --cluster b [--input FILE] [--concurrency N] [--halt-on-failure] [--watch]
+    podcidr fleet --tag team=web [--tag ...]      # every cluster of the region with these tags
+
+--tag selects clusters by their EKS tags (all given must match; eks:ListClusters and
+eks:DescribeCluster), added to any --cluster; the fleet's input names them.
 
 With --watch: a table of the clusters with each one's migration status and current step, redrawn as
 the migrations go (a line per change on a plain console), then each cluster's outcome. Exit code 0
@@ -32,7 +36,10 @@ MIGRATE_STATE = "MigrateClusters"
 
 def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     fleet = commands.add_parser("fleet", parents=[common], help="migrate many clusters, at most N at once")
-    fleet.add_argument("--cluster", action="append", required=True, help="a cluster to migrate (repeat the option)")
+    fleet.add_argument("--cluster", action="append", default=[], help="a cluster to migrate (repeat the option)")
+    fleet.add_argument(
+        "--tag", action="append", default=[], metavar="KEY=VALUE", help="also every cluster with this tag (repeat: all)"
+    )
     fleet.add_argument("--input", type=Path, metavar="FILE", help="migration input (JSON object) for every cluster")
     fleet.add_argument("--concurrency", type=int, default=1, help="migrations at once (default 1, at most 40)")
     fleet.add_argument("--halt-on-failure", action="store_true", help="start no new migration after one failed")
@@ -40,9 +47,35 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     fleet.add_argument("--name", help="the fleet execution's name (default: fleet-<UTC time>)")
 
 
-def fleet_input(args: argparse.Namespace) -> dict[str, Any]:
+def wanted_tags(args: argparse.Namespace) -> dict[str, str]:
+    tags = {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--tag {item!r}: give KEY=VALUE")
+        tags[key] = value
+    if not args.cluster and not tags:
+        raise ValueError("name the clusters: --cluster NAME (repeat it) or --tag KEY=VALUE")
+    return tags
+
+
+def clusters_tagged(eks: Any, tags: dict[str, str]) -> list[str]:
+    """The region's clusters that carry every one of `tags`, by name."""
+    names = [n for page in eks.get_paginator("list_clusters").paginate() for n in page["clusters"]]
+    selected = []
+    for name in sorted(names):
+        carried = eks.describe_cluster(name=name)["cluster"].get("tags") or {}
+        if all(carried.get(key) == value for key, value in tags.items()):
+            selected.append(name)
+    return selected
+
+
+def fleet_input(args: argparse.Namespace, tagged: list[str] | None = None) -> dict[str, Any]:
     """The fleet's input, checked as PlanFleet checks it (a usage error names what is wrong)."""
-    document: dict[str, Any] = {"clusters": list(args.cluster), "concurrency": args.concurrency}
+    clusters = [*args.cluster, *(name for name in tagged or [] if name not in args.cluster)]
+    if not clusters:
+        raise ValueError(f"no cluster carries the tags {', '.join(args.tag)}")
+    document: dict[str, Any] = {"clusters": clusters, "concurrency": args.concurrency}
     if args.halt_on_failure:
         document["haltOnFailure"] = True
     if args.input is not None:

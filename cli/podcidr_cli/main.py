@@ -4,7 +4,7 @@
     podcidr watch EXECUTION_ARN
     podcidr list [--max N]
     podcidr snapshot --cluster NAME [--output FILE] [--anonymize]
-    podcidr fleet --cluster A --cluster B [--concurrency N] [--halt-on-failure] [--watch]
+    podcidr fleet --cluster A --cluster B [--tag KEY=VALUE] [--concurrency N] [--halt-on-failure] [--watch]
 
 The state machine is found from the stack's outputs (MigrationStateMachineArn of --stack-name,
 default podcidr) unless --state-machine-arn names it. --endpoint-url and --region point the
@@ -267,7 +267,11 @@ def snapshot(args: argparse.Namespace, aws: Aws) -> int:
 
 def fleet(args: argparse.Namespace, aws: Aws) -> int:
     try:
-        document = fleet_cli.fleet_input(args)
+        tags = fleet_cli.wanted_tags(args)
+        tagged = (
+            fleet_cli.clusters_tagged(aws.session.client("eks", endpoint_url=aws.endpoint_url), tags) if tags else []
+        )
+        document = fleet_cli.fleet_input(args, tagged)
     except ValueError as error:
         raise UsageError(str(error)) from None
     console = console_for(args.plain)

@@ -48,3 +48,26 @@ def test_the_migration_machine_is_read_from_the_fleet_definition() -> None:
     assert fleet_cli.child_arn(arn, "wave-1", "a") == (
         "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:wave-1-a"
     )
+
+
+def test_clusters_are_selected_by_their_tags() -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        eks = boto3.client("eks", region_name="ap-southeast-1")
+        config = {"subnetIds": []}
+        role = "arn:aws:iam::123456789012:role/eks"
+        eks.create_cluster(name="web-1", roleArn=role, resourcesVpcConfig=config, tags={"wave": "1", "team": "web"})
+        eks.create_cluster(name="web-2", roleArn=role, resourcesVpcConfig=config, tags={"wave": "2", "team": "web"})
+        eks.create_cluster(name="db-1", roleArn=role, resourcesVpcConfig=config, tags={"wave": "1"})
+        assert fleet_cli.clusters_tagged(eks, {"wave": "1"}) == ["db-1", "web-1"]
+        assert fleet_cli.clusters_tagged(eks, {"wave": "1", "team": "web"}) == ["web-1"]
+        assert fleet_cli.clusters_tagged(eks, {"team": "none"}) == []
+
+
+def test_clusters_must_be_named_or_selected(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["fleet", "--region", "ap-southeast-1"]) == 2
+    assert "--cluster NAME" in capsys.readouterr().err
+    assert cli.main(["fleet", "--tag", "novalue", "--region", "ap-southeast-1"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
