@@ -298,6 +298,8 @@ class FaultSpec(_Model):
     """The fraction of matching calls that fail, drawn from a random generator seeded with `seed`."""
     seed: int = 0
     """Same scenario and seed, same draws: a run with `rate` is reproducible."""
+    cluster: str | None = None
+    """Only calls about this cluster of the scenario: its Kubernetes API's, and EKS calls naming it."""
     error: str = "ThrottlingException"
     message: str | None = None
 
@@ -399,6 +401,7 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
+        _check_fault_clusters(self)
         if not self.clusters:
             _check(self)
             return self
@@ -410,6 +413,19 @@ class Scenario(_Model):
             except ScenarioError as error:
                 raise ScenarioError(_member_key(error.key, i, own_vpc=spec.vpc is not None), error.message) from None
         return self
+
+
+def _check_fault_clusters(s: Scenario) -> None:
+    names = {c.name for c in s.clusters} if s.clusters else {s.cluster.name}
+    for i, fault in enumerate(s.faults):
+        if fault.cluster is None:
+            continue
+        if fault.cluster not in names:
+            raise ScenarioError(f"faults[{i}].cluster", f"{fault.cluster!r} is not a cluster of the scenario")
+        if not fault.operation.startswith(("kubernetes:", "eks:")):
+            raise ScenarioError(
+                f"faults[{i}].cluster", "goes with kubernetes: and eks: operations, which name a cluster"
+            )
 
 
 def _member_key(key: str, index: int, *, own_vpc: bool) -> str:

@@ -44,7 +44,9 @@ class _Pending:
     """Faults still to fire (None: no limit)."""
     draws: random.Random = field(default_factory=random.Random)
 
-    def matches(self, operation: str, *, workflow: bool) -> bool:
+    def matches(self, operation: str, *, workflow: bool, cluster: str | None) -> bool:
+        if self.spec.cluster is not None and self.spec.cluster != cluster:
+            return False
         pattern = _normalise(self.spec.operation)
         if pattern == "*":
             return workflow and not operation.startswith("kubernetes:")
@@ -71,14 +73,15 @@ class Faults:
         with self._lock:
             self._pending.append(_Pending(spec, spec.limit, random.Random(spec.seed)))
 
-    def take(self, operation: str, *, workflow: bool = True) -> Fault | None:
+    def take(self, operation: str, *, workflow: bool = True, cluster: str | None = None) -> Fault | None:
         """The fault to apply to this call of `operation` (ec2:CreateSubnet, kubernetes:patch
         DaemonSet), if one fires; each firing takes one of its `times`. `workflow`: a call made
-        with a stack role's credentials (wildcards match only those)."""
+        with a stack role's credentials (wildcards match only those); `cluster`: the cluster the
+        call is about (a fault given a cluster matches only its calls)."""
         wanted = _normalise(operation)
         with self._lock:
             for item in self._pending:
-                if not item.matches(wanted, workflow=workflow) or not item.fires():
+                if not item.matches(wanted, workflow=workflow, cluster=cluster) or not item.fires():
                     continue
                 spec = item.spec
                 if item.left is not None:

@@ -27,6 +27,7 @@ and turns on moto's state machine execution.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
@@ -287,7 +288,7 @@ class LocalAws:
                 if denial is not None:
                     self.ledger.record(request.service, request.action, result=denial.code, caller=caller)
                     return send_error(start_response, request.protocol, denial.code, denial.message)
-            fault = self.faults.take(request.action)
+            fault = self.faults.take(request.action, cluster=_eks_cluster(request.service, environ))
             if fault is not None:
                 if not fault.before:
                     call(inner, environ)  # it acts; its response is lost
@@ -333,3 +334,14 @@ def _error_code(protocol: str, response: Any) -> str | None:
         if code:
             return str(code).rsplit("#", 1)[-1]
     return None
+
+
+_EKS_CLUSTER_PATH = re.compile(r"^/clusters/([^/?]+)")
+
+
+def _eks_cluster(service: str, environ: WsgiEnviron) -> str | None:
+    """The cluster an EKS call names in its path (/clusters/<name>/...), for faults given a cluster."""
+    if service != "eks":
+        return None
+    match = _EKS_CLUSTER_PATH.match(str(environ.get("PATH_INFO") or ""))
+    return match.group(1) if match else None

@@ -108,7 +108,7 @@ class ClusterTwin:
             self._access,
             auth_mode_getter=lambda: aws.eks.authentication_mode(self.cluster_name),
             ledger_hook=self._ledger,
-            fault_hook=lambda operation: aws.faults.take(operation),
+            fault_hook=lambda operation: aws.faults.take(operation, cluster=self.cluster_name),
             counted=lambda access_key: aws.caller_of(access_key) is not None,
             store=self.store,
             kubernetes_version=cluster.version,

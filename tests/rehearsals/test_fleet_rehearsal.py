@@ -1,6 +1,6 @@
 """FleetStateMachine on the twin with real clusters (issue #14 item 2): three small clusters in one
-VPC, started and watched by `podcidr fleet`; cluster b is refused at Plan (self-managed nodes,
-UnsupportedCluster) and with haltOnFailure the fleet starts nothing after it."""
+VPC, started and watched by `podcidr fleet`; a scenario fault for cluster b alone (EKS says it does not
+exist) fails b's migration at Plan, and with haltOnFailure the fleet starts nothing after it."""
 
 from __future__ import annotations
 
@@ -25,9 +25,12 @@ def test_podcidr_fleet_halts_after_a_failure_and_reports_each_cluster(
         {
             "clusters": [
                 {"name": "a", **SMALL},
-                {"name": "b", **SMALL, "selfManagedNodes": [{"name": "legacy", "count": 1}]},
+                {"name": "b", **SMALL},
                 {"name": "c", **SMALL},
-            ]
+            ],
+            "faults": [
+                {"operation": "eks:DescribeCluster", "cluster": "b", "times": 20, "error": "ResourceNotFoundException"}
+            ],
         }
     )
     migration_input = tmp_path / "input.json"
@@ -56,7 +59,7 @@ def test_podcidr_fleet_halts_after_a_failure_and_reports_each_cluster(
         "a": "succeeded",
         "c": "notStarted",
     }
-    assert outcomes["b"]["error"] == "UnsupportedCluster" and "self-managed" in outcomes["b"]["cause"]
+    assert outcomes["b"]["error"] == "ClusterNotFound" and "'b'" in outcomes["b"]["cause"]
     assert sorted(e["name"] for e in migrations["executions"]) == ["wave-1-a", "wave-1-b"]
     assert {e["name"]: e["status"] for e in migrations["executions"]} == {"wave-1-a": "SUCCEEDED", "wave-1-b": "FAILED"}
     # the watch showed each cluster's progress, then the outcome

@@ -69,6 +69,44 @@ def test_a_throttled_fraction_through_the_endpoint(aws: LocalAws, workflow: Twin
     aws.admin_session().client("ec2").describe_vpcs()  # the twin's own calls are never faulted
 
 
+def test_a_fault_given_a_cluster_matches_only_calls_about_it() -> None:
+    faults = _faults(operation="kubernetes:get Node", cluster="b", times=5)
+    assert faults.take("kubernetes:get Node", cluster="a") is None
+    assert faults.take("kubernetes:get Node") is None
+    assert faults.take("kubernetes:get Node", cluster="b") is not None
+
+
+def test_an_eks_fault_given_a_cluster_through_the_endpoint(aws: LocalAws, workflow: TwinSession) -> None:
+    name = aws.scenario.cluster.name
+    aws.faults.add(FaultSpec.model_validate({"operation": "eks:DescribeCluster", "cluster": "other", "times": 3}))
+    eks = workflow.client("eks", config=NO_RETRY)
+    eks.describe_cluster(name=name)  # about another cluster: not faulted
+    aws.faults.add(FaultSpec.model_validate({"operation": "eks:DescribeCluster", "cluster": name}))
+    with pytest.raises(ClientError) as caught:
+        eks.describe_cluster(name=name)
+    assert caught.value.response["Error"]["Code"] == "ThrottlingException"
+
+
+@pytest.mark.parametrize(
+    ("document", "key"),
+    [
+        ({"faults": [{"operation": "eks:DescribeCluster", "cluster": "nope"}]}, "faults[0].cluster"),
+        ({"faults": [{"operation": "ec2:CreateSubnet", "cluster": "eksworkshop"}]}, "faults[0].cluster"),
+        (
+            {"clusters": [{"name": "a"}, {"name": "b"}], "faults": [{"operation": "eks:*", "cluster": "c"}]},
+            "faults[0].cluster",
+        ),
+    ],
+)
+def test_a_faults_cluster_is_one_of_the_scenario(document: dict[str, Any], key: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        parse_scenario(document)
+    assert caught.value.key == key
+    assert parse_scenario(
+        {"clusters": [{"name": "a"}, {"name": "b"}], "faults": [{"operation": "eks:*", "cluster": "b"}]}
+    )
+
+
 @pytest.mark.parametrize(
     ("fault", "key"),
     [
