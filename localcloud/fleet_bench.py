@@ -65,6 +65,8 @@ class FleetFigures:
     """What a race would leave: more than one pod block, pod subnet per AZ, ENIConfig per AZ or nodegroup."""
     locksLeft: int = 0  # noqa: N815
     errors: dict[str, int] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    """Each failed cluster: {clusterName, error, cause}."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -101,6 +103,11 @@ def _outcomes(figures: FleetFigures, result: ExecutionResult) -> None:
     figures.failed = sum(c["outcome"] == "failed" for c in outcomes)
     figures.notStarted = sum(c["outcome"] == "notStarted" for c in outcomes)
     figures.errors = dict(Counter(str(c.get("error")) for c in outcomes if c["outcome"] == "failed"))
+    figures.failures = [
+        {key: c.get(key) for key in ("clusterName", "error", "cause")} for c in outcomes if c["outcome"] == "failed"
+    ]
+    if result.status != "SUCCEEDED":
+        figures.failures.append({"clusterName": None, "error": result.error, "cause": result.cause})
 
 
 def _task_retries(twin: Twin) -> int:
@@ -172,5 +179,5 @@ def print_fleet(console: Console, figures: FleetFigures) -> None:
         f"duplicates: {'; '.join(figures.duplicates) or 'none'}; locks left: {figures.locksLeft}; "
         f"twin built in {figures.setupSeconds:.1f}s (not in wall)"
     )
-    if figures.errors:
-        console.print(f"errors: {figures.errors}")
+    for failure in figures.failures:
+        console.print(f"failed: {failure['clusterName']}: {failure['error']}: {failure['cause']}")
