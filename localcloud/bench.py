@@ -3,12 +3,14 @@
 Per rehearsal: wall time of the execution; the twin's simulated durations on the critical path
 (the scenario's `timing` of the timed states the execution went through) and their share of the
 wall time; state transitions; Lambda invocations; AWS calls (mutating and read, from the ledger).
-Then a rehearsal of a large cluster (localcloud/scenarios/large-cluster.yaml: 60 nodes, 2,000
-pods) with each function's longest invocation and its Max Memory Used as Lambda reports it (each
-container a process of its own: its peak resident size), against the function's MemorySize.
-Then each handler's cold-start import time against a bare `import boto3`, and the size of the layer
-sam build makes (localcloud/coldstart.py). `--fleet N [--throttle RATE]` instead migrates N small
-clusters at once with the FleetStateMachine (localcloud/fleet_bench.py).
+Then the requests lost through load balancers while nodes are replaced, with the default drain and
+with the delete strategy (localcloud/bench_requests.py). Then a rehearsal of a large cluster
+(localcloud/scenarios/large-cluster.yaml: 60 nodes, 2,000 pods) with each function's longest
+invocation and its Max Memory Used as Lambda reports it (each container a process of its own: its
+peak resident size), against the function's MemorySize. Then each handler's cold-start import time
+against a bare `import boto3`, and the size of the layer sam build makes (localcloud/coldstart.py).
+`--fleet N [--throttle RATE]` instead migrates N small clusters at once with the FleetStateMachine
+(localcloud/fleet_bench.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from localcloud.bench_requests import request_losses
 from localcloud.coldstart import (
     LAYER_ID,
     cold_starts,
@@ -192,6 +195,8 @@ def run(console: Console, repeat: int = 1, large: bool = True, cold_runs: int = 
             }
         table.caption = f"twin start-up and teardown (not in wall): about {setup:.1f}s per rehearsal"
     console.print(table)
+
+    figures["requests"] = request_losses(console, template)
 
     functions = template.functions(Account(scenario.region, "123456789012"))
     if large:

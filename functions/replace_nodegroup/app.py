@@ -2,7 +2,8 @@
 replacement, wait ACTIVE and its nodes Ready, check max pods, delete the old one, wait until it is gone).
 
 Event (the Map's ItemSelector): {"clusterName", "pollSeconds", "nodegroup": <a NodegroupReplacement>}.
-Returns the same with the nodegroup's `status` (pending|creating|deleting-old|done), `polls`, `changes`, `warnings`.
+Returns the same with the nodegroup's `status` (pending|creating|draining|deleting-old|done), `polls`,
+`changes`, `warnings`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,6 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     task = NodegroupTask.model_validate(event)
     run = runtime()
-    replace_nodegroup(task, run.aws.eks, lambda: run.connect(task.cluster_name), run.aws.ec2)
+    replace_nodegroup(task, run.aws.eks, lambda: run.connect(task.cluster_name), run.aws.ec2, run.aws.elbv2)
     logger.info("nodegroup", extra={"nodegroup": task.nodegroup.to_json()})
     return task.to_json()

@@ -96,6 +96,11 @@ class ClusterEndpointUnreachable(PodcidrError):
     """The functions cannot reach the cluster's API: a private-only endpoint, or publicAccessCidrs."""
 
 
+class DrainBlocked(PodcidrError):
+    """Evictions refused by PodDisruptionBudgets past podEvictionTimeoutSeconds; the old nodes stay
+    cordoned and nothing is deleted."""
+
+
 class TransientAwsError(Exception):
     """An AWS call failed in a way that a later attempt may not (throttling, a 5xx, a timeout).
 

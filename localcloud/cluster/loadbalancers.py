@@ -57,6 +57,7 @@ from localcloud.cluster.network import AddressesExhausted, Ec2Network, Subnet
 from localcloud.cluster.nodes import NODES, PODS
 from localcloud.cluster.pace import DEFAULT_DEREGISTRATION_DELAY
 from localcloud.cluster.readiness_gates import Binding, containers_ready, gated, set_condition
+from localcloud.cluster.target_group_bindings import bind, unbind
 from localcloud.cluster.target_security import interfaces_by_address, target_reachability
 from localcloud.cluster.workloads import node_ready, pod_ready
 from localcloud.kube.errors import ApiError
@@ -483,6 +484,17 @@ class LoadBalancerController:
             stack.target_groups[(service, port)] = arn
             stack.group_names[arn] = group_name
             stack.deregistration_delay[arn] = self._target_group_attributes(kind, annotations, arn)
+            bind(
+                self.store,
+                owner_kind=kind,
+                owner_namespace=namespace,
+                owner_name=name,
+                name=group_name,
+                service=service,
+                port=port,
+                target_group_arn=arn,
+                target_type=target_type,
+            )
             if lb_type == "network" or len(stack.target_groups) == 1:  # an ALB: one HTTP:80 listener
                 self.elbv2.create_listener(
                     LoadBalancerArn=stack.arn,
@@ -780,6 +792,8 @@ class LoadBalancerController:
                     raise
             self.health.forget(group)
             binding = stack.group_names.get(group)
+            if binding is not None:
+                unbind(self.store, stack.key[1], binding)
             if binding is not None:  # the binding goes: its gate no longer holds pods (updatePodAsHealthyForDeletedTGB)
                 for pod in self.store.list(PODS, namespace=stack.key[1]):
                     if gated(pod, binding):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from localcloud.kube.load_balancer_crds import target_group_binding_crd
 from localcloud.kube.store import ObjectStore
 
 Obj = dict[str, Any]
@@ -376,6 +377,7 @@ def load_balancer_controller_objects(region: str, cluster_name: str) -> list[tup
         },
     }
     return [
+        ("apiextensions.k8s.io/v1/customresourcedefinitions", target_group_binding_crd()),
         (
             "v1/serviceaccounts",
             {"metadata": {"name": "aws-load-balancer-controller", "namespace": "kube-system", "labels": labels}},

@@ -178,10 +178,11 @@ def test_the_nodegroup_replacement_child_loops_until_done(nodegroup_states: dict
     _retry(task)
     _catch(task)
     choice = nodegroup_states[task["Next"]]
-    [finished] = choice["Choices"]
+    [finished, draining] = choice["Choices"]
     assert finished == {"Variable": "$.nodegroup.status", "StringEquals": "done", "Next": "NodegroupDone"}
-    wait = nodegroup_states[choice["Default"]]
-    assert wait["Type"] == "Wait" and wait["SecondsPath"] == "$.pollSeconds" and wait["Next"] == "ReplaceNodegroup"
+    assert draining == {"Variable": "$.nodegroup.status", "StringEquals": "draining", "Next": "WaitForDrain"}
+    for wait in (nodegroup_states[choice["Default"]], nodegroup_states["WaitForDrain"]):
+        assert wait["Type"] == "Wait" and wait["SecondsPath"] == "$.pollSeconds" and wait["Next"] == "ReplaceNodegroup"
     assert nodegroup_states["NodegroupDone"] == {**nodegroup_states["NodegroupDone"], "OutputPath": "$.nodegroup"}
     for name in ("ExplainFailure", "StepFailed"):
         assert nodegroup_states[name]["Next"] == "NodegroupReplacementFailed"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from podcidr.steps.drain import DRAIN_POLLS
 from podcidr.steps.polling import KEEPS_TIME_CEILINGS, MAX_NODEGROUPS, POLLS_PER_WAIT, wait_ceiling
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,8 @@ LOOP_PHASES = {
     "ConfigureCni": 1,  # one counter for the add-on update or the aws-node rollout
     "VerifyLoadBalancer": 1,
     "RemoveVerificationWorkloads": 1,
-    "ReplaceNodegroup": 2,  # podcidr.steps.replace_nodegroups: "create", then "delete"
+    # podcidr.steps.replace_nodegroups: "create", "delete", and the drain's own budget (DRAIN_POLLS in all)
+    "ReplaceNodegroup": 2 + DRAIN_POLLS // POLLS_PER_WAIT,
 }
 LOCK_TURNS = 5
 """Turns of the lock loop (TakeLock <-> ReadLockHolder/TakeOverLock, no Wait): each turn needs another

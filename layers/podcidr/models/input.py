@@ -175,6 +175,34 @@ class VerifyOptions(Contract):
         return _no_nulls(cls, data)
 
 
+NodeReplacementStrategy = Literal["drain", "delete"]
+MAX_NODES_AT_ONCE = 100
+"""A managed nodegroup holds at most 100 nodes by default (EKS service quota); one batch empties it."""
+MAX_POD_EVICTION_TIMEOUT_SECONDS = 24 * 3600
+
+
+class NodeReplacementOptions(Contract):
+    """How ReplaceNodegroups empties the old nodes (DESIGN step 10)."""
+
+    model_config = STRICT
+
+    strategy: NodeReplacementStrategy = "drain"
+    """drain: cordon, then evict a few nodes at a time, waiting for the load balancers' targets;
+    delete: delete the old nodegroup at once (EKS drains every node together)."""
+    nodes_at_once: int = Field(default=1, ge=1, le=MAX_NODES_AT_ONCE)
+    pod_eviction_timeout_seconds: int = Field(default=900, ge=0, le=MAX_POD_EVICTION_TIMEOUT_SECONDS)
+    """How long evictions refused by PodDisruptionBudgets are retried before DrainBlocked."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        return _no_nulls(cls, data)
+
+
+NESTED_OPTIONS: dict[str, type[Contract]] = {"verify": VerifyOptions, "nodeReplacement": NodeReplacementOptions}
+"""The input's nested objects, by key: an unknown key inside one lists that object's keys."""
+
+
 class ExecutionInput(Contract):
     """What an execution is asked to do. Only clusterName is required."""
 
@@ -195,6 +223,7 @@ class ExecutionInput(Contract):
     )
     replace_nodegroups: bool = True
     verify: VerifyOptions = Field(default_factory=VerifyOptions)
+    node_replacement: NodeReplacementOptions = Field(default_factory=NodeReplacementOptions)
     ignore_unmanaged_capacity: bool = False
     """Migrate the managed nodegroups of a cluster that also has self-managed, Karpenter, Fargate,
     Windows or Auto Mode capacity; that capacity is reported as not migrated."""
@@ -262,13 +291,19 @@ def _problem(issue: Any) -> str:
     return f"'{where}': {message}" if where != "input" else message
 
 
+def _nested(loc: tuple[int | str, ...]) -> str | None:
+    return str(loc[0]) if len(loc) > 1 and loc[0] in NESTED_OPTIONS else None
+
+
 def _keys(loc: tuple[int | str, ...]) -> list[str]:
-    model: type[Contract] = VerifyOptions if loc[:1] == ("verify",) and len(loc) > 1 else ExecutionInput
+    nested = _nested(loc)
+    model = NESTED_OPTIONS[nested] if nested else ExecutionInput
     return [field.alias or name for name, field in model.model_fields.items()]
 
 
 def _level(loc: tuple[int | str, ...]) -> str:
-    return " of verify" if loc[:1] == ("verify",) and len(loc) > 1 else ""
+    nested = _nested(loc)
+    return f" of {nested}" if nested else ""
 
 
 def _shown(issue: Any) -> str:

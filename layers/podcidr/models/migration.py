@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field
 
 from podcidr.models.base import Contract
-from podcidr.models.input import LoadBalancerKind
+from podcidr.models.input import LoadBalancerKind, NodeReplacementOptions, NodeReplacementStrategy
 
 
 class PodCidr(Contract):
@@ -104,6 +104,40 @@ class NodegroupConfig(Contract):
     remote_access: dict[str, object] | None = None
 
 
+class DrainReport(Contract):
+    """How the old nodes were emptied (the report's `drain`)."""
+
+    strategy: NodeReplacementStrategy
+    nodes: int = 0
+    """Old nodes emptied (drain) or deleted with their nodegroup (delete)."""
+    evictions: int = 0
+    """Pods evicted through the Eviction API (0 with `delete`: EKS evicts them)."""
+    seconds: int = 0
+    """From the first cordon (or the delete request) until the old nodes were empty (or gone)."""
+
+
+class WorkloadRef(Contract):
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+class DrainState(Contract):
+    """Where a drain stands between two invocations; not part of the report."""
+
+    started: float | None = None
+    """Epoch seconds of the first cordon."""
+    batch: list[str] = Field(default_factory=list)
+    """The old nodes being emptied now (at most nodesAtOnce)."""
+    awaited: list[WorkloadRef] = Field(default_factory=list)
+    """Workloads evicted from this batch: available again on new nodes, with healthy targets, before the next."""
+    held: dict[str, int] = Field(default_factory=dict)
+    """namespace/pod -> polls in a row its eviction was refused (PDB) or held (no other healthy target)."""
+
+
 class NodegroupReplacement(Contract):
     replaced: str
     by: str
@@ -126,6 +160,12 @@ class NodegroupReplacement(Contract):
     launch_template_user_data: str | None = None
     """Custom AMI: the user data (base64) of the launch template version that ReplaceNodegroups creates
     for the replacement, setting max pods to `maxPods`."""
+    availability_zones: list[str] = Field(default_factory=list)
+    """The AZs of the replacement's subnets: where its nodes can start."""
+    node_replacement: NodeReplacementOptions = Field(default_factory=NodeReplacementOptions)
+    """The input's nodeReplacement, as Plan read it."""
+    drain: DrainReport | None = None
+    draining: DrainState | None = None
 
 
 class FixedAddress(Contract):

@@ -1,7 +1,8 @@
 """ClusterPreflight (DESIGN.md step 3), read-only, before any change: the ENIConfig CRD exists,
 the AWS Load Balancer Controller runs when load-balancer verification is asked, and
 PodDisruptionBudgets that would block draining the nodegroups being replaced, and pods there that no
-controller would recreate, are reported.
+controller would recreate, are reported; pods whose volumes are bound to an AZ where no replacement
+can start a node fail it (podcidr.steps.volume_zones).
 A self-managed VPC CNI's version is read from the aws-node image.
 """
 
@@ -17,6 +18,7 @@ from podcidr.models.migration import Migration
 from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self_managed_prefix_delegation
 from podcidr.steps.support import all_items, plain, selector_matches
 from podcidr.steps.uncontrolled_pods import uncontrolled_pod_warning
+from podcidr.steps.volume_zones import check_volume_zones, zonal_pods
 
 LBC_NAME = "aws-load-balancer-controller"
 UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
@@ -117,12 +119,35 @@ def _draining_warnings(migration: Migration, kube: Kube) -> list[str]:
     with kube_faults("list Pods", cluster):
         pods = all_items(kube.core.list_pod_for_all_namespaces, field_selector=UNFINISHED_PODS)
     uncontrolled = uncontrolled_pod_warning(pods, node_group)
-    return ([uncontrolled] if uncontrolled else []) + _blocking_disruption_budgets(cluster, kube, pods, node_group)
+    with kube_faults("list PersistentVolumes and their claims", cluster):
+        zonal = zonal_pods(kube, pods, node_group)
+    zone_warnings = (
+        check_volume_zones(migration.nodegroups, zonal, _staying_zones(kube, cluster, node_group)) if zonal else []
+    )
+    return (
+        ([uncontrolled] if uncontrolled else [])
+        + zone_warnings
+        + _blocking_disruption_budgets(migration, kube, pods, node_group)
+    )
+
+
+def _staying_zones(kube: Kube, cluster: str, node_group: dict[str, str]) -> set[str]:
+    """The AZs of the nodes that are not replaced."""
+    with kube_faults("list Nodes", cluster):
+        nodes = all_items(kube.core.list_node)
+    return {
+        zone
+        for node in nodes
+        if node["metadata"]["name"] not in node_group
+        and (zone := node["metadata"].get("labels", {}).get("topology.kubernetes.io/zone"))
+    }
 
 
 def _blocking_disruption_budgets(
-    cluster: str, kube: Kube, pods: list[dict[str, Any]], node_group: dict[str, str]
+    migration: Migration, kube: Kube, pods: list[dict[str, Any]], node_group: dict[str, str]
 ) -> list[str]:
+    cluster = migration.cluster_name
+    strategies = {item.node_replacement.strategy for item in migration.nodegroups}
     with kube_faults("list PodDisruptionBudgets", cluster):
         budgets = all_items(kube.policy.list_pod_disruption_budget_for_all_namespaces)
     blocking = [b for b in budgets if "status" in b and int(b["status"].get("disruptionsAllowed", 0)) == 0]
@@ -142,9 +167,15 @@ def _blocking_disruption_budgets(
             }
         )
         if hit:
+            consequence = (
+                "deleting the old nodegroup drains its nodes, and pods that cannot be evicted within 15 minutes "
+                "block the deletion"
+                if strategies == {"delete"}
+                else "the drain retries their evictions for podEvictionTimeoutSeconds, then stops with "
+                "DrainBlocked (old nodes cordoned, nothing deleted) unless the budget allows one meanwhile"
+            )
             warnings.append(
                 f"PodDisruptionBudget {namespace}/{budget['metadata']['name']} allows 0 disruptions and covers pods "
-                f"on nodegroup(s) {', '.join(hit)}: deleting the old nodegroup drains its nodes, and pods that "
-                "cannot be evicted within 15 minutes block the deletion. Scale the workload up or relax the budget."
+                f"on nodegroup(s) {', '.join(hit)}: {consequence}. Scale the workload up or relax the budget."
             )
     return warnings

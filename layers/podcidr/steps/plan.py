@@ -48,6 +48,7 @@ from podcidr.models.input import ExecutionInput, parse_execution_input
 from podcidr.models.migration import (
     CNI_CONFIGURED_BEFORE,
     Cni,
+    DrainReport,
     EniConfig,
     FixedAddress,
     LoadBalancerCheck,
@@ -631,6 +632,9 @@ class _Planner:
                 max_pods=max_pods,
                 config=config,
                 launch_template_user_data=user_data,
+                availability_zones=sorted({self.topology.subnet(sid).availability_zone for sid in subnets}),  # type: ignore[union-attr]
+                node_replacement=self.request.node_replacement,
+                drain=DrainReport(strategy=self.request.node_replacement.strategy),
             )
             if self.topology.cni.via == "daemonset":
                 cni_settings.plan_if_prefix_delegation(

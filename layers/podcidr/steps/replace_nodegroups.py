@@ -1,9 +1,12 @@
 """ReplaceNodegroups (DESIGN.md step 10), one Map iteration per planned nodegroup.
 
-Each invocation moves one replacement along and reports `nodegroup.status`; the Map's inner loop
-(WaitForNodegroup) calls again until it is `done`:
+Each invocation moves one replacement along and reports `nodegroup.status`; the child execution's
+loop (WaitForNodegroup, WaitForDrain) calls again until it is `done`:
   pending       -> create the replacement (or adopt it if it exists)            -> creating
-  creating      -> wait ACTIVE and every node Ready, check max pods, delete old -> deleting-old
+  creating      -> wait ACTIVE and every node Ready, check max pods             -> draining (drain)
+                                                          or delete the old one -> deleting-old (delete)
+  draining      -> empty the old nodes a few at a time (podcidr.steps.drain),
+                   then delete the old nodegroup                                -> deleting-old
   deleting-old  -> wait until the old nodegroup is gone                         -> done
 Only nodes that register after ConfigureCni use custom networking (AWS-FACTS section 2), which is why
 the old nodegroup is replaced rather than updated.
@@ -12,6 +15,7 @@ the old nodegroup is replaced rather than updated.
 from __future__ import annotations
 
 import hashlib
+import time
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -20,7 +24,8 @@ from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.aws.tags import creatable_tags
 from podcidr.errors import NodegroupReplacementFailed
 from podcidr.models.base import Contract
-from podcidr.models.migration import NodegroupReplacement
+from podcidr.models.migration import DrainReport, DrainState, NodegroupReplacement
+from podcidr.steps.drain import drain
 from podcidr.steps.launch_template_version import ensure_version
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.support import all_items, count_poll
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_eks import EKSClient
+    from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
 
     from podcidr.kube.client import Kube
 
@@ -37,6 +43,7 @@ OWNER_TAG = "podcidr:cluster"
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 PENDING = "pending"
 CREATING = "creating"
+DRAINING = "draining"
 DELETING_OLD = "deleting-old"
 DONE = "done"
 MAX_CREATE_SECONDS = 45 * 60
@@ -53,9 +60,14 @@ class NodegroupTask(Contract):
 
 
 def replace_nodegroup(
-    task: NodegroupTask, eks: EKSClient, kube: Callable[[], Kube], ec2: EC2Client | None = None
+    task: NodegroupTask,
+    eks: EKSClient,
+    kube: Callable[[], Kube],
+    ec2: EC2Client | None = None,
+    elbv2: ElasticLoadBalancingv2Client | None = None,
 ) -> NodegroupTask:
-    """`ec2` is needed when Plan wrote a launch template version (a custom AMI's max pods)."""
+    """`ec2` is needed when Plan wrote a launch template version (a custom AMI's max pods), `elbv2` by
+    the drain (the target groups' health)."""
     item = task.nodegroup
     status = item.status or PENDING
     if status == PENDING:
@@ -65,12 +77,34 @@ def replace_nodegroup(
     if status == CREATING:
         if not _replacement_ready(task, eks, kube()):
             return task
+        if item.node_replacement.strategy == "delete":
+            item.status = DELETING_OLD
+            _delete_at_once(task, eks, kube())
+            return task
+        status = item.status = DRAINING
+    if status == DRAINING:
+        if elbv2 is None:
+            raise RuntimeError("the drain needs the ELBv2 client")
+        if not drain(task, kube(), elbv2, task.cluster_name):
+            return task
         item.status = DELETING_OLD
         _delete_old(task, eks)
         return task
     if status == DELETING_OLD:
         _wait_old_gone(task, eks)
     return task
+
+
+def _delete_at_once(task: NodegroupTask, eks: EKSClient, kube: Kube) -> None:
+    """strategy "delete": EKS drains every old node together (AWS-FACTS 6); the report counts them."""
+    from podcidr.kube.client import kube_faults
+
+    item = task.nodegroup
+    with kube_faults("list Nodes", task.cluster_name):
+        nodes = all_items(kube.core.list_node, label_selector=f"{NODEGROUP_LABEL}={item.replaced}")
+    item.drain = DrainReport(strategy="delete", nodes=len(nodes))
+    item.draining = DrainState(started=time.time())
+    _delete_old(task, eks)
 
 
 def _ceiling(task: NodegroupTask, seconds: int) -> int:
@@ -269,6 +303,8 @@ def _wait_old_gone(task: NodegroupTask, eks: EKSClient) -> None:
     old = _describe(eks, task.cluster_name, item.replaced)
     if old is None:
         item.status = DONE
+        if item.drain and item.drain.strategy == "delete" and item.draining and item.draining.started:
+            item.drain.seconds = int(time.time() - item.draining.started)
         return
     status = old.get("status")
     if status == "DELETE_FAILED":

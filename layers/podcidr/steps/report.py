@@ -51,6 +51,7 @@ def report_document(migration: Migration) -> dict[str, Any]:
     for key in ("podSubnets", "nodegroups"):
         for item in document.get(key, []):
             item.pop("changes", None)
+            item.pop("draining", None)
     for check in document.get("verification", {}).get("loadBalancers", []):
         check.pop("changes", None)
     return document

@@ -355,3 +355,37 @@ def test_scenario_faults_apply_to_kubernetes_calls_and_the_ledger_records_them(t
     assert core.read_namespaced_config_map("lost-response", "default").data == {"a": "b"}  # it acted (`after`)
     calls = [e for e in twin.aws.ledger.entries() if e.operation == "kubernetes:create ConfigMap"]
     assert [(c.service, c.mutating, c.result) for c in calls] == [("kubernetes", True, "InternalError")]
+
+
+def test_each_target_group_has_a_target_group_binding_that_goes_with_its_load_balancer(
+    twin: ClusterFixture, api: Any
+) -> None:
+    core = k8s.CoreV1Api(api)
+    custom = k8s.CustomObjectsApi(api)
+    elbv2 = twin.admin("elbv2")
+    _nlb(core, "bound", {SVC + "scheme": "internal"})
+    hostname = wait_for(lambda: _hostname(lambda: core.read_namespaced_service("bound", "default")))
+    arn = _lb(twin, hostname)["LoadBalancerArn"]
+    (group,) = elbv2.describe_target_groups(LoadBalancerArn=arn)["TargetGroups"]
+    bindings = custom.list_namespaced_custom_object("elbv2.k8s.aws", "v1beta1", "default", "targetgroupbindings")
+    (binding,) = [b for b in bindings["items"] if b["spec"]["targetGroupARN"] == group["TargetGroupArn"]]
+    assert binding["metadata"]["name"] == group["TargetGroupName"]
+    assert binding["metadata"]["labels"] == {
+        "service.k8s.aws/stack-name": "bound",
+        "service.k8s.aws/stack-namespace": "default",
+    }
+    assert binding["spec"]["serviceRef"] == {"name": "bound", "port": 80}
+    assert binding["spec"]["targetType"] == "ip"
+    core.delete_namespaced_service("bound", "default")
+    wait_for(
+        lambda: (
+            not custom.list_namespaced_custom_object(
+                "elbv2.k8s.aws",
+                "v1beta1",
+                "default",
+                "targetgroupbindings",
+                field_selector="metadata.name=" + binding["metadata"]["name"],
+            )["items"]
+        ),
+        what="binding gone",
+    )

@@ -20,6 +20,7 @@ from podcidr.errors import (
     EniConfigCrdMissing,
     LoadBalancerControllerMissing,
     NodegroupReplacementFailed,
+    UnsupportedCluster,
     VerificationFailed,
 )
 from podcidr.kube.client import Kube
@@ -220,6 +221,79 @@ def test_preflight_lists_pods_that_no_controller_would_recreate(twin: TwinCluste
     assert twin.kube_mutating() == []
 
 
+def _zonal_volume_objects(zone: str) -> list[tuple[str, dict[str, Any], str | None]]:
+    """A StatefulSet pod on an old node whose claim is bound to an EBS volume in `zone`."""
+    pod = _pod("db-0", "ip-172-31-48-8", "172.31.48.82", labels={"app": "db"})
+    pod["metadata"]["ownerReferences"] = [
+        {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db", "uid": "u-db", "controller": True}
+    ]
+    pod["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": "data-db-0"}}]
+    claim = {
+        "metadata": {"name": "data-db-0", "namespace": "default"},
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            "volumeName": "pv-db-0",
+        },
+    }
+    affinity = {"key": "topology.kubernetes.io/zone", "operator": "In", "values": [zone]}
+    volume = {
+        "metadata": {"name": "pv-db-0"},
+        "spec": {
+            "capacity": {"storage": "1Gi"},
+            "accessModes": ["ReadWriteOnce"],
+            "csi": {"driver": "ebs.csi.aws.com", "volumeHandle": "vol-0123456789abcdef0"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [affinity]}]}},
+        },
+    }
+    node = _node("ip-172-31-48-8", "managed-ng", "172.31.48.8", zone=zone)
+    return [
+        (NODES, node, None),
+        (PODS, pod, "default"),
+        ("v1/persistentvolumeclaims", claim, "default"),
+        ("v1/persistentvolumes", volume, None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("replacement_zones", "desired", "outcome"),
+    [
+        (["ap-southeast-1a", "ap-southeast-1b"], 2, "fine"),
+        (["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"], 2, "warned"),
+        (["ap-southeast-1b", "ap-southeast-1c"], 3, "refused"),
+    ],
+)
+def test_preflight_checks_that_pods_with_zonal_volumes_can_move_to_their_zone(
+    twin: TwinCluster, kube: Kube, replacement_zones: list[str], desired: int, outcome: str
+) -> None:
+    _lbc_available(twin, 2)
+    objects = _zonal_volume_objects("ap-southeast-1a")
+    for ref, obj, namespace in objects:
+        twin.store.create(ref, obj, namespace=namespace, with_status=True)
+    item = _nodegroup_item(twin)
+    item.availability_zones = replacement_zones
+    item.config.scaling_config["desiredSize"] = desired
+    migration = twin.migration(nodegroups=[item])
+    try:
+        if outcome == "refused":
+            with pytest.raises(UnsupportedCluster) as refused:
+                cluster_preflight(migration, kube)
+        else:
+            cluster_preflight(migration, kube)
+    finally:
+        for ref, obj, namespace in reversed(objects):
+            twin.store.delete(ref, obj["metadata"]["name"], namespace=namespace)
+    warned = [w for w in migration.warnings if "default/db-0" in w]
+    if outcome == "refused":
+        assert "default/db-0 (on managed-ng) in ap-southeast-1a" in refused.value.cause
+        assert "ap-southeast-1b, ap-southeast-1c" in refused.value.cause
+    elif outcome == "warned":
+        assert len(warned) == 1 and "starts 2 node(s) over 3 AZs" in warned[0] and "ap-southeast-1a" in warned[0]
+    else:
+        assert warned == []
+    assert twin.kube_mutating() == []
+
+
 # --- ApplyEniConfigs ------------------------------------------------------------------------------
 
 
@@ -336,7 +410,7 @@ def test_nodegroup_replaced_when_its_nodes_are_ready_then_old_deleted(twin: Twin
                 registered.append(name)
 
     _loop(
-        lambda: replace_nodegroup(task, twin.clients.eks, twin.kube),
+        lambda: replace_nodegroup(task, twin.clients.eks, twin.kube, elbv2=twin.clients.elbv2),
         lambda: task.nodegroup.status == "done",
         register_nodes,
     )
@@ -354,7 +428,10 @@ def test_nodegroup_replaced_when_its_nodes_are_ready_then_old_deleted(twin: Twin
     # a re-run adopts: nothing created, nothing deleted
     twin.local.ledger.clear()
     rerun = NodegroupTask(cluster_name=twin.cluster, poll_seconds=1, nodegroup=_nodegroup_item(twin))
-    _loop(lambda: replace_nodegroup(rerun, twin.clients.eks, twin.kube), lambda: rerun.nodegroup.status == "done")
+    _loop(
+        lambda: replace_nodegroup(rerun, twin.clients.eks, twin.kube, elbv2=twin.clients.elbv2),
+        lambda: rerun.nodegroup.status == "done",
+    )
     assert rerun.nodegroup.created is False and rerun.nodegroup.changes == 0
     assert twin.local.ledger.mutating_calls() == []
 
