@@ -9,6 +9,8 @@ with the delete strategy (localcloud/bench_requests.py). Then a rehearsal of a l
 invocation and its Max Memory Used as Lambda reports it (each container a process of its own: its
 peak resident size), against the function's MemorySize. Then each handler's cold-start import time
 against a bare `import boto3`, and the size of the layer sam build makes (localcloud/coldstart.py).
+`--fleet N [--throttle RATE]` instead migrates N small clusters at once with the FleetStateMachine
+(localcloud/fleet_bench.py).
 """
 
 from __future__ import annotations
@@ -217,10 +219,21 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--json", type=Path, help="also write the figures as JSON")
     args.add_argument("--no-large", action="store_true", help="skip the large-cluster rehearsal (minutes)")
     args.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler import (median)")
+    args.add_argument("--fleet", type=int, metavar="N", help="only a fleet of N small clusters migrated at once")
+    args.add_argument("--throttle", type=float, default=0.0, metavar="RATE", help="with --fleet: AWS calls throttled")
     options = args.parse_args(argv)
     console = Console()
     if not console.is_terminal:
         console = Console(width=160)
+    if options.fleet:
+        from localcloud.fleet_bench import print_fleet, run_fleet
+
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        fleet = run_fleet(options.fleet, options.throttle)
+        print_fleet(console, fleet)
+        if options.json:
+            options.json.write_text(json.dumps({"fleet": fleet.to_json()}, indent=2) + "\n")
+        return 0
     figures = run(
         console, repeat=max(1, options.repeat), large=not options.no_large, cold_runs=max(1, options.cold_runs)
     )

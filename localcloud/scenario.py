@@ -27,7 +27,7 @@ DEFAULT_CLUSTER = "eksworkshop"
 DEFAULT_CNI_VERSION = "v1.18.3-eksbuild.1"
 
 _AZ_LETTERS = ("a", "b", "c")
-_OPERATION = re.compile(r"^(kubernetes:[a-z]+( [A-Za-z]+)?|[a-z0-9-]+:[A-Z][A-Za-z0-9]+)$")
+_OPERATION = re.compile(r"^(\*|kubernetes:[a-z]+( [A-Za-z]+)?|[a-z0-9-]+:([A-Z][A-Za-z0-9]+|\*))$")
 _CNI_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 _CNI_IMAGE_TAG = re.compile(r"^v\d+\.\d+\.\d+(-eksbuild\.\d+)?$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -289,11 +289,32 @@ class TimingSpec(_Model):
 
 class FaultSpec(_Model):
     operation: str
-    """`service:Operation` as IAM spells it (ec2:CreateSubnet, eks:UpdateAddon) or `kubernetes:<verb> <Kind>`."""
+    """`service:Operation` as IAM spells it (ec2:CreateSubnet, eks:UpdateAddon) or `kubernetes:<verb> <Kind>`;
+    `service:*` is every call of a service and `*` every AWS call the workflow makes."""
     when: Literal["before", "after"] = "before"
-    times: int = Field(default=1, ge=1)
+    times: int | None = Field(default=None, ge=1)
+    """How many calls fail; default 1, or no limit with `rate`."""
+    rate: float | None = Field(default=None, gt=0, le=1)
+    """The fraction of matching calls that fail, drawn from a random generator seeded with `seed`."""
+    seed: int = 0
+    """Same scenario and seed, same draws: a run with `rate` is reproducible."""
+    cluster: str | None = None
+    """Only calls about this cluster of the scenario: its Kubernetes API's, and EKS calls naming it."""
     error: str = "ThrottlingException"
     message: str | None = None
+
+    @property
+    def limit(self) -> int | None:
+        """How many calls fail at most (None: no limit)."""
+        if self.times is not None:
+            return self.times
+        return None if self.rate is not None else 1
+
+
+class FleetClusterSpec(ClusterSpec):
+    """One cluster of `clusters:`: in its own VPC (`vpc`) or, without it, in the scenario's `vpc`."""
+
+    vpc: VpcSpec | None = None
 
 
 class Scenario(_Model):
@@ -302,6 +323,8 @@ class Scenario(_Model):
     cluster: ClusterSpec = Field(default_factory=ClusterSpec)
     timing: TimingSpec = Field(default_factory=TimingSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
+    clusters: list[FleetClusterSpec] = Field(default_factory=list)
+    """Several clusters in one twin (a fleet); `cluster` is shorthand for one. `cluster` is then the first."""
 
     @model_validator(mode="before")
     @classmethod
@@ -310,40 +333,35 @@ class Scenario(_Model):
             return data
         data = dict(data)
         region = data.get("region", DEFAULT_REGION)
-        vpc = dict(data.get("vpc") or {})
-        if "subnets" not in vpc and isinstance(region, str):
-            vpc["subnets"] = _seed_subnets(region, str(vpc.get("cidr", DEFAULT_VPC_CIDR)))
-        if "natGateways" not in vpc and "nat_gateways" not in vpc:
-            public = [s for s in vpc["subnets"] if isinstance(s, dict) and s.get("public")]
-            vpc["natGateways"] = [{"subnet": public[0].get("name")}] if public else []
+        vpc = _derive_vpc(data.get("vpc"), region)
         data["vpc"] = vpc
-        cluster = dict(data.get("cluster") or {})
-        if "subnets" not in cluster:
-            cluster["subnets"] = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")]
-        groups = cluster.get("nodegroups")
-        if groups is None:
-            groups = [{"name": "managed-ng"}]
-        if isinstance(groups, list):
-            cluster["nodegroups"] = [
-                {**g, "subnets": list(cluster["subnets"])} if isinstance(g, dict) and "subnets" not in g else g
-                for g in groups
-            ]
-        cni = cluster.get("vpcCni")
-        if isinstance(cni, dict) and cni.get("addon") is False and "version" not in cni:
-            cluster["vpcCni"] = {**cni, "version": DEFAULT_CNI_VERSION.split("-", 1)[0]}
-        private = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")] or cluster[
-            "subnets"
-        ]
-        for key in ("selfManagedNodes", "karpenterNodes", "fargateProfiles"):
-            items = cluster.get(key)
-            if isinstance(items, list):
-                defaults = private if key == "fargateProfiles" else cluster["subnets"]
-                cluster[key] = [
-                    {**item, "subnets": list(defaults)} if isinstance(item, dict) and "subnets" not in item else item
-                    for item in items
-                ]
-        data["cluster"] = cluster
+        clusters = data.get("clusters")
+        if clusters:
+            if data.get("cluster") is not None:
+                raise ScenarioError("clusters", "give either `cluster` (one) or `clusters` (several), not both")
+            if isinstance(clusters, list):
+                data["clusters"] = [_derive_member(c, vpc, region) for c in clusters]
+            return data  # `cluster` becomes the first of them once they are valid (_consistent)
+        data["cluster"] = _derive_cluster(data.get("cluster"), vpc)
         return data
+
+    def members(self) -> list[Scenario]:
+        """One scenario per cluster of the twin, each with its cluster's VPC (the same VpcSpec object
+        for clusters that share one): `clusters`, or the one `cluster`."""
+        if not self.clusters:
+            return [self]
+        return [self._member(spec) for spec in self.clusters]
+
+    def _member(self, spec: FleetClusterSpec) -> Scenario:
+        cluster = ClusterSpec.model_construct(**{k: getattr(spec, k) for k in ClusterSpec.model_fields})
+        return Scenario.model_construct(
+            region=self.region,
+            vpc=spec.vpc if spec.vpc is not None else self.vpc,
+            cluster=cluster,
+            timing=self.timing,
+            faults=self.faults,
+            clusters=[],
+        )
 
     def subnet(self, name: str) -> SubnetSpec:
         for subnet in self.vpc.subnets:
@@ -383,8 +401,96 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        _check(self)
+        _check_fault_clusters(self)
+        if not self.clusters:
+            _check(self)
+            return self
+        _unique("clusters", [c.name for c in self.clusters])
+        self.cluster = self.members()[0].cluster
+        for i, (spec, member) in enumerate(zip(self.clusters, self.members(), strict=True)):
+            try:
+                _check(member)
+            except ScenarioError as error:
+                raise ScenarioError(_member_key(error.key, i, own_vpc=spec.vpc is not None), error.message) from None
         return self
+
+
+def _check_fault_clusters(s: Scenario) -> None:
+    names = {c.name for c in s.clusters} if s.clusters else {s.cluster.name}
+    for i, fault in enumerate(s.faults):
+        if fault.cluster is None:
+            continue
+        if fault.cluster not in names:
+            raise ScenarioError(f"faults[{i}].cluster", f"{fault.cluster!r} is not a cluster of the scenario")
+        if not fault.operation.startswith(("kubernetes:", "eks:")):
+            raise ScenarioError(
+                f"faults[{i}].cluster", "goes with kubernetes: and eks: operations, which name a cluster"
+            )
+
+
+def _member_key(key: str, index: int, *, own_vpc: bool) -> str:
+    """A member's error key as the file spells it: cluster.x -> clusters[i].x, its own vpc.x -> clusters[i].vpc.x."""
+    for prefix, own in (("cluster", True), ("vpc", own_vpc)):
+        if own and (key == prefix or key.startswith((f"{prefix}.", f"{prefix}["))):
+            rest = key.removeprefix(prefix)
+            return f"clusters[{index}]{rest}" if prefix == "cluster" else f"clusters[{index}].vpc{rest}"
+    return key
+
+
+def _derive_vpc(document: Any, region: Any) -> Any:
+    if document is not None and not isinstance(document, dict):
+        return document
+    vpc = dict(document or {})
+    if "subnets" not in vpc and isinstance(region, str):
+        vpc["subnets"] = _seed_subnets(region, str(vpc.get("cidr", DEFAULT_VPC_CIDR)))
+    if "natGateways" not in vpc and "nat_gateways" not in vpc:
+        public = [s for s in vpc.get("subnets") or [] if isinstance(s, dict) and s.get("public")]
+        vpc["natGateways"] = [{"subnet": public[0].get("name")}] if public else []
+    return vpc
+
+
+def _derive_member(document: Any, shared_vpc: Any, region: Any) -> Any:
+    """A `clusters:` item: its own VPC's defaults (if it has one), then the cluster's from that VPC."""
+    if not isinstance(document, dict):
+        return document
+    member = dict(document)
+    vpc = shared_vpc
+    if member.get("vpc") is not None:
+        vpc = member["vpc"] = _derive_vpc(member["vpc"], region)
+    return _derive_cluster(member, vpc)
+
+
+def _derive_cluster(document: Any, vpc: Any) -> Any:
+    if document is not None and not isinstance(document, dict):
+        return document
+    if not isinstance(vpc, dict) or not isinstance(vpc.get("subnets"), list):
+        return document
+    cluster = dict(document or {})
+    if "subnets" not in cluster:
+        cluster["subnets"] = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")]
+    groups = cluster.get("nodegroups")
+    if groups is None:
+        groups = [{"name": "managed-ng"}]
+    if isinstance(groups, list):
+        cluster["nodegroups"] = [
+            {**g, "subnets": list(cluster["subnets"])} if isinstance(g, dict) and "subnets" not in g else g
+            for g in groups
+        ]
+    cni = cluster.get("vpcCni")
+    if isinstance(cni, dict) and cni.get("addon") is False and "version" not in cni:
+        cluster["vpcCni"] = {**cni, "version": DEFAULT_CNI_VERSION.split("-", 1)[0]}
+    private = [s.get("name") for s in vpc["subnets"] if isinstance(s, dict) and not s.get("public")] or cluster[
+        "subnets"
+    ]
+    for key in ("selfManagedNodes", "karpenterNodes", "fargateProfiles"):
+        items = cluster.get(key)
+        if isinstance(items, list):
+            defaults = private if key == "fargateProfiles" else cluster["subnets"]
+            cluster[key] = [
+                {**item, "subnets": list(defaults)} if isinstance(item, dict) and "subnets" not in item else item
+                for item in items
+            ]
+    return cluster
 
 
 def _seed_subnets(region: str, cidr: str) -> list[dict[str, Any]]:
@@ -635,7 +741,8 @@ def _check(s: Scenario) -> None:
         if not _OPERATION.fullmatch(fault.operation):
             raise ScenarioError(
                 f"faults[{i}].operation",
-                f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet) or 'kubernetes:<verb> <Kind>'",
+                f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet), 'service:*', '*' "
+                "or 'kubernetes:<verb> <Kind>'",
             )
 
 

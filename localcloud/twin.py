@@ -102,6 +102,11 @@ class Twin:
         self._started: list[TwinComponent] = []
 
     @property
+    def state_machine_id(self) -> str:
+        """The logical ID of the state machine this twin's runner executes (the migration by default)."""
+        return self._state_machine_id or "MigrationStateMachine"
+
+    @property
     def endpoint_url(self) -> str:
         return str(self.aws.endpoint_url)
 

@@ -4,6 +4,7 @@
     podcidr watch EXECUTION_ARN
     podcidr list [--max N]
     podcidr snapshot --cluster NAME [--output FILE] [--anonymize]
+    podcidr fleet --cluster A --cluster B [--tag KEY=VALUE] [--concurrency N] [--halt-on-failure] [--watch]
 
 The state machine is found from the stack's outputs (MigrationStateMachineArn of --stack-name,
 default podcidr) unless --state-machine-arn names it. --endpoint-url and --region point the
@@ -29,6 +30,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from podcidr_cli import fleet as fleet_cli
 from podcidr_cli.history import ENDED, Progress, read_history, steps_of
 from podcidr_cli.render import LiveProgress, console_for, render_failure, render_report
 
@@ -80,6 +82,7 @@ def parser() -> argparse.ArgumentParser:
     snap.add_argument("--cluster", required=True, help="the EKS cluster's name")
     snap.add_argument("--output", type=Path, metavar="FILE", help="the scenario file (default: standard output)")
     snap.add_argument("--anonymize", action="store_true", help="replace the account's names and IDs by pseudonyms")
+    fleet_cli.add_parser(commands, common)
     return root
 
 
@@ -101,7 +104,7 @@ class Aws:
         self.sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
         self._args = args
 
-    def state_machine_arn(self) -> str:
+    def state_machine_arn(self, output_key: str = OUTPUT_KEY) -> str:
         if self._args.state_machine_arn:
             return str(self._args.state_machine_arn)
         cloudformation = self.session.client("cloudformation", endpoint_url=self.endpoint_url)
@@ -113,9 +116,9 @@ class Aws:
                 f"({error.response['Error'].get('Message', error)}); give --stack-name or --state-machine-arn"
             ) from None
         for output in stack.get("Outputs") or []:
-            if output.get("OutputKey") == OUTPUT_KEY:
+            if output.get("OutputKey") == output_key:
                 return str(output["OutputValue"])
-        raise UsageError(f"stack {self._args.stack_name!r} has no output {OUTPUT_KEY}: is it a podcidr stack?")
+        raise UsageError(f"stack {self._args.stack_name!r} has no output {output_key}: is it a podcidr stack?")
 
     def history(self, arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -262,7 +265,33 @@ def snapshot(args: argparse.Namespace, aws: Aws) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"start": start, "watch": watch, "list": listing, "snapshot": snapshot}
+def fleet(args: argparse.Namespace, aws: Aws) -> int:
+    try:
+        tags = fleet_cli.wanted_tags(args)
+        tagged = (
+            fleet_cli.clusters_tagged(aws.session.client("eks", endpoint_url=aws.endpoint_url), tags) if tags else []
+        )
+        document = fleet_cli.fleet_input(args, tagged)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    console = console_for(args.plain)
+    arn = aws.sfn.start_execution(
+        stateMachineArn=aws.state_machine_arn(fleet_cli.FLEET_OUTPUT_KEY),
+        name=args.name or execution_name("fleet"),
+        input=json.dumps(document),
+    )["executionArn"]
+    console.print(f"Started {arn}")
+    if not aws.endpoint_url:
+        console.print(f"Console: {console_link(arn)}")
+    if not args.watch:
+        return EXIT_OK
+    try:
+        return fleet_cli.watch_fleet(aws, arn, document["clusters"], args.poll, console)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+COMMANDS = {"start": start, "watch": watch, "list": listing, "snapshot": snapshot, "fleet": fleet}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from localcloud.aws import access_bootstrap, real_account
@@ -21,7 +21,7 @@ from localcloud.aws.root import root_arn
 
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
-    from localcloud.scenario import NodegroupSpec
+    from localcloud.scenario import NodegroupSpec, Scenario
 
 _TRUST = {
     "cluster": {"Service": "eks.amazonaws.com"},
@@ -101,12 +101,25 @@ def _ami_type(group: NodegroupSpec) -> str:
     return "CUSTOM" if group.launch_template and group.launch_template.custom_ami else str(group.ami_type)
 
 
-def build_aws(aws: LocalAws) -> BuiltAws:
-    scenario = aws.scenario
+def build_aws(aws: LocalAws) -> dict[str, BuiltAws]:
+    """Every cluster of the scenario (`clusters`, or the one `cluster`), each VPC built once: the
+    clusters that share a VPC share its IDs. By cluster name, in the scenario's order."""
+    builts: dict[str, BuiltAws] = {}
+    networks: dict[int, BuiltAws] = {}
+    for member in aws.scenario.members():
+        network = networks.get(id(member.vpc))
+        if network is None:
+            network = networks[id(member.vpc)] = _build_vpc(aws, member)
+        built = replace(network, nodegroup_arns={}, launch_templates={}, unmanaged_instance_ids=[])
+        _build_cluster(aws, member, built)
+        builts[member.cluster.name] = built
+    return builts
+
+
+def _build_vpc(aws: LocalAws, scenario: Scenario) -> BuiltAws:
+    """The VPC and what is in it but not of a cluster; `scenario` is one of the scenario's members."""
     session = aws.admin_session()
     ec2 = session.client("ec2")
-    iam = session.client("iam")
-    eks = session.client("eks")
     built = BuiltAws()
     cluster = scenario.cluster
 
@@ -218,6 +231,18 @@ def build_aws(aws: LocalAws) -> BuiltAws:
             ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx)
         built.peering_ids.append(pcx)
 
+    built.security_group_ids = real_account.create_security_groups(ec2, scenario, vpc_id)
+    return built
+
+
+def _build_cluster(aws: LocalAws, scenario: Scenario, built: BuiltAws) -> None:
+    """The EKS cluster of `scenario` (a member) in the VPC `built` holds."""
+    session = aws.admin_session()
+    ec2 = session.client("ec2")
+    iam = session.client("iam")
+    eks = session.client("eks")
+    cluster = scenario.cluster
+    vpc_id = built.vpc_id
     built.cluster_role_arn = _role(iam, f"{cluster.name}-cluster-role", "cluster")
     built.node_role_arn = _role(iam, f"{cluster.name}-node-role", "node")
     # EKS names it eks-cluster-sg-<cluster>-<a number>, tags it for the cluster (the one group the load
@@ -241,7 +266,6 @@ def build_aws(aws: LocalAws) -> BuiltAws:
         ],
     )["GroupId"]
     built.cluster_security_group_id = sg
-    built.security_group_ids = real_account.create_security_groups(ec2, scenario, vpc_id)
     for group in cluster.nodegroups:
         template = real_account.create_launch_template(ec2, scenario, group, built.security_group_ids)
         if template is not None:
@@ -316,4 +340,3 @@ def build_aws(aws: LocalAws) -> BuiltAws:
     access_bootstrap.grant_cluster_creator(aws.eks, cluster.name, root_arn(aws.account_id))
     if cluster.nodegroups:
         access_bootstrap.grant_node_role(aws.eks, cluster.name, built.node_role_arn)
-    return built

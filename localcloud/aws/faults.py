@@ -1,6 +1,8 @@
-"""Faults on request (the scenario's `faults`): an operation fails `times` times, either
-`before` it acts (nothing happens) or `after` it acted (the change is made, the response is lost
-and the error is returned instead).
+"""Faults on request (the scenario's `faults`): an operation fails `times` times, or a `rate`
+fraction of its calls (drawn from a generator seeded with the fault's `seed`, so a run is
+reproducible), either `before` it acts (nothing happens) or `after` it acted (the change is made,
+the response is lost and the error is returned instead). `service:*` matches every call of a
+service and `*` every AWS call; neither matches Kubernetes calls nor Step Functions' own calls.
 
 The AWS endpoint applies them to workflow calls only (see LocalAws); the cluster twin applies
 `kubernetes:<verb> <Kind>` faults itself through `take`. Thread-safe.
@@ -8,8 +10,9 @@ The AWS endpoint applies them to workflow calls only (see LocalAws); the cluster
 
 from __future__ import annotations
 
+import random
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from localcloud.scenario import FaultSpec
@@ -37,7 +40,25 @@ def _normalise(operation: str) -> str:
 @dataclass
 class _Pending:
     spec: FaultSpec
-    left: int
+    left: int | None
+    """Faults still to fire (None: no limit)."""
+    draws: random.Random = field(default_factory=random.Random)
+
+    def matches(self, operation: str, *, workflow: bool, cluster: str | None) -> bool:
+        if self.spec.cluster is not None and self.spec.cluster != cluster:
+            return False
+        pattern = _normalise(self.spec.operation)
+        if pattern == "*":
+            return workflow and not operation.startswith("kubernetes:")
+        if pattern.endswith(":*"):
+            return workflow and operation.startswith(pattern[:-1])
+        return pattern == operation
+
+    def fires(self) -> bool:
+        if self.left is not None and self.left <= 0:
+            return False
+        rate = self.spec.rate
+        return rate is None or self.draws.random() < rate
 
 
 class Faults:
@@ -50,30 +71,36 @@ class Faults:
 
     def add(self, spec: FaultSpec) -> None:
         with self._lock:
-            self._pending.append(_Pending(spec, spec.times))
+            self._pending.append(_Pending(spec, spec.limit, random.Random(spec.seed)))
 
-    def take(self, operation: str) -> Fault | None:
+    def take(self, operation: str, *, workflow: bool = True, cluster: str | None = None) -> Fault | None:
         """The fault to apply to this call of `operation` (ec2:CreateSubnet, kubernetes:patch
-        DaemonSet), if one is left; each call takes one of its `times`."""
+        DaemonSet), if one fires; each firing takes one of its `times`. `workflow`: a call made
+        with a stack role's credentials (wildcards match only those); `cluster`: the cluster the
+        call is about (a fault given a cluster matches only its calls)."""
         wanted = _normalise(operation)
         with self._lock:
             for item in self._pending:
+                if not item.matches(wanted, workflow=workflow, cluster=cluster) or not item.fires():
+                    continue
                 spec = item.spec
-                if item.left > 0 and _normalise(spec.operation) == wanted:
+                if item.left is not None:
                     item.left -= 1
-                    fault = Fault(
-                        operation=spec.operation,
-                        when=spec.when,
-                        error=spec.error,
-                        message=spec.message or f"Injected fault ({spec.when}) on {spec.operation}: {spec.error}",
-                    )
-                    self.fired.append(fault)
-                    return fault
+                name = wanted if "*" in spec.operation else spec.operation
+                fault = Fault(
+                    operation=name,
+                    when=spec.when,
+                    error=spec.error,
+                    message=spec.message or f"Injected fault ({spec.when}) on {name}: {spec.error}",
+                )
+                self.fired.append(fault)
+                return fault
         return None
 
     def remaining(self) -> dict[str, int]:
+        """Faults left to fire by operation (unlimited rate faults are not counted)."""
         with self._lock:
             out: dict[str, int] = {}
             for item in self._pending:
-                out[item.spec.operation] = out.get(item.spec.operation, 0) + item.left
+                out[item.spec.operation] = out.get(item.spec.operation, 0) + (item.left or 0)
             return out

@@ -27,6 +27,7 @@ and turns on moto's state machine execution.
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
@@ -125,7 +126,9 @@ class LocalAws:
         self.states = StepFunctionsRules()
         self.events = EventsRules()
         self.built: Any = None
-        """What build.build_aws made (ids by scenario name), once started."""
+        """What build.build_aws made (ids by scenario name) for the first cluster, once started."""
+        self.builts: dict[str, Any] = {}
+        """The same for every cluster of the scenario, by cluster name."""
         self._build = build
         self._middlewares = list(middlewares)
         self._server: BaseWSGIServer | None = None
@@ -157,7 +160,8 @@ class LocalAws:
             if self._build:
                 from localcloud.aws.build import build_aws
 
-                self.built = build_aws(self)
+                self.builts = build_aws(self)
+                self.built = next(iter(self.builts.values()))
         except BaseException:
             self.stop()
             raise
@@ -273,7 +277,7 @@ class LocalAws:
             environ["localcloud.caller"] = caller
             if caller is None:
                 if request.access_key == INTERPRETER_ACCESS_KEY:  # Step Functions' own calls: faulted, not counted
-                    fault = self.faults.take(request.action)
+                    fault = self.faults.take(request.action, workflow=False)
                     if fault is not None:
                         if not fault.before:
                             call(inner, environ)
@@ -284,7 +288,7 @@ class LocalAws:
                 if denial is not None:
                     self.ledger.record(request.service, request.action, result=denial.code, caller=caller)
                     return send_error(start_response, request.protocol, denial.code, denial.message)
-            fault = self.faults.take(request.action)
+            fault = self.faults.take(request.action, cluster=_eks_cluster(request.service, environ))
             if fault is not None:
                 if not fault.before:
                     call(inner, environ)  # it acts; its response is lost
@@ -330,3 +334,14 @@ def _error_code(protocol: str, response: Any) -> str | None:
         if code:
             return str(code).rsplit("#", 1)[-1]
     return None
+
+
+_EKS_CLUSTER_PATH = re.compile(r"^/clusters/([^/?]+)")
+
+
+def _eks_cluster(service: str, environ: WsgiEnviron) -> str | None:
+    """The cluster an EKS call names in its path (/clusters/<name>/...), for faults given a cluster."""
+    if service != "eks":
+        return None
+    match = _EKS_CLUSTER_PATH.match(str(environ.get("PATH_INFO") or ""))
+    return match.group(1) if match else None

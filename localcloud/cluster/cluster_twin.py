@@ -59,8 +59,18 @@ Middleware = Callable[["WsgiApp"], "WsgiApp"]
 class ClusterTwin:
     name = "cluster"
 
-    def __init__(self, scenario: Scenario, *, drain_timeout: float = DRAIN_TIMEOUT, interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        drain_timeout: float = DRAIN_TIMEOUT,
+        interval: float = 0.1,
+        standalone: bool = True,
+    ) -> None:
         self.scenario = scenario
+        """The scenario, or with several clusters the member scenario of this one (Scenario.members)."""
+        self.standalone = standalone
+        """False for a cluster of a fleet (ClusterFleet): its probes are in its own state, not the twin's."""
         self.cluster_name = scenario.cluster.name
         self.drain_timeout = drain_timeout
         self.interval = interval
@@ -91,14 +101,14 @@ class ClusterTwin:
         self.aws = aws
         self.health.now = lambda: aws.clock.now()  # the twin's clock: a test that holds it holds target health
         scenario, cluster = self.scenario, self.scenario.cluster
-        built = aws.built
+        built = self._built()
         vpc_id = built.vpc_id if built else ""
         server = KubeApiServer(
             self.cluster_name,
             self._access,
             auth_mode_getter=lambda: aws.eks.authentication_mode(self.cluster_name),
             ledger_hook=self._ledger,
-            fault_hook=lambda operation: aws.faults.take(operation),
+            fault_hook=lambda operation: aws.faults.take(operation, cluster=self.cluster_name),
             counted=lambda access_key: aws.caller_of(access_key) is not None,
             store=self.store,
             kubernetes_version=cluster.version,
@@ -164,7 +174,7 @@ class ClusterTwin:
             controller = self.load_balancers
             self.store.admission.append(ReadinessGateWebhook(self.store, controller.bindings))
         self.probes = Probes(self.store, self.load_balancers, probes_for(cluster.workloads))
-        if hasattr(twin, "state_contributors"):
+        if self.standalone and hasattr(twin, "state_contributors"):
             twin.state_contributors.append(("probes", self.probes.state))
         aws.eks.subscribe(self._eks_event)
         aws.eks.hold_nodegroup_deletion(self.nodes.deletion_held)
@@ -197,7 +207,15 @@ class ClusterTwin:
 
     def state(self) -> dict[str, Any]:
         assert self.nodes is not None
-        return cluster_state(self)
+        state = cluster_state(self)
+        if not self.standalone and self.probes is not None:
+            state["probes"] = self.probes.state()
+        return state
+
+    def _built(self) -> Any:
+        """What the build made for this cluster (its VPC's IDs, its security group)."""
+        assert self.aws is not None
+        return self.aws.builts.get(self.cluster_name, self.aws.built)
 
     # -- the API server's hooks ------------------------------------------------------------------------
     def _access(self, cluster: str, principal_arn: str) -> list[Obj] | None:
@@ -239,7 +257,7 @@ class ClusterTwin:
         addon = self.aws.eks.extra(self.cluster_name).addons.get("vpc-cni")
         if addon is None:
             return
-        built = self.aws.built
+        built = self._built()
         cni.apply_addon(
             self.store,
             version=addon.version,
@@ -323,6 +341,34 @@ class ClusterTwin:
             self._wake.wait(self.interval)
 
 
-def component(scenario: Scenario, template: Any) -> ClusterTwin:
-    """The Twin's component factory (localcloud.twin.COMPONENTS)."""
-    return ClusterTwin(scenario)
+def component(scenario: Scenario, template: Any) -> ClusterTwin | ClusterFleet:
+    """The Twin's component factory (localcloud.twin.COMPONENTS): one cluster, or a fleet of them."""
+    if not scenario.clusters:
+        return ClusterTwin(scenario)
+    return ClusterFleet([ClusterTwin(member, standalone=False) for member in scenario.members()])
+
+
+class ClusterFleet:
+    """The scenario's `clusters`: one ClusterTwin each (its own API server, controllers and nodes),
+    started in the scenario's order; `--state` has each one's part under `clusters.<name>`."""
+
+    name = "clusters"
+
+    def __init__(self, clusters: list[ClusterTwin]) -> None:
+        self.clusters = {cluster.cluster_name: cluster for cluster in clusters}
+        self._started: list[ClusterTwin] = []
+
+    def middlewares(self) -> list[Middleware]:
+        return [m for cluster in self.clusters.values() for m in cluster.middlewares()]
+
+    def start(self, twin: Any) -> None:
+        for cluster in self.clusters.values():
+            cluster.start(twin)
+            self._started.append(cluster)
+
+    def stop(self) -> None:
+        while self._started:
+            self._started.pop().stop()
+
+    def state(self) -> dict[str, Any]:
+        return {name: cluster.state() for name, cluster in self.clusters.items()}

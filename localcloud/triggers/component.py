@@ -73,7 +73,7 @@ class Triggers:
         self._create_tables(resolver)
         self._create_topics(resolver)
         self._create_queues(resolver)
-        self._deploy_other_state_machines(parameters)
+        self._deploy_other_state_machines(parameters, getattr(twin, "state_machine_id", MIGRATION_STATE_MACHINE))
         self._create_buses(resolver)
         try:
             self._create_rules(resolver)
@@ -117,12 +117,13 @@ class Triggers:
             names = resolver.names(logical_id)
             self.queues[names.attributes["Arn"]] = sqs.create_queue(QueueName=names.attributes["QueueName"])["QueueUrl"]
 
-    def _deploy_other_state_machines(self, parameters: dict[str, str]) -> None:
+    def _deploy_other_state_machines(self, parameters: dict[str, str], runners: str) -> None:
+        """Every state machine but the one the twin's runner deploys (`runners`)."""
         from localcloud.stepfunctions import StateMachineRunner
 
         assert self._account is not None and self._session is not None
         for logical_id, spec in self.template.state_machines(self._account, parameters).items():
-            if logical_id != MIGRATION_STATE_MACHINE:
+            if logical_id != runners:
                 StateMachineRunner(self._session, self._endpoint_url, spec).deploy()
 
     def _create_buses(self, resolver: Resolver) -> None:

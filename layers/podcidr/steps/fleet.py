@@ -1,0 +1,116 @@
+"""FleetStateMachine's two steps: PlanFleet (validate the input, one Map item per cluster) and
+ReportFleet (each cluster's outcome from what its Map iteration returned)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from typing import Any
+
+from pydantic import ValidationError
+
+from podcidr.errors import InvalidInput
+from podcidr.models.fleet import ClusterOutcome, FleetInput, FleetItem, FleetPlan, FleetReport
+from podcidr.models.input import CLUSTER_NAME, parse_execution_input
+
+MAX_EXECUTION_NAME = 80
+"""Step Functions' limit on an execution's name."""
+
+
+def plan_fleet(document: Any, fleet_execution_name: str) -> FleetPlan:
+    """The Map's items, or InvalidInput naming what is wrong (before any migration starts)."""
+    if not isinstance(document, dict):
+        raise InvalidInput(
+            'The fleet input must be a JSON object such as {"clusters": ["a", "b"], "concurrency": 2}. '
+            "Nothing was started."
+        )
+    try:
+        fleet = FleetInput.model_validate(document)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in issue['loc']) or 'input'}: {issue['msg']}"
+            for issue in error.errors(include_url=False)
+        )
+        raise InvalidInput(
+            f"The fleet input is not valid: {problems} (the keys are clusters, concurrency, haltOnFailure, "
+            "input). Nothing was started."
+        ) from None
+    bad = [name for name in fleet.clusters if not CLUSTER_NAME.fullmatch(name)]
+    if bad:
+        raise InvalidInput(f"Not EKS cluster names: {', '.join(map(repr, bad))}. Nothing was started.")
+    twice = sorted(name for name, count in Counter(fleet.clusters).items() if count > 1)
+    if twice:
+        raise InvalidInput(
+            f"Clusters named more than once: {', '.join(twice)}; a cluster is migrated by one execution at a "
+            "time. Nothing was started."
+        )
+    if "clusterName" in fleet.input:
+        raise InvalidInput(
+            "The fleet's `input` may not set clusterName: each cluster's is its own. Nothing was started."
+        )
+    items = []
+    for name in fleet.clusters:
+        migration_input = {**fleet.input, "clusterName": name}
+        try:
+            parse_execution_input(migration_input)
+        except InvalidInput as error:
+            raise InvalidInput(
+                f"The fleet's `input` gives cluster '{name}' a migration input that is not valid: {error} "
+                "Nothing was started."
+            ) from None
+        items.append(
+            FleetItem(
+                cluster_name=name,
+                execution_name=child_execution_name(fleet_execution_name, name),
+                input=migration_input,
+            )
+        )
+    return FleetPlan(items=items, concurrency=fleet.concurrency, halt_on_failure=fleet.halt_on_failure)
+
+
+def child_execution_name(fleet_execution_name: str, cluster: str) -> str:
+    """<fleet>-<cluster>, cut to 80 characters with a digest of both when longer (names stay unique)."""
+    name = f"{fleet_execution_name}-{cluster}"
+    if len(name) <= MAX_EXECUTION_NAME:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:12]
+    return f"{name[: MAX_EXECUTION_NAME - len(digest) - 1]}-{digest}"
+
+
+def report_fleet(results: list[dict[str, Any]]) -> FleetReport:
+    """Each Map iteration's result ({clusterName, outcome, executionArn} or a caught failure) as an outcome."""
+    outcomes = [_outcome(result) for result in results]
+    return FleetReport(
+        clusters=outcomes,
+        succeeded=sum(o.outcome == "succeeded" for o in outcomes),
+        failed=sum(o.outcome == "failed" for o in outcomes),
+        not_started=sum(o.outcome == "notStarted" for o in outcomes),
+    )
+
+
+def _outcome(result: dict[str, Any]) -> ClusterOutcome:
+    name = str(result["clusterName"])
+    if result["outcome"] != "failed":
+        return ClusterOutcome(cluster_name=name, outcome=result["outcome"], execution_arn=result.get("executionArn"))
+    failure = result.get("failure") or {}
+    error, cause = failure.get("Error"), failure.get("Cause")
+    arn = None
+    # startExecution.sync:2: a child that failed fails the task with States.TaskFailed, its Cause the
+    # child's DescribeExecution (JSON) with the child's own error and cause.
+    description = _json_object(cause)
+    if error == "States.TaskFailed" and description is not None and "ExecutionArn" in description:
+        arn = description.get("ExecutionArn")
+        error = description.get("Error") or description.get("Status") or error
+        cause = description.get("Cause") or f"the migration ended {description.get('Status', 'FAILED')}"
+    return ClusterOutcome(cluster_name=name, outcome="failed", execution_arn=arn, error=error, cause=cause)
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

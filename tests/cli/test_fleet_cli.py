@@ -1,0 +1,73 @@
+"""`podcidr fleet`: its input checked as PlanFleet checks it (usage errors before any AWS call), the
+migration machine read from the fleet's definition, the children's names."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from podcidr_cli import fleet as fleet_cli
+from podcidr_cli import main as cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("extra", "said"),
+    [
+        (["--cluster", "a"], "more than once: a"),
+        (["--concurrency", "0"], "concurrency"),
+        (["--concurrency", "41"], "concurrency"),
+    ],
+)
+def test_a_bad_fleet_is_a_usage_error_before_any_aws_call(
+    extra: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # no endpoint, no stack: a usage error must come first
+    code = cli.main(["fleet", "--cluster", "a", *extra, "--region", "ap-southeast-1", "--endpoint-url", "http://0:1"])
+    assert code == 2
+    assert said in capsys.readouterr().err
+
+
+def test_an_input_file_that_is_not_a_migration_input_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = tmp_path / "input.json"
+    document.write_text('{"podCidr": "10.0.0.0/8"}')
+    code = cli.main(["fleet", "--cluster", "a", "--input", str(document), "--region", "ap-southeast-1"])
+    assert code == 2 and "cluster 'a'" in capsys.readouterr().err
+
+
+def test_the_migration_machine_is_read_from_the_fleet_definition() -> None:
+    definition = yaml.safe_load((ROOT / "statemachine" / "fleet.asl.yaml").read_text())
+    assert fleet_cli.migration_machine(definition) == "${MigrationStateMachineArn}"
+    assert fleet_cli.migration_machine({"States": {}}) is None
+    arn = "arn:aws:states:ap-southeast-1:123456789012:stateMachine:podcidr-migration"
+    assert fleet_cli.child_arn(arn, "wave-1", "a") == (
+        "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:wave-1-a"
+    )
+
+
+def test_clusters_are_selected_by_their_tags() -> None:
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        eks = boto3.client("eks", region_name="ap-southeast-1")
+        config = {"subnetIds": []}
+        role = "arn:aws:iam::123456789012:role/eks"
+        eks.create_cluster(name="web-1", roleArn=role, resourcesVpcConfig=config, tags={"wave": "1", "team": "web"})
+        eks.create_cluster(name="web-2", roleArn=role, resourcesVpcConfig=config, tags={"wave": "2", "team": "web"})
+        eks.create_cluster(name="db-1", roleArn=role, resourcesVpcConfig=config, tags={"wave": "1"})
+        assert fleet_cli.clusters_tagged(eks, {"wave": "1"}) == ["db-1", "web-1"]
+        assert fleet_cli.clusters_tagged(eks, {"wave": "1", "team": "web"}) == ["web-1"]
+        assert fleet_cli.clusters_tagged(eks, {"team": "none"}) == []
+
+
+def test_clusters_must_be_named_or_selected(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["fleet", "--region", "ap-southeast-1"]) == 2
+    assert "--cluster NAME" in capsys.readouterr().err
+    assert cli.main(["fleet", "--tag", "novalue", "--region", "ap-southeast-1"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

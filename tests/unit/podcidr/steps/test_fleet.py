@@ -1,0 +1,66 @@
+"""PlanFleet and ReportFleet's logic (podcidr.steps.fleet)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from podcidr.errors import InvalidInput
+from podcidr.steps.fleet import MAX_EXECUTION_NAME, child_execution_name, plan_fleet, report_fleet
+
+
+def test_the_plan_merges_the_input_under_each_cluster() -> None:
+    plan = plan_fleet({"clusters": ["a", "b"], "concurrency": 2, "input": {"dryRun": True}}, "wave")
+    assert [item.to_json() for item in plan.items] == [
+        {"clusterName": "a", "executionName": "wave-a", "input": {"dryRun": True, "clusterName": "a"}},
+        {"clusterName": "b", "executionName": "wave-b", "input": {"dryRun": True, "clusterName": "b"}},
+    ]
+    assert (plan.concurrency, plan.halt_on_failure) == (2, False)
+    assert plan_fleet({"clusters": ["a"]}, "w").concurrency == 1
+
+
+@pytest.mark.parametrize("document", [None, [], "a", {"clusters": "a"}, {"clusters": ["a"], "concurrency": "2"}])
+def test_what_is_not_a_fleet_input_is_refused(document: object) -> None:
+    with pytest.raises(InvalidInput, match="Nothing was started"):
+        plan_fleet(document, "w")
+
+
+def test_long_names_are_cut_and_stay_unique() -> None:
+    fleet = "f" * 70
+    first, second = child_execution_name(fleet, "x" * 40 + "1"), child_execution_name(fleet, "x" * 40 + "2")
+    assert len(first) == len(second) == MAX_EXECUTION_NAME and first != second
+
+
+def test_the_report_reads_a_failed_childs_error_and_cause() -> None:
+    child = {"ExecutionArn": "arn:...:execution:m:w-b", "Status": "FAILED", "Error": "CidrOverlap", "Cause": "taken"}
+    stopped = {"ExecutionArn": "arn:...:execution:m:w-c", "Status": "ABORTED"}
+    report = report_fleet(
+        [
+            {"clusterName": "a", "outcome": "succeeded", "executionArn": "arn:...:execution:m:w-a"},
+            {
+                "clusterName": "b",
+                "outcome": "failed",
+                "failure": {"Error": "States.TaskFailed", "Cause": json.dumps(child)},
+            },
+            {
+                "clusterName": "c",
+                "outcome": "failed",
+                "failure": {"Error": "States.TaskFailed", "Cause": json.dumps(stopped)},
+            },
+            {
+                "clusterName": "d",
+                "outcome": "failed",
+                "failure": {"Error": "StepFunctions.AccessDeniedException", "Cause": "no"},
+            },
+            {"clusterName": "e", "outcome": "notStarted"},
+        ]
+    ).to_json()
+    assert [(c["outcome"], c["error"], c["cause"], c["executionArn"]) for c in report["clusters"]] == [
+        ("succeeded", None, None, "arn:...:execution:m:w-a"),
+        ("failed", "CidrOverlap", "taken", "arn:...:execution:m:w-b"),
+        ("failed", "ABORTED", "the migration ended ABORTED", "arn:...:execution:m:w-c"),
+        ("failed", "StepFunctions.AccessDeniedException", "no", None),
+        ("notStarted", None, None, None),
+    ]
+    assert (report["succeeded"], report["failed"], report["notStarted"]) == (1, 3, 1)
