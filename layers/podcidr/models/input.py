@@ -224,8 +224,8 @@ class VerifyOptions(Contract):
 
 
 NodeReplacementStrategy = Literal["drain", "delete"]
-MAX_NODES_AT_ONCE = 100
-"""A managed nodegroup holds at most 100 nodes by default (EKS service quota); one batch empties it."""
+MAX_NODES_AT_ONCE = 450
+"""EKS's quota of nodes per managed nodegroup (450): one batch of that many empties any nodegroup."""
 MAX_POD_EVICTION_TIMEOUT_SECONDS = 24 * 3600
 
 

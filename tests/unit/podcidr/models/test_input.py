@@ -23,6 +23,9 @@ def test_only_cluster_name_is_required() -> None:
     assert parsed.verify.load_balancers == ["alb", "public-nlb", "private-nlb"]
     assert parsed.verify.image == DEFAULT_IMAGE
     assert parsed.verify.keep_workloads is False
+    assert parsed.node_replacement.strategy == "drain"
+    assert parsed.node_replacement.nodes_at_once == 1
+    assert parsed.node_replacement.pod_eviction_timeout_seconds == 900
     assert parsed.dry_run is False
     assert parsed.poll_seconds == 30
 
@@ -81,6 +84,12 @@ def invalid(document: Any) -> str:
         ({"clusterName": "c", "verify": {"loadBalancers": ["clb"]}}, "loadBalancers"),
         ({"clusterName": "c", "verify": {"image": ""}}, "image"),
         ({"clusterName": "c", "verify": {"keepWorkloads": "x"}}, "keepWorkloads"),
+        ({"clusterName": "c", "nodeReplacement": {"strategy": "replace"}}, "nodeReplacement.strategy"),
+        ({"clusterName": "c", "nodeReplacement": {"nodesAtOnce": 0}}, "nodeReplacement.nodesAtOnce"),
+        ({"clusterName": "c", "nodeReplacement": {"nodesAtOnce": 451}}, "nodeReplacement.nodesAtOnce"),
+        ({"clusterName": "c", "nodeReplacement": {"podEvictionTimeoutSeconds": -1}}, "podEvictionTimeoutSeconds"),
+        ({"clusterName": "c", "nodeReplacement": {"nodesAtOnce": "2"}}, "nodeReplacement.nodesAtOnce"),
+        ({"clusterName": "c", "nodeReplacement": None}, "nodeReplacement is null"),
         ({"clusterName": "c", "dryRun": "x"}, "dryRun"),
         ({"clusterName": "c", "keepClusterAccess": "true"}, "keepClusterAccess"),  # strict: a bool only
         ({"clusterName": "c", "keepClusterAccess": 1}, "keepClusterAccess"),
@@ -98,10 +107,16 @@ def test_invalid_fields(document: dict[str, Any], names: str) -> None:
         ({"clusterName": "c", "podCIDR": "100.64.0.0/16"}, "podCIDR"),
         ({"clusterName": "c", "cluster_name": "c"}, "cluster_name"),
         ({"clusterName": "c", "verify": {"keep": True}}, "verify.keep"),
+        ({"clusterName": "c", "nodeReplacement": {"batch": 2}}, "nodeReplacement.batch"),
     ],
 )
 def test_unknown_keys_are_refused_by_name(document: dict[str, Any], key: str) -> None:
     assert f"unknown key '{key}'" in invalid(document)
+
+
+def test_an_unknown_key_of_node_replacement_lists_its_keys() -> None:
+    cause = invalid({"clusterName": "c", "nodeReplacement": {"batch": 2}})
+    assert "the keys of nodeReplacement are strategy, nodesAtOnce, podEvictionTimeoutSeconds" in cause
 
 
 @pytest.mark.parametrize("document", [None, [], "eksworkshop", 3])
