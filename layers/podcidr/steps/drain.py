@@ -407,8 +407,19 @@ def _ready(pod: Obj) -> bool:
     )
 
 
-def _too_long(task: NodegroupTask, checks: int) -> NodegroupReplacementFailed:
+def _too_long(task: NodegroupTask, checks: int) -> NodegroupReplacementFailed | DrainBlocked:
+    """Past the drain's budget of checks: DrainBlocked if pods were still refused or held (the budget can
+    run out before podEvictionTimeoutSeconds at a small pollSeconds), NodegroupReplacementFailed otherwise."""
     item = task.nodegroup
+    held = sorted((item.draining.held if item.draining else {}).items())
+    if held:
+        listed = ", ".join(f"{key} ({polls} checks)" for key, polls in held)
+        return DrainBlocked(
+            f"Draining nodegroup {item.replaced} is blocked: after {checks} checks, the most one execution's "
+            f"history holds, these pods still could not leave its nodes: {listed}. The old nodes stay cordoned and "
+            f"nothing was deleted; {item.by} is ready. See the pods' budgets and events, then run podcidr again: "
+            f"the drain resumes. To give up instead: kubectl uncordon -l {NODEGROUP_LABEL}={item.replaced}."
+        )
     return NodegroupReplacementFailed(
         f"Draining nodegroup {item.replaced} took more than {checks} checks, the most one execution's history "
         f"holds. The old nodes stay cordoned and nothing was deleted; run podcidr again to resume the drain "
