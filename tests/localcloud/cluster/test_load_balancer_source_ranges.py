@@ -13,26 +13,15 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from tests.fixtures.lb_scenarios import NODE_A, NODE_B, PUBLIC_A, PUBLIC_B
 from tests.localcloud.cluster.conftest import ClusterFixture, wait_for
 
 SVC = "service.beta.kubernetes.io/aws-load-balancer-"
 ALB = "alb.ingress.kubernetes.io/"
-ELB, INTERNAL = "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"
-
-
-def _subnet(name: str, az: str, cidr: str, tags: dict[str, str], public: bool = False) -> dict[str, Any]:
-    return {"name": name, "az": f"ap-southeast-1{az}", "cidr": cidr, "public": public, "tags": tags}
 
 
 SCENARIO = {
-    "vpc": {
-        "subnets": [
-            _subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
-            _subnet("public-b", "b", "172.31.16.0/20", {ELB: "1"}, public=True),
-            _subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
-            _subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: "1"}),
-        ]
-    },
+    "vpc": {"subnets": [PUBLIC_A, PUBLIC_B, NODE_A, NODE_B]},
     "cluster": {"subnets": ["node-a", "node-b"]},
     "timing": {"loadBalancer": 0.5},
 }

@@ -11,28 +11,24 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
+from tests.fixtures.lb_scenarios import ELB, INTERNAL, subnet
 from tests.localcloud.cluster.conftest import ClusterFixture, wait_for
 
 SVC = "service.beta.kubernetes.io/aws-load-balancer-"
-ELB, INTERNAL = "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"
-
-
-def _subnet(name: str, az: str, cidr: str, tags: dict[str, str], public: bool = False) -> dict[str, Any]:
-    return {"name": name, "az": f"ap-southeast-1{az}", "cidr": cidr, "public": public, "tags": tags}
 
 
 SCENARIO = {
     "vpc": {
         "subnets": [
-            _subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
-            _subnet("public-b", "b", "172.31.16.0/20", {ELB: "1"}, public=True),
-            _subnet("public-c", "c", "172.31.32.0/20", {}, public=True),
-            _subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
-            _subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: ""}),
-            _subnet("node-c", "c", "172.31.80.0/20", {INTERNAL: "1"}),
-            _subnet("extra-a", "a", "172.31.96.0/20", {INTERNAL: "1"}),
-            _subnet("other-b", "b", "172.31.112.0/20", {INTERNAL: "1", "kubernetes.io/cluster/other": "shared"}),
-            _subnet("tiny-c", "c", "172.31.128.0/28", {INTERNAL: "1"}),
+            subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
+            subnet("public-b", "b", "172.31.16.0/20", {ELB: "1"}, public=True),
+            subnet("public-c", "c", "172.31.32.0/20", {}, public=True),
+            subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
+            subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: ""}),
+            subnet("node-c", "c", "172.31.80.0/20", {INTERNAL: "1"}),
+            subnet("extra-a", "a", "172.31.96.0/20", {INTERNAL: "1"}),
+            subnet("other-b", "b", "172.31.112.0/20", {INTERNAL: "1", "kubernetes.io/cluster/other": "shared"}),
+            subnet("tiny-c", "c", "172.31.128.0/28", {INTERNAL: "1"}),
         ]
     },
     "cluster": {"subnets": ["node-a", "node-b", "node-c"]},

@@ -16,26 +16,16 @@ from podcidr.models.migration import LoadBalancerCheck
 from podcidr.steps.ended_execution_cleanup import Cleanup, EndedExecution, clean_up_ended_execution
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
 from podcidr.steps.verify_load_balancers import LoadBalancerTask, deploy_verification_workload, verify_load_balancer
+from tests.fixtures.lb_scenarios import NODE_A, NODE_B, PUBLIC_A
 from tests.fixtures.twin_aws import TwinCluster, start_twin_cluster
 
 STOPPED = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:stopped"
 OTHER = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:earlier"
 NAMESPACE = "podcidr-verify"
-ELB, INTERNAL = "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"
-
-
-def _subnet(name: str, az: str, cidr: str, tags: dict[str, str], public: bool = False) -> dict[str, Any]:
-    return {"name": name, "az": f"ap-southeast-1{az}", "cidr": cidr, "public": public, "tags": tags}
 
 
 SCENARIO = {
-    "vpc": {
-        "subnets": [
-            _subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
-            _subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
-            _subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: "1"}),
-        ]
-    },
+    "vpc": {"subnets": [PUBLIC_A, NODE_A, NODE_B]},
     "cluster": {"subnets": ["node-a", "node-b"]},
 }
 

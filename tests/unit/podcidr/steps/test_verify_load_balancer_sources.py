@@ -5,7 +5,6 @@ the twin's controller makes (as the real one does) lets exactly those CIDRs in, 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -21,24 +20,11 @@ from podcidr.steps.verify_load_balancers import (
     remove_verification_workloads,
     verify_load_balancer,
 )
+from tests.fixtures.lb_scenarios import NODE_A, NODE_B, PUBLIC_A, PUBLIC_B
 from tests.fixtures.twin_aws import TwinCluster, start_twin_cluster
 
-ELB, INTERNAL = "kubernetes.io/role/elb", "kubernetes.io/role/internal-elb"
-
-
-def _subnet(name: str, az: str, cidr: str, tags: dict[str, str], public: bool = False) -> dict[str, Any]:
-    return {"name": name, "az": f"ap-southeast-1{az}", "cidr": cidr, "public": public, "tags": tags}
-
-
 SCENARIO = {
-    "vpc": {
-        "subnets": [
-            _subnet("public-a", "a", "172.31.0.0/20", {ELB: "1"}, public=True),
-            _subnet("public-b", "b", "172.31.16.0/20", {ELB: "1"}, public=True),
-            _subnet("node-a", "a", "172.31.48.0/20", {INTERNAL: "1"}),
-            _subnet("node-b", "b", "172.31.64.0/20", {INTERNAL: "1"}),
-        ]
-    },
+    "vpc": {"subnets": [PUBLIC_A, PUBLIC_B, NODE_A, NODE_B]},
     "cluster": {"subnets": ["node-a", "node-b"]},
 }
 SOURCES = ["172.31.0.0/16", "203.0.113.0/24"]
