@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
-from localcloud.cluster.network import Ec2Network
+from localcloud.cluster.loadbalancers import LoadBalancerController
 from podcidr.kube.client import Kube
 from podcidr.models.migration import LoadBalancerCheck
 from podcidr.steps.ended_execution_cleanup import Cleanup, EndedExecution, clean_up_ended_execution
@@ -37,16 +36,7 @@ def twin() -> Iterator[TwinCluster]:
 
 @pytest.fixture
 def controller(twin: TwinCluster) -> LoadBalancerController:
-    session = twin.local.admin_session()
-    return LoadBalancerController(
-        twin.store,
-        Ec2Network(session.client("ec2"), twin.cluster),
-        session.client("elbv2"),
-        TargetHealth(),
-        cluster_name=twin.cluster,
-        vpc_id=twin.local.built.vpc_id,
-        delay=lambda: 0.0,
-    )
+    return twin.load_balancer_controller()
 
 
 def _entry(twin: TwinCluster, execution: str | None) -> None:

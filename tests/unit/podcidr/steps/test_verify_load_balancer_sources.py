@@ -8,8 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from localcloud.cluster.loadbalancers import LoadBalancerController, TargetHealth
-from localcloud.cluster.network import Ec2Network
+from localcloud.cluster.loadbalancers import LoadBalancerController
 from podcidr.errors import VerificationFailed
 from podcidr.kube.client import Kube
 from podcidr.models.input import LoadBalancerKind
@@ -39,16 +38,7 @@ def twin() -> Iterator[TwinCluster]:
 
 @pytest.fixture
 def controller(twin: TwinCluster) -> LoadBalancerController:
-    session = twin.local.admin_session()
-    return LoadBalancerController(
-        twin.store,
-        Ec2Network(session.client("ec2"), twin.cluster),
-        session.client("elbv2"),
-        TargetHealth(),
-        cluster_name=twin.cluster,
-        vpc_id=twin.local.built.vpc_id,
-        delay=lambda: 0.0,
-    )
+    return twin.load_balancer_controller()
 
 
 def _task(twin: TwinCluster, kind: LoadBalancerKind, sources: list[str]) -> LoadBalancerTask:
