@@ -141,8 +141,17 @@ def aws_state(aws: LocalAws) -> dict[str, Any]:
     load_balancers = []
     for lb in elbv2.describe_load_balancers()["LoadBalancers"]:
         targets: list[dict[str, Any]] = []
-        for group in elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]:
-            health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+        try:
+            groups = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
+        except elbv2.exceptions.LoadBalancerNotFoundException:
+            continue  # deleted since it was listed (the controller removes load balancers as the state is read)
+        for group in groups:
+            try:
+                health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])[
+                    "TargetHealthDescriptions"
+                ]
+            except elbv2.exceptions.TargetGroupNotFoundException:
+                continue
             targets.extend(
                 {
                     "targetGroup": group["TargetGroupName"],
