@@ -16,15 +16,12 @@ from podcidr.errors import EniConfigCrdMissing, LoadBalancerControllerMissing
 from podcidr.kube.client import ENI_CONFIG_CRD, Kube, api_status, kube_faults
 from podcidr.models.migration import Migration
 from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self_managed_prefix_delegation
-from podcidr.steps.support import all_items, plain, selector_matches
+from podcidr.steps.support import NODEGROUP_LABEL, UNFINISHED_PODS, all_items, plain, selector_matches
 from podcidr.steps.uncontrolled_pods import uncontrolled_pod_warning
 from podcidr.steps.volume_zones import check_volume_zones, zonal_pods
 
 LBC_NAME = "aws-load-balancer-controller"
-UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
-"""Pods a drain still has to evict: not the finished pods of Jobs, which can outnumber them."""
 LBC_LABEL = f"app.kubernetes.io/name={LBC_NAME}"
-NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 AWS_NODE = "aws-node"
 KUBE_SYSTEM = "kube-system"
 

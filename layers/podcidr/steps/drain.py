@@ -29,7 +29,8 @@ from podcidr.errors import DrainBlocked, NodegroupReplacementFailed
 from podcidr.models.migration import DrainReport, DrainState, WorkloadRef
 from podcidr.steps.drain_targets import TargetGroup, ip_target_groups
 from podcidr.steps.polling import POLLS_PER_WAIT, wait_ceiling
-from podcidr.steps.support import all_items, count_poll
+from podcidr.steps.support import NODEGROUP_LABEL, UNFINISHED_PODS, all_items, count_poll
+from podcidr.steps.uncontrolled_pods import MIRROR_ANNOTATION
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
@@ -38,9 +39,6 @@ if TYPE_CHECKING:
     from podcidr.steps.replace_nodegroups import NodegroupTask
 
 Obj = dict[str, Any]
-NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
-UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
-MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 AWAITED_KINDS = ("ReplicaSet", "StatefulSet", "ReplicationController")
 EVICTED = "evicted"
 GONE = "gone"
@@ -248,8 +246,9 @@ def _evict(kube: Kube, pod: Obj, cluster: str) -> str:
         except ApiException as error:
             if error.status == 404:
                 return GONE
-            if error.status == 429 and _budget_refusal(error):
-                return _refusal(error)
+            causes = _budget_causes(error) if error.status == 429 else None
+            if causes is not None:
+                return "; ".join(causes) or message_of(error)
             if error.status in (403, 409, 500) and _eviction_refusal(error):
                 # 500: the pod is under more than one budget; 403: a budget whose status forbids it;
                 # 409: a budget updated meanwhile (the API server's own retries ran out)
@@ -258,13 +257,15 @@ def _evict(kube: Kube, pod: Obj, cluster: str) -> str:
     return EVICTED
 
 
-def _budget_refusal(error: Any) -> bool:
-    """A PodDisruptionBudget's 429 (not the API server's own rate limiting, which is retried)."""
+def _budget_causes(error: Any) -> list[str] | None:
+    """The budgets' words of a PodDisruptionBudget's 429; None for the API server's own rate limiting
+    (retried as a transient fault)."""
     try:
-        details = json.loads(error.body).get("details") or {}
+        causes = (json.loads(error.body).get("details") or {}).get("causes") or []
     except (TypeError, ValueError, AttributeError):
-        return False
-    return any(cause.get("reason") == "DisruptionBudget" for cause in details.get("causes") or [])
+        return None
+    budgets = [cause for cause in causes if cause.get("reason") == "DisruptionBudget"]
+    return [str(cause.get("message")) for cause in budgets] if budgets else None
 
 
 def _eviction_refusal(error: Any) -> bool:
@@ -277,13 +278,6 @@ def _eviction_refusal(error: Any) -> bool:
         or "disruptionbudget" in message
         or (getattr(error, "status", None) == 409 and "poddisruptionbudget" in message)
     )
-
-
-def _refusal(error: Any) -> str:
-    from podcidr.kube.client import message_of
-
-    causes = (json.loads(error.body).get("details") or {}).get("causes") or []
-    return "; ".join(str(cause.get("message")) for cause in causes) or message_of(error)
 
 
 def _await(state: DrainState, view: ClusterView, pod: Obj) -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
-from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.steps.support import all_items
+from podcidr.steps.target_health import target_states
 
 if TYPE_CHECKING:
     from mypy_boto3_elbv2 import ElasticLoadBalancingv2Client
@@ -82,9 +80,9 @@ def ip_target_groups(kube: Kube, elbv2: ElasticLoadBalancingv2Client) -> list[Ta
         selector = selectors[key]
         if selector is None:
             continue  # the Service is gone: the controller removes the binding next
-        group = TargetGroup(spec["targetGroupARN"], namespace, service, selector)
-        if _read_health(elbv2, group):
-            groups.append(group)
+        states = target_states(elbv2, spec["targetGroupARN"])
+        if states is not None:  # None: the group went with its load balancer meanwhile
+            groups.append(TargetGroup(spec["targetGroupARN"], namespace, service, selector, dict(states)))
     return groups
 
 
@@ -98,16 +96,3 @@ def _selector(kube: Kube, namespace: str, name: str) -> dict[str, str] | None:
             return None
         raise
     return dict((service.spec.selector if service.spec else None) or {})
-
-
-def _read_health(elbv2: ElasticLoadBalancingv2Client, group: TargetGroup) -> bool:
-    """False when the target group is gone (deleted with its load balancer meanwhile)."""
-    try:
-        with transient_faults_retried("elasticloadbalancing:DescribeTargetHealth"):
-            found = elbv2.describe_target_health(TargetGroupArn=group.arn)["TargetHealthDescriptions"]
-    except ClientError as error:
-        if error_code(error) == "TargetGroupNotFound":
-            return False
-        raise
-    group.states = {d["Target"]["Id"]: d.get("TargetHealth", {}).get("State", "unknown") for d in found}
-    return True

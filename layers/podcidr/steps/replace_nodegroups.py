@@ -29,7 +29,7 @@ from podcidr.models.migration import DrainReport, DrainState, NodegroupReplaceme
 from podcidr.steps.drain import drain
 from podcidr.steps.launch_template_version import ensure_version
 from podcidr.steps.polling import wait_ceiling
-from podcidr.steps.support import all_items, count_poll
+from podcidr.steps.support import NODEGROUP_LABEL, all_items, count_poll
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from podcidr.kube.client import Kube
 
 OWNER_TAG = "podcidr:cluster"
-NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 PENDING = "pending"
 CREATING = "creating"
 DRAINING = "draining"

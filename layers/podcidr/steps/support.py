@@ -12,6 +12,11 @@ from typing import Any, Protocol, TypeVar
 from podcidr.errors import PodcidrError
 from podcidr.models.migration import Migration, StepTiming
 
+NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
+"""The label EKS puts on every node of a managed nodegroup (its name)."""
+UNFINISHED_PODS = "status.phase!=Succeeded,status.phase!=Failed"
+"""Pods a drain still has to evict: not the finished pods of Jobs, which can outnumber them."""
+
 
 def count_poll(polls: dict[str, int], key: str, ceiling: int, on_ceiling: Callable[[int], PodcidrError]) -> int:
     """Count one check of a wait loop; past `ceiling` checks, raise the step's error."""

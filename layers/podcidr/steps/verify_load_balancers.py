@@ -16,11 +16,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
-from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.aws.clients import transient_faults_retried
 from podcidr.errors import VerificationFailed
 from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, kube_faults
 from podcidr.models.base import Contract
@@ -31,6 +30,7 @@ from podcidr.steps.load_balancer_refusal import controller_refusal
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
+from podcidr.steps.target_health import target_states
 from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
 
 if TYPE_CHECKING:
@@ -406,15 +406,7 @@ def _targets(elbv2: ElasticLoadBalancingv2Client, load_balancer_arn: str) -> lis
         pages = elbv2.get_paginator("describe_target_groups").paginate(LoadBalancerArn=load_balancer_arn)
         groups = [group for page in pages for group in page["TargetGroups"]]
     for group in groups:
-        try:
-            with transient_faults_retried("elasticloadbalancing:DescribeTargetHealth"):
-                health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])
-        except ClientError as error:
-            if error_code(error) == "TargetGroupNotFound":
-                continue
-            raise
-        for description in health["TargetHealthDescriptions"]:
-            result.append((description["Target"]["Id"], description.get("TargetHealth", {}).get("State", "unknown")))
+        result.extend(target_states(elbv2, group["TargetGroupArn"]) or [])
     return result
 
 

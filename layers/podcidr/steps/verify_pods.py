@@ -16,8 +16,8 @@ from podcidr.aws.clients import transient_faults_retried
 from podcidr.errors import VerificationFailed
 from podcidr.kube.client import Kube, kube_faults
 from podcidr.models.migration import Migration, PodCheck
-from podcidr.steps.replace_nodegroups import NODEGROUP_LABEL, node_max_pods
-from podcidr.steps.support import all_items, in_any_cidr, in_cidr
+from podcidr.steps.replace_nodegroups import node_max_pods
+from podcidr.steps.support import NODEGROUP_LABEL, all_items, in_any_cidr, in_cidr
 from podcidr.steps.unmanaged_nodes import capacity_of_node, capacity_of_pod
 
 if TYPE_CHECKING:
