@@ -204,9 +204,18 @@ def _no_nulls(model: type[Contract], data: Any) -> Any:
     return data
 
 
-class VerifyOptions(Contract):
+class StrictContract(Contract):
+    """A part of the execution input: camelCase keys and JSON types only, and no `null` values."""
+
     model_config = STRICT
 
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nulls(cls, data: Any) -> Any:
+        return _no_nulls(cls, data)
+
+
+class VerifyOptions(StrictContract):
     load_balancers: Annotated[list[LoadBalancerKind], UNIQUE, UNIQUE_SCHEMA] = Field(
         default_factory=lambda: list(LOAD_BALANCER_KINDS)
     )
@@ -217,11 +226,6 @@ class VerifyOptions(Contract):
     )
     """Who may reach the internet-facing test load balancers; default: the VPC's IPv4 blocks (Plan)."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_nulls(cls, data: Any) -> Any:
-        return _no_nulls(cls, data)
-
 
 NodeReplacementStrategy = Literal["drain", "delete"]
 MAX_NODES_AT_ONCE = 450
@@ -229,10 +233,8 @@ MAX_NODES_AT_ONCE = 450
 MAX_POD_EVICTION_TIMEOUT_SECONDS = 24 * 3600
 
 
-class NodeReplacementOptions(Contract):
+class NodeReplacementOptions(StrictContract):
     """How ReplaceNodegroups empties the old nodes (DESIGN step 10)."""
-
-    model_config = STRICT
 
     strategy: NodeReplacementStrategy = "drain"
     """drain: cordon, then evict a few nodes at a time, waiting for the load balancers' targets;
@@ -241,20 +243,13 @@ class NodeReplacementOptions(Contract):
     pod_eviction_timeout_seconds: int = Field(default=900, ge=0, le=MAX_POD_EVICTION_TIMEOUT_SECONDS)
     """How long evictions refused by PodDisruptionBudgets are retried before DrainBlocked."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_nulls(cls, data: Any) -> Any:
-        return _no_nulls(cls, data)
-
 
 NESTED_OPTIONS: dict[str, type[Contract]] = {"verify": VerifyOptions, "nodeReplacement": NodeReplacementOptions}
 """The input's nested objects, by key: an unknown key inside one lists that object's keys."""
 
 
-class ExecutionInput(Contract):
+class ExecutionInput(StrictContract):
     """What an execution is asked to do. Only clusterName is required."""
-
-    model_config = STRICT
 
     cluster_name: ClusterName
     pod_cidr: Ipv4Block | None = None
@@ -279,11 +274,6 @@ class ExecutionInput(Contract):
     """Keep the access entry EnsureClusterAccess created (by default it is removed at the end)."""
     dry_run: bool = False
     poll_seconds: int = Field(default=30, ge=1, le=300)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _refuse_nulls(cls, data: Any) -> Any:
-        return _no_nulls(cls, data)
 
     @model_validator(mode="after")
     def _subnets_fit_block(self) -> ExecutionInput:
