@@ -25,7 +25,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -33,6 +33,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 from podcidr_cli import fleet as fleet_cli
 from podcidr_cli.history import ENDED, Progress, read_history, steps_of
 from podcidr_cli.render import LiveProgress, console_for, render_failure, render_report
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 OUTPUT_KEY = "MigrationStateMachineArn"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -177,17 +180,23 @@ def console_link(arn: str) -> str:
     return f"https://{region}.console.aws.amazon.com/states/home?region={region}#/v2/executions/details/{arn}"
 
 
-def start(args: argparse.Namespace, aws: Aws) -> int:
-    document = execution_input(args)
-    console = console_for(args.plain)
-    arn = aws.sfn.start_execution(
-        stateMachineArn=aws.state_machine_arn(),
-        name=args.name or execution_name(args.cluster),
-        input=json.dumps(document),
-    )["executionArn"]
+def _start_execution(aws: Aws, state_machine_arn: str, name: str, document: Any, console: Console) -> str:
+    """Start an execution, say so, and link it in the console (on AWS, not on the twin)."""
+    arn = str(
+        aws.sfn.start_execution(stateMachineArn=state_machine_arn, name=name, input=json.dumps(document))[
+            "executionArn"
+        ]
+    )
     console.print(f"Started {arn}")
     if not aws.endpoint_url:
         console.print(f"Console: {console_link(arn)}")
+    return arn
+
+
+def start(args: argparse.Namespace, aws: Aws) -> int:
+    document = execution_input(args)
+    console = console_for(args.plain)
+    arn = _start_execution(aws, aws.state_machine_arn(), args.name or execution_name(args.cluster), document, console)
     if not args.watch:
         return EXIT_OK
     return watch_execution(aws, arn, args.poll, console, document)
@@ -275,14 +284,9 @@ def fleet(args: argparse.Namespace, aws: Aws) -> int:
     except ValueError as error:
         raise UsageError(str(error)) from None
     console = console_for(args.plain)
-    arn = aws.sfn.start_execution(
-        stateMachineArn=aws.state_machine_arn(fleet_cli.FLEET_OUTPUT_KEY),
-        name=args.name or execution_name("fleet"),
-        input=json.dumps(document),
-    )["executionArn"]
-    console.print(f"Started {arn}")
-    if not aws.endpoint_url:
-        console.print(f"Console: {console_link(arn)}")
+    arn = _start_execution(
+        aws, aws.state_machine_arn(fleet_cli.FLEET_OUTPUT_KEY), args.name or execution_name("fleet"), document, console
+    )
     if not args.watch:
         return EXIT_OK
     try:
