@@ -1,5 +1,6 @@
-"""DeployVerificationWorkload: the namespace podcidr-verify (labelled ours) and a Deployment of
-verify.image with 3 replicas, the load balancers' backend; created or adopted.
+"""DeployVerificationWorkload: the namespace podcidr-verify (labelled ours), a Deployment of
+verify.image with 3 replicas (the load balancers' backend, on the replacement nodegroups' nodes), and
+each check's Service or Ingress; created or adopted, before ReplaceNodegroups.
 
 Event: the migration document ($.migration). Returns it with `verification.workloads` = deployed and `changes`.
 """
@@ -26,5 +27,6 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     migration = Migration.model_validate(event)
     with timed(migration, "VerifyLoadBalancers"):
-        deploy_verification_workload(migration, runtime().connect(migration.cluster_name))
+        found = runtime()
+        deploy_verification_workload(migration, found.connect(migration.cluster_name), found.aws.ec2)
     return migration.to_json()
