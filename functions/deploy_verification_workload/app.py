@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from podcidr.models.migration import Migration
 from podcidr.steps.runtime import runtime
 from podcidr.steps.support import timed
-from podcidr.steps.verify_load_balancers import deploy_verification_workload
+from podcidr.steps.verify_load_balancers import deploy_verification_workload, start_load_balancers
 from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
@@ -28,5 +28,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     migration = Migration.model_validate(event)
     with timed(migration, "VerifyLoadBalancers"):
         found = runtime()
-        deploy_verification_workload(migration, found.connect(migration.cluster_name), found.aws.ec2)
+        kube = found.connect(migration.cluster_name)
+        deploy_verification_workload(migration, kube)
+        start_load_balancers(migration, kube, found.aws.ec2)
     return migration.to_json()

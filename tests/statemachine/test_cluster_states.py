@@ -95,7 +95,11 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "MigrationComplete",
     ]
     assert states["LoadBalancersAsked?"]["Default"] == "ReplaceNodegroups"
-    assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == ["VerifyLoadBalancers", "VerifyPods", "VerifyPods"]
+    assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == [
+        "VerifyLoadBalancers",
+        "VerifyPods",
+        "VerifyPods",
+    ]
     assert states["VerifiedBefore?"]["Choices"][2] == {
         "Variable": "$.migration.verification.loadBalancers[0]",
         "IsPresent": False,
@@ -117,7 +121,10 @@ def test_a_failed_nodegroup_replacement_removes_the_verification_workloads_keepi
 ) -> None:
     """Every way ReplaceNodegroups fails (a named child failure, a stopped child, the Map's own fault)
     passes through the removal of the test namespace, which keeps $.failure and never fails it."""
-    assert {c["Next"] for c in states["ReplaceNodegroups"]["Catch"]} == {"ReadNodegroupFailure", "ReplaceNodegroupsFailed"}
+    assert {c["Next"] for c in states["ReplaceNodegroups"]["Catch"]} == {
+        "ReadNodegroupFailure",
+        "ReplaceNodegroupsFailed",
+    }
     for name in ("ExplainNodegroupFailure", "NodegroupReplacementStopped", "ReplaceNodegroupsFailed"):
         assert states[name]["ResultPath"] == "$.failure", name
         assert states[name]["Next"] == "VerificationWorkloadsDeployed?", name

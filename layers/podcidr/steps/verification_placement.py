@@ -19,9 +19,7 @@ _REFUSING = ("NoSchedule", "NoExecute")
 def replacement_nodegroups(migration: Migration) -> list[str]:
     """The replacement nodegroups the verification pods can run on."""
     return sorted(
-        item.by
-        for item in migration.nodegroups
-        if not any(taint.effect in _REFUSING for taint in item.config.taints)
+        item.by for item in migration.nodegroups if not any(taint.effect in _REFUSING for taint in item.config.taints)
     )
 
 

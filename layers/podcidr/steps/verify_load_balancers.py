@@ -9,9 +9,10 @@ In the namespace podcidr-verify (labelled ours): a Deployment of verify.image wi
 Three functions: DeployVerificationWorkload (namespace, Deployment, and each check's Service or
 Ingress, once, before ReplaceNodegroups: the controller provisions the load balancers while the old
 nodes drain; the pods wait for the new nodes, verification_placement.py), VerifyLoadBalancer (one
-Map iteration per kind, after ReplaceNodegroups, a wait loop until the DNS name is published and every
-replica is a healthy target inside the pod CIDR), RemoveVerificationWorkloads (deletes the namespace on every path unless
-keepWorkloads; on the success path it waits until the namespace, and so the load balancers, are gone).
+Map iteration per kind, after ReplaceNodegroups, a wait loop until the DNS name is published and
+every replica is a healthy target inside the pod CIDR), RemoveVerificationWorkloads (deletes the
+namespace on every path unless keepWorkloads; on the success path it waits until the namespace, and
+so the load balancers, are gone).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 from podcidr.steps.target_health import target_states
-from podcidr.steps.verification_placement import replacement_affinity, replacement_nodegroups
 from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
+from podcidr.steps.verification_placement import replacement_affinity, replacement_nodegroups
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -147,10 +148,9 @@ def _record_covers(record: dict[str, str] | None, migration: Migration) -> bool:
     return {check.kind for check in migration.verification.load_balancers} <= verified
 
 
-def deploy_verification_workload(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
-    """The namespace and the Deployment the load balancers send traffic to, and each check's Service
-    or Ingress (created or adopted): it runs before ReplaceNodegroups, so the controller provisions the
-    load balancers while the old nodes drain, and the pods start on the replacement nodes once Ready.
+def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
+    """The namespace and the Deployment the load balancers send traffic to (created or adopted), its
+    pods only on the replacement nodegroups' nodes (verification_placement.py).
 
     A re-run that has changed nothing (everything found done, no nodegroup left to replace) and finds
     the record of a passed load-balancer verification for this pod CIDR (ConfigMap
@@ -159,7 +159,11 @@ def deploy_verification_workload(migration: Migration, kube: Kube, ec2: EC2Clien
     verification = migration.verification
     cluster, namespace = migration.cluster_name, verification.namespace
     # Plan lists only nodegroups still to replace (a replacement podcidr made is not replaced again)
-    if not migration.nodegroups and changes_so_far(migration) == 0 and _record_covers(_record(kube, cluster), migration):
+    if (
+        not migration.nodegroups
+        and changes_so_far(migration) == 0
+        and _record_covers(_record(kube, cluster), migration)
+    ):
         verification.workloads = VERIFIED_BEFORE
         for check in verification.load_balancers:
             check.status = PREVIOUSLY_VERIFIED
@@ -190,22 +194,33 @@ def deploy_verification_workload(migration: Migration, kube: Kube, ec2: EC2Clien
         "Deployment",
         APP,
         lambda: kube.apps.create_namespaced_deployment(
-            namespace, as_model(k8s.V1Deployment, deployment_body(verification.image, replacement_nodegroups(migration)))
+            namespace,
+            as_model(k8s.V1Deployment, deployment_body(verification.image, replacement_nodegroups(migration))),
         ),
     ):
         migration.changes += 1
+    verification.workloads = "deployed"
+    return migration
+
+
+def start_load_balancers(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
+    """After deploy_verification_workload, before ReplaceNodegroups: each check's Service or Ingress,
+    so the controller provisions the load balancers while the old nodes drain (VerifyLoadBalancers
+    then only waits for them). Nothing to do on a verified-before re-run."""
+    verification = migration.verification
+    if verification.workloads != "deployed":
+        return migration
     for index, check in enumerate(verification.load_balancers):
         if check.status is None:
             task = LoadBalancerTask(
-                cluster_name=cluster,
+                cluster_name=migration.cluster_name,
                 pod_cidr=migration.pod_cidr.cidr,
-                namespace=namespace,
+                namespace=verification.namespace,
                 poll_seconds=migration.poll_seconds,
                 check=check,
             )
             start_load_balancer(task, kube, ec2)
             verification.load_balancers[index] = task.check
-    verification.workloads = "deployed"
     return migration
 
 
