@@ -503,17 +503,24 @@ class LoadBalancerController:
             stack.target_groups[(service, port)] = arn
             stack.group_names[arn] = group_name
             stack.deregistration_delay[arn] = self._target_group_attributes(kind, annotations, arn)
-            bind(
-                self.store,
-                owner_kind=kind,
-                owner_namespace=namespace,
-                owner_name=name,
-                name=group_name,
-                service=service,
-                port=port,
-                target_group_arn=arn,
-                target_type=target_type,
-            )
+            try:
+                bind(
+                    self.store,
+                    owner_kind=kind,
+                    owner_namespace=namespace,
+                    owner_name=name,
+                    name=group_name,
+                    service=service,
+                    port=port,
+                    target_group_arn=arn,
+                    target_type=target_type,
+                )
+            except ApiError as error:
+                # The namespace is being deleted meanwhile: the stack is still returned and kept, so the
+                # Service's deletion removes its load balancer next pass (the controller finds what it
+                # built by its stack tags; an exception here used to leave it behind for good).
+                if error.code != 404 and not (error.code == 403 and "being terminated" in error.message):
+                    raise
             if lb_type == "network" or len(stack.target_groups) == 1:  # an ALB: one HTTP:80 listener
                 self.elbv2.create_listener(
                     LoadBalancerArn=stack.arn,
