@@ -191,6 +191,19 @@ def test_quota_of_five_blocks() -> None:
         choose_pod_cidr(five)
 
 
+def test_rules_refusing_every_default_alike_are_all_named_once_in_order() -> None:
+    pending = Peering("pcx-9", "pending-acceptance", (N("10.9.0.0/16"),), requested_by_this_vpc=True)
+    five = vpc("172.31.0.0/16", "172.30.0.0/16", "172.29.0.0/16", "172.28.0.0/16", "172.27.0.0/16", peerings=(pending,))
+    with pytest.raises(CidrNotAllowed) as raised:  # the first common rule's error
+        choose_pod_cidr(five)
+    assert raised.value.cause == (
+        "No pod block can be added to the VPC: VPC peering request pcx-9 from this VPC is pending-acceptance; AWS "
+        "accepts no new block until it is accepted, rejected or deleted; the VPC already holds 5 IPv4 blocks "
+        "(172.31.0.0/16, 172.30.0.0/16, 172.29.0.0/16, 172.28.0.0/16, 172.27.0.0/16), its quota is 5; remove an "
+        "unused block or raise the 'IPv4 CIDR blocks per VPC' quota. Nothing was changed."
+    )
+
+
 def test_default_choice_for_the_seed() -> None:
     assert choose_pod_cidr(vpc("172.31.0.0/16")) == N("100.64.0.0/16")
 
