@@ -17,6 +17,7 @@ from podcidr.cidr import (
     fixed_address,
     plan_pod_subnets,
     refusals,
+    usable_addresses,
 )
 from podcidr.errors import (
     CidrNotAllowed,
@@ -359,3 +360,77 @@ def test_fixed_address_never_reserved() -> None:
     assert fixed_address(subnet, used) == IPv4Address("10.0.0.4")
     with pytest.raises(SubnetSizing):
         fixed_address(subnet, [*used, "10.0.0.4"])
+
+
+def test_no_zone_is_a_sizing_error_that_says_so() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        default_subnet_prefix(N("100.64.0.0/16"), 0)
+    assert raised.value.cause == "No availability zone to put pod subnets in."
+
+
+def test_a_subnet_smaller_than_aws_s_reserve_has_no_usable_address() -> None:
+    assert usable_addresses(N("100.64.0.0/30")) == 0
+    assert usable_addresses(N("100.64.0.0/29")) == 3
+
+
+ZONES = ["us-west-2a", "us-west-2b", "us-west-2c"]
+
+
+def test_a_pod_subnet_larger_than_its_block_is_refused_naming_the_setting() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/20"), ZONES, 19)
+    assert raised.value.cause == "A /19 pod subnet (podSubnetPrefixLength) is larger than the pod block 100.64.0.0/20."
+
+
+def test_too_few_slots_suggest_the_prefix_length_that_fits() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/16"), ZONES, 17)
+    assert raised.value.cause == (
+        "3 pod subnets of /17 (podSubnetPrefixLength) do not fit in 100.64.0.0/16: it holds 2. "
+        "Use podSubnetPrefixLength 18 or longer, or a larger podCidr. Nothing was changed."
+    )
+    assert plan_pod_subnets(N("100.64.0.0/16"), ZONES[:2], 17) == {
+        "us-west-2a": N("100.64.0.0/17"),
+        "us-west-2b": N("100.64.128.0/17"),
+    }
+    eight = [f"zone-{i}" for i in range(8)]
+    assert len(plan_pod_subnets(N("100.64.0.0/16"), eight, 19)) == 8  # 2 ** 3 slots
+
+
+def test_too_few_usable_addresses_for_a_node_are_refused_with_the_arithmetic() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/24"), ZONES, 26, min_addresses=60)
+    assert raised.value.cause == (
+        "Pod subnets of /26 (podSubnetPrefixLength) have 59 usable addresses (AWS reserves 5 of 64), fewer than "
+        "the 60 a node needs. Use a shorter podSubnetPrefixLength or a larger podCidr. Nothing was changed."
+    )
+    with pytest.raises(
+        SubnetSizing,
+        match=r"\(the default share\) have 59 usable addresses \(AWS reserves 5 of 64\), "
+        r"fewer than the 60 pod IPs of one m5\.large node\. Use",
+    ):
+        plan_pod_subnets(N("100.64.0.0/24"), ZONES, min_addresses=60, min_addresses_why="pod IPs of one m5.large node")
+    assert len(plan_pod_subnets(N("100.64.0.0/24"), ZONES, 26, min_addresses=59)) == 3  # exactly enough
+
+
+def test_no_free_slot_names_the_subnets_in_the_way_or_none() -> None:
+    taken = [N("100.64.64.0/18"), N("100.64.0.0/18")]
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/16"), [*ZONES, "us-west-2d"], taken=taken)
+    assert raised.value.cause == (
+        "No free /18 left in 100.64.0.0/16 for a pod subnet in us-west-2c: existing subnets "
+        "(100.64.0.0/18, 100.64.64.0/18) occupy it. Nothing was changed."
+    )
+    adopted = {"us-west-2a": N("100.64.0.0/17")}  # an adopted pod subnet is in the way too
+    with pytest.raises(SubnetSizing, match=r"in us-west-2b: existing subnets \(100\.64\.0\.0/17, 100\.64\.128\.0/17\)"):
+        plan_pod_subnets(N("100.64.0.0/16"), ZONES[:2], 17, existing=adopted, taken=[N("100.64.128.0/17")])
+
+
+def test_the_fixed_address_is_the_highest_free_one_and_none_free_is_said() -> None:
+    subnet = N("100.64.0.0/28")  # .4 to .14 usable; .15 is the broadcast
+    assert fixed_address(subnet) == IPv4Address("100.64.0.14")
+    assert fixed_address(subnet, ["100.64.0.14"]) == IPv4Address("100.64.0.13")
+    assert fixed_address(subnet, ["100.64.0.14", IPv4Address("100.64.0.13")]) == IPv4Address("100.64.0.12")
+    with pytest.raises(SubnetSizing) as raised:
+        fixed_address(subnet, [f"100.64.0.{i}" for i in range(4, 15)])
+    assert raised.value.cause == "Subnet 100.64.0.0/28 has no free address for a fixed load-balancer IP."

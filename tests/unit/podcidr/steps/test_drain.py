@@ -587,3 +587,93 @@ def test_the_report_counts_the_own_nodes_at_their_most_and_the_seconds_since_the
     kube.objects["Node"] = []
     drain(task, kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
     assert task.nodegroup.drain.nodes == 1
+
+
+OTHER_ARN = "arn:aws:elasticloadbalancing:us-west-2:111122223333:targetgroup/k8s-shop-web-9f8e7d/0123456789abcdef"
+
+
+def _two_groups(
+    first: dict[str, str], second: dict[str, str], pods: list[Any]
+) -> tuple[NodegroupTask, FakeKube, FakeElbv2]:
+    """The Service behind two load balancers (an ALB and an NLB, say): two IP target groups."""
+    task, kube, elbv2 = _with_targets(first, pods)
+    spec = {"targetType": "ip", "targetGroupARN": OTHER_ARN, "serviceRef": {"name": "web"}}
+    kube.add(BINDINGS, {"metadata": {"name": "web-nlb", "namespace": "shop"}, "spec": spec})
+    elbv2.groups[OTHER_ARN] = dict(second)
+    return task, kube, elbv2
+
+
+def test_recovery_waits_for_a_healthy_target_in_every_group_in_front_of_the_workload() -> None:
+    pods = [_pod("web-3", "new-a", "10.64.0.3")]
+    for first, second in (("initial", "healthy"), ("healthy", "initial"), ("unused", "initial")):
+        task, kube, elbv2 = _two_groups({"10.64.0.3": first}, {"10.64.0.3": second}, pods)
+        task.nodegroup.polls["recover"] = 40
+        with pytest.raises(
+            NodegroupReplacementFailed, match=r"no healthy target on the new nodes in target group"
+        ) as raised:
+            drain(task, kube, elbv2, "shop")  # type: ignore[arg-type]
+        waiting_in = "73e2d6bc24d8a067" if first == "initial" else "0123456789abcdef"
+        assert f"{waiting_in} (Service shop/web) yet: shop/web-3 (initial)" in raised.value.cause
+
+
+def test_the_last_healthy_target_of_any_group_is_held() -> None:
+    coming = _pod("web-3", "new-a", "10.64.0.3")
+    cases = [
+        ({"10.0.0.11": "initial"}, {"10.0.0.11": "healthy", "10.64.0.3": "initial"}, [coming]),
+        (
+            {"10.0.0.11": "healthy", "10.64.0.4": "healthy"},
+            {"10.0.0.11": "healthy", "10.64.0.3": "initial"},
+            [coming, _pod("web-4", "new-a", "10.64.0.4")],
+        ),
+    ]
+    for first, second, others in cases:
+        task, kube, elbv2 = _two_groups(first, second, others)
+        kube.objects["Pod"] = [_pod("web-1", "old-a", "10.0.0.11"), *others]
+        task.nodegroup.draining = None
+        drain(task, kube, elbv2, "shop")  # type: ignore[arg-type]
+        assert not [w for w in kube.core.writes if w.startswith("evict")], first
+        assert task.nodegroup.draining is not None and task.nodegroup.draining.held == {"shop/web-1": 1}
+
+
+def test_workloads_of_the_same_name_in_other_namespaces_or_of_other_kinds_are_awaited_apart() -> None:
+    same_name_elsewhere = _pod("web-9", "old-a", "10.0.0.19")
+    same_name_elsewhere["metadata"]["namespace"] = "staging"
+    pods = [
+        _pod("web-1", "old-a", "10.0.0.11"),
+        same_name_elsewhere,
+        _pod("api-1", "old-a", "10.0.0.12", owner_name="api-77"),
+        _pod("web-0", "old-a", "10.0.0.13", owner="StatefulSet"),  # a StatefulSet named web-5d8f too
+    ]
+    task = _task()
+    drain(task, _kube([_node("old-a", "old-ng")], pods), FakeElbv2(), "shop")  # type: ignore[arg-type]
+    assert task.nodegroup.draining is not None
+    assert [(r.kind, r.namespace, r.name) for r in task.nodegroup.draining.awaited] == [
+        ("ReplicaSet", "shop", "web-5d8f"),
+        ("ReplicaSet", "staging", "web-5d8f"),
+        ("ReplicaSet", "shop", "api-77"),
+        ("StatefulSet", "shop", "web-5d8f"),
+    ]
+
+
+def test_recovery_past_its_ceiling_lists_every_node_of_the_batch_and_every_workload() -> None:
+    api = WorkloadRef(kind="ReplicaSet", namespace="shop", name="api-77", ready_before=1)
+    task, kube = _recovering(
+        [WEB, api], [], ReplicaSet=[_replica_set(), _replica_set("api-77", replicas=1, available=0)]
+    )
+    assert task.nodegroup.draining is not None
+    task.nodegroup.draining.batch = ["old-a", "old-c"]
+    task.nodegroup.polls["recover"] = 40
+    with pytest.raises(NodegroupReplacementFailed) as raised:
+        drain(task, kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
+    assert raised.value.cause.startswith(
+        "After 40 checks, workloads evicted from old-a, old-c (nodegroup old-ng) are not back: ReplicaSet "
+        "shop/web-5d8f has no Ready pod on the new nodes yet; ReplicaSet shop/api-77 has 0 replicas available, "
+        "1 before the eviction. The old nodes"
+    )
+
+
+def test_a_403_saying_disruption_budget_in_words_is_a_refusal() -> None:
+    kube = _kube([_node("old-a", "old-ng")], [_pod("web-1", "old-a", "10.0.0.11")])
+    kube.core.refused["shop/web-1"] = _refusal(403, "Cannot evict pod as it would violate the pod's disruption budget.")
+    with pytest.raises(DrainBlocked, match=r"refused \(403\): Cannot evict pod as it would violate"):
+        drain(_task(timeout=0), kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
