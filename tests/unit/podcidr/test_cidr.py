@@ -434,3 +434,54 @@ def test_the_fixed_address_is_the_highest_free_one_and_none_free_is_said() -> No
     with pytest.raises(SubnetSizing) as raised:
         fixed_address(subnet, [f"100.64.0.{i}" for i in range(4, 15)])
     assert raised.value.cause == "Subnet 100.64.0.0/28 has no free address for a fixed load-balancer IP."
+
+
+def test_no_cidr_available_gives_an_example_refusal_of_each_range_and_what_to_do() -> None:
+    blocks = [str(n) for n in N("100.64.0.0/10").subnets(new_prefix=12)]
+    network = VpcNetwork(
+        N("172.31.0.0/16"),
+        (VpcBlock(N("172.31.0.0/16")), *(VpcBlock(N(b)) for b in blocks)),
+        quota=50,
+    )
+    with pytest.raises(NoCidrAvailable) as raised:
+        choose_pod_cidr(network)
+    assert raised.value.cause == (
+        "No default pod block passes AWS's rules: every /16 of 100.64.0.0/10 and 198.19.0.0/16 is refused (e.g. "
+        "100.64.0.0/16: 100.64.0.0/16 overlaps the VPC's block 100.64.0.0/12 (associated); 198.19.0.0/16: "
+        "198.19.0.0/16 is in 198.19.0.0/16, which AWS refuses because the VPC's primary block 172.31.0.0/16 is in "
+        "172.16.0.0/12). Give a smaller podCidr that fits, e.g. a /20 in a free part of 100.64.0.0/10. Nothing was "
+        "changed."
+    )
+
+
+def test_a_route_destination_equal_to_or_inside_the_block_is_named_with_its_relation() -> None:
+    routes = (Route(N("100.64.0.0/16"), "tgw-1", "rtb-1"), Route(N("100.64.0.0/17"), "pcx-2", "rtb-2"))
+    assert [r.rule for r in refusals(N("100.64.0.0/16"), vpc("172.31.0.0/16", routes=routes))] == [
+        "100.64.0.0/16 is equal to the destination 100.64.0.0/16 of a route to tgw-1 in rtb-1; a block must be "
+        "smaller than every route destination",
+        "100.64.0.0/16 is larger than the destination 100.64.0.0/17 of a route to pcx-2 in rtb-2; a block must be "
+        "smaller than every route destination",
+    ]
+
+
+def test_an_active_peering_after_an_inactive_one_still_refuses_an_overlap() -> None:
+    peerings = (Peering("pcx-1", "rejected", (N("100.64.0.0/16"),)), Peering("pcx-2", "active", (N("100.64.0.0/16"),)))
+    assert [r.rule for r in refusals(N("100.64.0.0/16"), vpc("172.31.0.0/16", peerings=peerings))] == [
+        "100.64.0.0/16 overlaps 100.64.0.0/16 of the active VPC peering pcx-2"
+    ]
+
+
+def test_the_restriction_rules_say_which_primary_range_or_which_associated_blocks_refuse() -> None:
+    ten = VpcNetwork(
+        N("10.5.0.0/16"), (VpcBlock(N("10.5.0.0/16")), VpcBlock(N("10.1.0.0/16")), VpcBlock(N("10.0.128.0/17")))
+    )
+    assert [r.rule for r in refusals(N("10.0.0.0/24"), ten)] == [
+        "10.0.0.0/24 is in 10.0.0.0/16, which AWS refuses because a block in 10.0.0.0/15 is associated "
+        "(10.1.0.0/16, 10.0.128.0/17)"
+    ]
+    assert [r.rule for r in refusals(N("172.16.0.0/16"), vpc("100.64.0.0/16"))] == [
+        "172.16.0.0/16 is in 172.16.0.0/12, which AWS refuses because the VPC's primary block 100.64.0.0/16 is in "
+        "public or 100.64.0.0/10"
+    ]
+    # a primary in 198.19.0.0/16 refuses the RFC 1918 ranges only, not the rest of 198.19.0.0/16
+    assert refusals(N("198.19.128.0/17"), vpc("198.19.0.0/17")) == []
