@@ -13,7 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from podcidr.errors import ClusterAccessDenied, DrainBlocked, NodegroupReplacementFailed, TransientAwsError
 from podcidr.models.input import NodeReplacementOptions
 from podcidr.models.migration import DrainState, NodegroupConfig, NodegroupReplacement, WorkloadRef
-from podcidr.steps.drain import drain
+from podcidr.steps.drain import DRAIN_POLLS, drain
 from podcidr.steps.replace_nodegroups import NodegroupTask
 from tests.fixtures.fake_elbv2 import FakeElbv2
 from tests.fixtures.fake_kube import FakeKube, node, pod
@@ -677,3 +677,53 @@ def test_a_403_saying_disruption_budget_in_words_is_a_refusal() -> None:
     kube.core.refused["shop/web-1"] = _refusal(403, "Cannot evict pod as it would violate the pod's disruption budget.")
     with pytest.raises(DrainBlocked, match=r"refused \(403\): Cannot evict pod as it would violate"):
         drain(_task(timeout=0), kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
+
+
+def test_a_first_drain_records_when_it_started() -> None:
+    import time
+
+    task = _task()
+    before = time.time()
+    drain(task, _kube([_node("old-a", "old-ng")], []), FakeElbv2(), "shop")  # type: ignore[arg-type]
+    assert task.nodegroup.draining is not None and task.nodegroup.draining.started is not None
+    assert before <= task.nodegroup.draining.started <= time.time()
+
+
+def test_past_its_budget_of_checks_the_drain_stops_with_its_own_error() -> None:
+    task = _task()
+    task.nodegroup.polls["drain"] = DRAIN_POLLS
+    with pytest.raises(
+        NodegroupReplacementFailed, match=f"Draining nodegroup old-ng took more than {DRAIN_POLLS} checks"
+    ):
+        drain(task, _kube([_node("old-a", "old-ng")], [_pod("web-1", "old-a", "10.0.0.11")]), FakeElbv2(), "shop")  # type: ignore[arg-type]
+
+
+def test_finished_pods_on_the_old_nodes_do_not_hold_the_drain() -> None:
+    done = _pod("job-1", "old-a", None, owner="Job")
+    done["status"]["phase"] = "Succeeded"
+    failed = _pod("job-2", "old-a", None, owner="Job")
+    failed["status"]["phase"] = "Failed"
+    kube = _kube([_node("old-a", "old-ng", cordoned=True)], [done, failed])
+    assert drain(_task(), kube, FakeElbv2(), "shop") is True  # type: ignore[arg-type]
+    assert kube.core.writes == []
+
+
+def test_a_terminating_healthy_target_is_no_cover_for_the_last_one() -> None:
+    terminating = _pod("web-2", "old-b", "10.0.0.12")
+    terminating["metadata"]["deletionTimestamp"] = "2026-11-30T12:00:00Z"
+    coming = _pod("web-3", "new-a", "10.64.0.3")
+    task, kube, elbv2 = _last_target({"10.0.0.11": "healthy", "10.0.0.12": "healthy", "10.64.0.3": "initial"}, [coming])
+    kube.objects["Pod"].append(terminating)
+    drain(task, kube, elbv2, "shop")  # type: ignore[arg-type]
+    assert not [w for w in kube.core.writes if w.startswith("evict")]
+    assert task.nodegroup.draining is not None and task.nodegroup.draining.held == {"shop/web-1": 1}
+
+
+def test_a_terminating_pod_of_the_batch_does_not_stop_the_others_eviction() -> None:
+    terminating = _pod("web-0", "old-a", "10.0.0.10")
+    terminating["metadata"]["deletionTimestamp"] = "2026-11-30T12:00:00Z"
+    kube = _kube([_node("old-a", "old-ng", cordoned=True)], [terminating, _pod("web-1", "old-a", "10.0.0.11")])
+    task = _task()
+    task.nodegroup.draining = DrainState(batch=["old-a"])
+    drain(task, kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
+    assert kube.core.writes == ["evict shop/web-1"]
