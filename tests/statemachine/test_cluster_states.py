@@ -131,7 +131,10 @@ def test_a_failed_nodegroup_replacement_removes_the_verification_workloads_keepi
     route = states["VerificationWorkloadsDeployed?"]
     [deployed] = route["Choices"]
     assert deployed["Next"] == "RemoveVerificationWorkloadsAfterNodegroupFailure"
-    assert {"Variable": "$.migration.verification.workloads", "StringEquals": "deployed"} in deployed["And"]
+    assert deployed["And"] == [  # anything but verified-before may have deployed the test workloads
+        {"Variable": "$.migration.verification.workloads", "IsPresent": True},
+        {"Not": {"Variable": "$.migration.verification.workloads", "StringEquals": "verified-before"}},
+    ]
     assert route["Default"] == "AccessToRevoke?"
     cleanup = states["RemoveVerificationWorkloadsAfterNodegroupFailure"]
     assert cleanup["Resource"] == "${RemoveVerificationWorkloadsFunctionArn}"
@@ -139,6 +142,15 @@ def test_a_failed_nodegroup_replacement_removes_the_verification_workloads_keepi
     assert cleanup["ResultPath"] is None
     assert cleanup["Next"] == "AccessToRevoke?"
     assert [(c["Next"], c["ResultPath"]) for c in cleanup["Catch"]] == [("AccessToRevoke?", "$.cleanupError")]
+
+
+def test_an_unknown_verification_status_removes_the_verification_workloads(states: dict[str, Any]) -> None:
+    """VerifiedBefore?'s default (DeployVerificationWorkload answered a status this version does not know,
+    after it may have deployed the test namespace) fails through the removal of the test workloads."""
+    assert states["VerifiedBefore?"]["Default"] == "UnexpectedVerificationStatus"
+    unexpected = states["UnexpectedVerificationStatus"]
+    assert unexpected["ResultPath"] == "$.failure"
+    assert unexpected["Next"] == "VerificationWorkloadsDeployed?"
 
 
 @pytest.mark.parametrize(
