@@ -6,10 +6,11 @@ Balancer Controller with target type ip, so each load balancer's targets are pod
                free when the Service is created (fixed_addresses.py)
 In the namespace podcidr-verify (labelled ours): a Deployment of verify.image with 3 replicas.
 
-Three functions: DeployVerificationWorkload (namespace, Deployment, and each check's Service or
-Ingress, once, before ReplaceNodegroups: the controller provisions the load balancers while the old
-nodes drain; the pods wait for the new nodes, verification_placement.py), VerifyLoadBalancer (one
-Map iteration per kind, after ReplaceNodegroups, a wait loop until the DNS name is published and
+Three functions: DeployVerificationWorkload (namespace, Deployment, and the ALB's and public NLB's
+Service or Ingress, once, before ReplaceNodegroups: the controller provisions those load balancers
+while the old nodes drain; the pods wait for the new nodes, verification_placement.py),
+VerifyLoadBalancer (one Map iteration per kind, after ReplaceNodegroups: creates the private NLB's
+Service with addresses free then, and waits until the DNS name is published and
 every replica is a healthy target inside the pod CIDR), RemoveVerificationWorkloads (deletes the
 namespace on every path unless keepWorkloads; on the success path it waits until the namespace, and
 so the load balancers, are gone).
@@ -35,7 +36,7 @@ from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 from podcidr.steps.target_health import target_states
 from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
-from podcidr.steps.verification_placement import replacement_affinity, replacement_nodegroups
+from podcidr.steps.verification_placement import verification_placement
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -86,8 +87,8 @@ def namespace_body(name: str, execution_arn: str | None = None) -> dict[str, Any
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
-def deployment_body(image: str, nodegroups: list[str] | None = None) -> dict[str, Any]:
-    """With `nodegroups`, its pods run only on those nodegroups' nodes."""
+def deployment_body(image: str, placement: dict[str, Any] | None = None) -> dict[str, Any]:
+    """With `placement` (verification_placement.py), its pods run only on the replacement nodegroups' nodes."""
     selector = {"app.kubernetes.io/name": APP}
     body: dict[str, Any] = {
         "apiVersion": "apps/v1",
@@ -112,9 +113,8 @@ def deployment_body(image: str, nodegroups: list[str] | None = None) -> dict[str
             },
         },
     }
-    affinity = replacement_affinity(nodegroups or [])
-    if affinity is not None:
-        body["spec"]["template"]["spec"]["affinity"] = affinity
+    pod_spec = body["spec"]["template"]["spec"]
+    pod_spec.update({key: value for key, value in (placement or {}).items() if value is not None})
     return body
 
 
@@ -188,16 +188,17 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
                 "in a few minutes."
             ) from error
         _claim(kube, migration, found)
-    if _create_if_missing(
+    placement = verification_placement(migration)
+    created = _create_if_missing(
         kube,
         cluster,
         "Deployment",
         APP,
         lambda: kube.apps.create_namespaced_deployment(
-            namespace,
-            as_model(k8s.V1Deployment, deployment_body(verification.image, replacement_nodegroups(migration))),
+            namespace, as_model(k8s.V1Deployment, deployment_body(verification.image, placement))
         ),
-    ):
+    )
+    if created or _place_adopted_deployment(kube, cluster, namespace, placement):  # adopted: placed as now
         migration.changes += 1
     verification.workloads = "deployed"
     return migration
@@ -206,12 +207,16 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
 def start_load_balancers(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
     """After deploy_verification_workload, before ReplaceNodegroups: each check's Service or Ingress,
     so the controller provisions the load balancers while the old nodes drain (VerifyLoadBalancers
-    then only waits for them). Nothing to do on a verified-before re-run."""
+    then only waits for them). Nothing to do on a verified-before re-run.
+
+    Not the private NLB's: its fixed addresses are in the node subnets, where ReplaceNodegroups starts
+    new nodes whose ENIs may take one before the controller creates the NLB (ELBv2 then refuses it for
+    good). VerifyLoadBalancer creates it after ReplaceNodegroups, choosing addresses free then."""
     verification = migration.verification
     if verification.workloads != "deployed":
         return migration
     for index, check in enumerate(verification.load_balancers):
-        if check.status is None:
+        if check.status is None and check.kind != "private-nlb":
             task = LoadBalancerTask(
                 cluster_name=migration.cluster_name,
                 pod_cidr=migration.pod_cidr.cidr,
@@ -222,6 +227,20 @@ def start_load_balancers(migration: Migration, kube: Kube, ec2: EC2Client) -> Mi
             start_load_balancer(task, kube, ec2)
             verification.load_balancers[index] = task.check
     return migration
+
+
+def _place_adopted_deployment(kube: Kube, cluster: str, namespace: str, placement: dict[str, Any]) -> bool:
+    """An adopted Deployment (an earlier attempt's, or kept by keepWorkloads) runs its pods where this
+    execution's would: its affinity and tolerations are patched when they differ. True when patched."""
+    with kube_faults(f"get Deployment {APP}", cluster):
+        found = plain(kube.apps.read_namespaced_deployment(APP, namespace))
+    pod_spec = found.get("spec", {}).get("template", {}).get("spec", {})
+    if all(pod_spec.get(key) == value for key, value in placement.items()):
+        return False
+    patch = {"spec": {"template": {"spec": placement}}}
+    with kube_faults(f"patch Deployment {APP}", cluster):
+        kube.apps.patch_namespaced_deployment(APP, namespace, patch)
+    return True
 
 
 def _claim(kube: Kube, migration: Migration, found: dict[str, Any]) -> None:
@@ -332,7 +351,7 @@ def verify_load_balancer(
     check = task.check
     if check.status == DONE:
         return task
-    if check.status is None:  # not started by DeployVerificationWorkload (a state machine of an older version)
+    if check.status is None:  # the private NLB (not started by DeployVerificationWorkload: start_load_balancers)
         start_load_balancer(task, kube, ec2)
     count_poll(
         check.polls, "wait", _ceiling(task), lambda checks: _failed(task, kube, f"not verified after {checks} checks")

@@ -12,11 +12,20 @@ import pytest
 
 from localcloud.cluster.loadbalancers import LoadBalancerController
 from podcidr.kube.client import Kube
-from podcidr.models.migration import LoadBalancerCheck, NodegroupConfig, NodegroupReplacement, Taint, Verification
+from podcidr.models.migration import (
+    FixedAddress,
+    LoadBalancerCheck,
+    NodegroupConfig,
+    NodegroupReplacement,
+    Taint,
+    Verification,
+)
 from podcidr.steps.verify_load_balancers import (
+    LoadBalancerTask,
     deploy_verification_workload,
     remove_verification_workloads,
     start_load_balancers,
+    verify_load_balancer,
 )
 from tests.fixtures.lb_scenarios import NODE_A, NODE_B, PUBLIC_A, PUBLIC_B
 from tests.fixtures.twin_aws import TwinCluster, start_twin_cluster
@@ -62,44 +71,66 @@ def _replacement(old: str, taints: list[Taint] | None = None) -> NodegroupReplac
     return NodegroupReplacement(replaced=old, by=f"{old}-podcidr", config=config)
 
 
-def _affinity(twin: TwinCluster) -> Any:
-    deployment = twin.store.get(DEPLOYMENTS, NAMESPACE, namespace=NAMESPACE)
-    return deployment["spec"]["template"]["spec"].get("affinity")
+def _pod_spec(twin: TwinCluster) -> Any:
+    return twin.store.get(DEPLOYMENTS, NAMESPACE, namespace=NAMESPACE)["spec"]["template"]["spec"]
 
 
-def test_the_verification_pods_may_run_only_on_the_replacement_nodegroups(twin: TwinCluster, kube: Kube) -> None:
-    dedicated = _replacement("gpu", [Taint(key="gpu", value="true", effect="NoSchedule")])
-    migration = twin.migration(nodegroups=[_replacement("managed-ng"), _replacement("spot"), dedicated])
-    deploy_verification_workload(migration, kube)
-    assert _affinity(twin) == {
-        "nodeAffinity": {
-            "requiredDuringSchedulingIgnoredDuringExecution": {
-                "nodeSelectorTerms": [
-                    {
-                        "matchExpressions": [
-                            {
-                                "key": "eks.amazonaws.com/nodegroup",
-                                "operator": "In",
-                                "values": ["managed-ng-podcidr", "spot-podcidr"],  # not the tainted one
-                            }
-                        ]
-                    }
-                ]
-            }
-        }
-    }
+def _only_on(*nodegroups: str) -> dict[str, Any]:
+    term = {"matchExpressions": [{"key": "eks.amazonaws.com/nodegroup", "operator": "In", "values": list(nodegroups)}]}
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [term]}}}
 
 
-@pytest.mark.parametrize(
-    "nodegroups",
-    [[], [_replacement("gpu", [Taint(key="gpu", effect="NoExecute")])]],
-    ids=["no nodegroup replaced", "only replacements the pods cannot run on"],
-)
-def test_without_a_replacement_to_run_on_the_verification_pods_stay_schedulable(
-    twin: TwinCluster, kube: Kube, nodegroups: list[NodegroupReplacement]
+def test_the_verification_pods_run_only_on_the_replacements_tolerating_their_taints(
+    twin: TwinCluster, kube: Kube
 ) -> None:
-    deploy_verification_workload(twin.migration(nodegroups=nodegroups), kube)
-    assert _affinity(twin) is None
+    """EKS spells a nodegroup taint's effect NO_SCHEDULE (as Plan copies it); the pods tolerate it as the
+    node carries it (NoSchedule), so a tainted replacement runs them too."""
+    gpu = _replacement("gpu", [Taint(key="gpu", value="true", effect="NO_SCHEDULE")])
+    batch = _replacement(
+        "batch", [Taint(key="dedicated", effect="NO_EXECUTE"), Taint(key="spot", effect="PREFER_NO_SCHEDULE")]
+    )
+    migration = twin.migration(nodegroups=[_replacement("managed-ng"), gpu, batch])
+    deploy_verification_workload(migration, kube)
+    pod_spec = _pod_spec(twin)
+    assert pod_spec["affinity"] == _only_on("batch-podcidr", "gpu-podcidr", "managed-ng-podcidr")
+    assert pod_spec["tolerations"] == [
+        {"key": "gpu", "effect": "NoSchedule", "operator": "Equal", "value": "true"},
+        {"key": "dedicated", "effect": "NoExecute", "operator": "Exists"},
+        {"key": "spot", "effect": "PreferNoSchedule", "operator": "Exists"},
+    ]
+
+
+def test_when_every_replacement_is_tainted_the_pods_still_run_only_there(twin: TwinCluster, kube: Kube) -> None:
+    only = _replacement("gpu", [Taint(key="gpu", effect="NO_EXECUTE")])
+    deploy_verification_workload(twin.migration(nodegroups=[only]), kube)
+    assert _pod_spec(twin)["affinity"] == _only_on("gpu-podcidr")
+    assert _pod_spec(twin)["tolerations"] == [{"key": "gpu", "effect": "NoExecute", "operator": "Exists"}]
+
+
+def test_without_a_replaced_nodegroup_the_verification_pods_are_not_constrained(twin: TwinCluster, kube: Kube) -> None:
+    deploy_verification_workload(twin.migration(nodegroups=[]), kube)
+    assert "affinity" not in _pod_spec(twin) and "tolerations" not in _pod_spec(twin)
+
+
+def test_an_adopted_deployment_is_placed_as_this_execution_places_it(twin: TwinCluster, kube: Kube) -> None:
+    """A Deployment kept by an earlier run (keepWorkloads) or made by an earlier attempt is adopted
+    (409 on create): its pods must still run only on this execution's replacements."""
+    deploy_verification_workload(twin.migration(nodegroups=[_replacement("old-ng")]), kube)
+    tainted = _replacement("managed-ng", [Taint(key="gpu", value="true", effect="NO_SCHEDULE")])
+    migration = twin.migration(nodegroups=[tainted])
+    deploy_verification_workload(migration, kube)
+    assert _pod_spec(twin)["affinity"] == _only_on("managed-ng-podcidr")
+    assert _pod_spec(twin)["tolerations"] == [
+        {"key": "gpu", "effect": "NoSchedule", "operator": "Equal", "value": "true"}
+    ]
+    assert migration.changes == 1  # the patch (the namespace was its own already)
+    again = twin.migration(nodegroups=[tainted])
+    deploy_verification_workload(again, kube)
+    assert again.changes == 0  # placed already: nothing to patch
+    unconstrained = twin.migration(nodegroups=[])
+    deploy_verification_workload(unconstrained, kube)
+    assert "affinity" not in _pod_spec(twin) and "tolerations" not in _pod_spec(twin)
+    assert unconstrained.changes == 1
 
 
 def test_the_load_balancers_are_asked_for_with_the_workload_and_provisioned_meanwhile(
@@ -143,3 +174,40 @@ def test_a_rerun_with_a_nodegroup_still_to_replace_verifies_the_load_balancers_a
         assert pending.verification.workloads == "deployed"
     finally:
         kube.core.delete_namespaced_config_map("podcidr-verification", "kube-system")
+
+
+def test_the_private_nlb_is_created_only_after_the_replacement_with_addresses_free_then(
+    twin: TwinCluster, kube: Kube, controller: LoadBalancerController
+) -> None:
+    """Its fixed addresses are in the node subnets, where ReplaceNodegroups starts new nodes: an address
+    chosen before could be taken by a new node's ENI before the controller creates the NLB."""
+    migration = twin.migration(nodegroups=[_replacement("managed-ng")])
+    subnets = twin.local.built.subnet_ids
+    planned = [FixedAddress(subnet_id=subnets["node-a"], ip="172.31.48.220")]
+    private = next(c for c in migration.verification.load_balancers if c.kind == "private-nlb")
+    private.fixed_addresses = planned
+    start_load_balancers(deploy_verification_workload(migration, kube), kube, twin.clients.ec2)
+    assert [(c.kind, c.status) for c in migration.verification.load_balancers] == [
+        ("alb", "provisioning"),
+        ("public-nlb", "provisioning"),
+        ("private-nlb", None),  # VerifyLoadBalancer creates it, after ReplaceNodegroups
+    ]
+    assert twin.store.find("v1/services", "podcidr-private-nlb", namespace=NAMESPACE) is None
+    ec2 = twin.local.admin_session().client("ec2")
+    node_eni = ec2.create_network_interface(SubnetId=subnets["node-a"], PrivateIpAddress="172.31.48.220")
+    try:
+        task = LoadBalancerTask(
+            cluster_name=migration.cluster_name,
+            pod_cidr=migration.pod_cidr.cidr,
+            namespace=NAMESPACE,
+            poll_seconds=1,
+            check=private,
+        )
+        verify_load_balancer(task, kube, twin.clients.elbv2, twin.clients.ec2)
+        assert task.check.status == "provisioning" and task.check.changes == 1
+        assert [a.ip for a in task.check.fixed_addresses] != ["172.31.48.220"]  # taken meanwhile: another
+        service = twin.store.get("v1/services", "podcidr-private-nlb", namespace=NAMESPACE)
+        annotations = service["metadata"]["annotations"]
+        assert "172.31.48.220" not in annotations["service.beta.kubernetes.io/aws-load-balancer-private-ipv4-addresses"]
+    finally:
+        ec2.delete_network_interface(NetworkInterfaceId=node_eni["NetworkInterface"]["NetworkInterfaceId"])
