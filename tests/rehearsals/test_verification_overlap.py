@@ -40,9 +40,13 @@ def test_the_load_balancers_are_built_before_the_old_nodegroup_is_deleted_and_te
     assert result.succeeded, (result.error, result.cause)
     calls = rehearsal.state["calls"]
     [deleted] = [origin + c["at"] for c in calls if c["operation"] == "eks:DeleteNodegroup"]
-    # the controller built and published all three while the old nodegroup was still there
+    # the controller built and published the ALB and public NLB while the old nodegroup was still there;
+    # the private NLB (fixed addresses in the node subnets new nodes start in) only once it was replaced
     assert sorted(key[2] for key in timeline) == ["podcidr-alb", "podcidr-private-nlb", "podcidr-public-nlb"]
-    assert all(times["created"] < times["published"] < deleted for times in timeline.values()), (timeline, deleted)
+    overlapped = {key[2]: times for key, times in timeline.items() if key[2] != "podcidr-private-nlb"}
+    assert all(times["created"] < times["published"] < deleted for times in overlapped.values()), (timeline, deleted)
+    [private] = [times for key, times in timeline.items() if key[2] == "podcidr-private-nlb"]
+    assert deleted < private["created"] < private["published"], (timeline, deleted)
     assert all(times["deleted"] > deleted for times in timeline.values())  # removed after the verification
     # every test pod was scheduled once, on a replacement node (the old nodes are gone, the new ones remain)
     new_nodes = {node["name"] for node in rehearsal.state["cluster"]["nodes"]}
@@ -56,6 +60,34 @@ def test_the_load_balancers_are_built_before_the_old_nodegroup_is_deleted_and_te
         < order.index("VerifyLoadBalancers")
     )
     assert rehearsal.state["loadBalancers"] == [] and rehearsal.state["cluster"]["loadBalancers"] == []
+
+
+def test_test_pods_tolerate_a_tainted_replacement_and_run_only_there() -> None:
+    """Only a tainted nodegroup is replaced (EKS spells its taint NO_SCHEDULE; the controller's and
+    CoreDNS's pods run on an untainted one, kept): the test pods tolerate the replacement's taint and
+    run on its nodes, never on the untainted nodegroup's; without the toleration they would stay
+    Pending until VerifyLoadBalancers gives up."""
+    taint = {"key": "dedicated", "value": "verify", "effect": "NO_SCHEDULE"}
+    nodegroups = [{"name": "system"}, {"name": "tainted", "taints": [taint]}]
+    scenario = parse_scenario({"cluster": {"nodegroups": nodegroups, "workloads": []}})
+    with Twin(scenario) as twin:
+        rehearsal = rehearse(scenario, {"clusterName": CLUSTER, "pollSeconds": 1, "nodegroups": ["tainted"]}, twin=twin)
+        cluster = _cluster_twin(twin)
+        assert cluster.workloads is not None
+        scheduled = [
+            message
+            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()
+            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
+        ]
+    (result,) = rehearsal.results
+    outcomes = {visit.name: visit.outcome for visit in result.visits if not visit.path}
+    assert outcomes["VerifyLoadBalancers"] == "succeeded", (result.error, result.cause)
+    # VerifyPods then finds the system nodegroup's pods (not replaced) outside the pod CIDR, as it must
+    assert result.error == "VerificationFailed" and "outside the pod CIDR" in (result.cause or ""), result.cause
+    nodes = rehearsal.state["cluster"]["nodes"]
+    assert {node["nodegroup"] for node in nodes} == {"system", "tainted-podcidr"}
+    replacements = {node["name"] for node in nodes if node["nodegroup"] == "tainted-podcidr"}
+    assert len(scheduled) == 3 and all(m.rsplit(" to ", 1)[1] in replacements for m in scheduled), scheduled
 
 
 def test_a_nodegroup_failure_after_the_deploy_removes_the_test_namespace_and_keeps_its_error() -> None:
