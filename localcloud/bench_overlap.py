@@ -3,11 +3,12 @@ verification overlapping the drain (the load balancers provision while ReplaceNo
 without it (the old order: the load balancers asked for only once ReplaceNodegroups has ended).
 
 "With" is the execution's measured duration. "Without" is derived from the same run, not from a
-second run: in the old order VerifyLoadBalancers would first wait for each load balancer's whole
-provisioning (created -> DNS name published, from the twin controller's timeline), then for the
-targets' registration, as it does now; so the old order takes longer by the part of the slowest
-provisioning that ran before ReplaceNodegroups ended: min(provisioning, ReplaceNodegroups' end - the
-first load balancer's creation)."""
+second run: in the old order every load balancer was asked for once ReplaceNodegroups had ended, so
+VerifyLoadBalancers first waited for the slowest whole provisioning (created -> DNS name published,
+from the twin controller's timeline), then for the targets' registration, as it does now. Now it waits
+after ReplaceNodegroups only for the longest provisioning left then: the ALB's and public NLB's started
+before it ended; the private NLB's (fixed addresses in the node subnets, created after ReplaceNodegroups)
+all of it. Saved: the slowest provisioning - the longest left after ReplaceNodegroups."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ class CriticalPath:
     provisioning: float
     """The slowest test load balancer's provisioning (created -> published), twin seconds."""
     overlapped: float
-    """Seconds of that provisioning that ran while ReplaceNodegroups did."""
+    """Seconds saved: the slowest provisioning minus the longest one left after ReplaceNodegroups ended."""
     replaceNodegroups: float  # noqa: N815
     """ReplaceNodegroups' duration, twin seconds."""
     derivation: str = "without = with + overlapped (derived from the same run's timeline)"
@@ -52,8 +53,8 @@ def critical_path(result: ExecutionResult, timeline: dict[str, dict[str, float]]
     replace_end = (replace.exited.timestamp() if replace.exited else time.time()) - clock_offset
     built = [times for times in timeline.values() if "created" in times and "published" in times]
     provisioning = max((t["published"] - t["created"] for t in built), default=0.0)
-    first = min((t["created"] for t in built), default=replace_end)
-    overlapped = max(0.0, min(provisioning, replace_end - first))
+    left = max((t["published"] - max(t["created"], replace_end) for t in built), default=0.0)
+    overlapped = max(0.0, provisioning - max(0.0, left))
     return CriticalPath(
         status=result.status,
         withOverlap=result.duration,

@@ -48,3 +48,17 @@ def test_without_the_overlap_the_provisioning_that_ran_during_the_replacement_is
 def test_no_load_balancer_no_difference() -> None:
     path = critical_path(_run(10, 40, 60), {}, OFFSET)
     assert (path.withOverlap, path.withoutOverlap, path.overlapped) == (60, 60, 0)
+
+
+def test_a_load_balancer_asked_for_only_after_the_replacement_bounds_what_the_overlap_saves() -> None:
+    """The private NLB is created after ReplaceNodegroups (its fixed addresses are in the node subnets):
+    the critical path after ReplaceNodegroups is the longest wait left of any load balancer, so the
+    ALB's 20 s provisioned during the replacement save only what the private NLB's 10 s do not cover."""
+    timeline = {
+        "Ingress podcidr-alb": {"created": 1012.0, "published": 1032.0},
+        "Service podcidr-private-nlb": {"created": 1041.0, "published": 1051.0},
+    }
+    path = critical_path(_run(10, 40, 60), timeline, OFFSET)
+    assert path.provisioning == pytest.approx(20.0)
+    assert path.overlapped == pytest.approx(10.0)  # the old order: 20 s after ReplaceNodegroups; now 10 s
+    assert path.withoutOverlap == pytest.approx(70.0)
