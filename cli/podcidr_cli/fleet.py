@@ -45,6 +45,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     fleet.add_argument("--halt-on-failure", action="store_true", help="start no new migration after one failed")
     fleet.add_argument("--watch", action="store_true", help="show each cluster's progress until the end")
     fleet.add_argument("--name", help="the fleet execution's name (default: fleet-<UTC time>)")
+    fleet.add_argument(
+        "--fleet-state-machine-arn", help="the fleet state machine (instead of the stack's FleetStateMachineArn output)"
+    )
 
 
 def wanted_tags(args: argparse.Namespace) -> dict[str, str]:

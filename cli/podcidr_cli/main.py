@@ -7,7 +7,8 @@
     podcidr fleet --cluster A --cluster B [--tag KEY=VALUE] [--concurrency N] [--halt-on-failure] [--watch]
 
 The state machine is found from the stack's outputs (MigrationStateMachineArn of --stack-name,
-default podcidr) unless --state-machine-arn names it. --endpoint-url and --region point the
+default podcidr) unless --state-machine-arn names it (the fleet's: FleetStateMachineArn, or
+--fleet-state-machine-arn). --endpoint-url and --region point the
 command at another endpoint, such as the local twin.
 
 Exit codes: 0 the migration succeeded (or, without --watch, was started; or the list was shown),
@@ -108,8 +109,10 @@ class Aws:
         self._args = args
 
     def state_machine_arn(self, output_key: str = OUTPUT_KEY) -> str:
-        if self._args.state_machine_arn:
-            return str(self._args.state_machine_arn)
+        option = "state_machine_arn" if output_key == OUTPUT_KEY else "fleet_state_machine_arn"
+        named = getattr(self._args, option, None)
+        if named:
+            return str(named)
         cloudformation = self.session.client("cloudformation", endpoint_url=self.endpoint_url)
         try:
             stack = cloudformation.describe_stacks(StackName=self._args.stack_name)["Stacks"][0]
@@ -275,6 +278,11 @@ def snapshot(args: argparse.Namespace, aws: Aws) -> int:
 
 
 def fleet(args: argparse.Namespace, aws: Aws) -> int:
+    if args.state_machine_arn:
+        raise UsageError(
+            "--state-machine-arn names the migration state machine, which the fleet's definition already names; "
+            "give the fleet state machine with --fleet-state-machine-arn"
+        )
     try:
         tags = fleet_cli.wanted_tags(args)
         tagged = (

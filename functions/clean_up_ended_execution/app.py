@@ -2,8 +2,9 @@
 test namespace podcidr-verify and so its load balancers (unless keepWorkloads), reports what remains on
 each round of ExecutionEnded's wait loop, then revokes the access entry that execution created.
 
-Event: {"executionArn", "status", "input" (the execution's input), "cleanup" (the previous round's
-answer, or {} at first)}. Returns the cleanup document (status removing until removed, kept, nothing
+Event: {"executionArn", "status", "input" (the execution's input), "stopDate" (epoch ms, 0 if not
+given), "lock" (the cluster's lock item, read right before), "cleanup" (the previous round's answer,
+or {} at first)}. Returns the cleanup document (status removing until removed, kept, nothing
 or left-behind; a message naming what remains).
 """
 
@@ -18,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from podcidr.steps.ended_execution_cleanup import EndedExecution, clean_up_ended_execution
 from podcidr.steps.ensure_cluster_access import principal_arn
+from podcidr.steps.late_calls import calls_in_flight
 from podcidr.steps.runtime import runtime
 from podcidr.tracing import TRACED_MODULES
 
@@ -31,6 +33,12 @@ def _default_input() -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}  # the stack refuses such a parameter (DefaultInputCheck)
     return found if isinstance(found, dict) else {}
+
+
+def _sfn() -> Any:
+    import boto3  # only on an execution's first round
+
+    return boto3.client("stepfunctions")
 
 
 @logger.inject_lambda_context
@@ -48,6 +56,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         principal=lambda: principal_arn(
             aws.sts.get_caller_identity()["Arn"], os.environ.get("CLUSTER_ROLE_ARN") or None
         ),
+        calls_in_flight=lambda: calls_in_flight(_sfn(), ended.execution_arn),
     )
     logger.info("clean-up after an ended execution", extra={"cleanup": cleanup.to_json()})
     return cleanup.to_json()

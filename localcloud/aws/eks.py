@@ -483,6 +483,9 @@ class EksStore:
             "ListAssociatedAccessPolicies": self._list_associated_access_policies,
             "DisassociateAccessPolicy": self._disassociate_access_policy,
             "ListAccessPolicies": self._list_access_policies,
+            "TagResource": self._tag_resource,
+            "UntagResource": self._untag_resource,
+            "ListTagsForResource": self._list_tags_for_resource,
         }
 
         def app(environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
@@ -967,6 +970,42 @@ class EksStore:
         del self.extra(cluster).access_entries[entry.principal_arn]
         self._emit("access-changed", cluster=cluster, principalArn=entry.principal_arn)
         return {}
+
+    # -- tags of access entries (moto's EKS tags clusters and nodegroups only) --------------------------
+
+    def _tagged_entry(self, arn: str) -> AccessEntry | None:
+        for cluster in list(self.backend.clusters):
+            for entry in self.extra(cluster).access_entries.values():
+                if entry.arn == arn:
+                    return entry
+        if ":access-entry/" in arn:
+            raise EksError("NotFoundException", f"Resource {arn} not found")  # (unverified wording)
+        return None
+
+    def _tag_resource(
+        self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], body: dict[str, Any], **_: Any
+    ) -> Any:
+        entry = self._tagged_entry(params.get("resourceArn", ""))
+        if entry is None:
+            return Response(call(inner, environ))
+        entry.tags.update({str(k): str(v) for k, v in (body.get("tags") or {}).items()})
+        return {}
+
+    def _untag_resource(
+        self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], query: dict[str, str], **_: Any
+    ) -> Any:
+        entry = self._tagged_entry(params.get("resourceArn", ""))
+        if entry is None:
+            return Response(call(inner, environ))
+        for key in parse_qs(environ.get("QUERY_STRING", "")).get("tagKeys", []):
+            entry.tags.pop(key, None)
+        return {}
+
+    def _list_tags_for_resource(self, *, inner: WsgiApp, environ: WsgiEnviron, params: dict[str, str], **_: Any) -> Any:
+        entry = self._tagged_entry(params.get("resourceArn", ""))
+        if entry is None:
+            return Response(call(inner, environ))
+        return {"tags": dict(entry.tags)}
 
     def _associate_access_policy(self, *, params: dict[str, str], body: dict[str, Any], **_: Any) -> Any:
         cluster = params.get("name", "")

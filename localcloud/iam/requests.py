@@ -280,6 +280,19 @@ def _eks_access_entry(call: Call) -> list[Authorization]:
     return [Authorization(_request(call, f"eks:{call.operation}", [resource]))]
 
 
+def _eks_tags(call: Call) -> list[Authorization]:
+    """TagResource / UntagResource / ListTagsForResource: the resource named by its ARN, with the
+    request's tags (aws:RequestTag/*, aws:TagKeys) and the resource's own."""
+    arn = str(call.params.get("resourceArn", ""))
+    kind = arn.split(":", 5)[5].split("/", 1)[0] if arn.count(":") >= 5 else None
+    context: dict[str, list[str]] = {}
+    if call.operation == "TagResource":
+        context = _tag_context({str(k): str(v) for k, v in (call.params.get("tags") or {}).items()})
+    elif call.operation == "UntagResource":
+        context = {"aws:TagKeys": [str(key) for key in call.params.get("tagKeys") or []]}
+    return [Authorization(_request(call, f"eks:{call.operation}", [Resource(arn, kind)], context))]
+
+
 def _eks_fargate_profile(call: Call) -> list[Authorization]:
     cluster = str(call.params.get("name") or call.params.get("clusterName") or "")
     arn = _eks_arn(
@@ -377,6 +390,9 @@ BUILDERS: dict[str, Callable[[Call], list[Authorization]]] = {
     "eks:ListAssociatedAccessPolicies": _eks_access_entry,
     "eks:AssociateAccessPolicy": _eks_access_entry,
     "eks:DisassociateAccessPolicy": _eks_access_entry,
+    "eks:TagResource": _eks_tags,
+    "eks:UntagResource": _eks_tags,
+    "eks:ListTagsForResource": _eks_tags,
     "eks:ListUpdates": _eks_updates,
     "eks:DescribeUpdate": _eks_updates,
 }

@@ -71,3 +71,15 @@ def test_clusters_must_be_named_or_selected(capsys: pytest.CaptureFixture[str]) 
     assert "--cluster NAME" in capsys.readouterr().err
     assert cli.main(["fleet", "--tag", "novalue", "--region", "ap-southeast-1"]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_the_fleet_machine_is_named_by_its_own_option_never_by_the_migration_machines(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    migration = "arn:aws:states:ap-southeast-1:123456789012:stateMachine:podcidr-migration"
+    fleet = "arn:aws:states:ap-southeast-1:123456789012:stateMachine:podcidr-fleet"
+    code = cli.main(["fleet", "--cluster", "a", "--state-machine-arn", migration, "--region", "ap-southeast-1"])
+    assert code == 2 and "--fleet-state-machine-arn" in capsys.readouterr().err
+    args = cli.parser().parse_args(["fleet", "--cluster", "a", "--fleet-state-machine-arn", fleet])
+    args.region = "ap-southeast-1"
+    assert cli.Aws(args).state_machine_arn(fleet_cli.FLEET_OUTPUT_KEY) == fleet

@@ -255,3 +255,17 @@ def test_a_private_only_endpoint_fails_at_plan_with_its_own_error_and_no_change(
     assert "ClusterFunctionsSubnetIds" in (result.cause or "")
     assert _mutating(rehearsal, 1) == []
     assert "EnsureClusterAccess" not in _visited(rehearsal)
+
+
+def test_an_access_entry_the_failure_path_cannot_remove_is_named_in_the_cause() -> None:
+    """#12 item 4: a clean-up that cannot finish names what it left behind (here in the execution's
+    Cause, which the notification carries)."""
+    denied = {"operation": "eks:DeleteAccessEntry", "when": "before", "times": 50, "error": "AccessDeniedException"}
+    refused = _run({"cluster": {"loadBalancerController": False}, "faults": [denied]})
+    result = refused.results[0]
+    assert (result.status, result.error) == ("FAILED", "LoadBalancerControllerMissing")
+    assert CLUSTER_ROLE in _access_entries(refused)
+    cause = result.cause or ""
+    assert "AWS Load Balancer Controller" in cause.split(" Left behind: ")[0]
+    assert f"Left behind: the access entry of {CLUSTER_ROLE} on cluster {CLUSTER} could not be removed" in cause
+    assert f"aws eks delete-access-entry --cluster-name {CLUSTER} --principal-arn {CLUSTER_ROLE}" in cause

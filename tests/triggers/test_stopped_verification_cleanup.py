@@ -20,6 +20,9 @@ NAMESPACE = "podcidr-verify"
 SLOW_LOAD_BALANCERS = {"timing": {"loadBalancer": 600, "targetRegistration": 1}}
 """The load balancers exist at once but publish no DNS name for 10 minutes: VerifyLoadBalancers waits."""
 
+CLEANUP_SECONDS = 300
+"""The clean-up waits out a call in flight at the stop (LONGEST_STEP_SECONDS + margin) before it notifies."""
+
 
 def _cluster(twin: Any) -> ClusterTwin:
     return next(component for component in twin.components if isinstance(component, ClusterTwin))
@@ -57,7 +60,7 @@ def test_a_migration_stopped_in_verify_load_balancers_leaves_no_test_namespace_n
     twin = twin_factory(SLOW_LOAD_BALANCERS)
     triggers = triggers_of(twin)
     _stop_in_verification(twin, {"clusterName": CLUSTER})
-    notification = wait_until(lambda: triggers.notifications(), timeout=120)[0]["message"]
+    notification = wait_until(lambda: triggers.notifications(), timeout=CLEANUP_SECONDS)[0]["message"]
     assert notification["outcome"] == "ABORTED"
     assert _cluster(twin).store.find("v1/namespaces", NAMESPACE) is None
     assert _load_balancers(twin) == []
@@ -73,7 +76,7 @@ def test_kept_workloads_and_access_stay_after_a_stop(twin_factory: Any) -> None:
     _, built = _stop_in_verification(
         twin, {"clusterName": CLUSTER, "verify": {"keepWorkloads": True}, "keepClusterAccess": True}
     )
-    notification = wait_until(lambda: triggers.notifications(), timeout=120)[0]["message"]
+    notification = wait_until(lambda: triggers.notifications(), timeout=CLEANUP_SECONDS)[0]["message"]
     assert notification["outcome"] == "ABORTED"
     assert "verify.keepWorkloads is set" in notification["cleanup"]
     assert "cluster access entry: kept (keepClusterAccess)" in notification["cleanup"]

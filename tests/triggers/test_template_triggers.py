@@ -337,8 +337,22 @@ def test_every_failure_releases_the_lock_first(asl: dict[str, Any]) -> None:
     assert sorted(fails) == ["MigrationFailed", "MigrationInProgress"]
     for name, state in states.items():
         for target in [state.get("Next"), state.get("Default"), *[c.get("Next") for c in state.get("Choices", [])]]:
+            # past the lock, only the naming of what the way to failure left behind
             if target == "MigrationFailed":
-                assert name in {"LockHeld?", "ReleaseLockOnFailure"}, name
+                assert name in {"WorkloadsLeftBehind?", "NameWorkloadsLeftBehind"}, name
+            if target in {
+                "AccessLeftBehind?",
+                "NameAccessLeftBehind",
+                "WorkloadsLeftBehind?",
+                "NameWorkloadsLeftBehind",
+            }:
+                assert name in {
+                    "LockHeld?",
+                    "ReleaseLockOnFailure",
+                    "AccessLeftBehind?",
+                    "NameAccessLeftBehind",
+                    "WorkloadsLeftBehind?",
+                }, name
         for catch in state.get("Catch", []):
             assert catch["Next"] not in fails or name.startswith("ReleaseLock"), name
     successes = [name for name, state in states.items() if state["Type"] == "Succeed"]

@@ -11,7 +11,9 @@ from podcidr.models.base import Contract
 
 MAX_CONCURRENCY = 40
 """An inline Map runs at most 40 iterations at once (Step Functions quota)."""
-MAX_CLUSTERS = 1000
+MAX_CLUSTERS = 100
+"""Each cluster's outcome is kept in the fleet's state, one Step Functions payload of at most 256 KiB:
+100 outcomes of up to 2 KiB each (a failure's error and cause) fit with room to spare."""
 
 
 class FleetInput(Contract):

@@ -217,7 +217,8 @@ class ClusterAccess(Contract):
     created: bool = False
     """This execution created the access entry or associated the policy."""
     entry_created: bool = False
-    """This execution created the access entry itself (a lost response included): it removes it at the end."""
+    """This execution created the access entry (a lost response included) or adopted one podcidr made, re-tagging it
+    with its ARN: it removes it at the end."""
     changes: int = 0
     """The mutating calls EnsureClusterAccess counted in `changes` for it (taken back when it is revoked)."""
     revoked: bool = False

@@ -5,18 +5,23 @@ failed and released the lock itself (its failure path deleted the namespace with
 could not).
 
 One call per round of ExecutionEnded's wait loop:
-- the first call deletes the test namespace podcidr-verify if it is that execution's (labelled
+- each call deletes the test namespace podcidr-verify while it is that execution's (labelled
   managed-by podcidr and annotated `podcidr/execution` with its ARN: never one an earlier run kept or
-  another execution made), and with it the Ingress and Services whose load balancers the AWS Load
-  Balancer Controller then deletes; later calls only look;
+  another execution made or adopted), and with it the Ingress and Services whose load balancers the
+  AWS Load Balancer Controller then deletes; on every round, not only the first, since a call of the
+  ended execution still in flight (late_calls) may create it again. The delete is conditional on the
+  namespace's resourceVersion, so a newer execution that adopts it meanwhile keeps it;
 - each call reports `removing` while the namespace or a load balancer the controller made for it
   (tagged `elbv2.k8s.aws/cluster` = the cluster and `service.k8s.aws/stack` / `ingress.k8s.aws/stack`
-  = podcidr-verify/...) remains, then `removed`; after `maxPolls` calls, `left-behind`, naming what
-  remains (the Express machine lasts at most 5 minutes: the loop is bounded within it);
+  = podcidr-verify/...) remains, or while a call of the ended execution may still be running (until
+  LONGEST_STEP_SECONDS after it stopped), then `removed`; after `maxPolls` calls or
+  WAIT_BUDGET_SECONDS, `left-behind`, naming what remains (the Express machine lasts at most 5
+  minutes: the loop is bounded within it);
 - `verify.keepWorkloads` keeps them (`kept`);
-- once done, the access entry goes if the ended execution created it (tagged `podcidr:execution`
-  with its ARN by EnsureClusterAccess) and `keepClusterAccess` is not set; an entry found before, or
-  another execution's, stays.
+- once done, the access entry goes if it is still the ended execution's (tagged `podcidr:execution`
+  with its ARN by EnsureClusterAccess, which re-tags an entry it adopts) and no other execution holds
+  the cluster's lock (read by ExecutionEnded right before the round), and `keepClusterAccess` is not
+  set; an entry found before, or another execution's, stays.
 The execution's input is read as ExecutionEnded has it (the event's), under the stack's DefaultInput.
 """
 
@@ -27,6 +32,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
+from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from pydantic import Field
 
@@ -37,6 +43,7 @@ from podcidr.models.base import Contract
 from podcidr.models.input import CLUSTER_NAME
 from podcidr.models.migration import Verification
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
+from podcidr.steps.late_calls import CLOCK_MARGIN_SECONDS, LONGEST_STEP_SECONDS
 from podcidr.steps.support import plain
 from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
 from podcidr.steps.verify_load_balancers import EXECUTION_ANNOTATION
@@ -48,7 +55,8 @@ if TYPE_CHECKING:
 NAMESPACE: str = Verification.model_fields["namespace"].default
 CLEANED_AFTER = ("ABORTED", "TIMED_OUT", "FAILED")
 WAIT_BUDGET_SECONDS = 180
-"""The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves."""
+"""The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves; longer
+than LONGEST_STEP_SECONDS + CLOCK_MARGIN_SECONDS, so late calls end within it."""
 MAX_WAIT_SECONDS = 20
 
 
@@ -63,6 +71,8 @@ class Cleanup(Contract):
     started_at: float | None = None
     """When the first round ran (epoch seconds): the loop ends WAIT_BUDGET_SECONDS later whatever its
     rounds cost, so the Express execution keeps time to release the lock and notify."""
+    not_before: float | None = None
+    """Until when calls of the ended execution may still run and create something (epoch seconds)."""
     left_behind: list[str] = Field(default_factory=list)
     access: str = "-"
     """The ended execution's access entry: revoked, kept, not-its-own, none, or why it could not go."""
@@ -73,7 +83,15 @@ class EndedExecution(Contract):
     execution_arn: str
     status: str
     input: dict[str, Any] = Field(default_factory=dict)
+    stop_date: float = 0
+    """When it ended (the event's stopDate, epoch milliseconds; 0: not given)."""
+    lock: dict[str, Any] = Field(default_factory=dict)
+    """The cluster's lock item as ExecutionEnded read it right before this round (DynamoDB GetItem)."""
     cleanup: Cleanup = Field(default_factory=Cleanup)
+
+    def lock_holder(self) -> str | None:
+        holder = self.lock.get("Item", {}).get("executionArn", {}).get("S")
+        return holder if isinstance(holder, str) else None
 
 
 FINAL = ("removed", "kept", "nothing", "left-behind")
@@ -87,6 +105,7 @@ def clean_up_ended_execution(
     elbv2: ElasticLoadBalancingv2Client,
     eks: EKSClient,
     principal: Callable[[], str],
+    calls_in_flight: Callable[[], bool],
     now: Callable[[], float] = time.time,
 ) -> Cleanup:
     state = ended.cleanup
@@ -101,6 +120,9 @@ def clean_up_ended_execution(
         poll = min(MAX_WAIT_SECONDS, max(1, _integer(given.get("pollSeconds"), MAX_WAIT_SECONDS)))
         state.wait_seconds, state.max_polls = poll, max(1, WAIT_BUDGET_SECONDS // poll)
         state.started_at = now()
+        stopped = ended.stop_date / 1000 if ended.stop_date > 0 else state.started_at
+        late = LONGEST_STEP_SECONDS + CLOCK_MARGIN_SECONDS if calls_in_flight() else 0
+        state.not_before = stopped + late
     verify = given.get("verify")
     if isinstance(verify, dict) and verify.get("keepWorkloads") is True:
         state.status = "kept"
@@ -108,12 +130,22 @@ def clean_up_ended_execution(
     else:
         out_of_time = now() - (state.started_at or now()) >= WAIT_BUDGET_SECONDS
         _remove(state, cluster, ended.execution_arn, connect, elbv2, out_of_time=out_of_time)
+        _wait_for_late_calls(state, now(), out_of_time=out_of_time)
     if state.status in FINAL:
-        state.access = _revoke_access(
-            cluster, ended.execution_arn, given.get("keepClusterAccess") is True, eks, principal
-        )
+        state.access = _revoke_access(cluster, ended, given.get("keepClusterAccess") is True, eks, principal)
         state.message += f"; cluster access entry: {state.access}"
     return state
+
+
+def _wait_for_late_calls(state: Cleanup, moment: float, *, out_of_time: bool) -> None:
+    """Not done while a call of the ended execution may still create something: look again later."""
+    if state.status not in ("removed", "nothing") or out_of_time or moment >= (state.not_before or 0):
+        return
+    state.status = "removing"
+    state.message = (
+        f"{state.message}; waiting {round((state.not_before or moment) - moment)} s more for calls of the ended "
+        "execution that may still be running, to remove what they create"
+    )
 
 
 def _integer(value: Any, default: int) -> int:
@@ -132,15 +164,15 @@ def _remove(
     *,
     out_of_time: bool,
 ) -> None:
-    first = state.status == "pending"
     remaining: list[str] = []
     owner: str | None = None
     unreadable: str | None = None
     try:
         kube = connect(cluster)
-        remaining, owner = _namespace_remaining(kube, cluster, execution_arn, delete=first)
+        remaining, owner = _namespace_remaining(kube, cluster, execution_arn)
     except (ClusterNotFound, ClusterNotActive) as error:
         state.status, state.message = "nothing", f"cluster {cluster} cannot be reached: {error.cause}"
+        state.not_before = None  # nothing can be created in it
         return
     except ClusterAccessDenied as error:
         unreadable = error.cause
@@ -175,9 +207,9 @@ def _remove(
     state.message = f"removing: {'; '.join(remaining)}"
 
 
-def _namespace_remaining(kube: Kube, cluster: str, execution_arn: str, *, delete: bool) -> tuple[list[str], str | None]:
+def _namespace_remaining(kube: Kube, cluster: str, execution_arn: str) -> tuple[list[str], str | None]:
     """The namespace and the Ingress and Services in it while they remain, if the namespace is the
-    execution's (deleted first when `delete`); and whose it is (None: there is none)."""
+    execution's (deleted first unless terminating already); and whose it is (None: there is none)."""
     try:
         with kube_faults(f"get Namespace {NAMESPACE}", cluster):
             found = plain(kube.core.read_namespace(NAMESPACE))
@@ -191,23 +223,36 @@ def _namespace_remaining(kube: Kube, cluster: str, execution_arn: str, *, delete
     owner = str(metadata.get("annotations", {}).get(EXECUTION_ANNOTATION, "no execution named"))
     if owner != execution_arn:
         return [], owner
-    if delete and not metadata.get("deletionTimestamp"):
+    if not metadata.get("deletionTimestamp"):
         try:
             with kube_faults(f"delete Namespace {NAMESPACE}", cluster):
-                kube.core.delete_namespace(NAMESPACE)
+                # only the version read here: one that a newer execution adopted meanwhile stays
+                kube.core.delete_namespace(
+                    NAMESPACE,
+                    body=k8s.V1DeleteOptions(
+                        preconditions=k8s.V1Preconditions(resource_version=metadata.get("resourceVersion"))
+                    ),
+                )
         except ApiException as error:
+            if api_status(error) == 409:
+                return [f"namespace {NAMESPACE} (changed meanwhile: looked at again on the next round)"], owner
             if api_status(error) != 404:
                 raise
             return [], None
     objects = namespace_objects(kube, cluster, NAMESPACE)
-    terminating = " (terminating)" if delete or metadata.get("deletionTimestamp") else ""
-    return [f"namespace {NAMESPACE}{terminating}", *objects], owner
+    return [f"namespace {NAMESPACE} (terminating)", *objects], owner
 
 
 # --- the access entry -----------------------------------------------------------------------------
 
 
-def _revoke_access(cluster: str, execution_arn: str, keep: bool, eks: EKSClient, principal: Callable[[], str]) -> str:
+def _revoke_access(
+    cluster: str, ended: EndedExecution, keep: bool, eks: EKSClient, principal: Callable[[], str]
+) -> str:
+    execution_arn = ended.execution_arn
+    holder = ended.lock_holder()
+    if holder is not None and holder != execution_arn:
+        return f"kept (execution {holder} holds the cluster's lock and may use it)"
     role = principal()
     try:
         with transient_faults_retried("eks:DescribeAccessEntry"):
@@ -216,8 +261,9 @@ def _revoke_access(cluster: str, execution_arn: str, keep: bool, eks: EKSClient,
         if error_code(error) == "ResourceNotFoundException":
             return "none"
         return f"not checked ({error_code(error)})"
-    if entry.get("tags", {}).get(EXECUTION_TAG) != execution_arn:
-        return "kept (not created by this execution)"
+    owner = entry.get("tags", {}).get(EXECUTION_TAG)
+    if owner != execution_arn:
+        return "kept (not created by this execution)" if owner is None else f"kept (execution {owner}'s)"
     if keep:
         return "kept (keepClusterAccess)"
     try:

@@ -28,13 +28,16 @@ from podcidr.models.migration import ClusterAccess, Migration
 
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
+    from mypy_boto3_eks.type_defs import AccessEntryTypeDef
     from mypy_boto3_sts import STSClient
 
 POLICY_NAME = "AmazonEKSClusterAdminPolicy"
 OWNER_TAG = "podcidr:cluster"
 EXECUTION_TAG = "podcidr:execution"
-"""The ARN of the execution that created the entry: ExecutionEnded's clean-up removes the entry of a
-stopped or timed-out execution by it (that execution's own RevokeClusterAccess never ran)."""
+"""The ARN of the execution the entry is for: the one that created it, or the last one that adopted it
+(a podcidr entry an earlier run kept or left behind is re-tagged by the execution that finds it).
+ExecutionEnded's clean-up of an execution removes only an entry still tagged with its ARN, so an
+ended execution never takes away the entry a newer one relies on."""
 _ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<name>[^/]+)/.+$")
 _ROLE = re.compile(r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d+):role/(?:.*/)?(?P<name>[^/]+)$")
 
@@ -89,7 +92,7 @@ def ensure_cluster_access(
 
     try:
         with transient_faults_retried("eks:DescribeAccessEntry"):
-            eks.describe_access_entry(clusterName=name, principalArn=principal)
+            found = eks.describe_access_entry(clusterName=name, principalArn=principal)["accessEntry"]
     except ClientError as error:
         if error_code(error) != "ResourceNotFoundException":
             raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
@@ -98,6 +101,8 @@ def ensure_cluster_access(
             counted += 1
             created = True
         entry_created = True  # not there before: this execution made it (a lost response's retry included)
+    else:
+        entry_created = _adopt_entry(eks, found, name, execution_arn)
 
     with transient_faults_retried("eks:ListAssociatedAccessPolicies"):
         associated = eks.list_associated_access_policies(clusterName=name, principalArn=principal)
@@ -132,6 +137,24 @@ def _create_entry(eks: EKSClient, name: str, principal: str, execution_arn: str 
         if error_code(error) == "ResourceInUseException":
             return False  # created meanwhile (a lost response of an earlier attempt): adopt it
         raise _denied(name, principal, "eks:CreateAccessEntry", error) from error
+    return True
+
+
+def _adopt_entry(eks: EKSClient, entry: AccessEntryTypeDef, name: str, execution_arn: str | None) -> bool:
+    """A podcidr entry found (kept by an earlier run, or left by one that ended): this execution's from
+    now on, tagged with its ARN, revoked at its end. An entry podcidr did not make is left as it is."""
+    tags = entry.get("tags") or {}
+    if tags.get(OWNER_TAG) != name or not execution_arn:
+        return False
+    if tags.get(EXECUTION_TAG) != execution_arn:
+        try:
+            with transient_faults_retried("eks:TagResource"):
+                # podcidr:cluster too: the role may tag only with it (template.yaml TagOwnedAtCreation)
+                eks.tag_resource(
+                    resourceArn=entry["accessEntryArn"], tags={OWNER_TAG: name, EXECUTION_TAG: execution_arn}
+                )
+        except ClientError as error:
+            raise _denied(name, entry.get("principalArn", "-"), "eks:TagResource", error) from error
     return True
 
 

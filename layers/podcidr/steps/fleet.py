@@ -11,11 +11,15 @@ from typing import Any
 from pydantic import ValidationError
 
 from podcidr.errors import InvalidInput
-from podcidr.models.fleet import ClusterOutcome, FleetInput, FleetItem, FleetPlan, FleetReport
+from podcidr.models.fleet import MAX_CLUSTERS, ClusterOutcome, FleetInput, FleetItem, FleetPlan, FleetReport
 from podcidr.models.input import CLUSTER_NAME, parse_execution_input
 
 MAX_EXECUTION_NAME = 80
 """Step Functions' limit on an execution's name."""
+STATE_LIMIT = 256 * 1024
+"""Step Functions' limit on a state's input or output (bytes of UTF-8 JSON)."""
+STATE_MARGIN = 16 * 1024
+"""Kept free for what the Map adds to its input (each iteration's item, the context)."""
 
 
 def plan_fleet(document: Any, fleet_execution_name: str) -> FleetPlan:
@@ -23,6 +27,13 @@ def plan_fleet(document: Any, fleet_execution_name: str) -> FleetPlan:
     if not isinstance(document, dict):
         raise InvalidInput(
             'The fleet input must be a JSON object such as {"clusters": ["a", "b"], "concurrency": 2}. '
+            "Nothing was started."
+        )
+    clusters = document.get("clusters")
+    if isinstance(clusters, list) and len(clusters) > MAX_CLUSTERS:
+        raise InvalidInput(
+            f"A fleet migrates at most {MAX_CLUSTERS} clusters (every cluster's outcome is kept in one Step "
+            f"Functions state of 256 KiB); {len(clusters)} were given: split them into several fleets. "
             "Nothing was started."
         )
     try:
@@ -66,7 +77,23 @@ def plan_fleet(document: Any, fleet_execution_name: str) -> FleetPlan:
                 input=migration_input,
             )
         )
-    return FleetPlan(items=items, concurrency=fleet.concurrency, halt_on_failure=fleet.halt_on_failure)
+    plan = FleetPlan(items=items, concurrency=fleet.concurrency, halt_on_failure=fleet.halt_on_failure)
+    _check_state_size(document, plan)
+    return plan
+
+
+def _check_state_size(document: dict[str, Any], plan: FleetPlan) -> None:
+    """The Map's input is the fleet's input with the plan: refused here if it cannot fit one state, rather
+    than failing with States.DataLimitExceeded once migrations have started."""
+    size = len(json.dumps(document).encode()) + len(json.dumps(plan.to_json()).encode())
+    room = STATE_LIMIT - STATE_MARGIN
+    if size > room:
+        per_cluster = -(-size // len(plan.items))
+        raise InvalidInput(
+            f"The fleet's state would take {size // 1024} KiB (its input with one migration input per cluster), "
+            f"more than a Step Functions state holds (256 KiB): split the clusters into fleets of at most "
+            f"{max(1, room // per_cluster)}, or make the shared `input` smaller. Nothing was started."
+        )
 
 
 def child_execution_name(fleet_execution_name: str, cluster: str) -> str:

@@ -102,3 +102,27 @@ def test_the_api_role_may_start_only_the_migration_state_machine(twin: Twin) -> 
     with pytest.raises(ClientError) as not_granted:
         sfn.describe_execution(executionArn=f"arn:aws:states:ap-southeast-1:{ACCOUNT}:execution:podcidr-migration:x")
     assert _code(not_granted) == "AccessDeniedException"
+
+
+def test_an_access_entry_is_retagged_only_with_the_owner_tag_the_policy_requires(twin: Twin) -> None:
+    """eks:TagResource on an access entry: the twin keeps the tags and IAM checks aws:RequestTag as AWS does
+    (ClusterFunctionsRole's TagOwnedAtCreation wants podcidr:cluster in every TagResource)."""
+    admin = twin.aws.admin_session().client("eks")
+    principal = _role("ClusterFunctionsRole")
+    entry = admin.create_access_entry(
+        clusterName="eksworkshop", principalArn=principal, tags={"podcidr:cluster": "eksworkshop"}
+    )["accessEntry"]
+    try:
+        eks = twin.aws.workflow_session(principal).client("eks")
+        with pytest.raises(ClientError) as refused:
+            eks.tag_resource(resourceArn=entry["accessEntryArn"], tags={"podcidr:execution": "run-2"})
+        assert _code(refused) == "AccessDeniedException"
+        assert "eks:TagResource" in str(refused.value)
+        eks.tag_resource(
+            resourceArn=entry["accessEntryArn"], tags={"podcidr:cluster": "eksworkshop", "podcidr:execution": "run-2"}
+        )
+        found = admin.describe_access_entry(clusterName="eksworkshop", principalArn=principal)["accessEntry"]
+        assert found["tags"] == {"podcidr:cluster": "eksworkshop", "podcidr:execution": "run-2"}
+        assert admin.list_tags_for_resource(resourceArn=entry["accessEntryArn"])["tags"] == found["tags"]
+    finally:
+        admin.delete_access_entry(clusterName="eksworkshop", principalArn=principal)

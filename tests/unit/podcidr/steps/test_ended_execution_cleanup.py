@@ -63,11 +63,22 @@ def _drop_entry(twin: TwinCluster) -> None:
         )
 
 
-def _round(twin: TwinCluster, kube: Kube, cleanup: Cleanup, now: float = 1000.0, **given: Any) -> Cleanup:
+def _round(
+    twin: TwinCluster,
+    kube: Kube,
+    cleanup: Cleanup,
+    now: float = 1000.0,
+    *,
+    in_flight: bool = False,
+    holder: str | None = None,
+    **given: Any,
+) -> Cleanup:
     ended = EndedExecution(
         execution_arn=STOPPED,
         status="ABORTED",
         input={"clusterName": twin.cluster, "pollSeconds": 20, **given},
+        stop_date=995_000,  # 5 s before the first round
+        lock={"Item": {"clusterName": {"S": twin.cluster}, "executionArn": {"S": holder}}} if holder else {},
         cleanup=cleanup,
     )
     return clean_up_ended_execution(
@@ -77,6 +88,7 @@ def _round(twin: TwinCluster, kube: Kube, cleanup: Cleanup, now: float = 1000.0,
         elbv2=twin.clients.elbv2,
         eks=twin.clients.eks,
         principal=lambda: twin.role_arn,
+        calls_in_flight=lambda: in_flight,
         now=lambda: now,
     )
 
@@ -120,26 +132,103 @@ def test_what_cannot_be_removed_in_time_is_named_and_the_executions_entry_revoke
         _drop_entry(twin)
 
 
-def test_a_later_round_never_deletes_and_removal_ends_with_nothing_left(
+def test_every_round_deletes_what_is_still_the_executions_and_removal_ends_with_nothing_left(
     twin: TwinCluster, controller: LoadBalancerController
 ) -> None:
-    _entry(twin, OTHER)  # there before the stopped execution: kept
+    _entry(twin, OTHER)  # adopted by a newer execution: kept
     kube = twin.kube()
     try:
         _public_nlb(twin, kube, controller)
-        later = _round(twin, kube, Cleanup(status="removing", polls=1))
+        # a later round finds it whole (a call of the stopped execution made it after the first round)
+        later = _round(twin, kube, Cleanup(status="removing", polls=1, started_at=1000.0, not_before=1000.0))
         assert later.status == "removing"
-        assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
-        first = _round(twin, kube, Cleanup())
+        assert twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
         controller.reconcile(1.0)
         for _ in range(50):
             if twin.store.find("v1/namespaces", NAMESPACE) is None:
                 break
             controller.reconcile(1.0)
-        done = _round(twin, kube, first)
+        done = _round(twin, kube, later)
         assert done.status == "removed" and done.left_behind == []
-        assert done.access == "kept (not created by this execution)" and _entry_exists(twin)
+        assert done.access == f"kept (execution {OTHER}'s)" and _entry_exists(twin)
     finally:
+        _drop_entry(twin)
+
+
+def test_what_calls_still_running_after_the_stop_create_is_removed_before_the_clean_up_ends(
+    twin: TwinCluster, controller: LoadBalancerController
+) -> None:
+    """Step Functions does not cancel a Lambda in flight: DeployVerificationWorkload and
+    EnsureClusterAccess of the stopped execution create the namespace and the entry after round 1."""
+    kube = twin.kube()
+    try:
+        first = _round(twin, kube, Cleanup(), now=1000.0, in_flight=True)
+        assert first.status == "removing" and first.not_before == 995.0 + 130
+        assert "may still be running" in first.message and first.access == "-"
+        _entry(twin, STOPPED)  # late: EnsureClusterAccess
+        deploy_verification_workload(twin.migration(execution_arn=STOPPED), kube)  # late: the namespace
+        second = _round(twin, kube, first.model_copy(), now=1020.0)
+        assert second.status == "removing"
+        assert twin.store.find("v1/namespaces", NAMESPACE) is None  # deleted (nothing held it)
+        for _ in range(50):
+            if twin.store.find("v1/namespaces", NAMESPACE) is None:
+                break
+            controller.reconcile(1.0)
+        waiting = _round(twin, kube, second.model_copy(), now=1120.0)
+        assert waiting.status == "removing" and _entry_exists(twin)  # not before the late calls have ended
+        done = _round(twin, kube, waiting.model_copy(), now=1125.0)
+        assert done.status == "removed" and done.access == "revoked" and not _entry_exists(twin)
+        # nothing was in flight: done at once (here with no entry left, so nothing to read)
+        at_once = _round(twin, kube, Cleanup(), now=1000.0)
+        assert at_once.status == "nothing" and at_once.access == "none"
+    finally:
+        twin.store.delete("v1/namespaces", NAMESPACE) if twin.store.find("v1/namespaces", NAMESPACE) else None
+        controller.reconcile(1.0)
+        _drop_entry(twin)
+
+
+def test_the_entry_stays_while_a_newer_execution_holds_the_lock(twin: TwinCluster) -> None:
+    """The entry still names the stopped execution (a late call of it re-tagged it), but a newer one
+    took the lock over and uses it."""
+    _entry(twin, STOPPED)
+    try:
+        done = _round(twin, twin.kube(), Cleanup(), holder=OTHER)
+        assert done.status == "removed"
+        assert done.access == f"kept (execution {OTHER} holds the cluster's lock and may use it)"
+        assert _entry_exists(twin)
+        own = _round(twin, twin.kube(), Cleanup(), holder=STOPPED)
+        assert own.access == "revoked" and not _entry_exists(twin)
+    finally:
+        _drop_entry(twin)
+
+
+def test_a_namespace_adopted_between_the_read_and_the_delete_stays(twin: TwinCluster) -> None:
+    """The delete is conditional on what was read: a newer execution that claims the namespace
+    meanwhile keeps it."""
+    from podcidr.steps.ended_execution_cleanup import _namespace_remaining
+
+    _entry(twin, OTHER)
+    kube = twin.kube()
+    deploy_verification_workload(twin.migration(execution_arn=STOPPED), kube)
+    try:
+        read_namespace = kube.core.read_namespace
+
+        def read_then_claimed(name: str) -> Any:
+            found = read_namespace(name)
+            # a newer execution's DeployVerificationWorkload claims it
+            kube.core.patch_namespace(name, {"metadata": {"annotations": {"podcidr/execution": OTHER}}})
+            return found
+
+        kube.core.read_namespace = read_then_claimed  # type: ignore[method-assign]
+        try:
+            remaining, owner = _namespace_remaining(kube, twin.cluster, STOPPED)
+        finally:
+            kube.core.read_namespace = read_namespace  # type: ignore[method-assign]
+        assert owner == STOPPED and "changed meanwhile" in remaining[0]
+        kept = twin.store.get("v1/namespaces", NAMESPACE)["metadata"]
+        assert not kept.get("deletionTimestamp") and kept["annotations"]["podcidr/execution"] == OTHER
+    finally:
+        twin.store.delete("v1/namespaces", NAMESPACE)
         _drop_entry(twin)
 
 
@@ -211,3 +300,15 @@ def test_the_loop_ends_on_time_whatever_its_rounds_cost(twin: TwinCluster, contr
     finally:
         controller.reconcile(1.0)
         _drop_entry(twin)
+
+
+def test_the_late_calls_bound_covers_the_longest_migration_function_timeout() -> None:
+    """A call in flight when the execution ended runs at most its function's Timeout (template.yaml)."""
+    from localcloud.template import Account, Template
+    from podcidr.steps.ended_execution_cleanup import WAIT_BUDGET_SECONDS
+    from podcidr.steps.late_calls import CLOCK_MARGIN_SECONDS, LONGEST_STEP_SECONDS
+
+    functions = Template.load().functions(Account(region="ap-southeast-1", account_id="123456789012"))
+    longest = max(spec.timeout for spec in functions.values() if spec.logical_id != "CleanUpEndedExecutionFunction")
+    assert longest <= LONGEST_STEP_SECONDS
+    assert LONGEST_STEP_SECONDS + CLOCK_MARGIN_SECONDS < WAIT_BUDGET_SECONDS

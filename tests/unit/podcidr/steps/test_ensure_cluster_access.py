@@ -144,5 +144,30 @@ def test_the_entry_it_creates_names_the_execution_for_the_clean_up_after_a_stop(
     entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
     assert entry is not None
     assert entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": execution}
-    ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution + "-later")
-    assert entry.tags["podcidr:execution"] == execution  # found, not made: the later one does not claim it
+
+    # a newer execution that finds it (the first one stopped, its lock taken over) makes it its own, so
+    # the ended one's clean-up leaves it alone; and removes it at its own end
+    later = ensure_cluster_access(
+        twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution + "-later"
+    )
+    assert entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": execution + "-later"}
+    assert later.cluster_access is not None and later.cluster_access.entry_created is True
+    assert later.changes == 0  # bookkeeping, not a change to the cluster
+    twin_aws.local.ledger.clear()
+    again = ensure_cluster_access(
+        twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution + "-later"
+    )
+    assert again.cluster_access is not None and again.cluster_access.entry_created is True
+    assert twin_aws.mutating() == []  # a retry: tagged already
+
+
+def test_an_entry_podcidr_did_not_make_is_never_claimed(twin_aws: TwinAws) -> None:
+    _forget_entry(twin_aws)
+    twin_aws.local.admin_session().client("eks").create_access_entry(
+        clusterName=twin_aws.cluster, principalArn=twin_aws.role_arn, type="STANDARD", tags={"team": "platform"}
+    )
+    found = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, "arn:run-3")
+    assert found.cluster_access is not None and found.cluster_access.entry_created is False
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None and entry.tags == {"team": "platform"}
+    _forget_entry(twin_aws)

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from podcidr.errors import InvalidInput
+from podcidr.models.fleet import MAX_CLUSTERS
 from podcidr.steps.fleet import MAX_EXECUTION_NAME, child_execution_name, plan_fleet, report_fleet
 
 
@@ -64,3 +65,20 @@ def test_the_report_reads_a_failed_childs_error_and_cause() -> None:
         ("notStarted", None, None, None),
     ]
     assert (report["succeeded"], report["failed"], report["notStarted"]) == (1, 3, 1)
+
+
+def test_a_fleet_whose_state_would_pass_the_payload_limit_is_refused_before_anything_starts() -> None:
+    """The fleet's state (its input, the Map's items and each cluster's outcome) is one Step Functions
+    payload: past 256 KiB the fleet would fail with States.DataLimitExceeded after starting migrations."""
+    clusters = [f"cluster-{n:03}" for n in range(MAX_CLUSTERS)]
+    assert plan_fleet({"clusters": clusters}, "wave").items[-1].cluster_name == clusters[-1]
+    with pytest.raises(InvalidInput, match=f"at most {MAX_CLUSTERS} clusters"):
+        plan_fleet({"clusters": [*clusters, "one-more"]}, "wave")
+    large_input = {
+        "verify": {"sourceCidrs": [f"10.{n // 256}.{n % 256}.0/24" for n in range(60)]},
+        "nodegroups": [f"nodegroup-{n:02}-{'x' * 50}" for n in range(30)],
+    }
+    with pytest.raises(InvalidInput, match=r"256 KiB.*split the clusters into fleets of at most \d+"):
+        plan_fleet({"clusters": clusters, "input": large_input}, "wave")
+    few = plan_fleet({"clusters": clusters[:5], "input": large_input}, "wave")
+    assert len(few.items) == 5

@@ -1,0 +1,55 @@
+"""Calls of an ended execution that may still run: Step Functions does not cancel a Lambda invocation
+in flight when an execution is stopped, times out or fails elsewhere (a Map's other iterations), so
+such a call can still create a namespace, a load balancer or an access entry after the execution
+ended. ExecutionEnded's clean-up reads the execution's history: a task scheduled and not ended is in
+flight, and the clean-up does not finish before it must have ended (LONGEST_STEP_SECONDS after the
+execution stopped)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from podcidr.aws.clients import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
+
+LONGEST_STEP_SECONDS = 120
+"""The longest timeout of the migration's functions (template.yaml Globals Function Timeout; a test
+holds them to it), plus nothing: a call in flight ends, or is killed, within it."""
+CLOCK_MARGIN_SECONDS = 10
+"""Between the Lambda service's clock and the stop date Step Functions records."""
+_SCHEDULED = {"LambdaFunctionScheduled", "TaskScheduled"}
+_ENDED = {
+    "LambdaFunctionSucceeded",
+    "LambdaFunctionFailed",
+    "LambdaFunctionTimedOut",
+    "LambdaFunctionStartFailed",
+    "LambdaFunctionScheduleFailed",
+    "TaskSucceeded",
+    "TaskFailed",
+    "TaskTimedOut",
+    "TaskStartFailed",
+    "TaskSubmitFailed",
+}
+
+
+def calls_in_flight(sfn: SFNClient, execution_arn: str) -> bool:
+    """Whether a task of the execution was scheduled and never ended (True when that cannot be told)."""
+    open_calls = 0
+    try:
+        for page in sfn.get_paginator("get_execution_history").paginate(
+            executionArn=execution_arn, includeExecutionData=False
+        ):
+            for event in page["events"]:
+                if event["type"] in _SCHEDULED:
+                    open_calls += 1
+                elif event["type"] in _ENDED:
+                    open_calls -= 1
+    except ClientError as error:
+        return error_code(error) != "ExecutionDoesNotExist"  # gone (past its retention): nothing runs
+    except BotoCoreError:
+        return True
+    return open_calls > 0
