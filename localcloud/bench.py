@@ -3,8 +3,10 @@
 Per rehearsal: wall time of the execution; the twin's simulated durations on the critical path
 (the scenario's `timing` of the timed states the execution went through) and their share of the
 wall time; state transitions; Lambda invocations; AWS calls (mutating and read, from the ledger).
-Then the requests lost through load balancers while nodes are replaced, with the default drain and
-with the delete strategy (localcloud/bench_requests.py). Then a rehearsal of a large cluster
+Then the critical path of a full run on the twin's clock with the verification overlapping the drain
+and without it (derived from the same run's timeline, localcloud/bench_overlap.py). Then the requests
+lost through load balancers while nodes are replaced, with the default drain and with the delete
+strategy (localcloud/bench_requests.py). Then a rehearsal of a large cluster
 (localcloud/scenarios/large-cluster.yaml: 60 nodes, 2,000 pods) with each function's longest
 invocation and its Max Memory Used as Lambda reports it (each container a process of its own: its
 peak resident size), against the function's MemorySize. Then each handler's cold-start import time
@@ -27,6 +29,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from localcloud.bench_overlap import overlap_figures
 from localcloud.bench_requests import request_losses
 from localcloud.coldstart import (
     LAYER_ID,
@@ -196,6 +199,7 @@ def run(console: Console, repeat: int = 1, large: bool = True, cold_runs: int = 
         table.caption = f"twin start-up and teardown (not in wall): about {setup:.1f}s per rehearsal"
     console.print(table)
 
+    figures["criticalPath"] = overlap_figures(console, template, scenario)
     figures["requests"] = request_losses(console, template)
 
     functions = template.functions(Account(scenario.region, "123456789012"))

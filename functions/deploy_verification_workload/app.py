@@ -1,5 +1,6 @@
-"""DeployVerificationWorkload: the namespace podcidr-verify (labelled ours) and a Deployment of
-verify.image with 3 replicas, the load balancers' backend; created or adopted.
+"""DeployVerificationWorkload: the namespace podcidr-verify (labelled ours), a Deployment of
+verify.image with 3 replicas (the load balancers' backend, on the replacement nodegroups' nodes), and
+each check's Service or Ingress; created or adopted, before ReplaceNodegroups.
 
 Event: the migration document ($.migration). Returns it with `verification.workloads` = deployed and `changes`.
 """
@@ -14,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from podcidr.models.migration import Migration
 from podcidr.steps.runtime import runtime
 from podcidr.steps.support import timed
-from podcidr.steps.verify_load_balancers import deploy_verification_workload
+from podcidr.steps.verify_load_balancers import deploy_verification_workload, start_load_balancers
 from podcidr.tracing import TRACED_MODULES
 
 logger = Logger()
@@ -26,5 +27,8 @@ tracer = Tracer(patch_modules=TRACED_MODULES)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     migration = Migration.model_validate(event)
     with timed(migration, "VerifyLoadBalancers"):
-        deploy_verification_workload(migration, runtime().connect(migration.cluster_name))
+        found = runtime()
+        kube = found.connect(migration.cluster_name)
+        deploy_verification_workload(migration, kube)
+        start_load_balancers(migration, kube, found.aws.ec2)
     return migration.to_json()

@@ -43,6 +43,11 @@ class Ledger:
         self.execution: int = 0
         """Set by the runner before each execution; entries carry the value current when recorded."""
 
+    @property
+    def started(self) -> float:
+        """The twin's clock (time.monotonic) when the ledger started: entries' `at` count from it."""
+        return self._started
+
     def record(
         self,
         service: str,

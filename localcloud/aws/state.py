@@ -145,6 +145,8 @@ def aws_state(aws: LocalAws) -> dict[str, Any]:
             groups = elbv2.describe_target_groups(LoadBalancerArn=lb["LoadBalancerArn"])["TargetGroups"]
         except elbv2.exceptions.LoadBalancerNotFoundException:
             continue  # deleted since it was listed (the controller removes load balancers as the state is read)
+        except elbv2.exceptions.TargetGroupNotFoundException:
+            groups = []  # moto's answer for a load balancer without target groups (its groups deleted first)
         for group in groups:
             try:
                 health = elbv2.describe_target_health(TargetGroupArn=group["TargetGroupArn"])[

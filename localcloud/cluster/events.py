@@ -25,6 +25,11 @@ class EventRecorder:
         self._recorded: dict[tuple[str, str, str, str, str, str], str] = {}
         """(kind, namespace, name, type, reason, message) -> the Event's name."""
 
+    def recorded(self) -> list[tuple[str, str, str, str, str, str]]:
+        """(kind, namespace, name, type, reason, message) of every event recorded, even where its
+        namespace is gone since (tests follow a whole rehearsal by them)."""
+        return list(self._recorded)
+
     def normal(self, obj: Obj, reason: str, message: str) -> None:
         self.record(obj, "Normal", reason, message)
 

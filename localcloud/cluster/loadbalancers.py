@@ -299,6 +299,9 @@ class LoadBalancerController:
         self.vpc_id = vpc_id
         self.delay = delay
         self.stacks: dict[tuple[str, str, str], Stack] = {}
+        self.timeline: dict[tuple[str, str, str], dict[str, float]] = {}
+        """(kind, namespace, name) -> when its load balancer was created, published (its DNS name in the
+        object's status) and deleted, on the twin's clock; kept after the deletion (make bench's critical path)."""
         self._reported: dict[tuple[str, str, str], str] = {}
         """The last error reported for an object (one event per distinct error, as a retry storm would
         only bump the event's count)."""
@@ -358,10 +361,13 @@ class LoadBalancerController:
             self._finalizer(key, obj, add=True)
             stack = self._create(key, obj, now)
             self.stacks[key] = stack
+            self.timeline[key] = {"created": now}
             self._reported.pop(key, None)
         self._targets(stack, obj)
         if not stack.published and now - stack.created_at >= self.delay():
             self._publish(key, obj, stack)
+            if stack.published:
+                self.timeline.setdefault(key, {}).setdefault("published", now)
 
     def _scheme(self, kind: str, annotations: dict[str, str]) -> str:
         raw = annotations.get(SVC + "scheme" if kind == "Service" else ALB + "scheme", "internal")
@@ -497,17 +503,24 @@ class LoadBalancerController:
             stack.target_groups[(service, port)] = arn
             stack.group_names[arn] = group_name
             stack.deregistration_delay[arn] = self._target_group_attributes(kind, annotations, arn)
-            bind(
-                self.store,
-                owner_kind=kind,
-                owner_namespace=namespace,
-                owner_name=name,
-                name=group_name,
-                service=service,
-                port=port,
-                target_group_arn=arn,
-                target_type=target_type,
-            )
+            try:
+                bind(
+                    self.store,
+                    owner_kind=kind,
+                    owner_namespace=namespace,
+                    owner_name=name,
+                    name=group_name,
+                    service=service,
+                    port=port,
+                    target_group_arn=arn,
+                    target_type=target_type,
+                )
+            except ApiError as error:
+                # The namespace is being deleted meanwhile: the stack is still returned and kept, so the
+                # Service's deletion removes its load balancer next pass (the controller finds what it
+                # built by its stack tags; an exception here used to leave it behind for good).
+                if error.code != 404 and not (error.code == 403 and "being terminated" in error.message):
+                    raise
             if lb_type == "network" or len(stack.target_groups) == 1:  # an ALB: one HTTP:80 listener
                 self.elbv2.create_listener(
                     LoadBalancerArn=stack.arn,
@@ -813,6 +826,7 @@ class LoadBalancerController:
 
     # -- deletion ------------------------------------------------------------------------------------
     def _delete(self, stack: Stack) -> None:
+        self.timeline.setdefault(stack.key, {}).setdefault("deleted", self.health.now())
         try:
             self.elbv2.delete_load_balancer(LoadBalancerArn=stack.arn)
         except Exception as error:

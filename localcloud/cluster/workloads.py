@@ -10,10 +10,11 @@
   rolls the pods node by node (maxUnavailable at a time); status counters and observedGeneration.
 - StatefulSets: localcloud/cluster/statefulsets.py, run from here.
 - Scheduler: a pending pod goes to a Ready, schedulable node whose taints it tolerates, whose labels
-  match its nodeSelector, which runs fewer pods than its capacity `pods` (max pods), and which is in
-  the zone its bound volumes require (localcloud/cluster/volumes.py; an unbound claim is provisioned
-  in the chosen node's zone): the least loaded first; otherwise PodScheduled=False/Unschedulable and
-  a FailedScheduling event, the refusals counted per reason as kube-scheduler reports them.
+  match its nodeSelector and required node affinity (node_affinity.py), which runs fewer pods than
+  its capacity `pods` (max pods), and which is in the zone its bound volumes require
+  (localcloud/cluster/volumes.py; an unbound claim is provisioned in the chosen node's zone): the
+  least loaded first; otherwise PodScheduled=False/Unschedulable and a FailedScheduling event, the
+  refusals counted per reason as kube-scheduler reports them.
 - Kubelet: `pod_ready` seconds after binding, a pod runs: hostNetwork pods on the node's address,
   others on an address from the node's VPC CNI (`Nodes.assign`); without one the pod stays
   ContainerCreating. aws-node is Ready only where the node's network came up. A pod with
@@ -36,6 +37,7 @@ from datetime import datetime
 from typing import Any
 
 from localcloud.cluster.events import EventRecorder
+from localcloud.cluster.node_affinity import affinity_allows
 from localcloud.cluster.nodes import NODES, PODS, Nodes
 from localcloud.cluster.statefulsets import StatefulSets
 from localcloud.cluster.volumes import ZONE_LABEL, Volumes
@@ -545,7 +547,7 @@ class Workloads:
                 return False
         selector = pod["spec"].get("nodeSelector") or {}
         labels = node["metadata"].get("labels") or {}
-        if any(labels.get(k) != v for k, v in selector.items()):
+        if any(labels.get(k) != v for k, v in selector.items()) or not affinity_allows(pod, node):
             return False
         capacity = int(str(node.get("status", {}).get("allocatable", {}).get("pods", "110")))
         if load.get(node["metadata"]["name"], 0) >= capacity:
@@ -793,7 +795,9 @@ def _why(pod: Obj, node: Obj, load: dict[str, int], zone: str | None = None) -> 
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not any(_tolerates(t, taint) for t in tolerations):
             return f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"
     labels = node["metadata"].get("labels") or {}
-    if any(labels.get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()):
+    if any(labels.get(k) != v for k, v in (pod["spec"].get("nodeSelector") or {}).items()) or not affinity_allows(
+        pod, node
+    ):
         return "node(s) didn't match Pod's node affinity/selector"
     capacity = int(str(node.get("status", {}).get("allocatable", {}).get("pods", "110")))
     if load.get(node["metadata"]["name"], 0) >= capacity:

@@ -24,7 +24,10 @@ SCENARIO = Path(__file__).resolve().parents[2] / "localcloud" / "scenarios" / "n
 
 
 def test_deleting_the_old_nodegroup_loses_requests_through_both_load_balancers() -> None:
-    scenario = load_scenario(SCENARIO)
+    """A probe samples once per pass of the twin's controllers: registration slowed to 10 s keeps the
+    window without a healthy target wider than a pass of a loaded machine (it once missed a 3 s one)."""
+    default = load_scenario(SCENARIO)
+    scenario = default.model_copy(update={"timing": default.timing.model_copy(update={"target_registration": 10})})
     rehearsal = rehearse(
         scenario, {"clusterName": scenario.cluster.name, "pollSeconds": 1, "nodeReplacement": {"strategy": "delete"}}
     )

@@ -81,9 +81,9 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "ApplyEniConfigs",
         "ConfigureCni",
         "CniConfigured?",
-        "ReplaceNodegroups",
         "LoadBalancersAsked?",
         "DeployVerificationWorkload",
+        "ReplaceNodegroups",
         "VerifiedBefore?",
         "VerifyLoadBalancers",
         "RemoveVerificationWorkloads",
@@ -94,8 +94,51 @@ def test_the_order_of_design_md(states: dict[str, Any]) -> None:
         "ReleaseLock",
         "MigrationComplete",
     ]
-    assert states["LoadBalancersAsked?"]["Default"] == "VerifyPods"
-    assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == ["VerifyLoadBalancers", "VerifyPods"]
+    assert states["LoadBalancersAsked?"]["Default"] == "ReplaceNodegroups"
+    assert [c["Next"] for c in states["VerifiedBefore?"]["Choices"]] == [
+        "VerifyLoadBalancers",
+        "VerifyPods",
+        "VerifyPods",
+    ]
+    assert states["VerifiedBefore?"]["Choices"][2] == {
+        "Variable": "$.migration.verification.loadBalancers[0]",
+        "IsPresent": False,
+        "Next": "VerifyPods",
+    }
+
+
+def test_the_load_balancers_are_deployed_before_the_nodegroups_are_replaced(states: dict[str, Any]) -> None:
+    """Issue #12.3: the test workload and its Services and Ingress exist before ReplaceNodegroups, so the
+    controller provisions the load balancers while the old nodes drain; VerifyLoadBalancers checks them after."""
+    assert states["CniConfigured?"]["Choices"][0]["Next"] == "LoadBalancersAsked?"
+    assert states["LoadBalancersAsked?"]["Choices"][0]["Next"] == "DeployVerificationWorkload"
+    assert states["DeployVerificationWorkload"]["Next"] == "ReplaceNodegroups"
+    assert states["ReplaceNodegroups"]["Next"] == "VerifiedBefore?"
+
+
+def test_a_failed_nodegroup_replacement_removes_the_verification_workloads_keeping_its_error(
+    states: dict[str, Any],
+) -> None:
+    """Every way ReplaceNodegroups fails (a named child failure, a stopped child, the Map's own fault)
+    passes through the removal of the test namespace, which keeps $.failure and never fails it."""
+    assert {c["Next"] for c in states["ReplaceNodegroups"]["Catch"]} == {
+        "ReadNodegroupFailure",
+        "ReplaceNodegroupsFailed",
+    }
+    for name in ("ExplainNodegroupFailure", "NodegroupReplacementStopped", "ReplaceNodegroupsFailed"):
+        assert states[name]["ResultPath"] == "$.failure", name
+        assert states[name]["Next"] == "VerificationWorkloadsDeployed?", name
+    route = states["VerificationWorkloadsDeployed?"]
+    [deployed] = route["Choices"]
+    assert deployed["Next"] == "RemoveVerificationWorkloadsAfterNodegroupFailure"
+    assert {"Variable": "$.migration.verification.workloads", "StringEquals": "deployed"} in deployed["And"]
+    assert route["Default"] == "AccessToRevoke?"
+    cleanup = states["RemoveVerificationWorkloadsAfterNodegroupFailure"]
+    assert cleanup["Resource"] == "${RemoveVerificationWorkloadsFunctionArn}"
+    assert cleanup["Parameters"] == {"migration.$": "$.migration", "afterFailure": True}
+    assert cleanup["ResultPath"] is None
+    assert cleanup["Next"] == "AccessToRevoke?"
+    assert [(c["Next"], c["ResultPath"]) for c in cleanup["Catch"]] == [("AccessToRevoke?", "$.cleanupError")]
 
 
 @pytest.mark.parametrize(
@@ -120,7 +163,7 @@ def test_preflight_outlasts_a_fresh_access_entry(states: dict[str, Any]) -> None
 
 def test_the_cni_wait_loop(states: dict[str, Any]) -> None:
     [done] = states["CniConfigured?"]["Choices"]
-    assert done == {"Variable": "$.migration.cni.status", "StringEquals": "Successful", "Next": "ReplaceNodegroups"}
+    assert done == {"Variable": "$.migration.cni.status", "StringEquals": "Successful", "Next": "LoadBalancersAsked?"}
     assert states["CniConfigured?"]["Default"] == "WaitForCniUpdate"
     assert states["WaitForCniUpdate"] == {**states["WaitForCniUpdate"], "SecondsPath": "$.migration.pollSeconds"}
     assert states["WaitForCniUpdate"]["Next"] == "ConfigureCni"
@@ -164,16 +207,15 @@ def test_nodegroups_are_replaced_with_bounded_concurrency_each_in_a_child_execut
     assert all(e.startswith("StepFunctions.") for e in child["Retry"][0]["ErrorEquals"])
     failed, anything = state["Catch"]
     assert failed["ErrorEquals"] == ["States.TaskFailed"] and failed["Next"] == "ReadNodegroupFailure"
-    assert anything["ErrorEquals"] == ["States.ALL"] and anything["Next"] == "StepFailed"
+    assert anything["ErrorEquals"] == ["States.ALL"] and anything["Next"] == "ReplaceNodegroupsFailed"
     # the child's Error and Cause become the migration's failure
     assert states["ReadNodegroupFailure"]["Next"] == "NodegroupFailureNamed?"
     named = states["NodegroupFailureNamed?"]
     assert named["Choices"][0]["Next"] == "ExplainNodegroupFailure"
     assert named["Default"] == "NodegroupReplacementStopped"
     for name in ("ExplainNodegroupFailure", "NodegroupReplacementStopped"):
-        assert (
-            states[name]["ResultPath"] == "$.failure" and states[name]["Next"] == "AccessToRevoke?"
-        )  # the access entry is revoked on the way
+        # the test workloads removed, then the access entry revoked on the way
+        assert states[name]["ResultPath"] == "$.failure" and states[name]["Next"] == "VerificationWorkloadsDeployed?"
 
 
 def test_the_nodegroup_replacement_child_loops_until_done(nodegroup_states: dict[str, Any]) -> None:

@@ -6,10 +6,13 @@ Balancer Controller with target type ip, so each load balancer's targets are pod
                free when the Service is created (fixed_addresses.py)
 In the namespace podcidr-verify (labelled ours): a Deployment of verify.image with 3 replicas.
 
-Three functions: DeployVerificationWorkload (namespace + Deployment, once), VerifyLoadBalancer (one
-Map iteration per kind, a wait loop until the DNS name is published and every replica is a healthy
-target inside the pod CIDR), RemoveVerificationWorkloads (deletes the namespace on every path unless
-keepWorkloads; on the success path it waits until the namespace, and so the load balancers, are gone).
+Three functions: DeployVerificationWorkload (namespace, Deployment, and each check's Service or
+Ingress, once, before ReplaceNodegroups: the controller provisions the load balancers while the old
+nodes drain; the pods wait for the new nodes, verification_placement.py), VerifyLoadBalancer (one
+Map iteration per kind, after ReplaceNodegroups, a wait loop until the DNS name is published and
+every replica is a healthy target inside the pod CIDR), RemoveVerificationWorkloads (deletes the
+namespace on every path unless keepWorkloads; on the success path it waits until the namespace, and
+so the load balancers, are gone).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from podcidr.steps.revoke_cluster_access import temporary_access_changes
 from podcidr.steps.support import as_model, count_poll, in_cidr, items, now_iso, plain
 from podcidr.steps.target_health import target_states
 from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
+from podcidr.steps.verification_placement import replacement_affinity, replacement_nodegroups
 
 if TYPE_CHECKING:
     from mypy_boto3_ec2 import EC2Client
@@ -82,9 +86,10 @@ def namespace_body(name: str, execution_arn: str | None = None) -> dict[str, Any
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": metadata}
 
 
-def deployment_body(image: str) -> dict[str, Any]:
+def deployment_body(image: str, nodegroups: list[str] | None = None) -> dict[str, Any]:
+    """With `nodegroups`, its pods run only on those nodegroups' nodes."""
     selector = {"app.kubernetes.io/name": APP}
-    return {
+    body: dict[str, Any] = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": {"name": APP, "labels": dict(_LABELS)},
@@ -107,6 +112,10 @@ def deployment_body(image: str) -> dict[str, Any]:
             },
         },
     }
+    affinity = replacement_affinity(nodegroups or [])
+    if affinity is not None:
+        body["spec"]["template"]["spec"]["affinity"] = affinity
+    return body
 
 
 def changes_so_far(migration: Migration) -> int:
@@ -140,14 +149,21 @@ def _record_covers(record: dict[str, str] | None, migration: Migration) -> bool:
 
 
 def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
-    """The namespace and the Deployment the load balancers send traffic to (created or adopted).
+    """The namespace and the Deployment the load balancers send traffic to (created or adopted), its
+    pods only on the replacement nodegroups' nodes (verification_placement.py).
 
-    A re-run that has changed nothing (everything found done) and finds the record of a passed
-    load-balancer verification for this pod CIDR (ConfigMap kube-system/podcidr-verification) does not
-    build the load balancers again: `workloads` = verified-before, each check `previously-verified`."""
+    A re-run that has changed nothing (everything found done, no nodegroup left to replace) and finds
+    the record of a passed load-balancer verification for this pod CIDR (ConfigMap
+    kube-system/podcidr-verification) does not build the load balancers again: `workloads` =
+    verified-before, each check `previously-verified`."""
     verification = migration.verification
     cluster, namespace = migration.cluster_name, verification.namespace
-    if changes_so_far(migration) == 0 and _record_covers(_record(kube, cluster), migration):
+    # Plan lists only nodegroups still to replace (a replacement podcidr made is not replaced again)
+    if (
+        not migration.nodegroups
+        and changes_so_far(migration) == 0
+        and _record_covers(_record(kube, cluster), migration)
+    ):
         verification.workloads = VERIFIED_BEFORE
         for check in verification.load_balancers:
             check.status = PREVIOUSLY_VERIFIED
@@ -178,11 +194,33 @@ def deploy_verification_workload(migration: Migration, kube: Kube) -> Migration:
         "Deployment",
         APP,
         lambda: kube.apps.create_namespaced_deployment(
-            namespace, as_model(k8s.V1Deployment, deployment_body(verification.image))
+            namespace,
+            as_model(k8s.V1Deployment, deployment_body(verification.image, replacement_nodegroups(migration))),
         ),
     ):
         migration.changes += 1
     verification.workloads = "deployed"
+    return migration
+
+
+def start_load_balancers(migration: Migration, kube: Kube, ec2: EC2Client) -> Migration:
+    """After deploy_verification_workload, before ReplaceNodegroups: each check's Service or Ingress,
+    so the controller provisions the load balancers while the old nodes drain (VerifyLoadBalancers
+    then only waits for them). Nothing to do on a verified-before re-run."""
+    verification = migration.verification
+    if verification.workloads != "deployed":
+        return migration
+    for index, check in enumerate(verification.load_balancers):
+        if check.status is None:
+            task = LoadBalancerTask(
+                cluster_name=migration.cluster_name,
+                pod_cidr=migration.pod_cidr.cidr,
+                namespace=verification.namespace,
+                poll_seconds=migration.poll_seconds,
+                check=check,
+            )
+            start_load_balancer(task, kube, ec2)
+            verification.load_balancers[index] = task.check
     return migration
 
 
@@ -294,11 +332,8 @@ def verify_load_balancer(
     check = task.check
     if check.status == DONE:
         return task
-    if check.status is None:
-        if check.kind == "private-nlb":
-            check.fixed_addresses = free_fixed_addresses(ec2, check.fixed_addresses)
-        _ensure_objects(task, kube)
-        check.status = PROVISIONING
+    if check.status is None:  # not started by DeployVerificationWorkload (a state machine of an older version)
+        start_load_balancer(task, kube, ec2)
     count_poll(
         check.polls, "wait", _ceiling(task), lambda checks: _failed(task, kube, f"not verified after {checks} checks")
     )
@@ -343,6 +378,16 @@ def verify_load_balancer(
     if len(healthy) >= REPLICAS:
         check.status = DONE
     return task
+
+
+def start_load_balancer(task: LoadBalancerTask, kube: Kube, ec2: EC2Client) -> None:
+    """The check's Service (and Ingress): from then on the controller builds its load balancer. The
+    private NLB's fixed addresses are chosen free now, when it is created."""
+    check = task.check
+    if check.kind == "private-nlb":
+        check.fixed_addresses = free_fixed_addresses(ec2, check.fixed_addresses)
+    _ensure_objects(task, kube)
+    check.status = PROVISIONING
 
 
 def _ensure_objects(task: LoadBalancerTask, kube: Kube) -> None:

@@ -17,6 +17,7 @@ from podcidr.cidr import (
     fixed_address,
     plan_pod_subnets,
     refusals,
+    usable_addresses,
 )
 from podcidr.errors import (
     CidrNotAllowed,
@@ -191,6 +192,19 @@ def test_quota_of_five_blocks() -> None:
         choose_pod_cidr(five)
 
 
+def test_rules_refusing_every_default_alike_are_all_named_once_in_order() -> None:
+    pending = Peering("pcx-9", "pending-acceptance", (N("10.9.0.0/16"),), requested_by_this_vpc=True)
+    five = vpc("172.31.0.0/16", "172.30.0.0/16", "172.29.0.0/16", "172.28.0.0/16", "172.27.0.0/16", peerings=(pending,))
+    with pytest.raises(CidrNotAllowed) as raised:  # the first common rule's error
+        choose_pod_cidr(five)
+    assert raised.value.cause == (
+        "No pod block can be added to the VPC: VPC peering request pcx-9 from this VPC is pending-acceptance; AWS "
+        "accepts no new block until it is accepted, rejected or deleted; the VPC already holds 5 IPv4 blocks "
+        "(172.31.0.0/16, 172.30.0.0/16, 172.29.0.0/16, 172.28.0.0/16, 172.27.0.0/16), its quota is 5; remove an "
+        "unused block or raise the 'IPv4 CIDR blocks per VPC' quota. Nothing was changed."
+    )
+
+
 def test_default_choice_for_the_seed() -> None:
     assert choose_pod_cidr(vpc("172.31.0.0/16")) == N("100.64.0.0/16")
 
@@ -346,3 +360,128 @@ def test_fixed_address_never_reserved() -> None:
     assert fixed_address(subnet, used) == IPv4Address("10.0.0.4")
     with pytest.raises(SubnetSizing):
         fixed_address(subnet, [*used, "10.0.0.4"])
+
+
+def test_no_zone_is_a_sizing_error_that_says_so() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        default_subnet_prefix(N("100.64.0.0/16"), 0)
+    assert raised.value.cause == "No availability zone to put pod subnets in."
+
+
+def test_a_subnet_smaller_than_aws_s_reserve_has_no_usable_address() -> None:
+    assert usable_addresses(N("100.64.0.0/30")) == 0
+    assert usable_addresses(N("100.64.0.0/29")) == 3
+
+
+ZONES = ["us-west-2a", "us-west-2b", "us-west-2c"]
+
+
+def test_a_pod_subnet_larger_than_its_block_is_refused_naming_the_setting() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/20"), ZONES, 19)
+    assert raised.value.cause == "A /19 pod subnet (podSubnetPrefixLength) is larger than the pod block 100.64.0.0/20."
+
+
+def test_too_few_slots_suggest_the_prefix_length_that_fits() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/16"), ZONES, 17)
+    assert raised.value.cause == (
+        "3 pod subnets of /17 (podSubnetPrefixLength) do not fit in 100.64.0.0/16: it holds 2. "
+        "Use podSubnetPrefixLength 18 or longer, or a larger podCidr. Nothing was changed."
+    )
+    assert plan_pod_subnets(N("100.64.0.0/16"), ZONES[:2], 17) == {
+        "us-west-2a": N("100.64.0.0/17"),
+        "us-west-2b": N("100.64.128.0/17"),
+    }
+    eight = [f"zone-{i}" for i in range(8)]
+    assert len(plan_pod_subnets(N("100.64.0.0/16"), eight, 19)) == 8  # 2 ** 3 slots
+
+
+def test_too_few_usable_addresses_for_a_node_are_refused_with_the_arithmetic() -> None:
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/24"), ZONES, 26, min_addresses=60)
+    assert raised.value.cause == (
+        "Pod subnets of /26 (podSubnetPrefixLength) have 59 usable addresses (AWS reserves 5 of 64), fewer than "
+        "the 60 a node needs. Use a shorter podSubnetPrefixLength or a larger podCidr. Nothing was changed."
+    )
+    with pytest.raises(
+        SubnetSizing,
+        match=r"\(the default share\) have 59 usable addresses \(AWS reserves 5 of 64\), "
+        r"fewer than the 60 pod IPs of one m5\.large node\. Use",
+    ):
+        plan_pod_subnets(N("100.64.0.0/24"), ZONES, min_addresses=60, min_addresses_why="pod IPs of one m5.large node")
+    assert len(plan_pod_subnets(N("100.64.0.0/24"), ZONES, 26, min_addresses=59)) == 3  # exactly enough
+
+
+def test_no_free_slot_names_the_subnets_in_the_way_or_none() -> None:
+    taken = [N("100.64.64.0/18"), N("100.64.0.0/18")]
+    with pytest.raises(SubnetSizing) as raised:
+        plan_pod_subnets(N("100.64.0.0/16"), [*ZONES, "us-west-2d"], taken=taken)
+    assert raised.value.cause == (
+        "No free /18 left in 100.64.0.0/16 for a pod subnet in us-west-2c: existing subnets "
+        "(100.64.0.0/18, 100.64.64.0/18) occupy it. Nothing was changed."
+    )
+    adopted = {"us-west-2a": N("100.64.0.0/17")}  # an adopted pod subnet is in the way too
+    with pytest.raises(SubnetSizing, match=r"in us-west-2b: existing subnets \(100\.64\.0\.0/17, 100\.64\.128\.0/17\)"):
+        plan_pod_subnets(N("100.64.0.0/16"), ZONES[:2], 17, existing=adopted, taken=[N("100.64.128.0/17")])
+
+
+def test_the_fixed_address_is_the_highest_free_one_and_none_free_is_said() -> None:
+    subnet = N("100.64.0.0/28")  # .4 to .14 usable; .15 is the broadcast
+    assert fixed_address(subnet) == IPv4Address("100.64.0.14")
+    assert fixed_address(subnet, ["100.64.0.14"]) == IPv4Address("100.64.0.13")
+    assert fixed_address(subnet, ["100.64.0.14", IPv4Address("100.64.0.13")]) == IPv4Address("100.64.0.12")
+    with pytest.raises(SubnetSizing) as raised:
+        fixed_address(subnet, [f"100.64.0.{i}" for i in range(4, 15)])
+    assert raised.value.cause == "Subnet 100.64.0.0/28 has no free address for a fixed load-balancer IP."
+
+
+def test_no_cidr_available_gives_an_example_refusal_of_each_range_and_what_to_do() -> None:
+    blocks = [str(n) for n in N("100.64.0.0/10").subnets(new_prefix=12)]
+    network = VpcNetwork(
+        N("172.31.0.0/16"),
+        (VpcBlock(N("172.31.0.0/16")), *(VpcBlock(N(b)) for b in blocks)),
+        quota=50,
+    )
+    with pytest.raises(NoCidrAvailable) as raised:
+        choose_pod_cidr(network)
+    assert raised.value.cause == (
+        "No default pod block passes AWS's rules: every /16 of 100.64.0.0/10 and 198.19.0.0/16 is refused (e.g. "
+        "100.64.0.0/16: 100.64.0.0/16 overlaps the VPC's block 100.64.0.0/12 (associated); 198.19.0.0/16: "
+        "198.19.0.0/16 is in 198.19.0.0/16, which AWS refuses because the VPC's primary block 172.31.0.0/16 is in "
+        "172.16.0.0/12). Give a smaller podCidr that fits, e.g. a /20 in a free part of 100.64.0.0/10. Nothing was "
+        "changed."
+    )
+
+
+def test_a_route_destination_equal_to_or_inside_the_block_is_named_with_its_relation() -> None:
+    routes = (Route(N("100.64.0.0/16"), "tgw-1", "rtb-1"), Route(N("100.64.0.0/17"), "pcx-2", "rtb-2"))
+    assert [r.rule for r in refusals(N("100.64.0.0/16"), vpc("172.31.0.0/16", routes=routes))] == [
+        "100.64.0.0/16 is equal to the destination 100.64.0.0/16 of a route to tgw-1 in rtb-1; a block must be "
+        "smaller than every route destination",
+        "100.64.0.0/16 is larger than the destination 100.64.0.0/17 of a route to pcx-2 in rtb-2; a block must be "
+        "smaller than every route destination",
+    ]
+
+
+def test_an_active_peering_after_an_inactive_one_still_refuses_an_overlap() -> None:
+    peerings = (Peering("pcx-1", "rejected", (N("100.64.0.0/16"),)), Peering("pcx-2", "active", (N("100.64.0.0/16"),)))
+    assert [r.rule for r in refusals(N("100.64.0.0/16"), vpc("172.31.0.0/16", peerings=peerings))] == [
+        "100.64.0.0/16 overlaps 100.64.0.0/16 of the active VPC peering pcx-2"
+    ]
+
+
+def test_the_restriction_rules_say_which_primary_range_or_which_associated_blocks_refuse() -> None:
+    ten = VpcNetwork(
+        N("10.5.0.0/16"), (VpcBlock(N("10.5.0.0/16")), VpcBlock(N("10.1.0.0/16")), VpcBlock(N("10.0.128.0/17")))
+    )
+    assert [r.rule for r in refusals(N("10.0.0.0/24"), ten)] == [
+        "10.0.0.0/24 is in 10.0.0.0/16, which AWS refuses because a block in 10.0.0.0/15 is associated "
+        "(10.1.0.0/16, 10.0.128.0/17)"
+    ]
+    assert [r.rule for r in refusals(N("172.16.0.0/16"), vpc("100.64.0.0/16"))] == [
+        "172.16.0.0/16 is in 172.16.0.0/12, which AWS refuses because the VPC's primary block 100.64.0.0/16 is in "
+        "public or 100.64.0.0/10"
+    ]
+    # a primary in 198.19.0.0/16 refuses the RFC 1918 ranges only, not the rest of 198.19.0.0/16
+    assert refusals(N("198.19.128.0/17"), vpc("198.19.0.0/17")) == []

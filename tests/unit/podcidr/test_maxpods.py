@@ -51,3 +51,14 @@ def test_max_pods_without_custom_networking_with_prefix_delegation_counts_prefix
     t3_micro = InstanceTypeInfo("t3.micro", max_enis=2, ips_per_eni=2, vcpus=2)
     assert max_pods_default(t3_micro, prefix_delegation=True) == 34
     assert max_pods_default(T3_2XLARGE, prefix_delegation=True) == 110
+
+
+def test_pod_subnet_addresses_per_node_with_prefix_delegation_are_a_prefix_per_slot_and_the_eni_s_own() -> None:
+    # each secondary ENI: its primary address and a /28 (16 addresses) in each of its other slots
+    assert pod_subnet_addresses_per_node(T3_2XLARGE, prefix_delegation=True) == 3 * (14 * 16 + 1)
+    assert pod_subnet_addresses_per_node(M5_LARGE, prefix_delegation=True) == 2 * (9 * 16 + 1)
+
+
+def test_max_pods_with_custom_networking_and_prefix_delegation_below_the_cap() -> None:
+    t3_micro = InstanceTypeInfo("t3.micro", max_enis=2, ips_per_eni=2, vcpus=2)
+    assert max_pods_custom_networking(t3_micro, prefix_delegation=True) == 18  # (2-1)*((2-1)*16)+2
