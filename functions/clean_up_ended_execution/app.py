@@ -17,6 +17,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from podcidr.aws.clients import BotocoreSession
 from podcidr.steps.ended_execution_cleanup import EndedExecution, clean_up_ended_execution
 from podcidr.steps.ensure_cluster_access import principal_arn
 from podcidr.steps.late_calls import calls_in_flight
@@ -36,9 +37,7 @@ def _default_input() -> dict[str, Any]:
 
 
 def _sfn() -> Any:
-    import boto3  # only on an execution's first round
-
-    return boto3.client("stepfunctions")
+    return BotocoreSession().client("stepfunctions")  # made only on an execution's first round
 
 
 @logger.inject_lambda_context
