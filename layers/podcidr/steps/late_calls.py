@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 LONGEST_STEP_SECONDS = 120
 """The longest timeout of the migration's functions (template.yaml Globals Function Timeout; a test
 holds them to it), plus nothing: a call in flight ends, or is killed, within it."""
-CLOCK_MARGIN_SECONDS = 10
-"""Between the Lambda service's clock and the stop date Step Functions records."""
+CLOCK_MARGIN_SECONDS = 25
+"""Between the Lambda service's clock and the stop date Step Functions records, and a cold start's init,
+which may run outside the function's timeout."""
 HISTORY_CONFIG = Config(
     connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}, user_agent_extra="podcidr"
 )
