@@ -27,9 +27,9 @@ ASYNCIO_ONLY_PACKAGES = ("kubernetes/aio",)
 ASYNCIO_ONLY_DISTRIBUTIONS = ("aiohttp", "aiohttp-retry")
 """What kubernetes requires for kubernetes.aio alone; their own requirements go with them."""
 
-FUNCTION_SERVICES = frozenset({"ec2", "eks", "elbv2", "sts"})
-"""The boto3 clients the functions create: podcidr.aws.clients (ec2, eks, elbv2, sts) and the EKS
-token's sts client (podcidr.kube.client)."""
+FUNCTION_SERVICES = frozenset({"ec2", "eks", "elbv2", "sts", "stepfunctions"})
+"""The clients the functions create: podcidr.aws.clients (ec2, eks, elbv2, sts), the EKS token's sts
+client (podcidr.kube.client) and CleanUpEndedExecution's stepfunctions client."""
 KEPT_SERVICES = FUNCTION_SERVICES | {"xray"}
 """Plus xray: the X-Ray SDK's sampler makes an xray client where sampling rules are centralised."""
 

@@ -11,8 +11,8 @@ strategy (localcloud/bench_requests.py). Then a rehearsal of a large cluster
 invocation and its Max Memory Used as Lambda reports it (each container a process of its own: its
 peak resident size), against the function's MemorySize. Then each handler's cold-start import time
 against a bare `import boto3`, and the size of the layer sam build makes (localcloud/coldstart.py).
-`--fleet N [--throttle RATE]` instead migrates N small clusters at once with the FleetStateMachine
-(localcloud/fleet_bench.py).
+`--cold-only` runs only these last two (a few minutes). `--fleet N [--throttle RATE]` instead migrates
+N small clusters at once with the FleetStateMachine (localcloud/fleet_bench.py).
 """
 
 from __future__ import annotations
@@ -206,15 +206,23 @@ def run(console: Console, repeat: int = 1, large: bool = True, cold_runs: int = 
     if large:
         figures["large cluster"] = _large_cluster(console, template, functions)
 
-    figures["coldStarts"] = cold = cold_starts(functions, scenario.region, runs=cold_runs)
+    figures.update(cold_start_figures(console, functions, scenario.region, cold_runs))
+    return figures
+
+
+def cold_start_figures(
+    console: Console, functions: dict[str, FunctionSpec], region: str, cold_runs: int
+) -> dict[str, Any]:
+    """The handlers' cold-start imports and the built layer's size (all that `--cold-only` runs)."""
+    cold = cold_starts(functions, region, runs=cold_runs)
     print_cold_starts(console, cold)
-    figures["layer"] = layer = layer_figures(ensure_built())
+    layer = layer_figures(ensure_built())
     console.print(
         f"layer {LAYER_ID} as sam build makes it ({layer['path']}): {layer['bytes'] / 1e6:.1f} MB unzipped "
         f"({_mib(layer['bytes'])}; goal at most {layer['goalBytes'] / 1e6:.0f} MB); largest: "
         + ", ".join(f"{name} {size / 1e6:.1f}" for name, size in layer["largest"].items())
     )
-    return figures
+    return {"coldStarts": cold, "layer": layer}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -223,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument("--json", type=Path, help="also write the figures as JSON")
     args.add_argument("--no-large", action="store_true", help="skip the large-cluster rehearsal (minutes)")
     args.add_argument("--cold-runs", type=int, default=5, help="fresh interpreters per handler import (median)")
+    args.add_argument("--cold-only", action="store_true", help="only the cold starts and the layer's size")
     args.add_argument("--fleet", type=int, metavar="N", help="only a fleet of N small clusters migrated at once")
     args.add_argument("--throttle", type=float, default=0.0, metavar="RATE", help="with --fleet: AWS calls throttled")
     options = args.parse_args(argv)
@@ -237,6 +246,13 @@ def main(argv: list[str] | None = None) -> int:
         print_fleet(console, fleet)
         if options.json:
             options.json.write_text(json.dumps({"fleet": fleet.to_json()}, indent=2) + "\n")
+        return 0
+    if options.cold_only:
+        scenario = load_scenario()
+        functions = Template.load().functions(Account(scenario.region, "123456789012"))
+        figures = cold_start_figures(console, functions, scenario.region, max(1, options.cold_runs))
+        if options.json:
+            options.json.write_text(json.dumps(figures, indent=2) + "\n")
         return 0
     figures = run(
         console, repeat=max(1, options.repeat), large=not options.no_large, cold_runs=max(1, options.cold_runs)

@@ -1,5 +1,5 @@
 """The layer as layers/Makefile builds it (sam build's steps, for this machine's platform): pruned and
-compiled, it still imports every handler as Lambda runs it (tracing on), and boto3 still makes every
+compiled, it still imports every handler as Lambda runs it (tracing on), and botocore still makes every
 client the functions use. Needs the Lambda runtime's Python (3.13), as `make build` does."""
 
 from __future__ import annotations
@@ -78,20 +78,28 @@ def test_the_pruned_layer_imports_the_handler_with_tracing_on_and_only_what_it_u
     assert ("kubernetes" in modules) == (name in CLUSTER_FUNCTIONS)
     assert ("requests" in modules) == (name in CLUSTER_FUNCTIONS)  # kubernetes.config's, never the Tracer's
     assert "aiohttp" not in modules
+    assert not {"boto3", "s3transfer"} & modules  # the clients come from botocore itself
+    # PyYAML: the Kubernetes client's config imports it; otherwise only a custom AMI's user data needs it
+    assert ("yaml" in modules) == (name in CLUSTER_FUNCTIONS)
 
 
-def test_boto3_makes_every_client_the_functions_use_and_no_pruned_one(python: str, layer: Path) -> None:
+def test_the_functions_make_every_client_they_use_and_no_pruned_one(python: str, layer: Path) -> None:
     code = (
         "import boto3, botocore, botocore.exceptions\n"
-        "session = boto3.Session(region_name='us-east-1', aws_access_key_id='x', aws_secret_access_key='x')\n"
-        f"made = sorted(type(session.client(s)).__name__ for s in {sorted(prune.FUNCTION_SERVICES)!r})\n"
-        "try:\n    session.client('s3'); pruned = False\nexcept botocore.exceptions.UnknownServiceError:\n"
+        "from podcidr.aws.clients import AwsClients, BotocoreSession\n"
+        "clients = AwsClients.create()\n"
+        "make = BotocoreSession().client\n"
+        f"made = sorted(type(make(s, region_name='us-east-1')).__name__ for s in {sorted(prune.FUNCTION_SERVICES)!r})\n"
+        "created = sorted(type(getattr(clients, s)).__name__ for s in ('ec2', 'eks', 'elbv2', 'sts'))\n"
+        "try:\n    make('s3', region_name='us-east-1'); pruned = False\n"
+        "except botocore.exceptions.UnknownServiceError:\n"
         "    pruned = True\n"
-        "print(json.dumps({'made': made, 'pruned': pruned, 'boto3': boto3.__version__, "
+        "print(json.dumps({'made': made, 'created': created, 'pruned': pruned, 'boto3': boto3.__version__, "
         "'botocore': botocore.__version__}))"
     )
     result = _run(python, layer, code)
-    assert result["made"] == ["EC2", "EKS", "ElasticLoadBalancingv2", "STS"]
+    assert result["made"] == ["EC2", "EKS", "ElasticLoadBalancingv2", "SFN", "STS"]
+    assert result["created"] == ["EC2", "EKS", "ElasticLoadBalancingv2", "STS"]
     assert result["pruned"]
     pins = dict(
         line.split("==")

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from botocore.exceptions import ClientError
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as Urllib3HttpError
 
-from podcidr.aws.clients import error_code, transient_faults_retried
+from podcidr.aws.clients import BotocoreSession, error_code, transient_faults_retried
 from podcidr.errors import ClusterAccessDenied, ClusterNotActive, ClusterNotFound, TransientAwsError
 from podcidr.kube.token import TokenSource
 
 if TYPE_CHECKING:
+    import boto3
     from mypy_boto3_eks import EKSClient
     from mypy_boto3_sts import STSClient
 
@@ -146,7 +146,7 @@ def sts_endpoint(region: str) -> str:
     return f"https://sts.{region}.{suffix}"
 
 
-def token_sts_client(session: boto3.Session, region: str | None = None) -> STSClient:
+def token_sts_client(session: boto3.Session | BotocoreSession, region: str | None = None) -> STSClient:
     """An STS client to presign tokens with: the session's credentials, the *regional STS endpoint*
     whatever AWS_ENDPOINT_URL says (presigning makes no request; EKS only accepts STS hosts)."""
     region = region or session.region_name or "us-east-1"
@@ -164,7 +164,7 @@ class KubeConnector:
     _cache: dict[ClusterEndpoint, Kube] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, session: boto3.Session, eks: EKSClient) -> KubeConnector:
+    def create(cls, session: boto3.Session | BotocoreSession, eks: EKSClient) -> KubeConnector:
         return cls(eks, token_sts_client(session, eks.meta.region_name))
 
     def connect(self, cluster_name: str) -> Kube:

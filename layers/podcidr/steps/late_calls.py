@@ -44,9 +44,11 @@ _ENDED = {
 
 
 def history_client() -> SFNClient:
-    import boto3  # only on an execution's first round
+    """Made only on an execution's first round; with botocore alone (no boto3 import at a cold start)."""
+    from podcidr.aws.clients import BotocoreSession
 
-    return boto3.client("stepfunctions", config=HISTORY_CONFIG)
+    client: SFNClient = BotocoreSession().client("stepfunctions", config=HISTORY_CONFIG)
+    return client
 
 
 def calls_in_flight(sfn: SFNClient, execution_arn: str) -> bool:

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import boto3
-
-from podcidr.aws.clients import AwsClients, container_clients, container_key
+from podcidr.aws.clients import AwsClients, BotocoreSession, container_clients, container_key
 
 if TYPE_CHECKING:
     from podcidr.kube.client import Kube, KubeConnector
@@ -25,7 +23,7 @@ class Runtime:
         if self._kube is None:
             from podcidr.kube.client import KubeConnector
 
-            self._kube = KubeConnector.create(boto3.Session(), self.aws.eks)
+            self._kube = KubeConnector.create(BotocoreSession(), self.aws.eks)
         return self._kube
 
     def connect(self, cluster_name: str) -> Kube:

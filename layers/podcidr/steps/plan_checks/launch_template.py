@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from podcidr.errors import UnsupportedCluster
 from podcidr.models.discovery import NodegroupInfo
-from podcidr.user_data import UserDataNotUnderstood, with_max_pods
 
 
 def replacement_user_data(cluster_name: str, group: NodegroupInfo, max_pods: int | None) -> str:
     """The user data (base64) of the replacement's launch template version."""
+    # Imported here: only a custom AMI's nodegroup needs it, and its PyYAML and MIME parsing cost every
+    # other Plan's cold start about 30 ms (README "Cold starts and the layer").
+    from podcidr.user_data import UserDataNotUnderstood, with_max_pods
+
     template = group.launch_template
     assert template is not None
     which = f"launch template {template.template_id or template.name} version {template.version or '$Default'}"
