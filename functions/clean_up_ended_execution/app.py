@@ -17,10 +17,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from podcidr.aws.clients import BotocoreSession
 from podcidr.steps.ended_execution_cleanup import EndedExecution, clean_up_ended_execution
 from podcidr.steps.ensure_cluster_access import principal_arn
-from podcidr.steps.late_calls import calls_in_flight
+from podcidr.steps.late_calls import calls_in_flight, history_client
 from podcidr.steps.runtime import runtime
 from podcidr.tracing import TRACED_MODULES
 
@@ -34,10 +33,6 @@ def _default_input() -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}  # the stack refuses such a parameter (DefaultInputCheck)
     return found if isinstance(found, dict) else {}
-
-
-def _sfn() -> Any:
-    return BotocoreSession().client("stepfunctions")  # made only on an execution's first round
 
 
 @logger.inject_lambda_context
@@ -55,7 +50,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         principal=lambda: principal_arn(
             aws.sts.get_caller_identity()["Arn"], os.environ.get("CLUSTER_ROLE_ARN") or None
         ),
-        calls_in_flight=lambda: calls_in_flight(_sfn(), ended.execution_arn),
+        calls_in_flight=lambda: calls_in_flight(history_client(), ended.execution_arn),
     )
     logger.info("clean-up after an ended execution", extra={"cleanup": cleanup.to_json()})
     return cleanup.to_json()

@@ -3,6 +3,10 @@
 - `$$.Execution.StartTime` is a `datetime` in moto; on AWS it is an ISO 8601 string
   (`2024-05-01T10:00:00.123Z`). TakeLock writes it into the lock item, which moto's DynamoDB
   integration then fails to serialize ("Object of type datetime is not JSON serializable").
+  `$$.State.EnteredTime` is `2024-05-01T10:00:00.123456+00:00` in moto, `2024-05-01T10:00:00.123Z` on
+  AWS: TakeOverLock compares it, as a string, with the lock's `cleaningUntil`.
+- Choice's Timestamp comparisons take RFC 3339 times with fractional seconds on AWS
+  (`2024-05-01T10:00:00.123Z`, as the context object's); moto parses only `%Y-%m-%dT%H:%M:%SZ`.
 """
 
 from __future__ import annotations
@@ -39,6 +43,33 @@ def patch_context_start_time() -> None:
             return env
 
         setattr(ExecutionWorker, "_get_evaluation_environment", evaluation_environment)  # noqa: B010
+
+        from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+
+        original_input = CommonStateField._eval_state_input
+
+        def state_input(self: Any, env: Any) -> None:
+            state = env.states.context_object.context_object_data.get("State")
+            entered = state.get("EnteredTime") if isinstance(state, dict) else None
+            if isinstance(entered, str) and not entered.endswith("Z"):
+                state["EnteredTime"] = iso8601(datetime.fromisoformat(entered))
+            original_input(self, env)
+
+        setattr(CommonStateField, "_eval_state_input", state_input)  # noqa: B010
+
+        from moto.stepfunctions.parser.asl.component.state.choice.comparison.operator.implementations import (
+            is_operator,
+        )
+
+        def string_to_timestamp(string: str) -> datetime | None:
+            if not isinstance(string, str) or not string.endswith("Z") or "T" not in string:
+                return None
+            try:
+                return datetime.fromisoformat(string[:-1]).replace(tzinfo=None)
+            except ValueError:
+                return None
+
+        is_operator.IsTimestamp.string_to_timestamp = staticmethod(string_to_timestamp)  # type: ignore[method-assign]
         _done = True
 
 

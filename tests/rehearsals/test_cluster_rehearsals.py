@@ -269,3 +269,4 @@ def test_an_access_entry_the_failure_path_cannot_remove_is_named_in_the_cause() 
     assert "AWS Load Balancer Controller" in cause.split(" Left behind: ")[0]
     assert f"Left behind: the access entry of {CLUSTER_ROLE} on cluster {CLUSTER} could not be removed" in cause
     assert f"aws eks delete-access-entry --cluster-name {CLUSTER} --principal-arn {CLUSTER_ROLE}" in cause
+    assert "the clean-up after the execution tries again" in cause

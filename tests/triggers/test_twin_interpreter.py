@@ -228,3 +228,46 @@ def test_an_execution_stopped_inside_a_map_ends_aborted_without_its_catch(twin: 
         if "stateEnteredEventDetails" in e
     ]
     assert "AfterFailure" not in entered
+
+
+def test_the_context_objects_times_are_iso_strings_in_milliseconds_and_utc_as_on_aws(
+    twin: twin_module.Twin, sfn: Any
+) -> None:
+    """`$$.State.EnteredTime` as AWS writes it: TakeOverLock compares it, as a string, with `cleaningUntil`."""
+    import re
+
+    times = _machine(
+        sfn,
+        "context-times",
+        {
+            "Times": {
+                "Type": "Pass",
+                "Parameters": {"entered.$": "$$.State.EnteredTime", "started.$": "$$.Execution.StartTime"},
+                "End": True,
+            }
+        },
+        "Times",
+    )
+    result = _run(twin, times, {})
+    assert result.status == "SUCCEEDED"
+    aws_format = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+    assert aws_format.match(result.output["entered"]) and aws_format.match(result.output["started"])
+
+
+def test_choice_compares_timestamps_with_fractional_seconds_as_aws_does(twin: twin_module.Twin, sfn: Any) -> None:
+    later = _machine(
+        sfn,
+        "timestamps",
+        {
+            "Later?": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.a", "TimestampGreaterThanPath": "$.b", "Next": "Yes"}],
+                "Default": "No",
+            },
+            "Yes": {"Type": "Succeed"},
+            "No": {"Type": "Fail", "Error": "NotLater"},
+        },
+        "Later?",
+    )
+    assert _run(twin, later, {"a": "2999-01-01T00:00:00.000Z", "b": "2026-11-30T14:30:22.123Z"}).status == "SUCCEEDED"
+    assert _run(twin, later, {"a": "2000-01-01T00:00:00.500Z", "b": "2000-01-01T00:00:00.600Z"}).error == "NotLater"

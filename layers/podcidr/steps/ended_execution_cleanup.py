@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 NAMESPACE: str = Verification.model_fields["namespace"].default
 CLEANED_AFTER = ("ABORTED", "TIMED_OUT", "FAILED")
-WAIT_BUDGET_SECONDS = 180
+WAIT_BUDGET_SECONDS = 150
 """The wait loop's total, well inside the Express machine's 5 minutes with the calls themselves; longer
 than LONGEST_STEP_SECONDS + CLOCK_MARGIN_SECONDS, so late calls end within it."""
 MAX_WAIT_SECONDS = 20

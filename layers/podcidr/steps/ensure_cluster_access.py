@@ -102,7 +102,15 @@ def ensure_cluster_access(
             created = True
         entry_created = True  # not there before: this execution made it (a lost response's retry included)
     else:
-        entry_created = _adopt_entry(eks, found, name, execution_arn)
+        try:
+            entry_created = _adopt_entry(eks, found, name, execution_arn)
+        except _EntryGone:
+            # deleted since it was read (an ended execution's clean-up): made anew, as this execution's
+            if _create_entry(eks, name, principal, execution_arn):
+                migration.changes += 1
+                counted += 1
+                created = True
+            entry_created = True
 
     with transient_faults_retried("eks:ListAssociatedAccessPolicies"):
         associated = eks.list_associated_access_policies(clusterName=name, principalArn=principal)
@@ -154,8 +162,14 @@ def _adopt_entry(eks: EKSClient, entry: AccessEntryTypeDef, name: str, execution
                     resourceArn=entry["accessEntryArn"], tags={OWNER_TAG: name, EXECUTION_TAG: execution_arn}
                 )
         except ClientError as error:
+            if error_code(error) in ("NotFoundException", "ResourceNotFoundException"):
+                raise _EntryGone from error
             raise _denied(name, entry.get("principalArn", "-"), "eks:TagResource", error) from error
     return True
+
+
+class _EntryGone(Exception):
+    """The entry read a moment ago is gone (EKS TagResource answers NotFoundException)."""
 
 
 def _denied(name: str, principal: str, operation: str, error: ClientError) -> ClusterAccessDenied | ClientError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from podcidr.aws.clients import error_code
@@ -19,8 +20,14 @@ if TYPE_CHECKING:
 LONGEST_STEP_SECONDS = 120
 """The longest timeout of the migration's functions (template.yaml Globals Function Timeout; a test
 holds them to it), plus nothing: a call in flight ends, or is killed, within it."""
-CLOCK_MARGIN_SECONDS = 10
-"""Between the Lambda service's clock and the stop date Step Functions records."""
+CLOCK_MARGIN_SECONDS = 25
+"""Between the Lambda service's clock and the stop date Step Functions records, and a cold start's init,
+which may run outside the function's timeout."""
+HISTORY_CONFIG = Config(
+    connect_timeout=2, read_timeout=5, retries={"mode": "standard", "total_max_attempts": 2}, user_agent_extra="podcidr"
+)
+"""Short: a Step Functions endpoint the function cannot reach (in a VPC with no `states` interface endpoint
+nor NAT) must not hold the round until its Lambda timeout; unanswered, calls are assumed in flight."""
 _SCHEDULED = {"LambdaFunctionScheduled", "TaskScheduled"}
 _ENDED = {
     "LambdaFunctionSucceeded",
@@ -34,6 +41,14 @@ _ENDED = {
     "TaskStartFailed",
     "TaskSubmitFailed",
 }
+
+
+def history_client() -> SFNClient:
+    """Made only on an execution's first round; with botocore alone (no boto3 import at a cold start)."""
+    from podcidr.aws.clients import BotocoreSession
+
+    client: SFNClient = BotocoreSession().client("stepfunctions", config=HISTORY_CONFIG)
+    return client
 
 
 def calls_in_flight(sfn: SFNClient, execution_arn: str) -> bool:

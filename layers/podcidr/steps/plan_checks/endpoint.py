@@ -20,7 +20,7 @@ FUNCTIONS_SUBNETS_ENV = "CLUSTER_FUNCTIONS_SUBNET_IDS"
 ANYWHERE = "0.0.0.0/0"
 _DEPLOY_IN_VPC = (
     "deploy the stack with ClusterFunctionsSubnetIds (private subnets of {vpc} with a NAT gateway or interface "
-    "endpoints for eks, ec2, sts and elasticloadbalancing) and ClusterFunctionsSecurityGroupId (a group that "
+    "endpoints for eks, ec2, sts, elasticloadbalancing and states) and ClusterFunctionsSecurityGroupId (a group that "
     "the cluster security group lets reach port 443)"
 )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from podcidr.errors import ClusterAccessDenied
@@ -171,3 +173,28 @@ def test_an_entry_podcidr_did_not_make_is_never_claimed(twin_aws: TwinAws) -> No
     entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
     assert entry is not None and entry.tags == {"team": "platform"}
     _forget_entry(twin_aws)
+
+
+def test_an_entry_deleted_between_its_read_and_its_adoption_is_created_again(twin_aws: TwinAws) -> None:
+    """The ended execution's clean-up may delete the entry right after this execution read it: TagResource
+    then finds nothing (ResourceNotFoundException), and the entry is made anew, not refused."""
+    execution = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:run-1"
+    _forget_entry(twin_aws)
+    ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution)
+    eks = twin_aws.clients.eks
+    describe = eks.describe_access_entry
+
+    def read_then_deleted(**kwargs: Any) -> Any:
+        found = describe(**kwargs)
+        _forget_entry(twin_aws)  # the clean-up's DeleteAccessEntry lands now
+        return found
+
+    eks.describe_access_entry = read_then_deleted  # type: ignore[method-assign]
+    try:
+        later = ensure_cluster_access(twin_aws.migration(), eks, twin_aws.clients.sts, execution + "-later")
+    finally:
+        eks.describe_access_entry = describe  # type: ignore[method-assign]
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None
+    assert entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": execution + "-later"}
+    assert later.cluster_access is not None and later.cluster_access.entry_created is True
