@@ -4,7 +4,7 @@
   (`2024-05-01T10:00:00.123Z`). TakeLock writes it into the lock item, which moto's DynamoDB
   integration then fails to serialize ("Object of type datetime is not JSON serializable").
   `$$.State.EnteredTime` is `2024-05-01T10:00:00.123456+00:00` in moto, `2024-05-01T10:00:00.123Z` on
-  AWS: TakeOverLock compares it, as a string, with the lock's `cleaningUntil`.
+  AWS.
 - Choice's Timestamp comparisons take RFC 3339 times with fractional seconds on AWS
   (`2024-05-01T10:00:00.123Z`, as the context object's); moto parses only `%Y-%m-%dT%H:%M:%SZ`.
 """

@@ -40,7 +40,7 @@ def test_podcidr_fleet_halts_after_a_failure_and_reports_each_cluster(
         args = ["fleet", "--cluster", "b", "--cluster", "a", "--cluster", "c", "--concurrency", "2"]
         args += ["--halt-on-failure", "--input", str(migration_input), "--watch", "--plain", "--poll", "0.5"]
         args += ["--endpoint-url", twin.endpoint_url, "--region", twin.region, "--name", "wave-1"]
-        code = cli.main([*args, "--state-machine-arn", twin.runner.arn])
+        code = cli.main([*args, "--fleet-state-machine-arn", twin.runner.arn])
         sfn = twin.aws.admin_session().client("stepfunctions")
         fleet = sfn.describe_execution(
             executionArn=twin.runner.arn.replace(":stateMachine:", ":execution:") + ":wave-1"

@@ -71,4 +71,10 @@ def test_nodes_without_exactly_one_cluster_tagged_group_are_refused_at_plan(tagg
     assert f"{found} tagged kubernetes.io/cluster/{CLUSTER}" in cause
     assert "launch template of nodegroup(s) managed-ng" in cause and "Nothing was changed" in cause
     assert [c for c in rehearsal.state["calls"] if c["mutating"]] == []
-    assert [v.name for v in result.visits][-3:] == ["LockHeld?", "ReleaseLockOnFailure", "MigrationFailed"]
+    assert [v.name for v in result.visits][-5:] == [
+        "LockHeld?",
+        "ReleaseLockOnFailure",
+        "AccessLeftBehind?",  # nothing to name: no access entry was made, no workload deployed
+        "WorkloadsLeftBehind?",
+        "MigrationFailed",
+    ]

@@ -41,14 +41,22 @@ def _access_entries(twin: Any) -> list[str]:
 def _stop_in_verification(twin: Any, execution_input: dict[str, Any]) -> tuple[str, list[str]]:
     assert twin.runner is not None
     arn = twin.runner.start(execution_input, name="stopped")
-    built = wait_until(lambda: len(_load_balancers(twin)) == 3 and _load_balancers(twin), timeout=240, interval=0.5)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
-    entered = [
-        e["stateEnteredEventDetails"]["name"]
-        for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
-        if "stateEnteredEventDetails" in e
-    ]
-    assert "VerifyLoadBalancers" in entered and "RemoveVerificationWorkloads" not in entered
+
+    def entered() -> list[str]:
+        return [
+            e["stateEnteredEventDetails"]["name"]
+            for e in sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            if "stateEnteredEventDetails" in e
+        ]
+
+    # the ALB and the public NLB are built during the replacement, the private NLB in VerifyLoadBalancers
+    built = wait_until(
+        lambda: "VerifyLoadBalancers" in entered() and len(_load_balancers(twin)) == 3 and _load_balancers(twin),
+        timeout=240,
+        interval=0.5,
+    )
+    assert "RemoveVerificationWorkloads" not in entered()
     assert CLUSTER_ROLE in _access_entries(twin)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped during verification")
     return arn, list(built)

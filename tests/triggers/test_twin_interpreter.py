@@ -233,7 +233,7 @@ def test_an_execution_stopped_inside_a_map_ends_aborted_without_its_catch(twin: 
 def test_the_context_objects_times_are_iso_strings_in_milliseconds_and_utc_as_on_aws(
     twin: twin_module.Twin, sfn: Any
 ) -> None:
-    """`$$.State.EnteredTime` as AWS writes it: TakeOverLock compares it, as a string, with `cleaningUntil`."""
+    """`$$.State.EnteredTime` as AWS writes it (a state machine that compares it as a timestamp or a string)."""
     import re
 
     times = _machine(

@@ -227,34 +227,6 @@ def test_stale_lock_of_an_ended_execution_is_taken_over(twin_factory: Any) -> No
     assert triggers.locks() == []
 
 
-def test_a_lock_marked_by_the_clean_up_of_its_ended_holder_is_taken_over_only_once_the_mark_expires(
-    twin_factory: Any,
-) -> None:
-    """ExecutionEnded's `cleaningUntil`: a newer execution that took the lock over meanwhile would race that
-    clean-up (its access entry or namespace deleted under it)."""
-    twin = twin_factory()
-    assert twin.runner is not None
-    triggers = triggers_of(twin)
-    ghost = twin.runner.arn.replace(":stateMachine:", ":execution:") + ":ended"
-    dynamodb = twin.aws.admin_session().client("dynamodb", endpoint_url=twin.endpoint_url)
-    marked = {
-        "clusterName": {"S": "no-such-cluster"},
-        "executionArn": {"S": ghost},
-        "startedAt": {"S": "x"},
-        "cleaningUntil": {"S": "2999-01-01T00:00:00.000Z"},
-    }
-    dynamodb.put_item(TableName=triggers.tables[0], Item=marked)
-    refused = _result(twin, twin.runner.start({"clusterName": "no-such-cluster"}, name="during-clean-up"))
-    assert (refused.status, refused.error) == ("FAILED", "MigrationInProgress")
-    assert "being cleaned up after execution" in refused.cause and ghost in refused.cause
-    assert "TakeOverLock" not in _states(refused) and "Plan" not in _states(refused)
-    assert [lock["executionArn"] for lock in triggers.locks()] == [ghost]
-    dynamodb.put_item(TableName=triggers.tables[0], Item={**marked, "cleaningUntil": {"S": "2000-01-01T00:00:00.000Z"}})
-    taker = _result(twin, twin.runner.start({"clusterName": "no-such-cluster"}, name="after-clean-up"))
-    assert {"TakeOverLock", "Plan"} <= set(_states(taker))
-    assert triggers.locks() == []
-
-
 def test_stack_outputs_name_the_state_machine(twin_factory: Any) -> None:
     twin = twin_factory()
     cloudformation = twin.aws.admin_session().client("cloudformation", endpoint_url=twin.endpoint_url)
