@@ -21,7 +21,8 @@ One call per round of ExecutionEnded's wait loop:
 - once done, the access entry goes if it is still the ended execution's (tagged `podcidr:execution`
   with its ARN by EnsureClusterAccess, which re-tags an entry it adopts) and no other execution holds
   the cluster's lock (read by ExecutionEnded right before the round), and `keepClusterAccess` is not
-  set; an entry found before, or another execution's, stays.
+  set; an entry found before, or another execution's, stays. A kept entry is marked kept (see
+  RevokeClusterAccess).
 The execution's input is read as ExecutionEnded has it (the event's), under the stack's DefaultInput.
 """
 
@@ -44,6 +45,7 @@ from podcidr.models.input import CLUSTER_NAME
 from podcidr.models.migration import Verification
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
 from podcidr.steps.late_calls import CLOCK_MARGIN_SECONDS, LONGEST_STEP_SECONDS
+from podcidr.steps.revoke_cluster_access import mark_kept
 from podcidr.steps.support import plain
 from podcidr.steps.verification_leftovers import controller_load_balancers, namespace_objects
 from podcidr.steps.verify_load_balancers import EXECUTION_ANNOTATION
@@ -265,6 +267,10 @@ def _revoke_access(
     if owner != execution_arn:
         return "kept (not created by this execution)" if owner is None else f"kept (execution {owner}'s)"
     if keep:
+        try:
+            mark_kept(eks, cluster, entry)
+        except ClientError as error:
+            return f"kept (keepClusterAccess; not tagged kept: {error_code(error)}, a later execution may revoke it)"
         return "kept (keepClusterAccess)"
     try:
         with transient_faults_retried("eks:DeleteAccessEntry"):

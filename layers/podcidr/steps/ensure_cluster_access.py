@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 POLICY_NAME = "AmazonEKSClusterAdminPolicy"
 OWNER_TAG = "podcidr:cluster"
 EXECUTION_TAG = "podcidr:execution"
+KEPT = "kept"
+"""EXECUTION_TAG's value on an entry an execution kept (keepClusterAccess): never adopted, never revoked."""
 """The ARN of the execution the entry is for: the one that created it, or the last one that adopted it
 (a podcidr entry an earlier run kept or left behind is re-tagged by the execution that finds it).
 ExecutionEnded's clean-up of an execution removes only an entry still tagged with its ARN, so an
@@ -149,10 +151,11 @@ def _create_entry(eks: EKSClient, name: str, principal: str, execution_arn: str 
 
 
 def _adopt_entry(eks: EKSClient, entry: AccessEntryTypeDef, name: str, execution_arn: str | None) -> bool:
-    """A podcidr entry found (kept by an earlier run, or left by one that ended): this execution's from
-    now on, tagged with its ARN, revoked at its end. An entry podcidr did not make is left as it is."""
+    """A podcidr entry found, left by an execution that ended: this execution's from now on, tagged with
+    its ARN, revoked at its end. An entry podcidr did not make, or one kept (keepClusterAccess), is left as
+    it is."""
     tags = entry.get("tags") or {}
-    if tags.get(OWNER_TAG) != name or not execution_arn:
+    if tags.get(OWNER_TAG) != name or not execution_arn or tags.get(EXECUTION_TAG) == KEPT:
         return False
     if tags.get(EXECUTION_TAG) != execution_arn:
         try:

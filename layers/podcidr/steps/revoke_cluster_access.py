@@ -1,6 +1,8 @@
 """RevokeClusterAccess (DESIGN.md step 13): the access entry EnsureClusterAccess created for the
 cluster functions' role is removed at the end of every execution, success or failure, unless the
-input's `keepClusterAccess` is true or the entry was there before the execution.
+input's `keepClusterAccess` is true or the entry was there before the execution. A kept entry is
+tagged `podcidr:execution: kept`, so that no later execution adopts it (and revokes it at its end) and
+no clean-up after an ended execution takes it for that execution's.
 
 The temporary entry is not a change the migration leaves behind: when it is revoked, the calls
 EnsureClusterAccess counted for it are taken back from `changes` (and DeleteAccessEntry is not
@@ -15,9 +17,11 @@ from botocore.exceptions import ClientError
 
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.models.migration import Migration
+from podcidr.steps.ensure_cluster_access import EXECUTION_TAG, KEPT, OWNER_TAG
 
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
+    from mypy_boto3_eks.type_defs import AccessEntryTypeDef
 
 
 def will_revoke(migration: Migration) -> bool:
@@ -34,6 +38,9 @@ def temporary_access_changes(migration: Migration) -> int:
 
 def revoke_cluster_access(migration: Migration, eks: EKSClient) -> Migration:
     access = migration.cluster_access
+    if access is not None and access.entry_created and not access.revoked and migration.keep_cluster_access:
+        _mark_kept(migration, eks, access.principal_arn)
+        return migration
     if access is None or not will_revoke(migration):
         return migration
     try:
@@ -46,3 +53,20 @@ def revoke_cluster_access(migration: Migration, eks: EKSClient) -> Migration:
     migration.changes = max(0, migration.changes - access.changes)
     access.changes = 0
     return migration
+
+
+def _mark_kept(migration: Migration, eks: EKSClient, principal: str) -> None:
+    with transient_faults_retried("eks:DescribeAccessEntry"):
+        entry = eks.describe_access_entry(clusterName=migration.cluster_name, principalArn=principal)["accessEntry"]
+    if mark_kept(eks, migration.cluster_name, entry):
+        migration.changes += 1
+
+
+def mark_kept(eks: EKSClient, cluster: str, entry: AccessEntryTypeDef) -> bool:
+    """Tags the entry kept; False if it was already (a retry)."""
+    if (entry.get("tags") or {}).get(EXECUTION_TAG) == KEPT:
+        return False
+    with transient_faults_retried("eks:TagResource"):
+        # podcidr:cluster too: the role may tag only with it (template.yaml TagOwnedAtCreation)
+        eks.tag_resource(resourceArn=entry["accessEntryArn"], tags={OWNER_TAG: cluster, EXECUTION_TAG: KEPT})
+    return True

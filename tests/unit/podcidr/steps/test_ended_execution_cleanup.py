@@ -241,6 +241,9 @@ def test_kept_workloads_stay_and_a_namespace_not_the_executions_is_never_touched
         deploy_verification_workload(twin.migration(execution_arn=STOPPED), kube)
         kept = _round(twin, kube, Cleanup(), verify={"keepWorkloads": True}, keepClusterAccess=True)
         assert kept.status == "kept" and kept.access == "kept (keepClusterAccess)"
+        # marked kept, so that no later execution adopts it and revokes it at its end
+        entry = twin.local.eks.access_entry(twin.cluster, twin.role_arn)
+        assert entry is not None and entry.tags[EXECUTION_TAG] == "kept"
         assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
         # kept by an earlier run, then adopted by a newer one: that one's, not the stopped one's
         deploy_verification_workload(twin.migration(execution_arn=OTHER), kube)

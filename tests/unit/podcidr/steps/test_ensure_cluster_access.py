@@ -131,11 +131,22 @@ def test_an_entry_that_existed_before_or_asked_to_be_kept_stays(twin_aws: TwinAw
     assert revoke_cluster_access(found, twin_aws.clients.eks).cluster_access.revoked is False  # type: ignore[union-attr]
 
     _forget_entry(twin_aws)
-    kept = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts)
+    first = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:keeps"
+    kept = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, first)
     kept.keep_cluster_access = True
     assert revoke_cluster_access(kept, twin_aws.clients.eks).cluster_access.revoked is False  # type: ignore[union-attr]
-    assert twin_aws.mutating() == ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy"]
-    assert twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn) is not None
+    assert twin_aws.mutating() == ["eks:CreateAccessEntry", "eks:AssociateAccessPolicy", "eks:TagResource"]
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None and entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": "kept"}
+
+    # failed before: the next run adopted the kept entry and revoked it at its end (DESIGN step 13: an
+    # entry that was there before the execution stays)
+    twin_aws.local.ledger.clear()
+    later = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, first + "-2")
+    assert later.cluster_access is not None and later.cluster_access.entry_created is False
+    assert revoke_cluster_access(later, twin_aws.clients.eks).cluster_access.revoked is False  # type: ignore[union-attr]
+    assert twin_aws.mutating() == []
+    assert entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": "kept"}
 
 
 def test_the_entry_it_creates_names_the_execution_for_the_clean_up_after_a_stop(twin_aws: TwinAws) -> None:
