@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -276,7 +277,8 @@ class StateMachineRunner:
             self.deploy()
         assert self.arn is not None
         self._count += 1
-        name = name or f"rehearsal-{self._count}-{int(time.time())}"
+        # unique across runners too: two runners of one machine may start within the same second
+        name = name or f"rehearsal-{self._count}-{uuid.uuid4().hex[:12]}"
         started = self.sfn.start_execution(stateMachineArn=self.arn, name=name, input=json.dumps(execution_input))
         return started["executionArn"]
 
