@@ -34,11 +34,6 @@ def twin() -> Iterator[TwinCluster]:
     yield from start_twin_cluster(SCENARIO)
 
 
-@pytest.fixture
-def controller(twin: TwinCluster) -> LoadBalancerController:
-    return twin.load_balancer_controller()
-
-
 def _entry(twin: TwinCluster, execution: str | None) -> None:
     """The cluster functions' access entry, as EnsureClusterAccess of `execution` creates it."""
     eks = twin.local.admin_session().client("eks")

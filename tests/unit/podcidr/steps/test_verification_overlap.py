@@ -46,11 +46,6 @@ def twin() -> Iterator[TwinCluster]:
 
 
 @pytest.fixture
-def controller(twin: TwinCluster) -> LoadBalancerController:
-    return twin.load_balancer_controller()
-
-
-@pytest.fixture
 def kube(twin: TwinCluster, controller: LoadBalancerController) -> Iterator[Kube]:
     """The test namespace is gone after each test (the controller lets its load balancers go)."""
     kube: Kube = twin.kube()

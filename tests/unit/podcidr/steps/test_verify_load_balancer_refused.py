@@ -47,11 +47,6 @@ def twin() -> Iterator[TwinCluster]:
         yield twin
 
 
-@pytest.fixture
-def controller(twin: TwinCluster) -> LoadBalancerController:
-    return twin.load_balancer_controller()
-
-
 def _task(twin: TwinCluster, fixed: list[FixedAddress]) -> LoadBalancerTask:
     return LoadBalancerTask(
         cluster_name=twin.cluster,

@@ -36,11 +36,6 @@ def twin() -> Iterator[TwinCluster]:
         yield twin
 
 
-@pytest.fixture
-def controller(twin: TwinCluster) -> LoadBalancerController:
-    return twin.load_balancer_controller()
-
-
 def _task(twin: TwinCluster, kind: LoadBalancerKind, sources: list[str]) -> LoadBalancerTask:
     return LoadBalancerTask(
         cluster_name=twin.cluster,
