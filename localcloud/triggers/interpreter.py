@@ -159,11 +159,12 @@ def patch_aws_sdk_member_names() -> None:
 
 def patch_interpreter() -> None:
     """Every fix above, the startExecution integration (child executions), Map iteration errors, the
-    history limit and stops inside a Map."""
+    history limit, stops inside a Map and a Wait until a timestamp."""
     from localcloud.triggers.child_executions import patch_start_execution_integration
     from localcloud.triggers.history_limit import patch_history_limit
     from localcloud.triggers.map_iteration_errors import patch_map_iteration_errors
     from localcloud.triggers.stopped_execution import patch_stopped_execution
+    from localcloud.triggers.wait_until import patch_wait_until_timestamp
 
     patch_context_start_time()
     patch_aws_sdk_member_names()
@@ -171,3 +172,4 @@ def patch_interpreter() -> None:
     patch_map_iteration_errors()
     patch_history_limit()
     patch_stopped_execution()
+    patch_wait_until_timestamp()
