@@ -44,6 +44,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from localcloud.aws.botocore_data import share_botocore_loader
 from localcloud.aws.clock import Clock
 from localcloud.aws.consistency import Ec2Consistency
+from localcloud.aws.dynamodb_atomic import patch_atomic_writes
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
 from localcloud.aws.elbv2 import Elbv2Rules
@@ -149,6 +150,7 @@ class LocalAws:
         try:
             share_botocore_loader()
             patch_interface_groups()
+            patch_atomic_writes()
             moto_api_backend.reset()
             default_user_config["stepfunctions"] = {"execute_state_machine": True}
             self._server = make_server("127.0.0.1", 0, self.wsgi_app(), threaded=True, request_handler=_QuietHandler)

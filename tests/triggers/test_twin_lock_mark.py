@@ -135,3 +135,28 @@ def _run(twin: twin_module.Twin, arn: str, execution_input: Any) -> Any:
     runner = StateMachineRunner(twin.aws.admin_session(), twin.endpoint_url, spec)
     runner.arn = arn
     return runner.run(execution_input, poll=0.1)
+
+
+def test_conditional_writes_that_exclude_each_other_never_both_succeed(table: tuple[Any, str]) -> None:
+    """Two starts of ExecutionEnded claim one notification at the same time: one claim fails, as on DynamoDB."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    dynamodb, name = table
+
+    def claim(key: str) -> bool:
+        try:
+            dynamodb.update_item(
+                TableName=name,
+                Key={"clusterName": {"S": key}},
+                UpdateExpression="SET notifiedFor = :ended",
+                ConditionExpression="attribute_not_exists(notifiedFor) OR notifiedFor <> :ended",
+                ExpressionAttributeValues={":ended": {"S": ENDED}},
+            )
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    keys = [f"race-{n}" for n in range(40) for _ in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        won = list(pool.map(claim, keys))
+    assert sum(won) == 40
