@@ -3,9 +3,10 @@ test namespace podcidr-verify and so its load balancers (unless keepWorkloads), 
 each round of ExecutionEnded's wait loop, then revokes the access entry that execution created.
 
 Event: {"executionArn", "status", "input" (the execution's input), "stopDate" (epoch ms, 0 if not
-given), "lock" (the cluster's lock item, read right before), "cleanup" (the previous round's answer,
-or {} at first)}. Returns the cleanup document (status removing until removed, kept, nothing
-or left-behind; a message naming what remains).
+given), "lock" (the cluster's lock item, read before the first round), "cleanup" (the previous call's
+answer, or {} at first), "machineStartedAt" (when the ExecutionEnded execution started)}. Returns the
+cleanup document (marking at first, removing until removed, kept, nothing or left-behind; a message
+naming what remains; markUntil, the lock's mark for the next round).
 """
 
 from __future__ import annotations

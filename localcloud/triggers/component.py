@@ -201,6 +201,11 @@ class Triggers:
     # --- state ----------------------------------------------------------------------------------
 
     def locks(self) -> list[dict[str, str]]:
+        """The locks held: items with an executionArn (an item with only a clean-up's mark or the notification's
+        claim holds none)."""
+        return [item for item in self.lock_items() if "executionArn" in item]
+
+    def lock_items(self) -> list[dict[str, str]]:
         dynamodb = self._client("dynamodb")
         items: list[dict[str, str]] = []
         for table in self.tables:

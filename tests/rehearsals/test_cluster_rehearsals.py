@@ -270,3 +270,28 @@ def test_an_access_entry_the_failure_path_cannot_remove_is_named_in_the_cause() 
     assert f"Left behind: the access entry of {CLUSTER_ROLE} on cluster {CLUSTER} could not be removed" in cause
     assert f"aws eks delete-access-entry --cluster-name {CLUSTER} --principal-arn {CLUSTER_ROLE}" in cause
     assert "the clean-up after the execution tries again" in cause
+
+
+def test_a_test_namespace_the_failure_path_cannot_remove_is_named_in_the_cause() -> None:
+    """#12 item 4: DeployVerificationWorkload fails (the Ingress is refused) and the way to failure cannot delete
+    the test namespace either: the Cause says so, with the commands to finish by hand (WorkloadsLeftBehind?)."""
+    refused = [
+        {"operation": operation, "when": "before", "times": 50, "error": "Forbidden"}
+        for operation in ("kubernetes:create Ingress", "kubernetes:delete Namespace")
+    ]
+    rehearsal = _run({"faults": refused})
+    result = rehearsal.results[0]
+    assert result.status == "FAILED", (result.error, result.cause)
+    visited = _visited(rehearsal)
+    assert {"RemoveVerificationWorkloadsAfterFailure", "NameWorkloadsLeftBehind"} <= set(visited)
+    assert "NameAccessLeftBehind" not in visited
+    cause = result.cause or ""
+    first, left = cause.split(" Left behind: ")
+    assert "Ingress" in first
+    assert left.startswith(
+        "the test namespace podcidr-verify and the load balancers of its Services and Ingress could not be removed ("
+    )
+    assert "kubectl delete namespace podcidr-verify while the AWS Load Balancer Controller runs" in left
+    assert f"delete any load balancer left with the tag elbv2.k8s.aws/cluster={CLUSTER}" in left
+    deletes = [c["result"] for c in rehearsal.state["calls"] if c["operation"] == "kubernetes:delete Namespace"]
+    assert deletes and "ok" not in deletes

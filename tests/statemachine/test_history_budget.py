@@ -121,9 +121,20 @@ def _visits(component: set[str], states: dict[str, Any]) -> int:
             return 1
     if not any(states[name]["Type"] == "Wait" for name in component):
         return LOCK_TURNS
+    if "TakeLock" in component:
+        return LOCK_TURNS + _clean_up_waits(states)
     tasks = [name for name in component if states[name]["Type"] in ("Task", "Map")]
     assert len(tasks) == 1 and tasks[0] in LOOP_PHASES, f"wait loop {sorted(component)} has no phases in LOOP_PHASES"
     return LOOP_PHASES[tasks[0]] * (POLLS_PER_WAIT + 1)
+
+
+def _clean_up_waits(states: dict[str, Any]) -> int:
+    """The lock loop also waits for a clean-up's mark (WaitForCleanUp), as many times as its counter allows."""
+    (bound,) = states["CleanUpWaitsLeft?"]["Choices"]
+    assert bound["Variable"] == "$.lockWaits.count" and bound["Next"] != "WaitForCleanUp"
+    assert states["WaitForCleanUp"]["Next"] == "CountCleanUpWait"
+    assert states["CountCleanUpWait"]["Parameters"] == {"count.$": "States.MathAdd($.lockWaits.count, 1)"}
+    return int(bound["NumericGreaterThanEquals"])
 
 
 def _worst_case(machine: dict[str, Any]) -> int:

@@ -92,3 +92,39 @@ def test_kept_workloads_and_access_stay_after_a_stop(twin_factory: Any) -> None:
     assert sorted(_load_balancers(twin)) == sorted(built)
     assert triggers.locks() == []
     assert CLUSTER_ROLE in _access_entries(twin)
+
+
+def test_a_newer_migration_started_during_the_clean_up_waits_for_its_mark_and_keeps_what_it_makes(
+    twin_factory: Any,
+) -> None:
+    """#12: between a clean-up round's look at the lock and its deletes, a newer migration of the cluster could
+    take the lock over and adopt the access entry, which the round then deleted. The round marks the lock
+    first: the newer migration waits for the mark (WaitForCleanUp), then runs to success, and what it made
+    (kept here: keepWorkloads, keepClusterAccess) is still there once the clean-up has ended."""
+    twin = twin_factory(SLOW_LOAD_BALANCERS)
+    triggers = triggers_of(twin)
+    stopped, _ = _stop_in_verification(twin, {"clusterName": CLUSTER})
+    wait_until(lambda: any(i.get("cleaningFor") == stopped for i in triggers.lock_items()), timeout=60)
+    _cluster(twin).scenario.timing.load_balancer = 1  # the newer migration's load balancers come up at once
+    assert twin.runner is not None
+    newer = twin.runner.start(
+        {"clusterName": CLUSTER, "verify": {"keepWorkloads": True}, "keepClusterAccess": True}, name="newer"
+    )
+    result = twin.runner.wait(newer)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    states = [visit.name for visit in result.visits]
+    assert "WaitForCleanUp" in states and "MigrationInProgress" not in states
+
+    def notified(execution: str) -> list[dict[str, Any]]:
+        return [n["message"] for n in triggers.notifications() if n["message"]["execution"] == execution]
+
+    (after_stop,) = wait_until(lambda: notified(stopped), timeout=CLEANUP_SECONDS)
+    assert after_stop["outcome"] == "ABORTED"
+    assert after_stop["cleanup"].startswith(f"the test namespace {NAMESPACE} and its load balancers are removed")
+    wait_until(lambda: notified(newer), timeout=30)
+    namespace = _cluster(twin).store.find("v1/namespaces", NAMESPACE)
+    assert namespace is not None and not namespace["metadata"].get("deletionTimestamp")
+    assert namespace["metadata"]["annotations"]["podcidr/execution"] == newer
+    assert CLUSTER_ROLE in _access_entries(twin)
+    assert triggers.locks() == []
+    assert [i for i in triggers.lock_items() if "cleaningFor" in i] == []

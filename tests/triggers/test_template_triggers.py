@@ -320,7 +320,11 @@ def test_lock_is_taken_first_on_a_string_cluster_name(asl: dict[str, Any]) -> No
     assert validate["Catch"][0]["Next"] == "ExplainFailure" and "InvalidInput" in validate["Catch"][0]["ErrorEquals"]
     take = states["TakeLock"]
     assert take["Resource"] == "arn:aws:states:::dynamodb:putItem"
-    assert take["Parameters"]["ConditionExpression"].startswith("attribute_not_exists(clusterName) OR")
+    assert take["Parameters"]["ConditionExpression"] == (
+        "(attribute_not_exists(executionArn) OR executionArn = :execution)"
+        " AND (attribute_not_exists(cleaningUntil) OR cleaningUntil < :now)"
+    )
+    assert take["Parameters"]["ExpressionAttributeValues"][":now"] == {"S.$": "$$.State.EnteredTime"}
     assert take["Parameters"]["Item"]["executionArn"] == {"S.$": "$$.Execution.Id"}
     assert take["Catch"][0]["ErrorEquals"] == ["DynamoDB.ConditionalCheckFailedException"]
     assert states["DescribeLockHolder"]["Resource"] == "arn:aws:states:::aws-sdk:sfn:describeExecution"

@@ -4,7 +4,10 @@ clean-up states never ran, while that execution still holds the cluster's lock; 
 failed and released the lock itself (its failure path deleted the namespace without waiting, or
 could not).
 
-One call per round of ExecutionEnded's wait loop:
+The first call only plans (`marking`: the cluster's lock is to be marked until `markUntil`, see
+cleanup_mark); then one call per round of ExecutionEnded's wait loop, each right after MarkLock marked
+the lock for it (a newer execution holding the lock fails the mark: that round never runs), each
+planning the next round's mark:
 - each call deletes the test namespace podcidr-verify while it is that execution's (labelled
   managed-by podcidr and annotated `podcidr/execution` with its ARN: never one an earlier run kept or
   another execution made or adopted), and with it the Ingress and Services whose load balancers the
@@ -43,6 +46,7 @@ from podcidr.kube.client import MANAGED_BY, MANAGED_BY_LABEL, Kube, api_status, 
 from podcidr.models.base import Contract
 from podcidr.models.input import CLUSTER_NAME
 from podcidr.models.migration import Verification
+from podcidr.steps.cleanup_mark import covers, next_mark
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
 from podcidr.steps.late_calls import CLOCK_MARGIN_SECONDS, LONGEST_STEP_SECONDS
 from podcidr.steps.revoke_cluster_access import mark_kept
@@ -66,7 +70,8 @@ class Cleanup(Contract):
     """Where the clean-up stands; ExecutionEnded passes it back on each round and notifies `message`."""
 
     status: str = "pending"
-    """pending, removing, then removed, kept, nothing or left-behind."""
+    """pending, marking (planned: mark the lock, then the first round), removing, then removed, kept,
+    nothing or left-behind (superseded is set by ExecutionEnded: a newer execution took the lock)."""
     polls: int = 0
     wait_seconds: int = MAX_WAIT_SECONDS
     max_polls: int = WAIT_BUDGET_SECONDS // MAX_WAIT_SECONDS
@@ -75,6 +80,8 @@ class Cleanup(Contract):
     rounds cost, so the Express execution keeps time to release the lock and notify."""
     not_before: float | None = None
     """Until when calls of the ended execution may still run and create something (epoch seconds)."""
+    mark_until: str | None = None
+    """The lock's mark for the next round (`cleaningUntil`, written by ExecutionEnded's MarkLock)."""
     left_behind: list[str] = Field(default_factory=list)
     access: str = "-"
     """The ended execution's access entry: revoked, kept, not-its-own, none, or why it could not go."""
@@ -90,6 +97,8 @@ class EndedExecution(Contract):
     lock: dict[str, Any] = Field(default_factory=dict)
     """The cluster's lock item as ExecutionEnded read it right before this round (DynamoDB GetItem)."""
     cleanup: Cleanup = Field(default_factory=Cleanup)
+    machine_started_at: str | None = None
+    """When the ExecutionEnded execution started (ISO 8601): no mark outlives its 5 minutes."""
 
     def lock_holder(self) -> str | None:
         holder = self.lock.get("Item", {}).get("executionArn", {}).get("S")
@@ -125,18 +134,46 @@ def clean_up_ended_execution(
         stopped = ended.stop_date / 1000 if ended.stop_date > 0 else state.started_at
         late = LONGEST_STEP_SECONDS + CLOCK_MARGIN_SECONDS if calls_in_flight() else 0
         state.not_before = stopped + late
+        state.status, state.message = "marking", "nothing removed yet"
+        state.mark_until = next_mark(now(), 0, ended.machine_started_at)
+        return state
+    moment = now()
+    if not covers(state.mark_until, moment):
+        _too_late_for_the_mark(state, ended, moment)
+        return state
     verify = given.get("verify")
     if isinstance(verify, dict) and verify.get("keepWorkloads") is True:
         state.status = "kept"
         state.message = f"verify.keepWorkloads is set: the test namespace {NAMESPACE} and its load balancers are kept"
     else:
-        out_of_time = now() - (state.started_at or now()) >= WAIT_BUDGET_SECONDS
+        out_of_time = _out_of_time(state, now())
         _remove(state, cluster, ended.execution_arn, connect, elbv2, out_of_time=out_of_time)
         _wait_for_late_calls(state, now(), out_of_time=out_of_time)
     if state.status in FINAL:
         state.access = _revoke_access(cluster, ended, given.get("keepClusterAccess") is True, eks, principal)
         state.message += f"; cluster access entry: {state.access}"
+    else:
+        state.mark_until = next_mark(now(), state.wait_seconds, ended.machine_started_at)
     return state
+
+
+def _out_of_time(state: Cleanup, moment: float) -> bool:
+    return moment - (state.started_at or moment) >= WAIT_BUDGET_SECONDS
+
+
+def _too_late_for_the_mark(state: Cleanup, ended: EndedExecution, moment: float) -> None:
+    """The round started too late for its mark (MarkLock retried long, or a Lambda retry): it touches
+    nothing, and asks for a new mark unless the loop's time is spent."""
+    if _out_of_time(state, moment):
+        state.status = "left-behind"
+        state.message = (
+            f"{state.message}; the clean-up ran out of time before it could finish: check the test namespace "
+            f"{NAMESPACE}, its load balancers and the access entry of the cluster functions role by hand"
+        )
+        state.access = "not checked (out of time)"
+        return
+    state.status = "removing"
+    state.mark_until = next_mark(moment, state.wait_seconds, ended.machine_started_at)
 
 
 def _wait_for_late_calls(state: Cleanup, moment: float, *, out_of_time: bool) -> None:

@@ -12,6 +12,7 @@ import pytest
 from localcloud.cluster.loadbalancers import LoadBalancerController
 from podcidr.kube.client import Kube
 from podcidr.models.migration import LoadBalancerCheck
+from podcidr.steps.cleanup_mark import MARK_SECONDS, iso
 from podcidr.steps.ended_execution_cleanup import Cleanup, EndedExecution, clean_up_ended_execution
 from podcidr.steps.ensure_cluster_access import EXECUTION_TAG
 from podcidr.steps.verify_load_balancers import LoadBalancerTask, deploy_verification_workload, verify_load_balancer
@@ -68,6 +69,27 @@ def _round(
     holder: str | None = None,
     **given: Any,
 ) -> Cleanup:
+    """A round as ExecutionEnded runs it: the first call plans the mark, MarkLock marks the lock, then the round
+    (a later round under the mark planned for it, taken here as written on time)."""
+    if cleanup.status != "pending":
+        cleanup = cleanup.model_copy(update={"mark_until": iso(now + MARK_SECONDS)})
+    answer = _call(twin, kube, cleanup, now, in_flight=in_flight, holder=holder, **given)
+    if answer.status == "marking":
+        answer = _call(twin, kube, answer, now, in_flight=in_flight, holder=holder, **given)
+    return answer
+
+
+def _call(
+    twin: TwinCluster,
+    kube: Kube,
+    cleanup: Cleanup,
+    now: float,
+    *,
+    in_flight: bool = False,
+    holder: str | None = None,
+    machine_started_at: str | None = None,
+    **given: Any,
+) -> Cleanup:
     ended = EndedExecution(
         execution_arn=STOPPED,
         status="ABORTED",
@@ -75,6 +97,7 @@ def _round(
         stop_date=995_000,  # 5 s before the first round
         lock={"Item": {"clusterName": {"S": twin.cluster}, "executionArn": {"S": holder}}} if holder else {},
         cleanup=cleanup,
+        machine_started_at=machine_started_at,
     )
     return clean_up_ended_execution(
         ended,
@@ -332,3 +355,84 @@ def test_the_wait_loop_and_its_last_round_fit_the_express_machines_five_minutes(
     last_round = attempt * (1 + retry["MaxAttempts"]) + waits
     release_and_notify = 30
     assert WAIT_BUDGET_SECONDS + MAX_WAIT_SECONDS + last_round + release_and_notify < 300
+
+
+def test_the_first_call_only_plans_the_mark_and_each_round_plans_the_next(
+    twin: TwinCluster, controller: LoadBalancerController
+) -> None:
+    """Nothing is touched before ExecutionEnded marked the lock: the first call plans the mark of the first
+    round; a round that must look again plans the mark of the next (after its wait), never past the
+    Express execution's 5 minutes."""
+    from podcidr.steps.cleanup_mark import epoch
+
+    _entry(twin, STOPPED)
+    kube = twin.kube()
+    try:
+        _public_nlb(twin, kube, controller)
+        planned = _call(twin, kube, Cleanup(), 1000.0, machine_started_at=iso(998.0))
+        assert planned.status == "marking" and planned.polls == 0
+        assert epoch(planned.mark_until or "") == 1000.0 + MARK_SECONDS
+        assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
+        assert _entry_exists(twin)
+        first = _call(twin, kube, planned.model_copy(), 1001.0, machine_started_at=iso(998.0))
+        assert first.status == "removing" and first.polls == 1
+        assert twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
+        assert epoch(first.mark_until or "") == 1001.0 + 20 + MARK_SECONDS
+        near_the_end = _call(
+            twin, kube, first.model_copy(update={"mark_until": iso(1100.0)}), 1050.0, machine_started_at=iso(800.0)
+        )
+        assert epoch(near_the_end.mark_until or "") == 800.0 + 300
+    finally:
+        controller.reconcile(1.0)
+        _drop_entry(twin)
+
+
+def test_a_round_its_mark_no_longer_covers_touches_nothing(
+    twin: TwinCluster, controller: LoadBalancerController
+) -> None:
+    """MarkLock retried long, or the Lambda call was retried: the round could outlive its mark and a newer
+    execution could take the lock meanwhile, so it removes nothing and asks for a new mark; out of time,
+    it gives up, naming that."""
+    from podcidr.steps.cleanup_mark import CLOCK_MARGIN_SECONDS, FUNCTION_TIMEOUT_SECONDS, epoch
+
+    _entry(twin, STOPPED)
+    kube = twin.kube()
+    try:
+        deploy_verification_workload(twin.migration(execution_arn=STOPPED), kube)
+        planned = _call(twin, kube, Cleanup(), 1000.0)
+        last_covered = 1000.0 + MARK_SECONDS - FUNCTION_TIMEOUT_SECONDS - CLOCK_MARGIN_SECONDS
+        late = last_covered + 0.5
+        again = _call(twin, kube, planned.model_copy(), late)
+        assert again.status == "removing" and again.polls == 0
+        assert epoch(again.mark_until or "") == late + 20 + MARK_SECONDS
+        assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
+        assert _entry_exists(twin)
+        spent = _call(twin, kube, planned.model_copy(), 1000.0 + 150)
+        assert spent.status == "left-behind" and spent.access == "not checked (out of time)"
+        assert "ran out of time" in spent.message
+        assert not twin.store.get("v1/namespaces", NAMESPACE)["metadata"].get("deletionTimestamp")
+        assert _entry_exists(twin)
+        covered = _call(twin, kube, planned.model_copy(), last_covered)
+        assert covered.status in ("removing", "removed")  # covered: it runs
+        left = twin.store.find("v1/namespaces", NAMESPACE)
+        assert left is None or left["metadata"].get("deletionTimestamp")
+    finally:
+        controller.reconcile(1.0)
+        _drop_entry(twin)
+
+
+def test_the_mark_covers_the_rounds_timeouts_as_the_template_and_machine_set_them() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    from localcloud.template import Account, Template
+    from podcidr.steps.cleanup_mark import FUNCTION_TIMEOUT_SECONDS, ROUND_TASK_TIMEOUT_SECONDS
+
+    functions = Template.load().functions(Account(region="ap-southeast-1", account_id="123456789012"))
+    (function,) = (spec for spec in functions.values() if spec.logical_id == "CleanUpEndedExecutionFunction")
+    assert function.timeout == FUNCTION_TIMEOUT_SECONDS
+    machine = yaml.safe_load((Path(__file__).parents[4] / "statemachine" / "execution-ended.asl.yaml").read_text())
+    assert machine["States"]["CleanUpTestWorkloads"]["TimeoutSeconds"] == ROUND_TASK_TIMEOUT_SECONDS
+    (retry,) = machine["States"]["MarkLock"]["Retry"]
+    assert sum(retry["IntervalSeconds"] * retry["BackoffRate"] ** n for n in range(retry["MaxAttempts"])) < 10
