@@ -36,7 +36,15 @@ def _in(seconds: float) -> str:
 
 def _warm_up(twin: Any) -> None:
     """One migration first, so that ValidateInput is warm: the next one reaches TakeLock within the mark."""
-    assert twin.runner.wait(twin.runner.start({"clusterName": "warm-up"}, name="warm-up")).error == "ClusterNotFound"
+    _ran(twin, twin.runner.start({"clusterName": "warm-up"}, name="warm-up"))
+
+
+def _ran(twin: Any, arn: str) -> Any:
+    """The execution's result once ExecutionEnded notified it (so that nothing of this test runs on into the
+    next one's twin: moto is process-global)."""
+    result = twin.runner.wait(arn)
+    wait_until(lambda: [n for n in triggers_of(twin).notifications() if n["message"]["execution"] == arn], timeout=60)
+    return result
 
 
 def _entered(result: Any, state: str) -> list[str]:
@@ -55,10 +63,10 @@ def test_a_migration_that_meets_a_mark_waits_until_its_time_then_takes_the_lock(
     twin = twin_factory()
     _warm_up(twin)
     ended = _ended(twin, "stopped-earlier")
-    until = _in(5)
+    until = _in(10)  # ValidateInput (warm) and TakeLock well within it, even on a loaded machine
     held = {"executionArn": ended, "startedAt": "2026-11-30T10:00:00.000Z"} if holder else {}
     _put(twin, {"clusterName": CLUSTER, **held, "cleaningFor": ended, "cleaningUntil": until})
-    result = twin.runner.wait(twin.runner.start({"clusterName": CLUSTER}, name="waits"))
+    result = _ran(twin, twin.runner.start({"clusterName": CLUSTER}, name="waits"))
     states = [visit.name for visit in result.visits]
     assert (result.status, result.error) == ("FAILED", "ClusterNotFound"), (result.error, result.cause)
     assert states.count("WaitForCleanUp") == 1
@@ -74,7 +82,7 @@ def test_an_expired_mark_blocks_no_one(twin_factory: Any) -> None:
     twin = twin_factory()
     ended = _ended(twin, "cleaned-long-ago")
     _put(twin, {"clusterName": CLUSTER, "cleaningFor": ended, "cleaningUntil": _in(-1)})
-    result = twin.runner.wait(twin.runner.start({"clusterName": CLUSTER}, name="free"))
+    result = _ran(twin, twin.runner.start({"clusterName": CLUSTER}, name="free"))
     states = [visit.name for visit in result.visits]
     assert result.error == "ClusterNotFound"
     assert "ReadLockHolder" not in states and "WaitForCleanUp" not in states
@@ -96,9 +104,12 @@ def test_a_running_holder_still_refuses_with_migration_in_progress_whatever_an_e
         UpdateExpression="SET cleaningFor = :x, cleaningUntil = :t",
         ExpressionAttributeValues={":x": {"S": _ended(twin, "older")}, ":t": {"S": _in(-5)}},
     )
-    refused = twin.runner.wait(twin.runner.start({"clusterName": "eksworkshop"}, name="refused"))
+    refused = _ran(twin, twin.runner.start({"clusterName": "eksworkshop"}, name="refused"))
     assert refused.error == "MigrationInProgress"
     assert first in (refused.cause or "") and "is being migrated by execution" in (refused.cause or "")
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    sfn.stop_execution(executionArn=first, error="Test", cause="done")
+    wait_until(lambda: [n for n in triggers_of(twin).notifications() if n["message"]["execution"] == first], timeout=60)
 
 
 def test_duplicate_execution_ended_starts_notify_and_count_once(twin_factory: Any) -> None:
@@ -124,12 +135,44 @@ def test_duplicate_execution_ended_starts_notify_and_count_once(twin_factory: An
         started = [d.result or "" for d in events.iter_state_machine_deliveries("ExecutionEnded") if d.ok]
         return [sfn.describe_execution(executionArn=arn)["status"] for arn in started]
 
+    def notified() -> list[Any]:
+        return [n for n in triggers.notifications() if n["message"]["execution"] == ended]
+
     wait_until(lambda: (runs := ended_runs()) and len(runs) == 2 and "RUNNING" not in runs, timeout=60)
-    assert len(triggers.notifications()) == 1
+    assert len(notified()) == 1
     assert _failed_migrations_counted(twin) == 1
     client.put_events(Entries=[entry])
     wait_until(lambda: (runs := ended_runs()) and len(runs) == 3 and "RUNNING" not in runs, timeout=60)
     assert ended_runs() == ["SUCCEEDED"] * 3
-    assert len(triggers.notifications()) == 1
+    assert len(notified()) == 1
     assert _failed_migrations_counted(twin) == 1
     assert triggers.locks() == []
+
+
+def test_a_mark_renewed_past_the_bound_refuses_with_migration_in_progress_naming_the_clean_up(
+    twin_factory: Any,
+) -> None:
+    """The waits are bounded: a mark that keeps being renewed (a clean-up never lasts that long) ends them."""
+    import threading
+
+    twin = twin_factory()
+    _warm_up(twin)
+    ended = _ended(twin, "cleaning-forever")
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.is_set():
+            _put(twin, {"clusterName": CLUSTER, "cleaningFor": ended, "cleaningUntil": _in(1)})
+            stop.wait(0.3)
+
+    renewer = threading.Thread(target=renew, daemon=True)
+    renewer.start()
+    try:
+        result = _ran(twin, twin.runner.start({"clusterName": CLUSTER}, name="bounded"))
+    finally:
+        stop.set()
+        renewer.join()
+    states = [visit.name for visit in result.visits]
+    assert result.error == "MigrationInProgress", (result.error, result.cause)
+    assert states.count("WaitForCleanUp") == 20 and "Plan" not in states
+    assert f"is being cleaned up after execution {ended} ended" in (result.cause or "")
