@@ -162,7 +162,7 @@ def test_a_mark_renewed_past_the_bound_refuses_with_migration_in_progress_naming
 
     def renew() -> None:
         while not stop.is_set():
-            _put(twin, {"clusterName": CLUSTER, "cleaningFor": ended, "cleaningUntil": _in(1)})
+            _put(twin, {"clusterName": CLUSTER, "cleaningFor": ended, "cleaningUntil": _in(2)})
             stop.wait(0.3)
 
     renewer = threading.Thread(target=renew, daemon=True)
