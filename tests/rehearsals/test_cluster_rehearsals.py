@@ -293,5 +293,6 @@ def test_a_test_namespace_the_failure_path_cannot_remove_is_named_in_the_cause()
     )
     assert "kubectl delete namespace podcidr-verify while the AWS Load Balancer Controller runs" in left
     assert f"delete any load balancer left with the tag elbv2.k8s.aws/cluster={CLUSTER}" in left
+    assert "a tag service.k8s.aws/stack or ingress.k8s.aws/stack starting with podcidr-verify/" in left
     deletes = [c["result"] for c in rehearsal.state["calls"] if c["operation"] == "kubernetes:delete Namespace"]
     assert deletes and "ok" not in deletes
