@@ -56,3 +56,19 @@ def test_a_pod_belongs_to_its_nodes_capacity_or_to_its_fargate_profiles_namespac
         capacity_of_pod({"metadata": {"namespace": "batch"}, "spec": {"nodeName": "managed"}}, nodes, CAPACITY) is None
     )
     assert capacity_of_pod({"metadata": {"namespace": "batch"}, "spec": {}}, nodes, CAPACITY) is None
+
+
+def test_a_fargate_pod_is_counted_for_its_profile_by_its_label_or_its_namespace() -> None:
+    first = UnmanagedCapacity(kind="fargate", name="fp-web", namespaces=["web"])
+    second = UnmanagedCapacity(kind="fargate", name="fp-batch", namespaces=["batch", "jobs"])
+    nodes = {"f1": _node(labels={"eks.amazonaws.com/compute-type": "fargate"})}
+
+    def owner(namespace: str, labels: dict[str, str] | None = None) -> UnmanagedCapacity | None:
+        pod = {"metadata": {"namespace": namespace, "labels": labels or {}}, "spec": {"nodeName": "f1"}}
+        return capacity_of_pod(pod, nodes, [SELF, first, second])
+
+    assert owner("jobs") is second
+    assert owner("web") is first
+    # a pod matching several profiles runs on the one its label names (EKS user guide, "Fargate profile")
+    assert owner("web", {"eks.amazonaws.com/fargate-profile": "fp-batch"}) is second
+    assert owner("elsewhere") is first  # on Fargate all the same: left out of VerifyPods
