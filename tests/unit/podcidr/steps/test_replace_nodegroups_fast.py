@@ -377,3 +377,27 @@ def test_past_the_deletion_ceiling_the_old_nodegroup_is_named() -> None:
 def test_a_done_replacement_asks_nothing() -> None:
     eks, stub = stubbed("eks")
     assert _run(_task("done"), stub, eks).nodegroup.status == "done"
+
+
+def test_the_old_nodegroups_deletion_adds_to_the_changes_made_before() -> None:
+    task = _task("deleting-old", changes=3)
+    eks, stub = stubbed("eks")
+    _describe(stub, "web", "ACTIVE")
+    _describe(stub, "web", "ACTIVE")
+    stub.add_response(
+        "delete_nodegroup", _nodegroup("web", "DELETING"), {"clusterName": "shop", "nodegroupName": "web"}
+    )
+    _run(task, stub, eks)
+    assert task.nodegroup.changes == 4
+
+
+def test_a_deletes_drain_time_is_the_time_since_it_started() -> None:
+    import time
+
+    task = _task("deleting-old", strategy="delete")
+    task.nodegroup.drain = DrainReport(strategy="delete", nodes=3)
+    task.nodegroup.draining = DrainState(started=time.time() - 120)
+    eks, stub = stubbed("eks")
+    _describe(stub, "web", None)
+    _run(task, stub, eks)
+    assert task.nodegroup.drain.seconds is not None and 120 <= task.nodegroup.drain.seconds < 180

@@ -86,3 +86,15 @@ def test_without_candidates_no_tags_are_asked() -> None:
     stub.add_response("describe_load_balancers", {"LoadBalancers": [_balancer(5, name="app-lb")]}, {})
     with all_answered(stub):
         assert controller_load_balancers(elbv2, "shop", "podcidr-verify") == []
+
+
+def test_a_load_balancer_of_the_cluster_without_a_stack_tag_is_not_the_namespaces() -> None:
+    elbv2, stub = stubbed("elbv2")
+    stub.add_response("describe_load_balancers", {"LoadBalancers": [_balancer(0)]}, {})
+    stub.add_response(
+        "describe_tags",
+        {"TagDescriptions": [{"ResourceArn": _arn(0), "Tags": [{"Key": "elbv2.k8s.aws/cluster", "Value": "shop"}]}]},
+        {"ResourceArns": [_arn(0)]},
+    )
+    with all_answered(stub):
+        assert controller_load_balancers(elbv2, "shop", "podcidr-verify") == []

@@ -5,6 +5,7 @@ passed verification. The same steps against the twin's controller: test_cluster_
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -737,3 +738,40 @@ def test_past_the_removal_ceiling_with_nothing_left_to_name_the_warning_ends_the
     migration.polls["RemoveVerificationWorkloads"] = wait_ceiling(MAX_REMOVE_SECONDS, migration.poll_seconds)
     migration = remove_verification_workloads(migration, kube)  # type: ignore[arg-type]
     assert migration.warnings[0].endswith("Controller once its Services and Ingress are gone. Check it later.")
+
+
+# --- the survivors of the fifth mutation run (docs/mutation-testing.md) -----------------------------
+
+
+def test_an_adopted_namespace_without_annotations_is_claimed_and_counted_with_the_earlier_changes() -> None:
+    kube = FakeKube(Namespace=[_namespace()])  # kept by a podcidr from before the execution mark
+    migration = _migration("alb")
+    migration.changes = 5
+    migration = deploy_verification_workload(migration, kube)  # type: ignore[arg-type]
+    assert _the(kube, "Namespace", NS)["metadata"]["annotations"] == {EXECUTION_ANNOTATION: EXECUTION}
+    assert migration.changes == 7  # the claim and the Deployment
+
+
+def test_a_namespace_without_any_label_is_not_podcidrs_and_never_deleted() -> None:
+    kube = FakeKube(Namespace=[{"metadata": {"name": NS}}])
+    migration = remove_verification_workloads(_verified("alb"), kube)  # type: ignore[arg-type]
+    assert migration.verification.workloads == "removed" and kube.core.writes == []
+
+
+def test_the_deletion_adds_to_the_changes_made_before_and_the_first_check_is_counted_once() -> None:
+    kube = FakeKube(Namespace=[_namespace()])
+    migration = _verified("alb")
+    migration.changes = 9
+    migration = remove_verification_workloads(migration, kube)  # type: ignore[arg-type]
+    assert migration.changes == 10 and migration.polls == {"RemoveVerificationWorkloads": 1}
+
+
+def test_the_record_is_a_configmap_in_kube_system_with_what_was_verified_and_when() -> None:
+    kube = FakeKube()
+    remove_verification_workloads(_verified("public-nlb", "alb"), kube)  # type: ignore[arg-type]
+    record = _the(kube, "ConfigMap", RECORD)
+    assert record["apiVersion"] == "v1" and record["kind"] == "ConfigMap"
+    assert record["metadata"]["namespace"] == "kube-system"
+    assert sorted(record["data"]) == ["loadBalancers", "podCidr", "verifiedAt"]
+    assert record["data"]["loadBalancers"] == "alb,public-nlb"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", record["data"]["verifiedAt"])
