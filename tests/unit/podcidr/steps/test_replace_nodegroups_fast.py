@@ -401,3 +401,14 @@ def test_a_deletes_drain_time_is_the_time_since_it_started() -> None:
     _describe(stub, "web", None)
     _run(task, stub, eks)
     assert task.nodegroup.drain.seconds is not None and 120 <= task.nodegroup.drain.seconds < 180
+
+
+def test_a_node_registered_without_conditions_yet_is_not_ready() -> None:
+    task = _task("creating")
+    fresh = _ready("n2", "web-podcidr")
+    del fresh["status"]["conditions"]
+    kube = FakeKube(Node=[_ready("n1", "web-podcidr"), fresh])
+    eks, stub = stubbed("eks")
+    _describe(stub, "web-podcidr", "ACTIVE")
+    _run(task, stub, eks, kube)
+    assert task.nodegroup.status == "creating"
