@@ -775,3 +775,16 @@ def test_the_record_is_a_configmap_in_kube_system_with_what_was_verified_and_whe
     assert sorted(record["data"]) == ["loadBalancers", "podCidr", "verifiedAt"]
     assert record["data"]["loadBalancers"] == "alb,public-nlb"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", record["data"]["verifiedAt"])
+
+
+def test_a_lasting_change_beside_a_revoked_access_entry_is_still_a_change() -> None:
+    from podcidr.models.migration import ClusterAccess
+
+    kube = FakeKube(ConfigMap=[_record(POD_CIDR, "alb,private-nlb")])
+    migration = _finished()
+    migration.changes = 3  # the access entry's 2 and one lasting change
+    migration.pod_subnets[0].changes = 1
+    migration.cluster_access = ClusterAccess(
+        principal_arn="arn:aws:iam::111122223333:role/podcidr", policy_arn="arn:p", entry_created=True, changes=2
+    )
+    assert deploy_verification_workload(migration, kube).verification.workloads == "deployed"  # type: ignore[arg-type]
