@@ -127,23 +127,20 @@ def test_each_outcome_keeps_its_cluster_name() -> None:
         [
             {"clusterName": "shop", "outcome": "succeeded", "executionArn": "arn:...:execution:m:w-shop"},
             {"clusterName": "pay", "outcome": "failed", "failure": {"Error": "States.Timeout", "Cause": "late"}},
-        ]
+        ],
+        _described({}),
     ).to_json()
     assert [c["clusterName"] for c in report["clusters"]] == ["shop", "pay"]
 
 
-def test_a_task_failure_whose_cause_is_no_child_description_is_reported_as_it_came() -> None:
+def test_a_caught_failure_without_a_migration_is_reported_as_it_came_without_describing() -> None:
+    def describe(arn: str) -> dict[str, Any]:
+        raise AssertionError(f"no migration to describe: {arn}")
+
     report = report_fleet(
-        [
-            {"clusterName": "a", "outcome": "failed", "failure": {"Error": "States.TaskFailed", "Cause": "not JSON"}},
-            {
-                "clusterName": "b",
-                "outcome": "failed",
-                "failure": {"Error": "States.Timeout", "Cause": '{"ExecutionArn": "arn:x", "Status": "RUNNING"}'},
-            },
-        ]
+        [{"clusterName": "a", "outcome": "failed", "failure": {"Error": "States.TaskFailed", "Cause": "not JSON"}}],
+        describe,
     ).to_json()
     assert [(c["error"], c["cause"], c["executionArn"]) for c in report["clusters"]] == [
-        ("States.TaskFailed", "not JSON", None),
-        ("States.Timeout", '{"ExecutionArn": "arn:x", "Status": "RUNNING"}', None),
+        ("States.TaskFailed", "not JSON", None)
     ]
