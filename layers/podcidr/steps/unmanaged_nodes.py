@@ -9,6 +9,7 @@ from typing import Any
 from podcidr.models.migration import UnmanagedCapacity
 
 FARGATE_LABEL = "eks.amazonaws.com/compute-type"
+FARGATE_PROFILE_LABEL = "eks.amazonaws.com/fargate-profile"
 
 
 def instance_id(node: dict[str, Any]) -> str | None:
@@ -30,11 +31,21 @@ def capacity_of_node(node: dict[str, Any], capacity: list[UnmanagedCapacity]) ->
 def capacity_of_pod(
     pod: dict[str, Any], nodes: dict[str, dict[str, Any]], capacity: list[UnmanagedCapacity]
 ) -> UnmanagedCapacity | None:
+    """A pod on a Fargate node belongs to the Fargate profile its label eks.amazonaws.com/fargate-profile
+    names (how a pod matching several profiles picks one, EKS user guide "Fargate profile"), else to the
+    one selecting its namespace, else to the first one (on Fargate all the same: left out of VerifyPods)."""
     node = nodes.get(str(pod.get("spec", {}).get("nodeName")))
-    on_node = capacity_of_node(node, capacity) if node is not None else None
-    if on_node is not None:
-        return on_node
-    namespace = pod.get("metadata", {}).get("namespace")
-    if node is not None and node.get("metadata", {}).get("labels", {}).get(FARGATE_LABEL) == "fargate":
-        return next((c for c in capacity if c.kind == "fargate" and namespace in c.namespaces), None)
-    return None
+    if node is None:
+        return None
+    if node.get("metadata", {}).get("labels", {}).get(FARGATE_LABEL) != "fargate":
+        return capacity_of_node(node, capacity)
+    profiles = [item for item in capacity if item.kind == "fargate"]
+    metadata = pod.get("metadata", {})
+    named = (metadata.get("labels") or {}).get(FARGATE_PROFILE_LABEL)
+    return next(
+        (item for item in profiles if item.name == named),
+        next(
+            (item for item in profiles if metadata.get("namespace") in item.namespaces),
+            profiles[0] if profiles else None,
+        ),
+    )

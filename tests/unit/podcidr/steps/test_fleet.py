@@ -120,3 +120,27 @@ def test_a_fleet_whose_state_would_pass_the_payload_limit_is_refused_before_anyt
         plan_fleet({"clusters": clusters, "input": large_input}, "wave")
     few = plan_fleet({"clusters": clusters[:5], "input": large_input}, "wave")
     assert len(few.items) == 5
+
+
+def test_each_outcome_keeps_its_cluster_name() -> None:
+    report = report_fleet(
+        [
+            {"clusterName": "shop", "outcome": "succeeded", "executionArn": "arn:...:execution:m:w-shop"},
+            {"clusterName": "pay", "outcome": "failed", "failure": {"Error": "States.Timeout", "Cause": "late"}},
+        ],
+        _described({}),
+    ).to_json()
+    assert [c["clusterName"] for c in report["clusters"]] == ["shop", "pay"]
+
+
+def test_a_caught_failure_without_a_migration_is_reported_as_it_came_without_describing() -> None:
+    def describe(arn: str) -> dict[str, Any]:
+        raise AssertionError(f"no migration to describe: {arn}")
+
+    report = report_fleet(
+        [{"clusterName": "a", "outcome": "failed", "failure": {"Error": "States.TaskFailed", "Cause": "not JSON"}}],
+        describe,
+    ).to_json()
+    assert [(c["error"], c["cause"], c["executionArn"]) for c in report["clusters"]] == [
+        ("States.TaskFailed", "not JSON", None)
+    ]
