@@ -118,3 +118,57 @@ def test_a_nodegroup_failure_after_the_deploy_removes_the_test_namespace_and_kee
     assert outcomes["RemoveVerificationWorkloadsAfterNodegroupFailure"] == "succeeded"
     assert built  # the load balancers had been asked for
     assert "kubernetes:delete Namespace" in [c["operation"] for c in rehearsal.state["calls"]]
+
+
+def test_a_re_run_after_the_replacement_keeps_the_test_pods_on_the_replacement_nodes() -> None:
+    """The first run replaces the tainted nodegroup, verifies the public NLB and fails in VerifyPods
+    (the kept untainted nodegroup's pods are outside the pod CIDR), keeping its test workload. The
+    re-run verifies every load balancer kind with no nodegroup left to replace: its test pods (the
+    kept Deployment, adopted) must still run on the replacement podcidr made, tolerating its taint,
+    not on the untainted nodegroup (targets outside the pod CIDR) nor Pending."""
+    taint = {"key": "dedicated", "value": "verify", "effect": "NO_SCHEDULE"}
+    nodegroups = [{"name": "system"}, {"name": "tainted", "taints": [taint]}]
+    scenario = parse_scenario({"cluster": {"nodegroups": nodegroups, "workloads": []}})
+    keep = {"keepWorkloads": True}
+    with Twin(scenario) as twin:
+        first = rehearse(
+            scenario,
+            {
+                "clusterName": CLUSTER,
+                "pollSeconds": 1,
+                "nodegroups": ["tainted"],
+                "verify": {**keep, "loadBalancers": ["public-nlb"]},
+            },
+            twin=twin,
+        )
+        cluster = _cluster_twin(twin)
+        assert cluster.workloads is not None
+        before = len(cluster.workloads.events.recorded())
+        rerun = rehearse(
+            scenario,
+            {"clusterName": CLUSTER, "pollSeconds": 1, "nodegroups": ["tainted-podcidr"], "verify": keep},
+            twin=twin,
+        )
+        scheduled = [
+            message
+            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()[before:]
+            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
+        ]
+        deployment = cluster.store.find("apps/v1/deployments", "podcidr-verify", namespace=NAMESPACE)
+    (failed,) = first.results
+    assert failed.error == "VerificationFailed" and "outside the pod CIDR" in (failed.cause or ""), failed.cause
+    (result,) = rerun.results
+    outcomes = {visit.name: visit.outcome for visit in result.visits if not visit.path}
+    assert outcomes["VerifyLoadBalancers"] == "succeeded", (result.error, result.cause)
+    nodes = rerun.state["cluster"]["nodes"]
+    replacements = {node["name"] for node in nodes if node["nodegroup"] == "tainted-podcidr"}
+    assert replacements and all(m.rsplit(" to ", 1)[1] in replacements for m in scheduled), scheduled
+    assert deployment is not None
+    pod_spec = deployment["spec"]["template"]["spec"]
+    [term] = pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert {"key": "eks.amazonaws.com/nodegroup", "operator": "In", "values": ["tainted-podcidr"]} in term[
+        "matchExpressions"
+    ]
+    assert pod_spec["tolerations"] == [
+        {"key": "dedicated", "effect": "NoSchedule", "operator": "Equal", "value": "verify"}
+    ]

@@ -56,6 +56,7 @@ from podcidr.models.migration import (
     Migration,
     NodegroupConfig,
     NodegroupReplacement,
+    PlacementNodegroup,
     PodCidr,
     PodSubnet,
     Taint,
@@ -670,8 +671,23 @@ class _Planner:
                 ]
             checks.append(LoadBalancerCheck(kind=kind, fixed_addresses=addresses, source_cidrs=self._source_cidrs()))
         return Verification(
-            load_balancers=checks, image=self.request.verify.image, keep_workloads=self.request.verify.keep_workloads
+            load_balancers=checks,
+            replacements_made=self._replacements_made(),
+            image=self.request.verify.image,
+            keep_workloads=self.request.verify.keep_workloads,
         )
+
+    def _replacements_made(self) -> list[PlacementNodegroup]:
+        """The replacements an earlier execution made (podcidr's tag, not going away): Plan does not
+        replace them again, and the test pods still run on them on a re-run."""
+        return [
+            PlacementNodegroup(
+                name=group.name,
+                taints=[Taint(key=t["key"], value=t.get("value"), effect=t["effect"]) for t in group.taints],
+            )
+            for group in sorted(self.topology.nodegroups, key=lambda g: g.name)
+            if _owned(group.tags, self.name) and group.status not in NODEGROUPS_GOING
+        ]
 
     def _source_cidrs(self) -> list[str]:
         """verify.sourceCidrs, else the VPC's associated IPv4 blocks (its clients): never 0.0.0.0/0."""

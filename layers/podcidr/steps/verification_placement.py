@@ -5,13 +5,17 @@ until the new nodes are Ready, and never land on an old node that the drain woul
 
 The pods tolerate the replacements' taints (a replacement copies its old nodegroup's), so a tainted
 replacement can run them; the affinity still keeps them off any other node carrying the same taints.
-Without a replaced nodegroup the pods are not constrained."""
+
+The replacements are those still to be made (migration.nodegroups) and those an earlier execution
+made (verification.replacementsMade: Plan does not replace them again, so on a re-run after a failed
+verification migration.nodegroups alone may be empty while the pods must still run there, not on
+capacity that was not migrated). Without any replacement the pods are not constrained."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from podcidr.models.migration import Migration
+from podcidr.models.migration import Migration, Taint
 from podcidr.steps.support import NODEGROUP_LABEL
 
 KUBERNETES_EFFECTS = {"NO_SCHEDULE": "NoSchedule", "NO_EXECUTE": "NoExecute", "PREFER_NO_SCHEDULE": "PreferNoSchedule"}
@@ -20,8 +24,14 @@ and so a toleration, spells it NoSchedule."""
 
 
 def replacement_nodegroups(migration: Migration) -> list[str]:
-    """The replacement nodegroups the verification pods run on."""
-    return sorted(item.by for item in migration.nodegroups)
+    """The replacement nodegroups the verification pods run on: to be made, and made before."""
+    made = (item.name for item in migration.verification.replacements_made)
+    return sorted({item.by for item in migration.nodegroups} | set(made))
+
+
+def _replacement_taints(migration: Migration) -> list[Taint]:
+    planned = [taint for item in migration.nodegroups for taint in item.config.taints]
+    return planned + [taint for item in migration.verification.replacements_made for taint in item.taints]
 
 
 def replacement_affinity(nodegroups: list[str]) -> dict[str, Any] | None:
@@ -35,15 +45,14 @@ def replacement_affinity(nodegroups: list[str]) -> dict[str, Any] | None:
 def replacement_tolerations(migration: Migration) -> list[dict[str, str]]:
     """One toleration per distinct taint of the replacements, as Kubernetes spells it."""
     tolerations: list[dict[str, str]] = []
-    for item in migration.nodegroups:
-        for taint in item.config.taints:
-            toleration = {"key": taint.key, "effect": KUBERNETES_EFFECTS.get(taint.effect, taint.effect)}
-            if taint.value:
-                toleration |= {"operator": "Equal", "value": taint.value}
-            else:
-                toleration["operator"] = "Exists"
-            if toleration not in tolerations:
-                tolerations.append(toleration)
+    for taint in _replacement_taints(migration):
+        toleration = {"key": taint.key, "effect": KUBERNETES_EFFECTS.get(taint.effect, taint.effect)}
+        if taint.value:
+            toleration |= {"operator": "Equal", "value": taint.value}
+        else:
+            toleration["operator"] = "Exists"
+        if toleration not in tolerations:
+            tolerations.append(toleration)
     return tolerations
 
 
