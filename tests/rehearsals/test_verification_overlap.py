@@ -172,3 +172,41 @@ def test_a_re_run_after_the_replacement_keeps_the_test_pods_on_the_replacement_n
     assert pod_spec["tolerations"] == [
         {"key": "dedicated", "effect": "NoSchedule", "operator": "Equal", "value": "verify"}
     ]
+
+
+def test_test_pods_run_only_in_the_zones_every_test_load_balancer_serves() -> None:
+    """Public subnets in two AZs, nodes in three: the internet-facing ALB and NLB enable only those two
+    AZs, and a test pod in the third would be an `unused` target (Target.NotInUse), never healthy, so
+    VerifyLoadBalancers would wait out its ceiling. The test pods run only in the two AZs served."""
+    nodes = ["node-a", "node-b", "node-c"]
+    scenario = parse_scenario(
+        {
+            "vpc": {
+                "subnets": [
+                    {"name": "public-a", "az": "ap-southeast-1a", "cidr": "172.31.0.0/20", "public": True},
+                    {"name": "public-b", "az": "ap-southeast-1b", "cidr": "172.31.16.0/20", "public": True},
+                    {"name": "node-a", "az": "ap-southeast-1a", "cidr": "172.31.48.0/20"},
+                    {"name": "node-b", "az": "ap-southeast-1b", "cidr": "172.31.64.0/20"},
+                    {"name": "node-c", "az": "ap-southeast-1c", "cidr": "172.31.80.0/20"},
+                ],
+                "natGateways": [{"subnet": "public-a"}],
+            },
+            "cluster": {"subnets": nodes, "nodegroups": [{"name": "managed-ng", "subnets": nodes}], "workloads": []},
+        }
+    )
+    with Twin(scenario) as twin:
+        rehearsal = rehearse(scenario, {"clusterName": CLUSTER, "pollSeconds": 1}, twin=twin)
+        cluster = _cluster_twin(twin)
+        assert cluster.workloads is not None
+        scheduled = [
+            message
+            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()
+            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
+        ]
+    (result,) = rehearsal.results
+    assert result.succeeded, (result.error, result.cause)
+    zone_of = {node["name"]: node["zone"] for node in rehearsal.state["cluster"]["nodes"]}
+    assert set(zone_of.values()) == {"ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"}, zone_of
+    assert len(scheduled) == 3, scheduled
+    zones = {zone_of[message.rsplit(" to ", 1)[1]] for message in scheduled}
+    assert zones <= {"ap-southeast-1a", "ap-southeast-1b"}, (scheduled, zone_of)

@@ -209,6 +209,8 @@ class Verification(Contract):
     load_balancers: list[LoadBalancerCheck] = Field(default_factory=list)
     replacements_made: list[PlacementNodegroup] = Field(default_factory=list)
     """podcidr's replacement nodegroups that existed at Plan (verification_placement.py)."""
+    zones: list[str] = Field(default_factory=list)
+    """The AZs every test load balancer serves, where the test pods run (empty: anywhere)."""
     pods: PodCheck | None = None
     image: str
     keep_workloads: bool = False
