@@ -91,7 +91,7 @@ class EniPrefixes:
         if eni is None:
             raise Refused("InvalidNetworkInterfaceID.NotFound", f"The networkInterface ID '{eni_id}' does not exist")
         subnet = ipaddress.IPv4Network(eni.subnet.cidr_block)
-        held = [p for ps in held_prefixes(backend).values() for p in ps]
+        held = held_prefixes(backend).get(eni.subnet.id, [])
         taken = {ipaddress.IPv4Address(a) for a in _addresses(backend, eni.subnet.id)}
         explicit = [
             ipaddress.IPv4Network(r.cidr)
