@@ -12,18 +12,22 @@ from typing import Any
 
 from moto.ec2.models import ec2_backends
 
+from localcloud.aws.eni_prefixes import held_prefixes
+
 
 def backend(account_id: str, region: str) -> Any:
     return ec2_backends[account_id][region]
 
 
 def addresses_in_use(ec2: Any) -> dict[str, set[str]]:
-    """Subnet ID -> the private addresses its network interfaces hold."""
+    """Subnet ID -> the private addresses its network interfaces hold, those of their /28 prefixes too."""
     used: dict[str, set[str]] = {}
     for eni in list(ec2.enis.values()):
         addresses = {a.get("PrivateIpAddress") for a in eni.private_ip_addresses or []}
         addresses.add(eni.private_ip_address)
         used.setdefault(eni.subnet.id, set()).update(a for a in addresses if a)
+    for subnet_id, prefixes in held_prefixes(ec2).items():
+        used.setdefault(subnet_id, set()).update(str(a) for prefix in prefixes for a in prefix)
     return used
 
 

@@ -48,6 +48,7 @@ from localcloud.aws.dynamodb_atomic import patch_atomic_writes
 from localcloud.aws.ec2 import Ec2Rules
 from localcloud.aws.eks import EksStore
 from localcloud.aws.elbv2 import Elbv2Rules
+from localcloud.aws.eni_prefixes import EniPrefixes
 from localcloud.aws.events import EventsRules
 from localcloud.aws.faults import Faults
 from localcloud.aws.interface_groups import patch_interface_groups
@@ -121,6 +122,7 @@ class LocalAws:
         self.faults = Faults(scenario.faults)
         self.clock = Clock()
         self.ec2 = Ec2Rules(self)
+        self.eni_prefixes = EniPrefixes(self.account_id)
         self.consistency = Ec2Consistency(lambda: self.clock.now(), lambda: self.scenario.timing.ec2_consistency)
         self.eks = EksStore(self)
         self.elbv2 = Elbv2Rules(self)
@@ -264,6 +266,7 @@ class LocalAws:
         app = caller_identity_middleware(self.account_id)(app)
         app = self.eks.middleware(app)
         app = self.elbv2.middleware(app)
+        app = self.eni_prefixes.middleware(app)
         app = self.ec2.middleware(app)
         app = self.consistency.middleware(app)
         return self._gate(app)

@@ -140,6 +140,9 @@ class TargetHealth:
         self._registered: dict[tuple[str, str], float] = {}
         """(group, target) -> when it was registered (-inf: while no delay applied, the twin settling)."""
         self._unreachable: set[tuple[str, str]] = set()
+        self._not_in_use: set[tuple[str, str]] = set()
+        """IP targets in an Availability Zone their load balancer does not enable: ELBv2 sends them no
+        traffic and says `unused` (Target.NotInUse), whatever their health checks."""
         self._draining: dict[tuple[str, str], Draining] = {}
         self.delay: Callable[[], float] = lambda: 0.0
         self.now: Callable[[], float] = time.monotonic
@@ -147,6 +150,14 @@ class TargetHealth:
     def unreachable(self, target_group: str, target: str) -> None:
         with self._lock:
             self._unreachable.add((target_group, target))
+
+    def not_in_use(self, target_group: str, target: str) -> None:
+        with self._lock:
+            self._not_in_use.add((target_group, target))
+
+    def unused(self, target_group: str) -> set[str]:
+        with self._lock:
+            return {t for (g, t) in self._not_in_use if g == target_group}
 
     def failing(self, target_group: str) -> set[str]:
         with self._lock:
@@ -164,6 +175,7 @@ class TargetHealth:
         with self._lock:
             self._registered.pop((target_group, target), None)
             self._unreachable.discard((target_group, target))
+            self._not_in_use.discard((target_group, target))
             if drain_for > 0:
                 self._draining[(target_group, target)] = Draining(port, now + drain_for)
 
@@ -175,6 +187,9 @@ class TargetHealth:
                 del self._draining[key]
             self._unreachable = {
                 k for k in self._unreachable if not (k[0] == target_group and (target is None or k[1] == target))
+            }
+            self._not_in_use = {
+                k for k in self._not_in_use if not (k[0] == target_group and (target is None or k[1] == target))
             }
 
     def young(self, target_group: str) -> set[str]:
@@ -197,7 +212,10 @@ class TargetHealth:
             return {
                 t
                 for (g, t), at in self._registered.items()
-                if g == target_group and now - at >= delay and (g, t) not in self._unreachable
+                if g == target_group
+                and now - at >= delay
+                and (g, t) not in self._unreachable
+                and (g, t) not in self._not_in_use
             }
 
     def middleware(self, inner: WsgiApp) -> WsgiApp:
@@ -213,13 +231,16 @@ class TargetHealth:
             group = (params.get("TargetGroupArn") or [""])[0]
             asked = {v[0] for k, v in params.items() if k.startswith("Targets.member.") and k.endswith(".Id")}
             response = call(inner, environ)
-            young = self.young(group)
-            failing = self.failing(group) - young
+            unused = self.unused(group)
+            young = self.young(group) - unused
+            failing = self.failing(group) - young - unused
             draining = {t: p for t, p in self.draining(group).items() if not asked or t in asked}
             if response.status == 200 and young:
                 response.body = _with_health(response.body.decode("utf-8"), young, _INITIAL).encode()
             if response.status == 200 and failing:
                 response.body = _with_health(response.body.decode("utf-8"), failing, _UNHEALTHY).encode()
+            if response.status == 200 and unused:
+                response.body = _with_health(response.body.decode("utf-8"), unused, _UNUSED).encode()
             if response.status == 200 and draining:
                 response.body = _with_draining(response.body.decode("utf-8"), draining).encode()
             return response.replay(start_response)
@@ -237,6 +258,11 @@ _UNHEALTHY = (
     "<Description>Health checks failed</Description></TargetHealth>"
 )
 
+_NOT_IN_USE = "Target is in an Availability Zone that is not enabled for the load balancer"
+_UNUSED = (
+    "<TargetHealth><State>unused</State><Reason>Target.NotInUse</Reason>"
+    f"<Description>{_NOT_IN_USE}</Description></TargetHealth>"
+)
 
 _DRAINING = (
     "<TargetHealth><State>draining</State><Reason>Target.DeregistrationInProgress</Reason>"
@@ -767,21 +793,33 @@ class LoadBalancerController:
                     self.health.deregistered(group, str(target["Id"]), int(target["Port"]), delay)
             if add:
                 interfaces = interfaces_by_address(self.network.ec2) if stack.target_type == "ip" else {}
+                outside = self._zones_outside(stack) if stack.target_type == "ip" else []
                 # young before moto has them: a DescribeTargetHealth in between must not see them healthy
                 for target in add:
                     self.health.registered(group, str(target["Id"]))
                     if stack.target_type == "ip":
                         self._judge_reachability(stack, obj, group, str(target["Id"]), int(target["Port"]), interfaces)
+                        address = ipaddress.ip_address(str(target["Id"]))
+                        if any(address in network for network in outside):
+                            self.health.not_in_use(group, str(target["Id"]))
                 self.elbv2.register_targets(TargetGroupArn=group, Targets=add)
             if gated_pods:
                 self._gate_conditions(group, binding, gated_pods, set(wanted))
 
+    def _zones_outside(self, stack: Stack) -> list[ipaddress.IPv4Network]:
+        """The VPC's subnets in Availability Zones the load balancer does not enable (its subnets')."""
+        subnets = self.network.subnets(self.vpc_id)
+        enabled = {s.availability_zone for s in subnets if s.subnet_id in stack.subnets}
+        return [s.network for s in subnets if s.availability_zone not in enabled]
+
     def _gate_conditions(self, group: str, binding: str, pods: dict[str, Obj], registered: set[str]) -> None:
-        young, failing = self.health.young(group), self.health.failing(group)
+        young, failing, unused = self.health.young(group), self.health.failing(group), self.health.unused(group)
         for ip, pod in pods.items():
             if ip not in registered:
                 continue
-            if ip in young:
+            if ip in unused:
+                set_condition(self.store, pod, binding, "unused", "Target.NotInUse", _NOT_IN_USE)
+            elif ip in young:
                 set_condition(self.store, pod, binding, "initial", "Elb.RegistrationInProgress", _REGISTERING)
             elif ip in failing:
                 set_condition(
@@ -895,8 +933,9 @@ class LoadBalancerController:
         for stack in sorted(self.stacks.values(), key=lambda s: s.key):
             targets = []
             for (service, port), group in stack.target_groups.items():
-                young = self.health.young(group)
-                failing = self.health.failing(group)
+                unused = self.health.unused(group)
+                young = self.health.young(group) - unused
+                failing = self.health.failing(group) - unused
                 try:
                     described = self.elbv2.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
                 except ClientError as error:

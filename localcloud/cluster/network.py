@@ -73,7 +73,7 @@ class Ec2Network:
         return [_subnet(s) for s in found]
 
     def in_use(self, subnet_id: str) -> set[str]:
-        """Addresses held by network interfaces in the subnet."""
+        """Addresses held by network interfaces in the subnet (their /28 prefixes' too)."""
         used: set[str] = set()
         for eni in self.ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [subnet_id]}])[
             "NetworkInterfaces"
@@ -82,6 +82,8 @@ class Ec2Network:
                 used.add(address["PrivateIpAddress"])
             if eni.get("PrivateIpAddress"):
                 used.add(eni["PrivateIpAddress"])
+            for prefix in eni.get("Ipv4Prefixes", []):
+                used.update(str(a) for a in ipaddress.IPv4Network(prefix["Ipv4Prefix"]))
         return used
 
     def _instance_addresses(self, subnet_id: str) -> set[str]:

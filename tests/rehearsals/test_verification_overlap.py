@@ -118,3 +118,95 @@ def test_a_nodegroup_failure_after_the_deploy_removes_the_test_namespace_and_kee
     assert outcomes["RemoveVerificationWorkloadsAfterNodegroupFailure"] == "succeeded"
     assert built  # the load balancers had been asked for
     assert "kubernetes:delete Namespace" in [c["operation"] for c in rehearsal.state["calls"]]
+
+
+def test_a_re_run_after_the_replacement_keeps_the_test_pods_on_the_replacement_nodes() -> None:
+    """The first run replaces the tainted nodegroup, verifies the public NLB and fails in VerifyPods
+    (the kept untainted nodegroup's pods are outside the pod CIDR), keeping its test workload. The
+    re-run verifies every load balancer kind with no nodegroup left to replace: its test pods (the
+    kept Deployment, adopted) must still run on the replacement podcidr made, tolerating its taint,
+    not on the untainted nodegroup (targets outside the pod CIDR) nor Pending."""
+    taint = {"key": "dedicated", "value": "verify", "effect": "NO_SCHEDULE"}
+    nodegroups = [{"name": "system"}, {"name": "tainted", "taints": [taint]}]
+    scenario = parse_scenario({"cluster": {"nodegroups": nodegroups, "workloads": []}})
+    keep = {"keepWorkloads": True}
+    with Twin(scenario) as twin:
+        first = rehearse(
+            scenario,
+            {
+                "clusterName": CLUSTER,
+                "pollSeconds": 1,
+                "nodegroups": ["tainted"],
+                "verify": {**keep, "loadBalancers": ["public-nlb"]},
+            },
+            twin=twin,
+        )
+        cluster = _cluster_twin(twin)
+        assert cluster.workloads is not None
+        before = len(cluster.workloads.events.recorded())
+        rerun = rehearse(
+            scenario,
+            {"clusterName": CLUSTER, "pollSeconds": 1, "nodegroups": ["tainted-podcidr"], "verify": keep},
+            twin=twin,
+        )
+        scheduled = [
+            message
+            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()[before:]
+            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
+        ]
+        deployment = cluster.store.find("apps/v1/deployments", "podcidr-verify", namespace=NAMESPACE)
+    (failed,) = first.results
+    assert failed.error == "VerificationFailed" and "outside the pod CIDR" in (failed.cause or ""), failed.cause
+    (result,) = rerun.results
+    outcomes = {visit.name: visit.outcome for visit in result.visits if not visit.path}
+    assert outcomes["VerifyLoadBalancers"] == "succeeded", (result.error, result.cause)
+    nodes = rerun.state["cluster"]["nodes"]
+    replacements = {node["name"] for node in nodes if node["nodegroup"] == "tainted-podcidr"}
+    assert replacements and all(m.rsplit(" to ", 1)[1] in replacements for m in scheduled), scheduled
+    assert deployment is not None
+    pod_spec = deployment["spec"]["template"]["spec"]
+    [term] = pod_spec["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    assert {"key": "eks.amazonaws.com/nodegroup", "operator": "In", "values": ["tainted-podcidr"]} in term[
+        "matchExpressions"
+    ]
+    assert pod_spec["tolerations"] == [
+        {"key": "dedicated", "effect": "NoSchedule", "operator": "Equal", "value": "verify"}
+    ]
+
+
+def test_test_pods_run_only_in_the_zones_every_test_load_balancer_serves() -> None:
+    """Public subnets in two AZs, nodes in three: the internet-facing ALB and NLB enable only those two
+    AZs, and a test pod in the third would be an `unused` target (Target.NotInUse), never healthy, so
+    VerifyLoadBalancers would wait out its ceiling. The test pods run only in the two AZs served."""
+    nodes = ["node-a", "node-b", "node-c"]
+    scenario = parse_scenario(
+        {
+            "vpc": {
+                "subnets": [
+                    {"name": "public-a", "az": "ap-southeast-1a", "cidr": "172.31.0.0/20", "public": True},
+                    {"name": "public-b", "az": "ap-southeast-1b", "cidr": "172.31.16.0/20", "public": True},
+                    {"name": "node-a", "az": "ap-southeast-1a", "cidr": "172.31.48.0/20"},
+                    {"name": "node-b", "az": "ap-southeast-1b", "cidr": "172.31.64.0/20"},
+                    {"name": "node-c", "az": "ap-southeast-1c", "cidr": "172.31.80.0/20"},
+                ],
+                "natGateways": [{"subnet": "public-a"}],
+            },
+            "cluster": {"subnets": nodes, "nodegroups": [{"name": "managed-ng", "subnets": nodes}], "workloads": []},
+        }
+    )
+    with Twin(scenario) as twin:
+        rehearsal = rehearse(scenario, {"clusterName": CLUSTER, "pollSeconds": 1}, twin=twin)
+        cluster = _cluster_twin(twin)
+        assert cluster.workloads is not None
+        scheduled = [
+            message
+            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()
+            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
+        ]
+    (result,) = rehearsal.results
+    assert result.succeeded, (result.error, result.cause)
+    zone_of = {node["name"]: node["zone"] for node in rehearsal.state["cluster"]["nodes"]}
+    assert set(zone_of.values()) == {"ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"}, zone_of
+    assert len(scheduled) == 3, scheduled
+    zones = {zone_of[message.rsplit(" to ", 1)[1]] for message in scheduled}
+    assert zones <= {"ap-southeast-1a", "ap-southeast-1b"}, (scheduled, zone_of)

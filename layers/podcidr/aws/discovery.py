@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -362,7 +363,10 @@ def describe_instance_types(ec2: EC2Client, names: Iterable[str]) -> dict[str, I
 
 
 def addresses_in_use(ec2: EC2Client, subnet_ids: Iterable[str]) -> dict[str, set[str]]:
-    """The private IPv4 addresses of every network interface in each subnet."""
+    """The addresses of each subnet that an address of ours cannot take: every network interface's
+    private IPv4 addresses and the addresses of its /28 prefixes (prefix delegation: ENI
+    Ipv4Prefixes), and the subnet's CIDR reservations (GetSubnetCidrReservations, either type: EC2
+    hands those out only as prefixes or by explicit assignment)."""
     ids = sorted(set(subnet_ids))
     used: dict[str, set[str]] = {subnet_id: set() for subnet_id in ids}
     if not ids:
@@ -379,7 +383,30 @@ def addresses_in_use(ec2: EC2Client, subnet_ids: Iterable[str]) -> dict[str, set
                 used[subnet_id].add(str(address["PrivateIpAddress"]))
         if interface.get("PrivateIpAddress"):
             used[subnet_id].add(str(interface["PrivateIpAddress"]))
+        for prefix in interface.get("Ipv4Prefixes") or ():
+            if prefix.get("Ipv4Prefix"):
+                used[subnet_id].update(str(a) for a in IPv4Network(str(prefix["Ipv4Prefix"]), strict=False))
+    for subnet_id in ids:
+        for cidr in subnet_cidr_reservations(ec2, subnet_id):
+            used[subnet_id].update(str(a) for a in IPv4Network(cidr, strict=False))
     return used
+
+
+def subnet_cidr_reservations(ec2: EC2Client, subnet_id: str) -> list[str]:
+    """The subnet's IPv4 CIDR reservations (no paginator in botocore: NextToken by hand)."""
+    cidrs: list[str] = []
+    token: str | None = None
+    with transient_faults_retried("ec2:GetSubnetCidrReservations"):
+        while True:
+            page = (
+                ec2.get_subnet_cidr_reservations(SubnetId=subnet_id, NextToken=token)
+                if token
+                else ec2.get_subnet_cidr_reservations(SubnetId=subnet_id)
+            )
+            cidrs.extend(str(r["Cidr"]) for r in page.get("SubnetIpv4CidrReservations", []) if r.get("Cidr"))
+            token = page.get("NextToken")
+            if not token:
+                return cidrs
 
 
 # --- everything at once ------------------------------------------------------------------------

@@ -198,8 +198,19 @@ class PodCheck(Contract):
     outside: list[str] = Field(default_factory=list)
 
 
+class PlacementNodegroup(Contract):
+    """A replacement nodegroup an earlier execution made (podcidr's tag): the test pods may run there."""
+
+    name: str
+    taints: list[Taint] = Field(default_factory=list)
+
+
 class Verification(Contract):
     load_balancers: list[LoadBalancerCheck] = Field(default_factory=list)
+    replacements_made: list[PlacementNodegroup] = Field(default_factory=list)
+    """podcidr's replacement nodegroups that existed at Plan (verification_placement.py)."""
+    zones: list[str] = Field(default_factory=list)
+    """The AZs every test load balancer serves, where the test pods run (empty: anywhere)."""
     pods: PodCheck | None = None
     image: str
     keep_workloads: bool = False

@@ -56,6 +56,7 @@ from podcidr.models.migration import (
     Migration,
     NodegroupConfig,
     NodegroupReplacement,
+    PlacementNodegroup,
     PodCidr,
     PodSubnet,
     Taint,
@@ -64,7 +65,7 @@ from podcidr.models.migration import (
 from podcidr.models.plan import PlanEvent, PlanOutcome
 from podcidr.steps import plan_references
 from podcidr.steps.cni_configuration import parse_configuration_values
-from podcidr.steps.plan_checks import cni_settings, routing
+from podcidr.steps.plan_checks import cni_settings, routing, verification_zones
 from podcidr.steps.plan_checks import launch_template as launch_template_checks
 from podcidr.steps.plan_checks import nodegroups as new_nodegroups
 from podcidr.steps.plan_checks.account import check_account
@@ -200,7 +201,9 @@ class _Planner:
         block, pod_cidr = self._pod_cidr()
         instance_types = self._instance_types(nodegroups)
         pod_subnets = self._pod_subnets(block, zones, route_tables, nodegroups, instance_types)
-        verification = self._verification(node_subnets, zones)
+        load_balancer_tags = self._load_balancer_tags(zones, node_subnets, block)
+        replacements = self._replacements(nodegroups, node_subnets, block, instance_types)
+        verification = self._verification(node_subnets, zones, load_balancer_tags, replacements)
         return Migration(
             cluster_name=self.name,
             dry_run=self.request.dry_run,
@@ -214,10 +217,10 @@ class _Planner:
             keep_cluster_access=self.request.keep_cluster_access,
             pod_cidr=pod_cidr,
             pod_subnets=pod_subnets,
-            load_balancer_tags=self._load_balancer_tags(zones, node_subnets, block),
+            load_balancer_tags=load_balancer_tags,
             eni_configs=self._eni_configs(pod_subnets),
             cni=self._cni(self.topology.cni),
-            nodegroups=self._replacements(nodegroups, node_subnets, block, instance_types),
+            nodegroups=replacements,
             verification=verification,
             skipped=self._skipped(),
             warnings=self.warnings,
@@ -656,8 +659,31 @@ class _Planner:
 
     # --- verification and skipped checks --------------------------------------------------------
 
-    def _verification(self, node_subnets: Sequence[SubnetInfo], zones: Sequence[str]) -> Verification:
+    def _verification(
+        self,
+        node_subnets: Sequence[SubnetInfo],
+        zones: Sequence[str],
+        load_balancer_tags: Sequence[LoadBalancerTag],
+        replacements: Sequence[NodegroupReplacement],
+    ) -> Verification:
         kinds = self.request.verify.load_balancers
+        made = self._replacements_made()
+        to_tag = {tag.subnet_id for tag in load_balancer_tags if tag.key == ELB_TAG}
+        internal = one_subnet_per_zone([s for s in node_subnets if s.availability_zone in zones])
+        pod_zones = {zone for item in replacements for zone in item.availability_zones} | {
+            self.topology.subnet(sid).availability_zone  # type: ignore[union-attr]
+            for group in self.topology.nodegroups
+            if group.name in {m.name for m in made}
+            for sid in group.subnets
+            if self.topology.subnet(sid) is not None
+        }
+        test_pod_zones = verification_zones.served_zones(
+            kinds,
+            verification_zones.discoverable_public_zones(self.topology.subnets, to_tag, self.name),
+            {s.availability_zone for s in internal},
+            pod_zones,
+            self.name,
+        )
         checks = []
         for kind in kinds:
             addresses: list[FixedAddress] = []
@@ -670,8 +696,24 @@ class _Planner:
                 ]
             checks.append(LoadBalancerCheck(kind=kind, fixed_addresses=addresses, source_cidrs=self._source_cidrs()))
         return Verification(
-            load_balancers=checks, image=self.request.verify.image, keep_workloads=self.request.verify.keep_workloads
+            load_balancers=checks,
+            replacements_made=made,
+            zones=test_pod_zones,
+            image=self.request.verify.image,
+            keep_workloads=self.request.verify.keep_workloads,
         )
+
+    def _replacements_made(self) -> list[PlacementNodegroup]:
+        """The replacements an earlier execution made (podcidr's tag, not going away): Plan does not
+        replace them again, and the test pods still run on them on a re-run."""
+        return [
+            PlacementNodegroup(
+                name=group.name,
+                taints=[Taint(key=t["key"], value=t.get("value"), effect=t["effect"]) for t in group.taints],
+            )
+            for group in sorted(self.topology.nodegroups, key=lambda g: g.name)
+            if _owned(group.tags, self.name) and group.status not in NODEGROUPS_GOING
+        ]
 
     def _source_cidrs(self) -> list[str]:
         """verify.sourceCidrs, else the VPC's associated IPv4 blocks (its clients): never 0.0.0.0/0."""
