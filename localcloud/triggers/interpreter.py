@@ -164,6 +164,7 @@ def patch_interpreter() -> None:
     from localcloud.triggers.history_limit import patch_history_limit
     from localcloud.triggers.map_iteration_errors import patch_map_iteration_errors
     from localcloud.triggers.stopped_execution import patch_stopped_execution
+    from localcloud.triggers.stopped_in_flight import patch_stop_in_flight
 
     patch_context_start_time()
     patch_aws_sdk_member_names()
@@ -171,3 +172,4 @@ def patch_interpreter() -> None:
     patch_map_iteration_errors()
     patch_history_limit()
     patch_stopped_execution()
+    patch_stop_in_flight()
