@@ -118,9 +118,22 @@ def child_arn(machine_arn: str, fleet_name: str, cluster: str) -> str:
     return f"{machine_arn.replace(':stateMachine:', ':execution:')}:{child_execution_name(fleet_name, cluster)}"
 
 
-def read_rows(aws: Any, machine_arn: str, fleet_name: str, clusters: list[str], halted: bool) -> list[ClusterRow]:
+def read_rows(
+    aws: Any,
+    machine_arn: str,
+    fleet_name: str,
+    clusters: list[str],
+    halted: bool,
+    ended: dict[str, ClusterRow] | None = None,
+) -> list[ClusterRow]:
+    """Each cluster's row; a migration in `ended` (filled here) is not read again: a hundred children's
+    histories every poll would be throttled."""
+    ended = {} if ended is None else ended
     rows = []
     for cluster in clusters:
+        if cluster in ended:
+            rows.append(ended[cluster])
+            continue
         row = ClusterRow(cluster)
         arn = child_arn(machine_arn, fleet_name, cluster)
         try:
@@ -133,6 +146,8 @@ def read_rows(aws: Any, machine_arn: str, fleet_name: str, clusters: list[str], 
             continue
         progress = read_history(events, steps_of(None))
         row.status, row.step, row.retries = progress.status, progress.current_state or "", progress.retries
+        if progress.ended:
+            ended[cluster] = row
         rows.append(row)
     return rows
 
@@ -153,13 +168,14 @@ def watch_fleet(aws: Any, arn: str, clusters: list[str], poll: float, console: C
         raise ValueError(f"{arn} is not an execution of a podcidr fleet state machine")
     title = f"Fleet {fleet_name}"
     seen: dict[str, tuple[str, str]] = {}
+    ended: dict[str, ClusterRow] = {}
     live = None if is_plain(console) else Live(render_rows(title, []), console=console, auto_refresh=False)
     if live is not None:
         live.start()
     try:
         while True:
             fleet = read_history(aws.history(arn), steps_of(None))
-            rows = read_rows(aws, machine, fleet_name, clusters, halted=fleet.ended)
+            rows = read_rows(aws, machine, fleet_name, clusters, halted=fleet.ended, ended=ended)
             if live is not None:
                 live.update(render_rows(title, rows), refresh=True)
             else:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from podcidr_cli import fleet as fleet_cli
@@ -93,6 +94,11 @@ def parser() -> argparse.ArgumentParser:
 # --- AWS ---------------------------------------------------------------------------------------
 
 
+_WATCH_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10})
+"""Watching reads histories every few seconds (a fleet's, and each running migration's): a throttled read
+is retried with backoff rather than ending the command while the executions run on."""
+
+
 class Aws:
     def __init__(self, args: argparse.Namespace) -> None:
         session = boto3.Session(profile_name=args.profile, region_name=args.region)
@@ -105,7 +111,7 @@ class Aws:
             raise UsageError("no AWS region: give --region or configure one (AWS_REGION, a profile)")
         self.session = session
         self.endpoint_url = args.endpoint_url
-        self.sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url)
+        self.sfn = session.client("stepfunctions", endpoint_url=args.endpoint_url, config=_WATCH_CONFIG)
         self._args = args
 
     def state_machine_arn(self, output_key: str = OUTPUT_KEY) -> str:

@@ -1,8 +1,9 @@
-"""ReportFleet: the FleetStateMachine's output, each cluster's outcome (no AWS call).
+"""ReportFleet: the FleetStateMachine's output, each cluster's outcome.
 
 Event: {"results": [<each Map iteration's result>]}. Returns {"clusters": [{"clusterName",
 "outcome": "succeeded|failed|notStarted", "executionArn", "error", "cause"}], "succeeded", "failed",
-"notStarted"}.
+"notStarted"}. A migration that ended otherwise than SUCCEEDED is read with DescribeExecution (its error
+and cause); no other AWS call.
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ logger = Logger()
 tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
+def describe_migration(arn: str) -> dict[str, Any]:
+    # botocore only once a migration failed: a fleet that succeeded reports without it
+    from podcidr.aws.clients import BotocoreSession, transient_faults_retried
+
+    with transient_faults_retried("states:DescribeExecution"):
+        described: dict[str, Any] = BotocoreSession().client("stepfunctions").describe_execution(executionArn=arn)
+    return described
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = report_fleet(list(event["results"]))
+    report = report_fleet(list(event["results"]), describe_migration)
     logger.info("fleet report", extra={"succeeded": report.succeeded, "failed": report.failed})
     return report.to_json()

@@ -9,6 +9,9 @@ CreateLoadBalancer:
   only, internal only, one mapping per subnet, the address inside its subnet, not one of the five
   addresses AWS reserves in each subnet, and not in use by a network interface. Refusals are
   `InvalidConfigurationRequest` (message wording unverified).
+
+DescribeTags: one ARN of a load balancer or target group that does not exist fails the whole call
+(`LoadBalancerNotFound` / `TargetGroupNotFound`), as AWS does; moto answered with empty tags for it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from localcloud.aws.protocol import AwsRequest, StartResponse, WsgiApp, WsgiEnvi
 if TYPE_CHECKING:
     from localcloud.aws.server import LocalAws
 
+_RESOURCE_ARN = re.compile(r"^ResourceArns\.member\.\d+$")
 _MAPPING = re.compile(r"^SubnetMappings\.member\.(\d+)\.(SubnetId|PrivateIPv4Address)$")
 
 
@@ -69,11 +73,16 @@ class Elbv2Rules:
     def middleware(self, inner: WsgiApp) -> WsgiApp:
         def app(environ: WsgiEnviron, start_response: StartResponse) -> Iterable[bytes]:
             request: AwsRequest | None = environ.get("localcloud.request")
-            if (
-                request is None
-                or request.service != "elasticloadbalancing"
-                or request.operation != "CreateLoadBalancer"
-            ):
+            if request is None or request.service != "elasticloadbalancing":
+                return inner(environ, start_response)
+            if request.operation == "DescribeTags":
+                params = {k: v[0] for k, v in parse_qs(read_body(environ).decode()).items()}
+                try:
+                    self.check_tagged_resources_exist(params)
+                except Refusal as refusal:
+                    return send_error(start_response, "query", refusal.code, refusal.message)
+                return inner(environ, start_response)
+            if request.operation != "CreateLoadBalancer":
                 return inner(environ, start_response)
             params = {k: v[0] for k, v in parse_qs(read_body(environ).decode()).items()}
             with self.aws.clock.lock:
@@ -122,6 +131,15 @@ class Elbv2Rules:
                 raise Refusal(
                     f"The specified private IPv4 address '{address}' is already in use in subnet '{subnet_id}'"
                 )
+
+    def check_tagged_resources_exist(self, params: dict[str, str]) -> None:
+        arns = [value for key, value in params.items() if _RESOURCE_ARN.fullmatch(key)]
+        backend = self._elbv2
+        for arn in arns:
+            if ":loadbalancer/" in arn and arn not in backend.load_balancers:
+                raise Refusal("One or more load balancers not found", "LoadBalancerNotFound")
+            if ":targetgroup/" in arn and arn not in backend.target_groups:
+                raise Refusal("One or more target groups not found", "TargetGroupNotFound")
 
     def _addresses_in_use(self) -> dict[str, set[str]]:
         return addresses_in_use(self._ec2)

@@ -3,6 +3,7 @@ migration machine read from the fleet's definition, the children's names."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import yaml
 
 from podcidr_cli import fleet as fleet_cli
 from podcidr_cli import main as cli
+from tests.fixtures.twin_aws import TwinAws, twin_aws
+
+__all__ = ["twin_aws"]  # the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,3 +87,60 @@ def test_the_fleet_machine_is_named_by_its_own_option_never_by_the_migration_mac
     args = cli.parser().parse_args(["fleet", "--cluster", "a", "--fleet-state-machine-arn", fleet])
     args.region = "ap-southeast-1"
     assert cli.Aws(args).state_machine_arn(fleet_cli.FLEET_OUTPUT_KEY) == fleet
+
+
+def _watching(twin: TwinAws, monkeypatch: pytest.MonkeyPatch) -> cli.Aws:
+    """The CLI as a user with credentials runs it (the twin throttles and counts a role's calls)."""
+    assert twin.session is not None
+    credentials = twin.session.get_credentials().get_frozen_credentials()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", credentials.access_key)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", credentials.secret_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", credentials.token or "")
+    args = cli.parser().parse_args(["fleet", "--cluster", "a", "--endpoint-url", twin.local.endpoint_url])
+    args.region = twin.local.region
+    return cli.Aws(args)
+
+
+def _ended_child(twin: TwinAws, name: str) -> str:
+    sfn = twin.local.admin_session().client("stepfunctions")
+    role = twin.local.admin_session().client("iam").create_role(RoleName=f"r-{name}", AssumeRolePolicyDocument="{}")
+    machine = sfn.create_state_machine(
+        name=name,
+        definition='{"StartAt": "Done", "States": {"Done": {"Type": "Pass", "End": true}}}',
+        roleArn=role["Role"]["Arn"],
+    )["stateMachineArn"]
+    arn: str = sfn.start_execution(stateMachineArn=machine, name="wave-1-a")["executionArn"]
+    for _ in range(100):
+        if sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED":
+            return arn
+        time.sleep(0.1)
+    raise AssertionError("the child did not end")
+
+
+def test_a_throttled_history_read_is_retried_while_watching(twin_aws: TwinAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failed before: the first ThrottlingException ended `podcidr fleet --watch` ("AWS said") while the
+    fleet ran on (review finding)."""
+    arn = _ended_child(twin_aws, "throttled")
+    twin_aws.fault("states:GetExecutionHistory", error="ThrottlingException", times=6)
+    events = _watching(twin_aws, monkeypatch).history(arn)
+    assert twin_aws.local.faults.remaining().get("states:GetExecutionHistory", 0) == 0
+    assert [e["type"] for e in events][-1] == "ExecutionSucceeded"
+
+
+def test_a_migration_that_ended_is_not_read_again(twin_aws: TwinAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    arn = _ended_child(twin_aws, "ended-once")
+    machine = arn.replace(":execution:", ":stateMachine:").rsplit(":", 1)[0]
+    aws = _watching(twin_aws, monkeypatch)
+    ended: dict[str, fleet_cli.ClusterRow] = {}
+    first = fleet_cli.read_rows(aws, machine, "wave-1", ["a", "b"], halted=False, ended=ended)
+    twin_aws.local.ledger.clear()
+    again = fleet_cli.read_rows(aws, machine, "wave-1", ["a", "b"], halted=False, ended=ended)
+    assert (
+        [(r.cluster, r.status) for r in first]
+        == [("a", "SUCCEEDED"), ("b", "WAITING")]
+        == [(r.cluster, r.status) for r in again]
+    )
+    # only b's, which has not started yet
+    assert [e.result for e in twin_aws.calls() if e.operation == "states:GetExecutionHistory"] == [
+        "ExecutionDoesNotExist"
+    ]

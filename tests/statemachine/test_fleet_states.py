@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -20,17 +19,23 @@ from localcloud.triggers.component import Triggers
 from localcloud.twin import Twin
 from tests.statemachine.test_vpc_states import ROOT
 
+LONG_CAUSE = "stand-in: pods held by their budgets " + "x" * 30_000
 STAND_IN = {
     "StartAt": "Fails?",
     "States": {
         "Fails?": {
             "Type": "Choice",
-            "Choices": [{"Variable": "$.clusterName", "StringMatches": "fail-*", "Next": "Refused"}],
+            "Choices": [
+                {"Variable": "$.clusterName", "StringMatches": "fail-*", "Next": "Refused"},
+                {"Variable": "$.clusterName", "StringMatches": "long-*", "Next": "RefusedAtLength"},
+            ],
             "Default": "Work",
         },
         "Work": {"Type": "Wait", "SecondsPath": "$.pollSeconds", "Next": "Done"},
         "Done": {"Type": "Pass", "Parameters": {"clusterName.$": "$.clusterName"}, "End": True},
         "Refused": {"Type": "Fail", "Error": "UnsupportedCluster", "Cause": "stand-in: this cluster is refused"},
+        # a migration's Cause may name many pods, budgets and events: up to Step Functions' 32,768 characters
+        "RefusedAtLength": {"Type": "Fail", "Error": "DrainBlocked", "Cause": LONG_CAUSE},
     },
 }
 
@@ -59,23 +64,16 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
+    """The stack's migration machine given the stand-in's definition: the fleet's and ReportFleet's roles
+    name the migration machine's executions, as deployed."""
     template = Template.load()
     with Twin(parse_scenario({}), components=[Triggers(template)], state_machine="FleetStateMachine") as twin:
         assert twin.runner is not None
         session = twin.aws.admin_session()
-        role = session.client("iam").create_role(RoleName="stand-in", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
         sfn = session.client("stepfunctions")
-        child = sfn.create_state_machine(name="stand-in-migration", definition=json.dumps(STAND_IN), roleArn=role)
-        spec = twin.runner.spec
-        on_stand_in = replace(
-            spec,
-            name="fleet-on-stand-in",
-            arn=spec.arn.replace(spec.name, "fleet-on-stand-in"),
-            substitutions={**spec.substitutions, "MigrationStateMachineArn": child["stateMachineArn"]},
-        )
-        runner = StateMachineRunner(session, twin.endpoint_url, on_stand_in)
-        runner.deploy()
-        yield Fleet(twin, runner, child["stateMachineArn"])
+        child = twin.runner.spec.substitutions["MigrationStateMachineArn"]
+        sfn.update_state_machine(stateMachineArn=child, definition=json.dumps(STAND_IN))
+        yield Fleet(twin, twin.runner, child)
 
 
 def _outcomes(result: ExecutionResult) -> dict[str, str]:
@@ -131,6 +129,20 @@ def test_without_halt_a_failure_stops_nothing(fleet: Fleet) -> None:
     result = fleet.run({"clusters": ["fail-a", "b", "c"], "concurrency": 1, "input": {"pollSeconds": 1}})
     assert _outcomes(result) == {"fail-a": "failed", "b": "succeeded", "c": "succeeded"}
     assert _most_at_once(fleet.children(3)) == 1
+
+
+def test_many_long_failures_still_fit_the_fleets_state_and_are_reported(fleet: Fleet) -> None:
+    """Ten children failing with 30 KB causes: their outcomes no longer exceed the 256 KiB a state holds
+    (failed before: the Map's output carried each child's whole DescribeExecution, States.DataLimitExceeded)."""
+    clusters = [f"long-{n}" for n in range(10)]
+    result = fleet.run({"clusters": clusters, "concurrency": 10})
+    assert _outcomes(result) == dict.fromkeys(clusters, "failed")
+    assert result.output is not None and len(json.dumps(result.output)) < 256 * 1024
+    for outcome in result.output["clusters"]:
+        assert outcome["error"] == "DrainBlocked"
+        assert outcome["executionArn"].endswith(f":fleet-{fleet._count}-{outcome['clusterName']}")
+        assert outcome["cause"].startswith("stand-in: pods held by their budgets xxx")
+        assert outcome["cause"].endswith(f"(cut; the whole Cause is in execution {outcome['executionArn']})")
 
 
 @pytest.mark.parametrize(

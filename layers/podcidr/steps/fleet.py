@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from podcidr.errors import InvalidInput
@@ -105,9 +107,22 @@ def child_execution_name(fleet_execution_name: str, cluster: str) -> str:
     return f"{name[: MAX_EXECUTION_NAME - len(digest) - 1]}-{digest}"
 
 
-def report_fleet(results: list[dict[str, Any]]) -> FleetReport:
-    """Each Map iteration's result ({clusterName, outcome, executionArn} or a caught failure) as an outcome."""
-    outcomes = [_outcome(result) for result in results]
+CAUSES_LIMIT = 160 * 1024
+"""What the failed clusters' causes may take of the fleet's output together (the rest of the 256 KiB holds
+the outcomes themselves): each is cut to its share, never under CAUSE_FLOOR characters."""
+CAUSE_FLOOR = 1_000
+
+DescribeExecution = Callable[[str], dict[str, Any]]
+"""Step Functions' DescribeExecution of one execution ARN (its response)."""
+
+
+def report_fleet(results: list[dict[str, Any]], describe: DescribeExecution) -> FleetReport:
+    """Each Map iteration's result ({clusterName, outcome, executionArn} or a caught failure) as an outcome.
+    A migration that ended otherwise than SUCCEEDED is named by its ARN alone in the Map's results: its
+    error and cause are read here (`describe`), the cause cut to its share of CAUSES_LIMIT."""
+    failures = sum(result["outcome"] == "failed" for result in results)
+    cause_room = max(CAUSE_FLOOR, CAUSES_LIMIT // max(1, failures))
+    outcomes = [_outcome(result, describe, cause_room) for result in results]
     return FleetReport(
         clusters=outcomes,
         succeeded=sum(o.outcome == "succeeded" for o in outcomes),
@@ -116,28 +131,41 @@ def report_fleet(results: list[dict[str, Any]]) -> FleetReport:
     )
 
 
-def _outcome(result: dict[str, Any]) -> ClusterOutcome:
+def _outcome(result: dict[str, Any], describe: DescribeExecution, cause_room: int) -> ClusterOutcome:
     name = str(result["clusterName"])
     if result["outcome"] != "failed":
         return ClusterOutcome(cluster_name=name, outcome=result["outcome"], execution_arn=result.get("executionArn"))
     failure = result.get("failure") or {}
+    arn = failure.get("executionArn")
     error, cause = failure.get("Error"), failure.get("Cause")
-    arn = None
-    # startExecution.sync:2: a child that failed fails the task with States.TaskFailed, its Cause the
-    # child's DescribeExecution (JSON) with the child's own error and cause.
-    description = _json_object(cause)
-    if error == "States.TaskFailed" and description is not None and "ExecutionArn" in description:
-        arn = description.get("ExecutionArn")
-        error = description.get("Error") or description.get("Status") or error
-        cause = description.get("Cause") or f"the migration ended {description.get('Status', 'FAILED')}"
-    return ClusterOutcome(cluster_name=name, outcome="failed", execution_arn=arn, error=error, cause=cause)
+    if arn:
+        error, cause = _ended_migration(arn, failure.get("status"), describe)
+    return ClusterOutcome(
+        cluster_name=name, outcome="failed", execution_arn=arn, error=error, cause=_cut(cause, cause_room, arn)
+    )
 
 
-def _json_object(text: Any) -> dict[str, Any] | None:
-    if not isinstance(text, str):
-        return None
+def _ended_migration(arn: str, status: str | None, describe: DescribeExecution) -> tuple[str, str]:
+    """The error and cause of a migration that ended FAILED, TIMED_OUT or ABORTED."""
+    ended = status or "FAILED"
     try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+        description = describe(arn)
+    except ClientError as error:
+        from podcidr.aws.clients import error_code  # with the client: only once a migration failed
+
+        return ended, (
+            f"the migration ended {ended}; its cause could not be read ({error_code(error)}): "
+            f"aws stepfunctions describe-execution --execution-arn {arn}"
+        )
+    return (
+        description.get("error") or description.get("status") or ended,
+        description.get("cause") or f"the migration ended {description.get('status', ended)}",
+    )
+
+
+def _cut(cause: str | None, room: int, arn: str | None) -> str | None:
+    if cause is None or len(cause) <= room:
+        return cause
+    where = f"execution {arn}" if arn else "the fleet execution's history"
+    tail = f"... (cut; the whole Cause is in {where})"
+    return cause[: max(0, room - len(tail))] + tail

@@ -7,6 +7,8 @@ execution stopped)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from botocore.config import Config
@@ -28,6 +30,11 @@ HISTORY_CONFIG = Config(
 )
 """Short: a Step Functions endpoint the function cannot reach (in a VPC with no `states` interface endpoint
 nor NAT) must not hold the round until its Lambda timeout; unanswered, calls are assumed in flight."""
+HISTORY_PAGE_EVENTS = 1000
+"""GetExecutionHistory's largest page (its default is 100): a history of 25,000 events in 25 calls."""
+HISTORY_READ_SECONDS = 8.0
+"""Past this, the rest of the history is not read and calls are assumed in flight: a round keeps most of its
+30 s Lambda timeout for the deletes (a throttled read of a long history could take them all)."""
 _SCHEDULED = {"LambdaFunctionScheduled", "TaskScheduled"}
 _ENDED = {
     "LambdaFunctionSucceeded",
@@ -51,13 +58,19 @@ def history_client() -> SFNClient:
     return client
 
 
-def calls_in_flight(sfn: SFNClient, execution_arn: str) -> bool:
-    """Whether a task of the execution was scheduled and never ended (True when that cannot be told)."""
+def calls_in_flight(sfn: SFNClient, execution_arn: str, *, clock: Callable[[], float] = time.monotonic) -> bool:
+    """Whether a task of the execution was scheduled and never ended (True when that cannot be told, in
+    HISTORY_READ_SECONDS)."""
     open_calls = 0
+    deadline = clock() + HISTORY_READ_SECONDS
     try:
         for page in sfn.get_paginator("get_execution_history").paginate(
-            executionArn=execution_arn, includeExecutionData=False
+            executionArn=execution_arn,
+            includeExecutionData=False,
+            PaginationConfig={"PageSize": HISTORY_PAGE_EVENTS},
         ):
+            if clock() > deadline:
+                return True
             for event in page["events"]:
                 if event["type"] in _SCHEDULED:
                     open_calls += 1

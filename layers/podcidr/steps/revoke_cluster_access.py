@@ -56,10 +56,23 @@ def revoke_cluster_access(migration: Migration, eks: EKSClient) -> Migration:
 
 
 def _mark_kept(migration: Migration, eks: EKSClient, principal: str) -> None:
-    with transient_faults_retried("eks:DescribeAccessEntry"):
-        entry = eks.describe_access_entry(clusterName=migration.cluster_name, principalArn=principal)["accessEntry"]
-    if mark_kept(eks, migration.cluster_name, entry):
-        migration.changes += 1
+    """A migration that is done stays done: an entry that cannot be tagged kept is kept all the same, with a
+    warning saying how to tag it (a transient fault is still raised, for the state machine's retry)."""
+    entry_arn = "<accessEntryArn from aws eks describe-access-entry>"
+    try:
+        with transient_faults_retried("eks:DescribeAccessEntry"):
+            entry = eks.describe_access_entry(clusterName=migration.cluster_name, principalArn=principal)["accessEntry"]
+        entry_arn = entry["accessEntryArn"]
+        if mark_kept(eks, migration.cluster_name, entry):
+            migration.changes += 1
+    except ClientError as error:
+        migration.warnings.append(
+            f"the access entry of {principal} on cluster {migration.cluster_name} is kept (keepClusterAccess) but "
+            f"could not be tagged podcidr:execution=kept ({error_code(error)}: "
+            f"{error.response.get('Error', {}).get('Message', '')}); until it is, a later podcidr execution may "
+            f"adopt it and revoke it at its end: aws eks tag-resource --resource-arn {entry_arn} "
+            f"--tags podcidr:execution=kept"
+        )
 
 
 def mark_kept(eks: EKSClient, cluster: str, entry: AccessEntryTypeDef) -> bool:

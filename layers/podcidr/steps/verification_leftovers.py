@@ -42,14 +42,7 @@ def controller_load_balancers(elbv2: ElasticLoadBalancingv2Client, cluster: str,
                     candidates[balancer["LoadBalancerArn"]] = dict(balancer)
     found = []
     for arns in _batches(sorted(candidates), _DESCRIBE_TAGS_AT_ONCE):
-        try:
-            with transient_faults_retried("elasticloadbalancing:DescribeTags"):
-                described = elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"]
-        except ClientError as error:
-            if error_code(error) != "LoadBalancerNotFound":  # deleted meanwhile
-                raise
-            described = []
-        for description in described:
+        for description in _tag_descriptions(elbv2, arns):
             tags = {t["Key"]: t.get("Value", "") for t in description.get("Tags", [])}
             stack = next((tags[k] for k in STACK_TAGS if k in tags), "")
             if tags.get(CLUSTER_TAG) == cluster and stack.startswith(f"{namespace}/"):
@@ -59,6 +52,25 @@ def controller_load_balancers(elbv2: ElasticLoadBalancingv2Client, cluster: str,
                     f"{named['LoadBalancerArn']}) of {stack}"
                 )
     return found
+
+
+def _tag_descriptions(elbv2: ElasticLoadBalancingv2Client, arns: list[str]) -> list[Any]:
+    """The tags of the load balancers that still exist. One deleted meanwhile fails the whole call
+    (LoadBalancerNotFound), and the controller's test load balancers sort together: then each is asked
+    alone, so a deleted one does not hide the others."""
+    try:
+        return _describe_tags(elbv2, arns)
+    except ClientError as error:
+        if error_code(error) != "LoadBalancerNotFound":
+            raise
+    if len(arns) == 1:
+        return []  # deleted meanwhile
+    return [description for arn in arns for description in _tag_descriptions(elbv2, [arn])]
+
+
+def _describe_tags(elbv2: ElasticLoadBalancingv2Client, arns: list[str]) -> list[Any]:
+    with transient_faults_retried("elasticloadbalancing:DescribeTags"):
+        return list(elbv2.describe_tags(ResourceArns=arns)["TagDescriptions"])
 
 
 def _batches(values: list[str], size: int) -> Iterator[list[str]]:

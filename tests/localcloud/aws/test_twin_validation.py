@@ -231,3 +231,21 @@ def test_elbv2_a_fixed_address_in_use_is_refused(aws: LocalAws, ec2: Any, elbv2:
     ec2.create_network_interface(SubnetId=subnet, PrivateIpAddress=address)
     code, message = _nlb(aws, elbv2, [{"SubnetId": subnet, "PrivateIPv4Address": address}])
     assert code == "InvalidConfigurationRequest" and "already in use" in message
+
+
+# --- ELBv2 DescribeTags (ELBv2 API reference, DescribeTags: LoadBalancerNotFound, TargetGroupNotFound) ----
+
+
+def test_elbv2_describe_tags_fails_whole_when_one_load_balancer_is_gone(aws: LocalAws, elbv2: Any) -> None:
+    subnets = [aws.built.subnet_ids["node-a"], aws.built.subnet_ids["node-b"]]
+    kept, gone = (
+        elbv2.create_load_balancer(Name=name, Subnets=subnets, Scheme="internal", Type="network")["LoadBalancers"][0][
+            "LoadBalancerArn"
+        ]
+        for name in ("tagged-kept", "tagged-gone")
+    )
+    elbv2.delete_load_balancer(LoadBalancerArn=gone)
+    code, _ = _error(elbv2.describe_tags, ResourceArns=[kept, gone])
+    assert code == "LoadBalancerNotFound"
+    assert [d["ResourceArn"] for d in elbv2.describe_tags(ResourceArns=[kept])["TagDescriptions"]] == [kept]
+    elbv2.delete_load_balancer(LoadBalancerArn=kept)

@@ -244,3 +244,22 @@ def test_an_entry_deleted_between_its_read_and_its_adoption_is_created_again(twi
     assert entry is not None
     assert entry.tags == {"podcidr:cluster": twin_aws.cluster, "podcidr:execution": execution + "-later"}
     assert later.cluster_access is not None and later.cluster_access.entry_created is True
+
+
+def test_an_entry_asked_to_be_kept_that_cannot_be_tagged_is_kept_with_a_warning(twin_aws: TwinAws) -> None:
+    """A finished migration does not end FAILED because the kept tag was refused (review finding)."""
+    _forget_entry(twin_aws)
+    execution = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:keeps-untagged"
+    kept = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution)
+    kept.keep_cluster_access = True
+    twin_aws.fault("eks:TagResource", error="AccessDeniedException")
+    twin_aws.local.ledger.clear()
+
+    revoked = revoke_cluster_access(kept, twin_aws.clients.eks)
+
+    assert revoked.cluster_access is not None and revoked.cluster_access.revoked is False
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None and entry.tags["podcidr:execution"] == execution
+    (warning,) = revoked.warnings
+    assert "could not be tagged podcidr:execution=kept (AccessDeniedException" in warning
+    assert f"aws eks tag-resource --resource-arn {entry.arn} --tags podcidr:execution=kept" in warning

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from podcidr.errors import InvalidInput
 from podcidr.models.fleet import MAX_CLUSTERS
-from podcidr.steps.fleet import MAX_EXECUTION_NAME, child_execution_name, plan_fleet, report_fleet
+from podcidr.steps.fleet import CAUSES_LIMIT, MAX_EXECUTION_NAME, child_execution_name, plan_fleet, report_fleet
 
 
 def test_the_plan_merges_the_input_under_each_cluster() -> None:
@@ -33,38 +36,73 @@ def test_long_names_are_cut_and_stay_unique() -> None:
     assert len(first) == len(second) == MAX_EXECUTION_NAME and first != second
 
 
+def _described(responses: dict[str, dict[str, Any]]) -> Callable[[str], dict[str, Any]]:
+    """DescribeExecution's responses by ARN; an ARN not listed is refused as IAM would."""
+
+    def describe(arn: str) -> dict[str, Any]:
+        if arn not in responses:
+            raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "DescribeExecution")
+        return responses[arn]
+
+    return describe
+
+
+def _ended(cluster: str, arn: str, status: str = "FAILED") -> dict[str, Any]:
+    """A Map iteration's result for a child that did not succeed: its ARN only (fleet.asl.yaml)."""
+    failure = {"Error": "States.TaskFailed", "executionArn": arn, "status": status}
+    return {"clusterName": cluster, "outcome": "failed", "failure": failure}
+
+
 def test_the_report_reads_a_failed_childs_error_and_cause() -> None:
-    child = {"ExecutionArn": "arn:...:execution:m:w-b", "Status": "FAILED", "Error": "CidrOverlap", "Cause": "taken"}
-    stopped = {"ExecutionArn": "arn:...:execution:m:w-c", "Status": "ABORTED"}
+    describe = _described(
+        {
+            "arn:m:w-b": {"executionArn": "arn:m:w-b", "status": "FAILED", "error": "CidrOverlap", "cause": "taken"},
+            "arn:m:w-c": {"executionArn": "arn:m:w-c", "status": "ABORTED"},
+        }
+    )
     report = report_fleet(
         [
-            {"clusterName": "a", "outcome": "succeeded", "executionArn": "arn:...:execution:m:w-a"},
-            {
-                "clusterName": "b",
-                "outcome": "failed",
-                "failure": {"Error": "States.TaskFailed", "Cause": json.dumps(child)},
-            },
-            {
-                "clusterName": "c",
-                "outcome": "failed",
-                "failure": {"Error": "States.TaskFailed", "Cause": json.dumps(stopped)},
-            },
+            {"clusterName": "a", "outcome": "succeeded", "executionArn": "arn:m:w-a"},
+            _ended("b", "arn:m:w-b"),
+            _ended("c", "arn:m:w-c", "ABORTED"),
             {
                 "clusterName": "d",
                 "outcome": "failed",
                 "failure": {"Error": "StepFunctions.AccessDeniedException", "Cause": "no"},
             },
             {"clusterName": "e", "outcome": "notStarted"},
-        ]
+            _ended("f", "arn:m:w-f", "TIMED_OUT"),
+        ],
+        describe,
     ).to_json()
     assert [(c["outcome"], c["error"], c["cause"], c["executionArn"]) for c in report["clusters"]] == [
-        ("succeeded", None, None, "arn:...:execution:m:w-a"),
-        ("failed", "CidrOverlap", "taken", "arn:...:execution:m:w-b"),
-        ("failed", "ABORTED", "the migration ended ABORTED", "arn:...:execution:m:w-c"),
+        ("succeeded", None, None, "arn:m:w-a"),
+        ("failed", "CidrOverlap", "taken", "arn:m:w-b"),
+        ("failed", "ABORTED", "the migration ended ABORTED", "arn:m:w-c"),
         ("failed", "StepFunctions.AccessDeniedException", "no", None),
         ("notStarted", None, None, None),
+        (
+            "failed",
+            "TIMED_OUT",
+            "the migration ended TIMED_OUT; its cause could not be read (AccessDeniedException): "
+            "aws stepfunctions describe-execution --execution-arn arn:m:w-f",
+            "arn:m:w-f",
+        ),
     ]
-    assert (report["succeeded"], report["failed"], report["notStarted"]) == (1, 3, 1)
+    assert (report["succeeded"], report["failed"], report["notStarted"]) == (1, 4, 1)
+
+
+def test_long_causes_are_cut_to_share_what_the_fleets_output_holds() -> None:
+    """A hundred failures of 32 KB causes would not fit the fleet's 256 KiB output: each is cut to its share."""
+    arns = [f"arn:m:w-{n}" for n in range(MAX_CLUSTERS)]
+    describe = _described({arn: {"status": "FAILED", "error": "DrainBlocked", "cause": "y" * 32_000} for arn in arns})
+    report = report_fleet([_ended(f"c{n}", arn) for n, arn in enumerate(arns)], describe).to_json()
+    causes = [c["cause"] for c in report["clusters"]]
+    assert all(len(cause) == CAUSES_LIMIT // MAX_CLUSTERS for cause in causes)
+    assert causes[7].endswith("... (cut; the whole Cause is in execution arn:m:w-7)") and causes[7].startswith("yyy")
+    assert len(json.dumps(report)) < 256 * 1024
+    one = report_fleet([_ended("c0", arns[0])], describe).to_json()["clusters"][0]["cause"]
+    assert one == "y" * 32_000  # alone, it is whole
 
 
 def test_a_fleet_whose_state_would_pass_the_payload_limit_is_refused_before_anything_starts() -> None:

@@ -7,11 +7,18 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
+from botocore.stub import Stubber
 
 from localcloud.template import Account, Template
-from podcidr.steps.late_calls import calls_in_flight, history_client
+from podcidr.aws.clients import BotocoreSession
+from podcidr.steps.late_calls import HISTORY_READ_SECONDS, calls_in_flight, history_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_stepfunctions import SFNClient
 
 EXECUTION = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:stopped"
 
@@ -61,3 +68,54 @@ def test_an_unanswered_history_read_means_calls_in_flight_within_the_function_ti
     reader.join(timeout=cleanup.timeout / 2)
     assert not reader.is_alive(), "the history read outlasted half the function's Lambda timeout"
     assert answers == [True]
+
+
+def _event(number: int, kind: str) -> dict[str, object]:
+    return {"id": number, "type": kind, "timestamp": datetime(2026, 11, 30, tzinfo=UTC)}
+
+
+def _history(*pages: list[dict[str, object]]) -> tuple[SFNClient, Stubber]:
+    """A Step Functions client answering from a Stubber: requests checked against botocore's model,
+    each page asked for with the largest page size."""
+    sfn = BotocoreSession().client("stepfunctions", region_name="ap-southeast-1")
+    stubber = Stubber(sfn)
+    for index, events in enumerate(pages):
+        expected = {"executionArn": EXECUTION, "includeExecutionData": False, "maxResults": 1000}
+        response: dict[str, object] = {"events": events}
+        if index:
+            expected["nextToken"] = f"page-{index}"
+        if index < len(pages) - 1:
+            response["nextToken"] = f"page-{index + 1}"
+        stubber.add_response("get_execution_history", response, expected)
+    return sfn, stubber
+
+
+def test_a_call_scheduled_on_a_later_page_and_never_ended_is_in_flight() -> None:
+    sfn, stubber = _history(
+        [_event(1, "LambdaFunctionScheduled"), _event(2, "LambdaFunctionSucceeded")],
+        [_event(3, "TaskScheduled")],
+    )
+    with stubber:
+        assert calls_in_flight(sfn, EXECUTION) is True
+    stubber.assert_no_pending_responses()
+
+
+def test_every_call_ended_means_none_in_flight() -> None:
+    sfn, stubber = _history(
+        [_event(1, "LambdaFunctionScheduled"), _event(2, "LambdaFunctionTimedOut")],
+        [_event(3, "TaskScheduled"), _event(4, "TaskFailed")],
+    )
+    with stubber:
+        assert calls_in_flight(sfn, EXECUTION) is False
+    stubber.assert_no_pending_responses()
+
+
+def test_a_history_too_long_to_read_in_time_means_calls_in_flight() -> None:
+    """A long history read slowly (throttled) stops at the deadline: the round keeps its Lambda timeout."""
+    sfn, stubber = _history(
+        [_event(1, "LambdaFunctionScheduled"), _event(2, "LambdaFunctionSucceeded")],
+        [_event(3, "TaskScheduled"), _event(4, "TaskSucceeded")],
+    )
+    ticks = iter([0.0, HISTORY_READ_SECONDS - 1, HISTORY_READ_SECONDS + 1])
+    with stubber:
+        assert calls_in_flight(sfn, EXECUTION, clock=lambda: next(ticks)) is True
