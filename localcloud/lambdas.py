@@ -56,7 +56,9 @@ from urllib.parse import parse_qs
 
 import boto3
 
+from localcloud.aws.faults import Fault, Faults
 from localcloud.environ import thread_environ
+from localcloud.scenario import INVOKE_FAULT
 from localcloud.template import TRUST_POLICIES, Account, FunctionSpec, Template
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -178,6 +180,9 @@ class LocalLambdas:
         so each invocation's peak_bytes is its container's Max Memory Used, as Lambda reports it."""
         self.process_runtime: ProcessRuntime | None = None
         """The Python and the layer those processes run (default: this interpreter and layers/)."""
+        self.faults: Faults | None = None
+        """The scenario's faults: `lambda:InvokeFunction <function>` ones with a `delay` slow an invocation
+        (the twin sets them; an invocation in flight when its execution is stopped runs on, as on AWS)."""
 
     # -- wiring ---------------------------------------------------------------------------------
 
@@ -327,8 +332,10 @@ class LocalLambdas:
                 if container is None:
                     container = self._cold_start(spec, credentials, record)
                 context = LambdaContext(spec, request_id, invoked_arn or spec.arn, client_context)
+                self._slowed(spec, before=True)
                 try:
                     payload = self._run(container, event, context)
+                    self._slowed(spec, before=False)
                 finally:
                     if container.process is not None:
                         self._record_process(container.process, record, log)
@@ -362,6 +369,28 @@ class LocalLambdas:
         )
         record.log = log.getvalue()
         return payload, function_error, record
+
+    def _slowed(self, spec: FunctionSpec, *, before: bool) -> None:
+        """Wait out a `delay` fault on this function (before its handler runs, or after it ran); past the
+        function's timeout it times out, as Lambda ends it."""
+        fault = self._delay_fault(spec, before=before)
+        if fault is None or fault.delay is None:
+            return
+        time.sleep(min(fault.delay, spec.timeout))
+        if before and fault.delay >= spec.timeout:
+            raise _FunctionError(
+                "Sandbox.Timedout", f"Error: Task timed out after {spec.timeout:.2f} seconds (delay fault)"
+            )
+
+    def _delay_fault(self, spec: FunctionSpec, *, before: bool) -> Fault | None:
+        if self.faults is None:
+            return None
+        when = "before" if before else "after"
+        for name in dict.fromkeys((spec.logical_id, spec.name)):
+            fault = self.faults.take(f"{INVOKE_FAULT}{name}", workflow=False, when=when)
+            if fault is not None:
+                return fault
+        return None
 
     # -- running a handler ----------------------------------------------------------------------
 

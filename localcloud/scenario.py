@@ -25,9 +25,13 @@ DEFAULT_REGION = "ap-southeast-1"
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
 DEFAULT_CLUSTER = "eksworkshop"
 DEFAULT_CNI_VERSION = "v1.18.3-eksbuild.1"
+INVOKE_FAULT = "lambda:InvokeFunction "
+"""A fault on one function's invocations: `lambda:InvokeFunction <logical ID or name>`, with a `delay`."""
 
 _AZ_LETTERS = ("a", "b", "c")
-_OPERATION = re.compile(r"^(\*|kubernetes:[a-z]+( [A-Za-z]+)?|[a-z0-9-]+:([A-Z][A-Za-z0-9]+|\*))$")
+_OPERATION = re.compile(
+    r"^(\*|kubernetes:[a-z]+( [A-Za-z]+)?|lambda:InvokeFunction [A-Za-z0-9_-]+|[a-z0-9-]+:([A-Z][A-Za-z0-9]+|\*))$"
+)
 _CNI_VERSION = re.compile(r"^v\d+\.\d+\.\d+-eksbuild\.\d+$")
 _CNI_IMAGE_TAG = re.compile(r"^v\d+\.\d+\.\d+(-eksbuild\.\d+)?$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
@@ -302,6 +306,9 @@ class FaultSpec(_Model):
     """Only calls about this cluster of the scenario: its Kubernetes API's, and EKS calls naming it."""
     error: str = "ThrottlingException"
     message: str | None = None
+    delay: float | None = Field(default=None, gt=0, le=900)
+    """Twin key (docs/rehearsal.md): with `operation: lambda:InvokeFunction <function>`, the invocation
+    takes this many seconds longer instead of failing (`when: before`: before its handler runs)."""
 
     @property
     def limit(self) -> int | None:
@@ -402,6 +409,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         _check_fault_clusters(self)
+        _check_fault_delays(self)
         if not self.clusters:
             _check(self)
             return self
@@ -413,6 +421,14 @@ class Scenario(_Model):
             except ScenarioError as error:
                 raise ScenarioError(_member_key(error.key, i, own_vpc=spec.vpc is not None), error.message) from None
         return self
+
+
+def _check_fault_delays(s: Scenario) -> None:
+    for i, fault in enumerate(s.faults):
+        if (fault.delay is not None) != fault.operation.startswith(INVOKE_FAULT):
+            raise ScenarioError(
+                f"faults[{i}]", f"`delay` goes with `operation: {INVOKE_FAULT}<function>`, and only `delay` with it"
+            )
 
 
 def _check_fault_clusters(s: Scenario) -> None:
@@ -741,8 +757,8 @@ def _check(s: Scenario) -> None:
         if not _OPERATION.fullmatch(fault.operation):
             raise ScenarioError(
                 f"faults[{i}].operation",
-                f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet), 'service:*', '*' "
-                "or 'kubernetes:<verb> <Kind>'",
+                f"{fault.operation!r} is not 'service:Operation' (ec2:CreateSubnet), 'service:*', '*', "
+                "'kubernetes:<verb> <Kind>' or 'lambda:InvokeFunction <function>'",
             )
 
 

@@ -92,6 +92,7 @@ class Twin:
         for component in self.components:
             middlewares.extend(component.middlewares())
         self.aws = LocalAws(scenario, middlewares=middlewares)
+        self.lambdas.faults = self.aws.faults
         self.iam = IamEnforcement(self.template, self.parameters)
         """IAM on every call made with a stack role's credentials (template.yaml's policies)."""
         self._state_machine_id = state_machine

@@ -24,6 +24,8 @@ class Fault:
     when: Literal["before", "after"]
     error: str
     message: str
+    delay: float | None = None
+    """Seconds the call is slowed by instead of failing (`lambda:InvokeFunction <function>` faults)."""
 
     @property
     def before(self) -> bool:
@@ -73,14 +75,18 @@ class Faults:
         with self._lock:
             self._pending.append(_Pending(spec, spec.limit, random.Random(spec.seed)))
 
-    def take(self, operation: str, *, workflow: bool = True, cluster: str | None = None) -> Fault | None:
+    def take(
+        self, operation: str, *, workflow: bool = True, cluster: str | None = None, when: str | None = None
+    ) -> Fault | None:
         """The fault to apply to this call of `operation` (ec2:CreateSubnet, kubernetes:patch
         DaemonSet), if one fires; each firing takes one of its `times`. `workflow`: a call made
         with a stack role's credentials (wildcards match only those); `cluster`: the cluster the
-        call is about (a fault given a cluster matches only its calls)."""
+        call is about (a fault given a cluster matches only its calls); `when`: only faults applied then."""
         wanted = _normalise(operation)
         with self._lock:
             for item in self._pending:
+                if when is not None and item.spec.when != when:
+                    continue
                 if not item.matches(wanted, workflow=workflow, cluster=cluster) or not item.fires():
                     continue
                 spec = item.spec
@@ -92,6 +98,7 @@ class Faults:
                     when=spec.when,
                     error=spec.error,
                     message=spec.message or f"Injected fault ({spec.when}) on {name}: {spec.error}",
+                    delay=spec.delay,
                 )
                 self.fired.append(fault)
                 return fault

@@ -2,9 +2,13 @@
 
 For each action: the resource types it authorizes (required ones end with `*` in the reference),
 the condition keys each of them supports, and the keys of the action itself (its row without a
-resource type); for each resource type its ARN format. IAM evaluates a statement's condition
-against the keys the action supports only: a key the reference does not list for the action is
-absent from the request context, so a condition on it never matches.
+resource type); for each resource type its ARN format and its own keys. IAM evaluates a statement's
+condition against the keys the action supports only: a key the reference does not list for the action
+is absent from the request context, so a condition on it never matches. A resource type's own keys
+(its "Resource types" row: aws:ResourceTag/*, eks:principalArn, ...) describe the resource and are in
+the context of every action that addresses it, even where the action's row leaves them out (EKS lists
+none in its actions' rows); the request keys among them (aws:RequestTag/*, aws:TagKeys) are not: they
+come with the actions whose rows list them.
 """
 
 from __future__ import annotations
@@ -93,9 +97,12 @@ def action(qualified: str) -> Action:
         if not row["resource_type"]:
             action_keys = keys
             continue
+        name = row["resource_type"].rstrip("*")
         resource_types.append(
             ResourceType(
-                name=row["resource_type"].rstrip("*"), required=row["resource_type"].endswith("*"), condition_keys=keys
+                name=name,
+                required=row["resource_type"].endswith("*"),
+                condition_keys=keys | _resource_keys(service["prefix"], name),
             )
         )
     return Action(
@@ -104,6 +111,19 @@ def action(qualified: str) -> Action:
         resource_types=tuple(resource_types),
         action_keys=action_keys,
     )
+
+
+_REQUEST_KEYS = ("aws:requesttag/", "aws:tagkeys")
+
+
+@functools.cache
+def _resource_keys(service: str, resource_type: str) -> frozenset[str]:
+    """The keys the reference's "Resource types" table gives the resource type, less the request keys."""
+    for resource in _services()[service]["resources"]:
+        if resource["resource"] == resource_type:
+            keys = (key.lower() for key in resource.get("condition_keys") or [])
+            return frozenset(key for key in keys if not key.startswith(_REQUEST_KEYS))
+    return frozenset()
 
 
 @functools.cache

@@ -197,8 +197,34 @@ class IamEnforcement:
             entry = aws.eks.access_entry(cluster, principal)
             return str(entry.arn) if entry is not None else None
 
+        def access_entry_tags(cluster: str, principal: str) -> Mapping[str, str]:
+            if cluster not in aws.eks.clusters:
+                return {}
+            entry = aws.eks.access_entry(cluster, principal)
+            return dict(entry.tags) if entry is not None else {}
+
+        def eks_tags(arn: str) -> Mapping[str, str]:
+            from moto.eks.models import eks_backends
+
+            for name, cluster in list(eks_backends[aws.account_id][aws.region].clusters.items()):
+                if cluster.arn == arn:
+                    return dict(cluster.tags or {})
+                for group in list(cluster.nodegroups.values()):
+                    if group.arn == arn:
+                        return dict(group.tags or {})
+                if name in aws.eks.clusters:
+                    for entry in aws.eks.access_entries(name):
+                        if entry.arn == arn:
+                            return dict(entry.tags)
+            return {}
+
         return iam_requests.Lookup(
-            ec2_tags=ec2_tags, nodegroup_arn=nodegroup_arn, addon_arn=addon_arn, access_entry_arn=access_entry_arn
+            ec2_tags=ec2_tags,
+            nodegroup_arn=nodegroup_arn,
+            addon_arn=addon_arn,
+            access_entry_arn=access_entry_arn,
+            access_entry_tags=access_entry_tags,
+            eks_tags=eks_tags,
         )
 
     def _iam_backend(self, account: str) -> Any:

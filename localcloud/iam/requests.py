@@ -55,6 +55,9 @@ class Lookup:
     nodegroup_arn: Callable[[str, str], str | None] = lambda _c, _n: None
     addon_arn: Callable[[str, str], str | None] = lambda _c, _n: None
     access_entry_arn: Callable[[str, str], str | None] = lambda _c, _p: None
+    access_entry_tags: Callable[[str, str], Mapping[str, str]] = lambda _c, _p: {}
+    eks_tags: Callable[[str], Mapping[str, str]] = lambda _arn: {}
+    """An EKS resource's tags by its ARN (TagResource, UntagResource: aws:ResourceTag/*)."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,12 @@ def _access_entry(call: Call, cluster: str, principal: str) -> Resource:
             IamIdentityName=name.rsplit("/", 1)[-1],
             UUID=_PLACEHOLDER_UUID,
         )
-    return Resource(arn, "access-entry")
+    context = {
+        **_resource_tags(call.lookup.access_entry_tags(cluster, principal)),
+        "eks:clusterName": [cluster],
+        "eks:principalArn": [principal],
+    }
+    return Resource(arn, "access-entry", context)
 
 
 def _eks_cluster_scoped(call: Call) -> list[Authorization]:
@@ -290,7 +298,8 @@ def _eks_tags(call: Call) -> list[Authorization]:
         context = _tag_context({str(k): str(v) for k, v in (call.params.get("tags") or {}).items()})
     elif call.operation == "UntagResource":
         context = {"aws:TagKeys": [str(key) for key in call.params.get("tagKeys") or []]}
-    return [Authorization(_request(call, f"eks:{call.operation}", [Resource(arn, kind)], context))]
+    resource = Resource(arn, kind, _resource_tags(call.lookup.eks_tags(arn)))
+    return [Authorization(_request(call, f"eks:{call.operation}", [resource], context))]
 
 
 def _eks_fargate_profile(call: Call) -> list[Authorization]:

@@ -165,6 +165,7 @@ def patch_interpreter() -> None:
     from localcloud.triggers.map_iteration_errors import patch_map_iteration_errors
     from localcloud.triggers.stopped_execution import patch_stopped_execution
     from localcloud.triggers.wait_until import patch_wait_until_timestamp
+    from localcloud.triggers.stopped_in_flight import patch_stop_in_flight
 
     patch_context_start_time()
     patch_aws_sdk_member_names()
@@ -173,3 +174,4 @@ def patch_interpreter() -> None:
     patch_history_limit()
     patch_stopped_execution()
     patch_wait_until_timestamp()
+    patch_stop_in_flight()

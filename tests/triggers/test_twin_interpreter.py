@@ -271,3 +271,39 @@ def test_choice_compares_timestamps_with_fractional_seconds_as_aws_does(twin: tw
     )
     assert _run(twin, later, {"a": "2999-01-01T00:00:00.000Z", "b": "2026-11-30T14:30:22.123Z"}).status == "SUCCEEDED"
     assert _run(twin, later, {"a": "2000-01-01T00:00:00.500Z", "b": "2000-01-01T00:00:00.600Z"}).error == "NotLater"
+
+
+def test_a_stop_ends_the_execution_at_once_and_the_lambda_in_flight_runs_to_its_end(
+    twin: twin_module.Twin, sfn: Any
+) -> None:
+    """On AWS StopExecution does not cancel a running invocation: the execution is ABORTED at once, its
+    history ends with ExecutionAborted after LambdaFunctionStarted (no completion), and the function runs
+    on. moto kept the execution RUNNING until the function answered, then recorded its answer after the
+    stop and ended FAILED on a function error."""
+    import time
+
+    from localcloud.scenario import FaultSpec
+
+    report = next(spec for spec in twin.lambdas.functions.values() if spec.logical_id == "ReportFunction")
+    arn = _machine(
+        sfn, "stopped-in-flight", {"Report": {"Type": "Task", "Resource": report.arn, "End": True}}, "Report"
+    )
+    twin.aws.faults.add(FaultSpec(operation="lambda:InvokeFunction ReportFunction", delay=3))
+    before = len(twin.lambdas.invocations)
+    execution = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]  # the function fails on it
+    deadline = time.monotonic() + 20
+    while len(twin.lambdas.invocations) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sfn.stop_execution(executionArn=execution, error="Operator", cause="stopped by hand")
+
+    described = sfn.describe_execution(executionArn=execution)
+    assert described["status"] == "ABORTED" and "stopDate" in described
+    invocation = twin.lambdas.invocations[before]
+    assert invocation.duration == 0.0  # still running
+    while invocation.duration == 0.0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert invocation.duration >= 3 and invocation.error_type == "ValidationError"  # it ran to its end
+    time.sleep(0.5)
+    events = [e["type"] for e in sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]]
+    assert events[-3:] == ["LambdaFunctionScheduled", "LambdaFunctionStarted", "ExecutionAborted"]
+    assert sfn.describe_execution(executionArn=execution)["status"] == "ABORTED"

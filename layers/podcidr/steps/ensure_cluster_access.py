@@ -40,6 +40,7 @@ KEPT = "kept"
 (a podcidr entry an earlier run kept or left behind is re-tagged by the execution that finds it).
 ExecutionEnded's clean-up of an execution removes only an entry still tagged with its ARN, so an
 ended execution never takes away the entry a newer one relies on."""
+_EXECUTION_ARN = re.compile(r"^arn:[^:]+:states:[^:]*:\d*:execution:.+$")
 _ASSUMED_ROLE = re.compile(r"^arn:(?P<partition>[^:]+):sts::(?P<account>\d+):assumed-role/(?P<name>[^/]+)/.+$")
 _ROLE = re.compile(r"^arn:(?P<partition>[^:]+):iam::(?P<account>\d+):role/(?:.*/)?(?P<name>[^/]+)$")
 
@@ -54,6 +55,12 @@ def principal_arn(caller_arn: str, configured_role_arn: str | None = None) -> st
         if role and role["name"] == assumed["name"] and role["account"] == assumed["account"]:
             return configured_role_arn
     return f"arn:{assumed['partition']}:iam::{assumed['account']}:role/{assumed['name']}"
+
+
+def is_execution_tag(value: str | None) -> bool:
+    """Whether an entry's EXECUTION_TAG names an execution: only such an entry is podcidr's to re-tag,
+    change or delete (template.yaml ChangeAnExecutionsAccessEntry); not `kept`, not a user's value."""
+    return value is not None and _EXECUTION_ARN.match(value) is not None
 
 
 def policy_arn(principal: str) -> str:
@@ -120,6 +127,14 @@ def ensure_cluster_access(
         item["policyArn"] == policy and item.get("accessScope", {}).get("type") == "cluster"
         for item in associated.get("associatedAccessPolicies", [])
     )
+    if not has_policy and not entry_created:
+        raise ClusterAccessDenied(
+            f"The access entry of {principal} on cluster {name} was not made by podcidr (or is kept by "
+            f"keepClusterAccess) and has no {POLICY_NAME} at cluster scope; podcidr changes only its own entries. "
+            f"Associate the policy (`aws eks associate-access-policy --cluster-name {name} --principal-arn "
+            f"{principal} --policy-arn {policy} --access-scope type=cluster`) or delete that entry, then run "
+            "podcidr again. Nothing in the VPC was changed."
+        )
     if not has_policy:
         try:
             with transient_faults_retried("eks:AssociateAccessPolicy"):
@@ -152,15 +167,15 @@ def _create_entry(eks: EKSClient, name: str, principal: str, execution_arn: str 
 
 def _adopt_entry(eks: EKSClient, entry: AccessEntryTypeDef, name: str, execution_arn: str | None) -> bool:
     """A podcidr entry found, left by an execution that ended: this execution's from now on, tagged with
-    its ARN, revoked at its end. An entry podcidr did not make, or one kept (keepClusterAccess), is left as
-    it is."""
+    its ARN, revoked at its end. An entry podcidr did not make, one kept (keepClusterAccess), or one whose
+    execution tag names no execution, is left as it is (the role may not change it: template.yaml)."""
     tags = entry.get("tags") or {}
-    if tags.get(OWNER_TAG) != name or not execution_arn or tags.get(EXECUTION_TAG) == KEPT:
+    if tags.get(OWNER_TAG) != name or not execution_arn or not is_execution_tag(tags.get(EXECUTION_TAG)):
         return False
     if tags.get(EXECUTION_TAG) != execution_arn:
         try:
             with transient_faults_retried("eks:TagResource"):
-                # podcidr:cluster too: the role may tag only with it (template.yaml TagOwnedAtCreation)
+                # podcidr:cluster too: the role may tag only with it (template.yaml RetagAnExecutionsAccessEntry)
                 eks.tag_resource(
                     resourceArn=entry["accessEntryArn"], tags={OWNER_TAG: name, EXECUTION_TAG: execution_arn}
                 )

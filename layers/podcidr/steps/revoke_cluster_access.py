@@ -80,6 +80,6 @@ def mark_kept(eks: EKSClient, cluster: str, entry: AccessEntryTypeDef) -> bool:
     if (entry.get("tags") or {}).get(EXECUTION_TAG) == KEPT:
         return False
     with transient_faults_retried("eks:TagResource"):
-        # podcidr:cluster too: the role may tag only with it (template.yaml TagOwnedAtCreation)
+        # podcidr:cluster too: the role may tag only with it (template.yaml RetagAnExecutionsAccessEntry)
         eks.tag_resource(resourceArn=entry["accessEntryArn"], tags={OWNER_TAG: cluster, EXECUTION_TAG: KEPT})
     return True

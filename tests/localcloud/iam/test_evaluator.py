@@ -129,3 +129,26 @@ def test_passed_to_service_and_service_name() -> None:
 )
 def test_condition_operators(block: dict[str, Any], context: dict[str, list[str]], holds: bool) -> None:
     assert condition_holds(block, context) is holds
+
+
+ENTRY_ARN = "arn:aws:eks:ap-southeast-1:123456789012:access-entry/c/role/123456789012/R/0000"
+
+
+@pytest.mark.parametrize("action", ["eks:DeleteAccessEntry", "eks:AssociateAccessPolicy", "eks:TagResource"])
+def test_the_resource_types_own_keys_are_in_the_context_of_actions_on_it(action: str) -> None:
+    """The reference lists EKS's resource keys (aws:ResourceTag/*, eks:principalArn) with the access-entry
+    resource type, not in the actions' rows: IAM still evaluates them on every action that addresses it."""
+    policy = _policy(
+        _allow(action, "arn:aws:eks:*:*:access-entry/*", StringLike={"aws:ResourceTag/podcidr:execution": "arn:*"})
+    )
+    owned = Resource(ENTRY_ARN, "access-entry", {"aws:ResourceTag/podcidr:execution": ["arn:aws:states:x"]})
+    kept = Resource(ENTRY_ARN, "access-entry", {"aws:ResourceTag/podcidr:execution": ["kept"]})
+    assert evaluate([policy], Request(ROLE, action, (owned,))).allowed
+    assert not evaluate([policy], Request(ROLE, action, (kept,))).allowed
+    assert not evaluate([policy], Request(ROLE, action, (Resource(ENTRY_ARN, "access-entry"),))).allowed
+
+
+def test_request_keys_stay_with_the_actions_that_list_them() -> None:
+    # the subnet resource type lists aws:RequestTag/*, but ModifySubnetAttribute sends no tags
+    policy = _policy(_allow("ec2:ModifySubnetAttribute", SUBNETS, StringEquals={"aws:RequestTag/a": "b"}))
+    assert not evaluate([policy], Request(ROLE, "ec2:ModifySubnetAttribute", (SUBNET,), _tags(a="b"))).allowed

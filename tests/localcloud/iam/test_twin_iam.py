@@ -106,23 +106,26 @@ def test_the_api_role_may_start_only_the_migration_state_machine(twin: Twin) -> 
 
 def test_an_access_entry_is_retagged_only_with_the_owner_tag_the_policy_requires(twin: Twin) -> None:
     """eks:TagResource on an access entry: the twin keeps the tags and IAM checks aws:RequestTag as AWS does
-    (ClusterFunctionsRole's TagOwnedAtCreation wants podcidr:cluster in every TagResource)."""
+    (ClusterFunctionsRole's RetagAnExecutionsAccessEntry wants podcidr:cluster in every TagResource)."""
     admin = twin.aws.admin_session().client("eks")
     principal = _role("ClusterFunctionsRole")
+    run = f"arn:aws:states:ap-southeast-1:{ACCOUNT}:execution:podcidr-migration:run-"
     entry = admin.create_access_entry(
-        clusterName="eksworkshop", principalArn=principal, tags={"podcidr:cluster": "eksworkshop"}
+        clusterName="eksworkshop",
+        principalArn=principal,
+        tags={"podcidr:cluster": "eksworkshop", "podcidr:execution": run + "1"},
     )["accessEntry"]
     try:
         eks = twin.aws.workflow_session(principal).client("eks")
         with pytest.raises(ClientError) as refused:
-            eks.tag_resource(resourceArn=entry["accessEntryArn"], tags={"podcidr:execution": "run-2"})
+            eks.tag_resource(resourceArn=entry["accessEntryArn"], tags={"podcidr:execution": run + "2"})
         assert _code(refused) == "AccessDeniedException"
         assert "eks:TagResource" in str(refused.value)
         eks.tag_resource(
-            resourceArn=entry["accessEntryArn"], tags={"podcidr:cluster": "eksworkshop", "podcidr:execution": "run-2"}
+            resourceArn=entry["accessEntryArn"], tags={"podcidr:cluster": "eksworkshop", "podcidr:execution": run + "2"}
         )
         found = admin.describe_access_entry(clusterName="eksworkshop", principalArn=principal)["accessEntry"]
-        assert found["tags"] == {"podcidr:cluster": "eksworkshop", "podcidr:execution": "run-2"}
+        assert found["tags"] == {"podcidr:cluster": "eksworkshop", "podcidr:execution": run + "2"}
         assert admin.list_tags_for_resource(resourceArn=entry["accessEntryArn"])["tags"] == found["tags"]
     finally:
         admin.delete_access_entry(clusterName="eksworkshop", principalArn=principal)

@@ -179,10 +179,45 @@ def test_an_entry_podcidr_did_not_make_is_never_claimed(twin_aws: TwinAws) -> No
     twin_aws.local.admin_session().client("eks").create_access_entry(
         clusterName=twin_aws.cluster, principalArn=twin_aws.role_arn, type="STANDARD", tags={"team": "platform"}
     )
+    twin_aws.local.ledger.clear()
+    # failed before: podcidr associated its policy with the user's entry (ClusterFunctionsRole may no longer
+    # change an entry that is not an execution's: template.yaml ChangeAnExecutionsAccessEntry)
+    with pytest.raises(ClusterAccessDenied, match=r"was not made by podcidr.*associate-access-policy"):
+        ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, "arn:run-3")
+    assert twin_aws.mutating() == []
+    entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
+    assert entry is not None and entry.tags == {"team": "platform"} and not entry.policies
+
+    twin_aws.local.admin_session().client("eks").associate_access_policy(
+        clusterName=twin_aws.cluster, principalArn=twin_aws.role_arn, policyArn=ADMIN, accessScope={"type": "cluster"}
+    )
     found = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, "arn:run-3")
     assert found.cluster_access is not None and found.cluster_access.entry_created is False
+    assert twin_aws.mutating() == []
+    assert entry.tags == {"team": "platform"}
+    _forget_entry(twin_aws)
+
+
+@pytest.mark.parametrize(
+    "tags", [{"podcidr:cluster": "eksworkshop"}, {"podcidr:cluster": "eksworkshop", "podcidr:execution": "alice"}]
+)
+def test_a_podcidr_tagged_entry_naming_no_execution_is_used_not_retagged(
+    twin_aws: TwinAws, tags: dict[str, str]
+) -> None:
+    """Only an entry tagged with an execution's ARN is adopted: the role may re-tag no other."""
+    _forget_entry(twin_aws)
+    admin = twin_aws.local.admin_session().client("eks")
+    admin.create_access_entry(clusterName=twin_aws.cluster, principalArn=twin_aws.role_arn, type="STANDARD", tags=tags)
+    admin.associate_access_policy(
+        clusterName=twin_aws.cluster, principalArn=twin_aws.role_arn, policyArn=ADMIN, accessScope={"type": "cluster"}
+    )
+    twin_aws.local.ledger.clear()
+    execution = "arn:aws:states:ap-southeast-1:123456789012:execution:podcidr-migration:run-4"
+    found = ensure_cluster_access(twin_aws.migration(), twin_aws.clients.eks, twin_aws.clients.sts, execution)
+    assert found.cluster_access is not None and found.cluster_access.entry_created is False
+    assert twin_aws.mutating() == []
     entry = twin_aws.local.eks.access_entry(twin_aws.cluster, twin_aws.role_arn)
-    assert entry is not None and entry.tags == {"team": "platform"}
+    assert entry is not None and entry.tags == tags
     _forget_entry(twin_aws)
 
 
