@@ -164,8 +164,8 @@ def patch_interpreter() -> None:
     from localcloud.triggers.history_limit import patch_history_limit
     from localcloud.triggers.map_iteration_errors import patch_map_iteration_errors
     from localcloud.triggers.stopped_execution import patch_stopped_execution
-    from localcloud.triggers.wait_until import patch_wait_until_timestamp
     from localcloud.triggers.stopped_in_flight import patch_stop_in_flight
+    from localcloud.triggers.wait_until import patch_wait_until_timestamp
 
     patch_context_start_time()
     patch_aws_sdk_member_names()
