@@ -24,6 +24,8 @@ Resource.AlreadyAssociated, as AWS does (moto returns the old association).
 CreateLaunchTemplateVersion with SourceVersion starts from that version's data, the given members
 overriding it, as AWS does (moto ignores SourceVersion; its response lists only the given members,
 DescribeLaunchTemplateVersions has them all).
+Describe* filter names are case-sensitive, as on AWS: `VPC-ID` is refused (InvalidParameterValue "The filter
+'VPC-ID' is invalid"), where moto matched it as `vpc-id`. Every EC2 filter name is lower case but a tag key's.
 """
 
 from __future__ import annotations
@@ -217,6 +219,13 @@ class Ec2Rules:
             request: AwsRequest | None = environ.get("localcloud.request")
             if request is None or request.service != "ec2":
                 return inner(environ, start_response)
+            if request.operation.startswith("Describe"):
+                params = {k: v[0] for k, v in parse_qs(read_body(environ).decode()).items()}
+                invalid = _invalid_filter(params)
+                if invalid is not None:
+                    return send_error(
+                        start_response, "ec2", "InvalidParameterValue", f"The filter '{invalid}' is invalid"
+                    )
             handler = {
                 "AssociateVpcCidrBlock": self._associate_vpc_cidr_block,
                 "CreateSubnet": self._create_subnet,
@@ -299,3 +308,10 @@ class Ec2Rules:
             if base is not None and base is not made:
                 made.data = {**base.data, **made.data}
         return response.replay(start_response)
+
+
+def _invalid_filter(params: dict[str, str]) -> str | None:
+    for key, name in params.items():
+        if re.fullmatch(r"Filter\.\d+\.Name", key) and not name.startswith("tag:") and name != name.lower():
+            return name
+    return None

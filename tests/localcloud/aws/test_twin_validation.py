@@ -51,6 +51,15 @@ def test_ec2_reference_refuses_a_cidr_with_host_bits(aws: LocalAws, ec2: Any) ->
     assert code == "InvalidParameterValue"
 
 
+def test_ec2_reference_filter_names_are_case_sensitive(aws: LocalAws, ec2: Any) -> None:
+    """Failed before: moto matched VPC-ID as vpc-id (a mutant of CreatePodSubnet's overlap read survived)."""
+    vpc = [aws.built.vpc_id]
+    code, message = _error(ec2.describe_subnets, Filters=[{"Name": "VPC-ID", "Values": vpc}])
+    assert (code, message) == ("InvalidParameterValue", "The filter 'VPC-ID' is invalid")
+    assert ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": vpc}])["Subnets"]
+    assert ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["none"]}])["Subnets"] == []
+
+
 def test_vpc_guide_a_subnet_lies_inside_an_associated_block(aws: LocalAws, ec2: Any) -> None:
     code, _ = _error(ec2.create_subnet, VpcId=aws.built.vpc_id, CidrBlock="100.64.0.0/24")
     assert code == "InvalidSubnet.Range"
