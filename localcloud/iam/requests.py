@@ -6,9 +6,10 @@ for it); an operation whose action has no required resource type is authorized o
 operation the workflow uses that needs a builder and has none is a twin error, never an allow.
 
 Implicit authorizations are part of the call: EC2's tag-on-create (`ec2:CreateTags` with
-`ec2:CreateAction`) and what EKS checks on the caller for CreateNodegroup (iam:PassRole on the
-node role, `iam:GetRole` / `iam:CreateServiceLinkedRole` on the nodegroup service-linked role)
-are separate requests here; the enforcer answers each as its service does.
+`ec2:CreateAction`), EKS's (`eks:TagResource` on the new access entry or nodegroup) and what EKS
+checks on the caller for CreateNodegroup (iam:PassRole on the node role, `iam:GetRole` /
+`iam:CreateServiceLinkedRole` on the nodegroup service-linked role) are separate requests here; the
+enforcer answers each as its service does.
 """
 
 from __future__ import annotations
@@ -270,6 +271,21 @@ def _eks_cluster_scoped(call: Call) -> list[Authorization]:
     return [Authorization(_request(call, f"eks:{call.operation}", [_cluster(call)], context))]
 
 
+def _eks_tag_on_create(call: Call, created: Resource) -> list[Authorization]:
+    """EKS authorizes the tags of a create as eks:TagResource on the new resource, with the request's
+    tags (and none of its own yet)."""
+    tags = dict(call.params.get("tags") or {})
+    if not tags:
+        return []
+    return [Authorization(_request(call, "eks:TagResource", [created], _tag_context(tags)))]
+
+
+def _eks_create_access_entry(call: Call) -> list[Authorization]:
+    cluster = str(call.params.get("name") or call.params.get("clusterName") or "")
+    created = _access_entry(call, cluster, str(call.params.get("principalArn", "")))
+    return _eks_cluster_scoped(call) + _eks_tag_on_create(call, created)
+
+
 def _eks_nodegroup(call: Call) -> list[Authorization]:
     cluster = str(call.params.get("name", ""))
     resource = _nodegroup(call, cluster, str(call.params.get("nodegroupName", "")))
@@ -337,7 +353,9 @@ def nodegroup_slr_arn(partition: str, account: str) -> str:
 
 
 def _eks_create_nodegroup(call: Call) -> list[Authorization]:
-    found = _eks_cluster_scoped(call)
+    cluster = str(call.params.get("name", ""))
+    created = _nodegroup(call, cluster, str(call.params.get("nodegroupName", "")))
+    found = _eks_cluster_scoped(call) + _eks_tag_on_create(call, created)
     node_role = str(call.params.get("nodeRole", ""))
     found.append(
         Authorization(
@@ -388,7 +406,7 @@ BUILDERS: dict[str, Callable[[Call], list[Authorization]]] = {
     "eks:ListFargateProfiles": _eks_cluster_scoped,
     "eks:DescribeFargateProfile": _eks_fargate_profile,
     "ec2:CreateLaunchTemplateVersion": _ec2_launch_template,
-    "eks:CreateAccessEntry": _eks_cluster_scoped,
+    "eks:CreateAccessEntry": _eks_create_access_entry,
     "eks:CreateNodegroup": _eks_create_nodegroup,
     "eks:DescribeNodegroup": _eks_nodegroup,
     "eks:DeleteNodegroup": _eks_nodegroup,

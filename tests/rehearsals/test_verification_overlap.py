@@ -23,6 +23,18 @@ def _cluster_twin(twin: Twin) -> ClusterTwin:
     return next(c for c in twin.components if isinstance(c, ClusterTwin))
 
 
+def _test_pods_scheduled(twin: Twin, since: int = 0) -> list[str]:
+    """The scheduler's messages for the test pods ("Successfully assigned <pod> to <node>"), from the
+    `since`-th event recorded."""
+    cluster = _cluster_twin(twin)
+    assert cluster.workloads is not None
+    return [
+        message
+        for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()[since:]
+        if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
+    ]
+
+
 def test_the_load_balancers_are_built_before_the_old_nodegroup_is_deleted_and_test_pods_stay_off_old_nodes() -> None:
     scenario = parse_scenario({})
     with Twin(scenario) as twin:
@@ -30,11 +42,7 @@ def test_the_load_balancers_are_built_before_the_old_nodegroup_is_deleted_and_te
         cluster = _cluster_twin(twin)
         assert cluster.load_balancers is not None and cluster.workloads is not None
         timeline = {key: dict(times) for key, times in cluster.load_balancers.timeline.items() if key[1] == NAMESPACE}
-        scheduled = [
-            message
-            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()
-            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
-        ]
+        scheduled = _test_pods_scheduled(twin)
         origin = twin.aws.ledger.started
     (result,) = rehearsal.results
     assert result.succeeded, (result.error, result.cause)
@@ -72,13 +80,7 @@ def test_test_pods_tolerate_a_tainted_replacement_and_run_only_there() -> None:
     scenario = parse_scenario({"cluster": {"nodegroups": nodegroups, "workloads": []}})
     with Twin(scenario) as twin:
         rehearsal = rehearse(scenario, {"clusterName": CLUSTER, "pollSeconds": 1, "nodegroups": ["tainted"]}, twin=twin)
-        cluster = _cluster_twin(twin)
-        assert cluster.workloads is not None
-        scheduled = [
-            message
-            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()
-            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
-        ]
+        scheduled = _test_pods_scheduled(twin)
     (result,) = rehearsal.results
     outcomes = {visit.name: visit.outcome for visit in result.visits if not visit.path}
     assert outcomes["VerifyLoadBalancers"] == "succeeded", (result.error, result.cause)
@@ -149,11 +151,7 @@ def test_a_re_run_after_the_replacement_keeps_the_test_pods_on_the_replacement_n
             {"clusterName": CLUSTER, "pollSeconds": 1, "nodegroups": ["tainted-podcidr"], "verify": keep},
             twin=twin,
         )
-        scheduled = [
-            message
-            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()[before:]
-            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
-        ]
+        scheduled = _test_pods_scheduled(twin, since=before)
         deployment = cluster.store.find("apps/v1/deployments", "podcidr-verify", namespace=NAMESPACE)
     (failed,) = first.results
     assert failed.error == "VerificationFailed" and "outside the pod CIDR" in (failed.cause or ""), failed.cause
@@ -196,13 +194,7 @@ def test_test_pods_run_only_in_the_zones_every_test_load_balancer_serves() -> No
     )
     with Twin(scenario) as twin:
         rehearsal = rehearse(scenario, {"clusterName": CLUSTER, "pollSeconds": 1}, twin=twin)
-        cluster = _cluster_twin(twin)
-        assert cluster.workloads is not None
-        scheduled = [
-            message
-            for kind, namespace, _, _, reason, message in cluster.workloads.events.recorded()
-            if (kind, namespace, reason) == ("Pod", NAMESPACE, "Scheduled")
-        ]
+        scheduled = _test_pods_scheduled(twin)
     (result,) = rehearsal.results
     assert result.succeeded, (result.error, result.cause)
     zone_of = {node["name"]: node["zone"] for node in rehearsal.state["cluster"]["nodes"]}
