@@ -138,12 +138,26 @@ def test_duplicate_execution_ended_starts_notify_and_count_once(twin_factory: An
     def notified() -> list[Any]:
         return [n for n in triggers.notifications() if n["message"]["execution"] == ended]
 
+    def cleaned_up() -> list[bool]:
+        """For each run, whether it cleaned up (not left it to another start for the same execution)."""
+        started = [d.result or "" for d in events.iter_state_machine_deliveries("ExecutionEnded") if d.ok]
+        return [
+            not any(
+                e.get("stateEnteredEventDetails", {}).get("name") == "CleanedUpElsewhere"
+                for e in sfn.get_execution_history(executionArn=arn)["events"]
+            )
+            for arn in started
+        ]
+
     wait_until(lambda: (runs := ended_runs()) and len(runs) == 2 and "RUNNING" not in runs, timeout=60)
     assert len(notified()) == 1
     assert _failed_migrations_counted(twin) == 1
+    # one clean-up: failed before, both ran their rounds and each renewed and released the other's mark
+    assert sorted(cleaned_up()) == [False, True]
     client.put_events(Entries=[entry])
     wait_until(lambda: (runs := ended_runs()) and len(runs) == 3 and "RUNNING" not in runs, timeout=60)
     assert ended_runs() == ["SUCCEEDED"] * 3
+    assert sorted(cleaned_up()) == [False, False, True]
     assert len(notified()) == 1
     assert _failed_migrations_counted(twin) == 1
     assert triggers.locks() == []
