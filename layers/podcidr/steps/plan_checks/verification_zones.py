@@ -3,8 +3,8 @@
 A load balancer sends no traffic to an IP target in an AZ it does not enable: DescribeTargetHealth
 says `unused` (Target.NotInUse) and the check would never count 3 healthy targets. The internet-facing
 ALB and NLB get the public subnets the AWS Load Balancer Controller discovers (kubernetes.io/role/elb,
-one per AZ, none tagged for another cluster), often in fewer AZs than the node subnets; the internal
-NLB gets one node subnet per AZ of the migration."""
+one per AZ, none tagged for another cluster, none with fewer than 8 free addresses), often in fewer
+AZs than the node subnets; the internal NLB gets one node subnet per AZ of the migration."""
 
 from __future__ import annotations
 
@@ -15,15 +15,20 @@ from podcidr.models.discovery import SubnetInfo
 
 ELB_TAG = "kubernetes.io/role/elb"
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+MIN_FREE_ADDRESSES = 8
+"""The controller drops a candidate subnet with fewer free addresses (AWS-FACTS 3)."""
 
 
 def discoverable_public_zones(subnets: Iterable[SubnetInfo], to_tag: Collection[str], cluster_name: str) -> set[str]:
     """AZs of the subnets the controller will discover for an internet-facing load balancer: those
-    carrying the role tag now or once TagLoadBalancerSubnets tags `to_tag`, not tagged for another cluster."""
+    carrying the role tag now or once TagLoadBalancerSubnets tags `to_tag`, not tagged for another cluster,
+    with at least MIN_FREE_ADDRESSES free."""
     mine = CLUSTER_TAG_PREFIX + cluster_name
     zones = set()
     for subnet in subnets:
         if subnet.tags.get(ELB_TAG) not in ("1", "") and subnet.subnet_id not in to_tag:
+            continue
+        if subnet.available_ips < MIN_FREE_ADDRESSES:
             continue
         clusters = [key for key in subnet.tags if key.startswith(CLUSTER_TAG_PREFIX)]
         if clusters and mine not in clusters:

@@ -9,12 +9,12 @@ from podcidr.models.discovery import SubnetInfo
 from podcidr.steps.plan_checks.verification_zones import discoverable_public_zones, served_zones
 
 
-def _subnet(subnet_id: str, zone: str, tags: dict[str, str]) -> SubnetInfo:
+def _subnet(subnet_id: str, zone: str, tags: dict[str, str], free: int = 250) -> SubnetInfo:
     return SubnetInfo(
         subnet_id=subnet_id,
         availability_zone=zone,
         cidr="10.0.0.0/24",
-        available_ips=250,
+        available_ips=free,
         tags=tags,
         route_table_id=None,
         explicit_route_table=False,
@@ -29,8 +29,10 @@ def test_public_zones_are_those_the_controller_discovers() -> None:
         _subnet("subnet-c", "az-c", {"kubernetes.io/role/elb": "1", "kubernetes.io/cluster/other": "shared"}),
         _subnet("subnet-d", "az-d", {"kubernetes.io/role/elb": "", "kubernetes.io/cluster/mine": "owned"}),
         _subnet("subnet-e", "az-e", {"kubernetes.io/role/elb": "0"}),
+        _subnet("subnet-f", "az-f", {"kubernetes.io/role/elb": "1"}, free=7),  # the controller drops it
+        _subnet("subnet-g", "az-g", {"kubernetes.io/role/elb": "1"}, free=8),
     ]
-    assert discoverable_public_zones(subnets, {"subnet-b"}, "mine") == {"az-a", "az-b", "az-d"}
+    assert discoverable_public_zones(subnets, {"subnet-b"}, "mine") == {"az-a", "az-b", "az-d", "az-g"}
 
 
 def test_the_test_pods_run_where_every_load_balancer_and_their_nodes_are() -> None:
