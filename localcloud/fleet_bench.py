@@ -157,8 +157,11 @@ def _duplicates(twin: Twin, names: list[str]) -> list[str]:
 
 
 def _locks_left(twin: Twin) -> int:
+    """Items left in the stack's tables: a held migration lock (an item of the lock table with an
+    executionArn; one without holds no lock, only ExecutionEnded's claims) or a fleet's admission item."""
     dynamodb = twin.aws.admin_session().client("dynamodb")
-    return sum(dynamodb.scan(TableName=table)["Count"] for table in dynamodb.list_tables()["TableNames"])
+    items = [item for table in dynamodb.list_tables()["TableNames"] for item in dynamodb.scan(TableName=table)["Items"]]
+    return sum(1 for item in items if "executionArn" in item or "clusterName" not in item)
 
 
 def print_fleet(console: Console, figures: FleetFigures) -> None:

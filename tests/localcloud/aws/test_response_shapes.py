@@ -9,6 +9,7 @@ with target groups and a target, and a Step Functions execution."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -103,6 +104,17 @@ class Reads:
         self.ec2.run_instances(  # a node, as Plan finds self-managed capacity by its instances
             ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.2xlarge", SubnetId=self.node_subnets[0]
         )
+        self.reservation_subnet = self.node_subnets[1]
+        reserved = str(
+            next(
+                ipaddress.IPv4Network(
+                    self.ec2.describe_subnets(SubnetIds=[self.reservation_subnet])["Subnets"][0]["CidrBlock"]
+                ).subnets(new_prefix=28)
+            )
+        )
+        self.ec2.create_subnet_cidr_reservation(
+            SubnetId=self.reservation_subnet, Cidr=reserved, ReservationType="prefix", Description="kept for nodes"
+        )
         self.execution = self.sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"]
         wait_for(lambda: self.sfn.describe_execution(executionArn=self.execution)["status"] != "RUNNING")
 
@@ -136,6 +148,9 @@ class Reads:
                 LaunchTemplateId=self.template_id
             ),
             "DescribeSecurityGroups": lambda: ec2.describe_security_groups(Filters=vpc),
+            "GetSubnetCidrReservations": lambda: _non_empty(
+                ec2.get_subnet_cidr_reservations(SubnetId=self.reservation_subnet), "SubnetIpv4CidrReservations"
+            ),
             "DescribeLoadBalancers": lambda: elbv2.describe_load_balancers(),
             "DescribeTargetGroups": lambda: elbv2.describe_target_groups(),
             "DescribeTargetHealth": lambda: elbv2.describe_target_health(TargetGroupArn=self.http),

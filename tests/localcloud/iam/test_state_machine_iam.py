@@ -125,9 +125,9 @@ def test_every_checked_resource_has_the_arn_format_the_reference_gives_its_actio
             id="a Catch's dead-letter send",
         ),
         pytest.param(
-            lambda d: _inline(d, "ExecutionEndedStateMachine")[2]["Condition"]["StringEquals"].update(
-                {"cloudwatch:namespace": "Other"}
-            ),
+            lambda d: next(
+                s for s in _inline(d, "ExecutionEndedStateMachine") if s.get("Sid") == "CountFailedMigrations"
+            )["Condition"]["StringEquals"].update({"cloudwatch:namespace": "Other"}),
             "ExecutionEndedStateMachine/CountFailedMigration: ExecutionEndedStateMachineRole may not "
             "cloudwatch:PutMetricData on *",
             id="a condition on the metric namespace",

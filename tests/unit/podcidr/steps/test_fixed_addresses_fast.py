@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from podcidr.models.migration import FixedAddress
 from podcidr.steps.fixed_addresses import annotated_addresses, free_fixed_addresses
-from tests.fixtures.stubbed_aws import all_answered, stubbed
+from tests.fixtures.stubbed_aws import all_answered, no_cidr_reservations, stubbed
 
 IDS = ["subnet-a", "subnet-b"]
 
@@ -37,6 +37,7 @@ def test_taken_addresses_are_replaced_by_the_highest_free_one_and_free_ones_kept
         },
         {"Filters": [{"Name": "subnet-id", "Values": IDS}]},
     )
+    no_cidr_reservations(stub, IDS)
     with all_answered(stub):
         chosen = free_fixed_addresses(ec2, planned)
     assert chosen == [

@@ -34,7 +34,7 @@ from podcidr.steps.verify_load_balancers import (
     verify_load_balancer,
 )
 from tests.fixtures.fake_kube import FakeKube
-from tests.fixtures.stubbed_aws import all_answered, stubbed
+from tests.fixtures.stubbed_aws import all_answered, no_cidr_reservations, stubbed
 from tests.fixtures.vpc_topology import Topology, seed_migration
 
 NS = "podcidr-verify"
@@ -324,6 +324,7 @@ def _stub_free_addresses(stub: Stubber, taken: list[str]) -> None:
         },
         {"Filters": [{"Name": "subnet-id", "Values": ids}]},
     )
+    no_cidr_reservations(stub, ids)
 
 
 def _empty_elbv2() -> Any:
