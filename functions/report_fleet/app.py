@@ -20,18 +20,26 @@ logger = Logger()
 tracer = Tracer(patch_modules=TRACED_MODULES)
 
 
-def describe_migration(arn: str) -> dict[str, Any]:
-    # botocore only once a migration failed: a fleet that succeeded reports without it
-    from podcidr.aws.clients import BotocoreSession, transient_faults_retried
+class MigrationReader:
+    """DescribeExecution of the failed migrations, with one client made at the first of them: botocore
+    only once a migration failed (a fleet that succeeded reports without it), never a client per cluster."""
 
-    with transient_faults_retried("states:DescribeExecution"):
-        described: dict[str, Any] = BotocoreSession().client("stepfunctions").describe_execution(executionArn=arn)
-    return described
+    def __init__(self) -> None:
+        self._client: Any = None
+
+    def __call__(self, arn: str) -> dict[str, Any]:
+        from podcidr.aws.clients import BotocoreSession, transient_faults_retried
+
+        if self._client is None:
+            self._client = BotocoreSession().client("stepfunctions")
+        with transient_faults_retried("states:DescribeExecution"):
+            described: dict[str, Any] = self._client.describe_execution(executionArn=arn)
+        return described
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = report_fleet(list(event["results"]), describe_migration)
+    report = report_fleet(list(event["results"]), MigrationReader())
     logger.info("fleet report", extra={"succeeded": report.succeeded, "failed": report.failed})
     return report.to_json()
