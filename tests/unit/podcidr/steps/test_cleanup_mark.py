@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from podcidr.steps.cleanup_mark import covers, epoch, iso, next_mark
 
 
@@ -18,3 +22,13 @@ def test_a_mark_never_outlives_the_express_execution_and_covers_a_whole_round() 
     assert epoch(next_mark(1000.0, 20, iso(900.0))) == 1080.0
     assert epoch(next_mark(1000.0, 20, iso(750.0))) == 1050.0
     assert covers(iso(1040.0), 1000.0) and not covers(iso(1039.999), 1000.0) and not covers(None, 0)
+
+
+def test_marks_are_utc_whatever_the_functions_local_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Asia/Singapore")
+    time.tzset()
+    try:
+        assert iso(1_764_520_800.5) == "2025-11-30T16:40:00.500Z"
+    finally:
+        monkeypatch.undo()
+        time.tzset()

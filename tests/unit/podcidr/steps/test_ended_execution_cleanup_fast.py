@@ -724,3 +724,21 @@ def test_a_rerun_after_the_removal_finds_its_own_work_done(world: World) -> None
     world.no_entry()
     again = _call(world, _marked(), 1001.0)
     assert (again.status, again.access) == ("removed", "none") and world.writes == []
+
+
+def test_a_namespace_without_any_label_is_not_podcidrs_and_never_touched(world: World) -> None:
+    unlabelled = _namespace()
+    del unlabelled["metadata"]["labels"]
+    world.kube.add("Namespace", unlabelled)
+    world.no_entry()
+    answer = _call(world, _marked(), 1001.0)
+    assert answer.status == "nothing" and "another one: not podcidr's)" in answer.message and world.writes == []
+
+
+def test_an_entry_answered_without_tags_was_not_created_by_the_execution(world: World) -> None:
+    """An entry made by hand with no tags (DescribeAccessEntry's `tags` is optional in its output)."""
+    world.load_balancers()
+    untagged = _entry(None)
+    del untagged["accessEntry"]["tags"]
+    world.eks_stub.add_response("describe_access_entry", untagged, ENTRY_KEY)
+    assert _call(world, _marked(), 1001.0).access == "kept (not created by this execution)"

@@ -119,3 +119,38 @@ def test_a_history_too_long_to_read_in_time_means_calls_in_flight() -> None:
     ticks = iter([0.0, HISTORY_READ_SECONDS - 1, HISTORY_READ_SECONDS + 1])
     with stubber:
         assert calls_in_flight(sfn, EXECUTION, clock=lambda: next(ticks)) is True
+
+
+def test_parallel_calls_of_which_one_ended_leave_the_other_in_flight() -> None:
+    """A Map's iterations run at once: two calls scheduled, one ended, the other still runs."""
+    sfn, stubber = _history(
+        [_event(1, "LambdaFunctionScheduled"), _event(2, "LambdaFunctionScheduled")],
+        [_event(3, "LambdaFunctionSucceeded")],
+    )
+    with stubber:
+        assert calls_in_flight(sfn, EXECUTION) is True
+    stubber.assert_no_pending_responses()
+
+
+def test_a_history_read_by_its_deadline_is_read_to_the_end() -> None:
+    sfn, stubber = _history(
+        [_event(1, "TaskScheduled"), _event(2, "TaskSucceeded")],
+        [_event(3, "LambdaFunctionScheduled"), _event(4, "LambdaFunctionFailed")],
+    )
+    ticks = iter([0.0, HISTORY_READ_SECONDS, HISTORY_READ_SECONDS])
+    with stubber:
+        assert calls_in_flight(sfn, EXECUTION, clock=lambda: next(ticks)) is False
+    stubber.assert_no_pending_responses()
+
+
+def test_an_execution_past_its_retention_has_nothing_in_flight_and_an_unreadable_one_is_assumed_to() -> None:
+    expected = {"executionArn": EXECUTION, "includeExecutionData": False, "maxResults": 1000}
+    sfn, stubber = _history()
+    stubber.add_client_error(
+        "get_execution_history", "ExecutionDoesNotExist", f"Execution Does Not Exist: '{EXECUTION}'", 400, expected
+    )
+    stubber.add_client_error("get_execution_history", "AccessDeniedException", "not authorized", 400, expected)
+    with stubber:
+        assert calls_in_flight(sfn, EXECUTION) is False
+        assert calls_in_flight(sfn, EXECUTION) is True
+    stubber.assert_no_pending_responses()
