@@ -32,6 +32,8 @@ WARM_MERGED = (
     '"ENI_CONFIG_LABEL_DEF":"topology.kubernetes.io/zone"}}'
 )
 ONLY_ENV = json.dumps({"env": ENV}, separators=(",", ":"))
+BEFORE = 3
+"""The changes the VPC steps made before ConfigureCni."""
 CEILING = 60  # wait_ceiling(30 minutes, pollSeconds 30)
 TOO_LONG_HINT = (
     "Look at the VPC CNI add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node "
@@ -50,6 +52,7 @@ def _migration(status: str | None = None, update_id: str | None = None, **cni: A
         via="addon", version="v1.18.3-eksbuild.1", env=dict(ENV), status=status, update_id=update_id, **cni
     )
     migration.poll_seconds = 30
+    migration.changes = BEFORE
     return migration
 
 
@@ -149,7 +152,7 @@ def test_the_add_ons_values_are_merged_with_the_env_and_sent_with_preserve() -> 
         migration = _configure(eks, _migration())
 
     cni = migration.cni
-    assert (cni.status, cni.update_id, cni.changed, migration.changes) == ("InProgress", UPDATE_ID, True, 1)
+    assert (cni.status, cni.update_id, cni.changed, migration.changes) == ("InProgress", UPDATE_ID, True, BEFORE + 1)
     assert cni.current_configuration_values == WARM  # what the add-on held before, for the report
     assert cni.version == "v1.19.0-eksbuild.1"  # the add-on's version as found, not Plan's
     assert migration.polls == {}  # an update started is not a check of a wait loop
@@ -161,7 +164,7 @@ def test_an_add_on_without_configuration_values_gets_the_env_alone() -> None:
     _update_addon(stub, ONLY_ENV)
     with all_answered(stub):
         migration = _configure(eks, _migration())
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("InProgress", True, 1)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("InProgress", True, BEFORE + 1)
     assert migration.cni.current_configuration_values is None
 
 
@@ -173,7 +176,7 @@ def test_the_values_before_are_those_of_the_first_attempt_only() -> None:
     with all_answered(stub):
         migration = _configure(eks, _migration(status="Waiting"))
     assert migration.cni.current_configuration_values is None
-    assert (migration.cni.status, migration.changes) == ("InProgress", 1)
+    assert (migration.cni.status, migration.changes) == ("InProgress", BEFORE + 1)
 
     eks, stub = stubbed("eks")
     _describe_addon(stub, values=WARM)
@@ -215,7 +218,7 @@ def test_configured_before_the_execution_is_successful_with_no_change() -> None:
     _describe_addon(stub, values=ONLY_ENV)
     with all_answered(stub):
         migration = _configure(eks, _migration(status="CONFIGURED"))
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", False, 0)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", False, BEFORE)
     assert migration.cni.update_id is None and migration.polls == {}
 
 
@@ -226,17 +229,17 @@ def test_found_configured_though_plan_found_it_not_is_this_executions_change(sta
     _describe_addon(stub, values=WARM_MERGED)
     with all_answered(stub):
         migration = _configure(eks, _migration(status=status))
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, 1)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, BEFORE + 1)
 
 
 def test_a_change_already_counted_is_not_counted_twice() -> None:
     eks, stub = stubbed("eks")
     _describe_addon(stub, values=ONLY_ENV)
     migration = _migration(status="Waiting", changed=True)
-    migration.changes = 1
+    migration.changes = BEFORE + 1
     with all_answered(stub):
         migration = _configure(eks, migration)
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, 1)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, BEFORE + 1)
 
 
 # --- following our update --------------------------------------------------------------------------
@@ -248,7 +251,7 @@ def test_an_update_in_progress_is_checked_and_counted_as_a_poll() -> None:
     with all_answered(stub):
         migration = _configure(eks, _migration(status="InProgress", update_id=UPDATE_ID, changed=True))
     assert (migration.cni.status, migration.cni.update_id) == ("InProgress", UPDATE_ID)
-    assert migration.polls == {"ConfigureCni": 1} and migration.changes == 0
+    assert migration.polls == {"ConfigureCni": 1} and migration.changes == BEFORE
 
 
 def test_a_successful_update_ends_the_wait() -> None:
@@ -258,7 +261,7 @@ def test_a_successful_update_ends_the_wait() -> None:
     migration.polls = {"ConfigureCni": 4}
     with all_answered(stub):
         migration = _configure(eks, migration)
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, 0)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, BEFORE)
     assert migration.polls == {"ConfigureCni": 5}
 
 
@@ -340,7 +343,7 @@ def test_update_addon_refused_while_another_update_runs_waits() -> None:
     )
     with all_answered(stub):
         migration = _configure(eks, _migration())
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Waiting", False, 0)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Waiting", False, BEFORE)
     assert migration.cni.update_id is None
     assert migration.polls == {"ConfigureCni": 1}
 
@@ -367,7 +370,7 @@ def test_an_add_on_busy_with_someone_elses_update_is_waited_for(status: str) -> 
     _describe_update(stub, "other", values='{"env":{"WARM_IP_TARGET":"2"}}')
     with all_answered(stub):
         migration = _configure(eks, _migration())
-    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Waiting", False, 0)
+    assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Waiting", False, BEFORE)
     assert migration.cni.update_id is None and migration.cni.current_configuration_values is None
     assert migration.polls == {"ConfigureCni": 1}
 
@@ -393,7 +396,7 @@ def test_our_update_whose_response_was_lost_is_followed_not_repeated() -> None:
     with all_answered(stub):
         migration = _configure(eks, _migration(status="Waiting"))
     cni = migration.cni
-    assert (cni.status, cni.update_id, cni.changed, migration.changes) == ("InProgress", "ours", True, 1)
+    assert (cni.status, cni.update_id, cni.changed, migration.changes) == ("InProgress", "ours", True, BEFORE + 1)
     assert migration.polls == {"ConfigureCni": 1}
 
 
@@ -411,7 +414,7 @@ def test_finished_updates_are_passed_over_to_the_one_in_progress() -> None:
     )
     with all_answered(stub):
         migration = _configure(eks, _migration())
-    assert (migration.cni.status, migration.cni.update_id, migration.changes) == ("InProgress", "ours", 1)
+    assert (migration.cni.status, migration.cni.update_id, migration.changes) == ("InProgress", "ours", BEFORE + 1)
 
 
 def test_only_the_ten_updates_at_each_end_of_the_listing_are_described() -> None:
@@ -423,7 +426,7 @@ def test_only_the_ten_updates_at_each_end_of_the_listing_are_described() -> None
         _describe_update(stub, update_id, status="Successful", values=ONLY_ENV)
     with all_answered(stub):
         migration = _configure(eks, _migration())
-    assert (migration.cni.status, migration.changes) == ("Waiting", 0)
+    assert (migration.cni.status, migration.changes) == ("Waiting", BEFORE)
 
 
 def test_a_short_listing_is_described_once_each_newest_first() -> None:
@@ -459,7 +462,7 @@ def test_the_one_update_in_progress_is_not_ours_unless_it_sets_our_env(values: s
     _describe_update(stub, "running", values=values)
     with all_answered(stub):
         migration = _configure(eks, _migration())
-    assert (migration.cni.status, migration.cni.update_id, migration.changes) == ("Waiting", None, 0)
+    assert (migration.cni.status, migration.cni.update_id, migration.changes) == ("Waiting", None, BEFORE)
 
 
 def test_an_add_on_without_updates_is_waited_for() -> None:
@@ -510,7 +513,7 @@ def test_another_refusal_is_raised_as_it_came() -> None:
     with all_answered(stub), pytest.raises(ClientError) as raised:
         _configure(eks, migration)
     assert raised.value.response["Error"]["Code"] == "ResourceNotFoundException"
-    assert (migration.cni.status, migration.changes, migration.polls) == (None, 0, {})
+    assert (migration.cni.status, migration.changes, migration.polls) == (None, BEFORE, {})
 
 
 @pytest.mark.parametrize("code,status", [("ServerException", 500), ("ThrottlingException", 400)])
@@ -521,4 +524,4 @@ def test_a_server_fault_on_update_addon_is_retried_by_the_state_machine(code: st
     migration = _migration()
     with all_answered(stub), pytest.raises(TransientAwsError):
         _configure(eks, migration)
-    assert (migration.cni.status, migration.changes) == (None, 0)
+    assert (migration.cni.status, migration.changes) == (None, BEFORE)
