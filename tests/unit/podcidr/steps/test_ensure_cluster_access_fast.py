@@ -458,9 +458,9 @@ def test_an_entry_deleted_between_its_read_and_its_retag_is_created_again_as_thi
     aws.error("tag_resource", code, 404, f"Resource {ENTRY_ARN} not found")
     aws.created({"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}).policies().associated()
 
-    migration = aws.run(_migration())
+    migration = aws.run(_migration(changes=3))
 
-    assert migration.changes == 2
+    assert migration.changes == 5
     assert _access(migration) == ClusterAccess(
         principal_arn=ROLE, policy_arn=ADMIN, created=True, entry_created=True, changes=2
     )
