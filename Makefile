@@ -12,7 +12,7 @@ PY313_DIR := $(shell dirname "$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.
 SAM_PATH := $(if $(PY313_DIR),$(PY313_DIR):,)$(CURDIR)/$(BIN):$(PATH)
 ARGS ?=
 
-.PHONY: help setup test lint format build validate deploy rehearse bench mutate mutate-fast lock clean
+.PHONY: help setup test lint format build validate deploy rehearse bench mutate mutate-fast mutation-stage lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -64,23 +64,34 @@ rehearse: $(STAMP) ## run a whole execution on the local twin (ARGS="--scenario 
 bench: $(STAMP) ## benchmark rehearsals and print the figures
 	$(BIN)/python -m localcloud.bench $(ARGS)
 
-# mutmut names mutants after file paths and the tests import `podcidr`: it runs in .mutation/, a copy
-# with the layer's package at src/podcidr (mutation/pyproject.toml); its results there are kept between runs.
-# mutate-fast: the same in .mutation-fast/ with the tests that need no moto (mutation/fast/pyproject.toml).
-MUTATION := .mutation
-MUTATION_CONFIG := mutation/pyproject.toml
-mutate: $(STAMP) ## mutation testing of cidr.py, maxpods.py and the steps (mutmut; slow), then the score (ARGS="'podcidr.cidr*'": some)
+# mutmut names mutants after file paths and the tests import `podcidr`: it runs in a copy of the repository with
+# the layer's package at src/podcidr; its results there (mutants/) are kept between runs, and only mutants without
+# a result, or whose function changed, are run again.
+# make mutate-fast: every mutant against the tests that need no moto (.mutation-fast/, mutation/fast/pyproject.toml).
+# make mutate: that, then the full selection (.mutation/, mutation/pyproject.toml, moto-backed tests too) against
+# only the mutants the fast stage did not kill (mutation/pending.py), then both stages' score.
+mutate: mutate-fast ## mutation testing of cidr.py, maxpods.py and the steps (mutmut; hours), then the score (ARGS="'podcidr.cidr*'": some)
+	$(BIN)/python -m mutation.pending .mutation-fast/mutants .mutation/mutants $(ARGS) > .mutation-pending
+	@echo "full selection: $$(grep -c . .mutation-pending || true) mutants the fast stage did not kill"
+	if [ -s .mutation-pending ]; then $(MAKE) mutation-stage MUTATION=.mutation MUTATION_CONFIG=mutation/pyproject.toml \
+	  NAMES=$(CURDIR)/.mutation-pending; fi
+	$(BIN)/python -m mutation.score .mutation-fast/mutants .mutation/mutants
+	@echo "survivors: .mutation/survivors.txt ('cd .mutation && ../$(BIN)/mutmut show NAME' shows one)"
+
+mutate-fast: $(STAMP) ## the mutants against the tests that need no moto (minutes; a lower bound of make mutate's score)
+	$(MAKE) mutation-stage MUTATION=.mutation-fast MUTATION_CONFIG=mutation/fast/pyproject.toml ARGS="$(ARGS)"
+	$(BIN)/python -m mutation.score .mutation-fast/mutants
+	@echo "survivors: .mutation-fast/survivors.txt ('cd .mutation-fast && ../$(BIN)/mutmut show NAME' shows one)"
+
+# NAMES: a file of mutant names, one a line (too many for a command line)
+NAMES := /dev/null
+mutation-stage:
 	mkdir -p $(MUTATION) && find $(MUTATION) -mindepth 1 -maxdepth 1 ! -name mutants -exec rm -rf {} +
 	mkdir -p $(MUTATION)/src && cp -rp layers/podcidr $(MUTATION)/src/  # -p: mutmut regenerates files newer than their mutants
 	cp -r tests localcloud cli functions statemachine template.yaml $(MUTATION)/
 	cp $(MUTATION_CONFIG) mutation/conftest.py $(MUTATION)/
-	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut run --max-children 2 $(ARGS) > mutmut-run.log 2>&1 || { tail -n 30 mutmut-run.log; exit 1; }
+	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut run --max-children 2 $(ARGS) $$(cat $(NAMES)) > mutmut-run.log 2>&1 || { tail -n 30 mutmut-run.log; exit 1; }
 	cd $(MUTATION) && $(CURDIR)/$(BIN)/mutmut results > survivors.txt
-	$(BIN)/python mutation/score.py $(MUTATION)/mutants
-	@echo "survivors: $(MUTATION)/survivors.txt ('cd $(MUTATION) && ../$(BIN)/mutmut show NAME' shows one)"
-
-mutate-fast: ## the same mutants against the tests that need no moto (minutes; a lower bound of make mutate's score)
-	$(MAKE) mutate MUTATION=.mutation-fast MUTATION_CONFIG=mutation/fast/pyproject.toml ARGS="$(ARGS)"
 
 lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in files
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet -r layers/requirements.in
@@ -90,4 +101,4 @@ lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in
 	.lock-venv/bin/pip freeze --exclude-editable > requirements-dev.lock && rm -rf .lock-venv
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache $(MUTATION) .mutation-fast
+	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache .mutation .mutation-fast .mutation-pending

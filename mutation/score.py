@@ -1,5 +1,8 @@
-"""Prints the mutation score of `make mutate` from the results mutmut keeps in .mutation/mutants/
-(one `<file>.meta` per mutated file: each mutant's exit code, null until it has run).
+"""Prints the mutation score of `make mutate` (or `make mutate-fast`) from the results mutmut keeps.
+
+`score.py FAST` reads one run's results: `make mutate-fast`'s. `score.py FAST FULL` combines `make mutate`'s two
+stages: a mutant the fast stage killed is killed (the full selection holds every fast test); any other takes its
+result in the full stage, or is "not run" there.
 
 Per module and in total: killed (a test failed, or the mutant hung past mutmut's timeout), survived (every
 selected test that reaches it passed), no tests (no selected test calls the mutated function), not run.
@@ -8,40 +11,28 @@ apart: those functions are only reached by tests outside the selection (the twin
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
-# mutmut 3.7's status_by_exit_code, folded into the columns printed here
-KILLED = {1, 3, -24, 24, 36, 152, 255}
-SURVIVED = {0}
-NO_TESTS = {5, 33}
+from mutation.results import column, exit_codes
+
 COLUMNS = ("mutants", "killed", "survived", "no tests", "not run", "other")
 
 
-def _column(exit_code: int | None) -> str:
-    if exit_code is None:
-        return "not run"
-    if exit_code in KILLED:
-        return "killed"
-    if exit_code in SURVIVED:
-        return "survived"
-    if exit_code in NO_TESTS:
-        return "no tests"
-    return "other"  # skipped, suspicious, segfault: see `mutmut results`
-
-
-def tally(mutants_dir: Path) -> dict[str, Counter[str]]:
-    """Counts per module (path under src/, e.g. podcidr/steps/verify_pods.py)."""
-    modules: dict[str, Counter[str]] = {}
-    for meta in sorted((mutants_dir / "src").rglob("*.py.meta")):
-        codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
-        if not codes:
-            continue
-        counts: Counter[str] = Counter(_column(code) for code in codes.values())
-        counts["mutants"] = len(codes)
-        modules[str(meta.relative_to(mutants_dir / "src"))[: -len(".meta")]] = counts
+def combined(fast: str, full: str | None) -> dict[str, dict[str, str]]:
+    """Each module's mutants and their column."""
+    fast_codes = exit_codes(Path(fast))
+    full_codes = exit_codes(Path(full)) if full else {}
+    modules: dict[str, dict[str, str]] = {}
+    for module, codes in fast_codes.items():
+        later = full_codes.get(module, {})
+        modules[module] = {}
+        for name, code in codes.items():
+            if full is None or column(code) == "killed":
+                modules[module][name] = column(code)
+            else:
+                modules[module][name] = column(later.get(name))
     return modules
 
 
@@ -50,15 +41,17 @@ def score(counts: Counter[str]) -> str:
     return f"{100 * counts['killed'] / ran:.1f}%" if ran else "-"
 
 
-def main(mutants_dir: str) -> int:
-    modules = tally(Path(mutants_dir))
+def main(fast: str, full: str | None = None) -> int:
+    modules = combined(fast, full)
     if not modules:
-        print(f"no mutmut results under {mutants_dir}")
+        print(f"no mutmut results under {fast}")
         return 1
     width = max(len(name) for name in modules)
     print(f"{'module':<{width}}  " + "  ".join(f"{c:>8}" for c in COLUMNS) + "     score")
     total: Counter[str] = Counter()
-    for name, counts in modules.items():
+    for name, columns in modules.items():
+        counts = Counter(columns.values())
+        counts["mutants"] = len(columns)
         total.update(counts)
         print(f"{name:<{width}}  " + "  ".join(f"{counts[c]:>8}" for c in COLUMNS) + f"  {score(counts):>8}")
     print(f"{'total':<{width}}  " + "  ".join(f"{total[c]:>8}" for c in COLUMNS) + f"  {score(total):>8}")
@@ -71,4 +64,4 @@ def main(mutants_dir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(*sys.argv[1:3]))

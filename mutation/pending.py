@@ -1,0 +1,32 @@
+"""Prints the mutants `make mutate`'s second stage runs against the full selection: those the fast stage
+(`FAST`) ran and did not kill (survived, or no fast test reaches them) and the full stage (`FULL`) has no result
+for yet, one name a line. Patterns (mutmut's
+globs, e.g. 'podcidr.steps.plan*') narrow them, as `make mutate ARGS=...` does.
+
+`pending.py FAST FULL [PATTERN ...]`"""
+
+from __future__ import annotations
+
+import sys
+from fnmatch import fnmatch
+from pathlib import Path
+
+from mutation.results import column, exit_codes
+
+
+def pending(fast: Path, full: Path, patterns: list[str]) -> list[str]:
+    full_codes = {name: code for codes in exit_codes(full).values() for name, code in codes.items()}
+    return [
+        name
+        for codes in exit_codes(fast).values()
+        for name, code in codes.items()
+        if code is not None
+        and column(code) != "killed"
+        and full_codes.get(name) is None
+        and (not patterns or any(fnmatch(name, pattern) for pattern in patterns))
+    ]
+
+
+if __name__ == "__main__":
+    names = pending(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
+    print("\n".join(names))
