@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from podcidr.models.migration import Migration, NodegroupConfig, NodegroupReplacement
+from podcidr.models.migration import DrainState, Migration, NodegroupConfig, NodegroupReplacement
 from podcidr.steps.report import fold_changes, report_document
 from tests.fixtures.vpc_topology import Topology, seed_migration
 
@@ -38,3 +38,11 @@ def test_the_report_has_the_contract_keys_and_no_item_counters() -> None:
     assert all("changes" not in s for s in document["podSubnets"])
     assert all("changes" not in n for n in document["nodegroups"])
     assert Migration.model_validate(document).changes == 10  # still a migration document
+
+
+def test_a_drain_s_progress_is_not_part_of_the_report() -> None:
+    """`draining` is where a drain stands between two invocations (DrainState): internal, dropped."""
+    migration = _migration()
+    migration.nodegroups[0].draining = DrainState(started=1.0, batch=["ip-10-0-0-1"])
+    assert "draining" in migration.to_json()["nodegroups"][0]
+    assert all("draining" not in n for n in report_document(migration)["nodegroups"])
