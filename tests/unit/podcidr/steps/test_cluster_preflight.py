@@ -9,13 +9,7 @@ from typing import Any, cast
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from podcidr.errors import (
-    ClusterAccessDenied,
-    EniConfigCrdMissing,
-    LoadBalancerControllerMissing,
-    SubnetSizing,
-    UnsupportedCluster,
-)
+from podcidr.errors import ClusterAccessDenied, EniConfigCrdMissing, LoadBalancerControllerMissing, SubnetSizing
 from podcidr.kube.client import ENI_CONFIG_CRD
 from podcidr.models.migration import Cni, LoadBalancerCheck, Migration, NodegroupConfig, NodegroupReplacement
 from podcidr.steps.cluster_preflight import cluster_preflight
@@ -311,7 +305,7 @@ def _zonal_pod(name: str, node_name: str, claim: str) -> dict[str, Any]:
 
 def _cluster_with_volumes(kept_zone: str) -> FakeKube:
     """managed-ng's node in us-west-2a and spot-ng's in us-west-2d hold pods whose EBS volumes are bound to
-    their node's AZ; the node that stays is in `kept_zone`."""
+    their node's AZ; the node that stays is in `kept_zone`. A refused zone: test_cluster_preflight_fast.py."""
 
     def volume(name: str, zone: str) -> dict[str, Any]:
         affinity = {
@@ -353,17 +347,3 @@ def test_a_zonal_volume_in_a_zone_only_a_staying_node_covers_passes_with_the_rep
         "the AZs: shop/db-0 need a node in us-west-2a for their volumes. If none starts there they stay Pending and "
         "the drain stops before deleting anything; a desiredSize of at least 2 avoids it."
     ]
-
-
-def test_a_zonal_volume_only_a_replaced_node_s_zone_covers_is_refused_before_any_change() -> None:
-    migration = _zonal_migration()
-    before = migration.model_copy(deep=True)
-    with pytest.raises(UnsupportedCluster) as raised:
-        _preflight(migration, _cluster_with_volumes(kept_zone="us-west-2c"))  # old-d's own zone does not count
-    assert raised.value.cause == (
-        "Pods with volumes bound to an availability zone could not move: shop/queue-0 (on spot-ng) in us-west-2d, "
-        "but no replacement nodegroup has a node subnet there (they cover us-west-2a, us-west-2b, us-west-2c). An "
-        "EBS volume attaches only in its own AZ. Give the nodegroup a node subnet in that AZ (or move the workload), "
-        "then run podcidr again. Nothing was changed."
-    )
-    assert migration == before
