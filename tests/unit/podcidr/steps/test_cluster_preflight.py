@@ -292,3 +292,58 @@ def test_every_uncontrolled_pod_on_the_old_nodegroups_is_named_but_not_mirror_po
 def test_old_nodegroups_without_nodes_give_no_warning() -> None:
     kube = _cluster_to_drain(_budget("db", "shop", {"matchLabels": {"app": "db"}}, 0))
     assert _preflight(_migration(nodegroups=("gone-ng",)), kube).warnings == []
+
+
+ZONE = "topology.kubernetes.io/zone"
+
+
+def _zonal_pod(name: str, node_name: str, claim: str) -> dict[str, Any]:
+    found = pod(name, node_name, "192.168.1.40", namespace="shop", labels={"app": name})
+    found["spec"]["volumes"] = [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]
+    return found
+
+
+def _cluster_with_volumes(kept_zone: str) -> FakeKube:
+    """managed-ng's node in us-west-2a and spot-ng's in us-west-2d hold pods whose EBS volumes are bound to
+    their node's AZ; the node that stays is in `kept_zone`. A refused zone: test_cluster_preflight_fast.py."""
+
+    def volume(name: str, zone: str) -> dict[str, Any]:
+        affinity = {
+            "required": {
+                "nodeSelectorTerms": [{"matchExpressions": [{"key": ZONE, "operator": "In", "values": [zone]}]}]
+            }
+        }
+        return {"metadata": {"name": name}, "spec": {"nodeAffinity": affinity}}
+
+    return FakeKube(
+        CustomResourceDefinition=[CRD],
+        Node=[
+            node("old-a", "192.168.1.1", {OLD: "managed-ng", ZONE: "us-west-2a"}),
+            node("old-d", "192.168.1.2", {OLD: "spot-ng", ZONE: "us-west-2d"}),
+            node("kept", "192.168.1.3", {OLD: "other-ng", ZONE: kept_zone}),
+        ],
+        Pod=[_zonal_pod("db-0", "old-a", "data-db-0"), _zonal_pod("queue-0", "old-d", "data-queue-0")],
+        PersistentVolume=[volume("pv-db-0", "us-west-2a"), volume("pv-queue-0", "us-west-2d")],
+        PersistentVolumeClaim=[
+            {"metadata": {"name": "data-db-0", "namespace": "shop"}, "spec": {"volumeName": "pv-db-0"}},
+            {"metadata": {"name": "data-queue-0", "namespace": "shop"}, "spec": {"volumeName": "pv-queue-0"}},
+        ],
+    )
+
+
+def _zonal_migration() -> Migration:
+    migration = _migration(nodegroups=("managed-ng", "spot-ng"))
+    migration.nodegroups[0].availability_zones = ["us-west-2a", "us-west-2b"]
+    migration.nodegroups[1].availability_zones = ["us-west-2a"]
+    for item in migration.nodegroups:
+        item.config.scaling_config["desiredSize"] = 1  # fewer than managed-ng's AZs: a warning for its pods
+    return migration
+
+
+def test_a_zonal_volume_in_a_zone_only_a_staying_node_covers_passes_with_the_replacements_warning() -> None:
+    migration = _preflight(_zonal_migration(), _cluster_with_volumes(kept_zone="us-west-2d"))
+    assert migration.warnings == [
+        "Nodegroup managed-ng-pods (replacing managed-ng) starts 1 node(s) over 2 AZs, and EC2 Auto Scaling chooses "
+        "the AZs: shop/db-0 need a node in us-west-2a for their volumes. If none starts there they stay Pending and "
+        "the drain stops before deleting anything; a desiredSize of at least 2 avoids it."
+    ]

@@ -176,3 +176,16 @@ def test_a_node_that_reports_no_max_pods_is_named() -> None:
     kube.add("Node", node("n5", "192.168.2.5", {"eks.amazonaws.com/nodegroup": NEW_GROUP}, pods=None))
     with pytest.raises(VerificationFailed, match=r"node n5 of managed-ng-pods has max pods None, expected 44\."):
         _verify(kube)
+
+
+def test_a_node_that_reports_no_address_is_named_not_taken_for_inside() -> None:
+    kube = _kube()
+    unaddressed = node("n6", "192.168.2.6", {"eks.amazonaws.com/nodegroup": NEW_GROUP}, pods="44")
+    del unaddressed["status"]["addresses"]  # status.addresses is optional: none until the cloud controller sets them
+    kube.add("Node", unaddressed)
+    with pytest.raises(VerificationFailed) as raised:
+        _verify(kube)
+    assert raised.value.cause == (
+        "Custom networking is not in effect everywhere: node n6 has InternalIP None, outside the node subnets "
+        "(192.168.0.0/19, 192.168.32.0/19, 192.168.64.0/19)."
+    )
