@@ -907,3 +907,39 @@ def test_a_target_outside_the_pod_cidr_fails_listing_the_objects_last_five_event
         _verify(task, kube, elbv2)
     listed = " | ".join(f"Normal Step{n}: step {n}" for n in range(1, 6))
     assert f"Events of podcidr-public-nlb: {listed}. The test workloads" in str(failed.value)
+
+
+def test_the_deployment_and_services_are_labelled_ours_with_the_container_as_sent_and_changes_added() -> None:
+    kube = FakeKube()
+    migration = _migration("alb")
+    migration.changes = 5
+    migration.verification.load_balancers[0].changes = 3  # an earlier attempt's
+    migration = deploy_verification_workload(migration, kube)  # type: ignore[arg-type]
+    assert migration.changes == 7  # the namespace and the Deployment
+    ours = {**MANAGED, "app.kubernetes.io/name": "podcidr-verify"}
+    deployment = _the(kube, "Deployment", "podcidr-verify")
+    assert deployment["metadata"]["labels"] == ours
+    assert deployment["spec"]["template"]["metadata"]["labels"] == ours
+    assert deployment["spec"]["template"]["spec"]["containers"] == [
+        {
+            "name": "web",
+            "image": migration.verification.image,
+            "ports": [{"name": "http", "containerPort": 80, "protocol": "TCP"}],
+            "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5},
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+        }
+    ]
+    ec2, _ = stubbed("ec2")
+    start_load_balancers(migration, kube, ec2)  # type: ignore[arg-type]
+    assert _the(kube, "Service", "podcidr-alb")["metadata"]["labels"] == ours
+    assert migration.verification.load_balancers[0].changes == 5  # the Service and the Ingress
+
+
+def test_a_terminating_namespace_is_refused_saying_when_to_run_again() -> None:
+    kube = FakeKube(Namespace=[{**_namespace(), "status": {"phase": "Terminating"}}])
+    with pytest.raises(VerificationFailed) as refused:
+        deploy_verification_workload(_migration("alb"), kube)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        "Namespace podcidr-verify is still terminating from an earlier verification; run podcidr again in a few "
+        "minutes."
+    )
