@@ -943,3 +943,10 @@ def test_a_terminating_namespace_is_refused_saying_when_to_run_again() -> None:
         "Namespace podcidr-verify is still terminating from an earlier verification; run podcidr again in a few "
         "minutes."
     )
+
+
+def test_a_namespace_without_any_label_is_refused_as_not_podcidrs() -> None:
+    kube = FakeKube(Namespace=[{"metadata": {"name": NS}}])
+    with pytest.raises(VerificationFailed, match="exists in cluster shop and is not podcidr's"):
+        deploy_verification_workload(_migration("alb"), kube)  # type: ignore[arg-type]
+    assert "Deployment" not in kube.objects
