@@ -789,3 +789,164 @@ def test_a_lasting_change_beside_a_revoked_access_entry_is_still_a_change() -> N
         principal_arn="arn:aws:iam::111122223333:role/podcidr", policy_arn="arn:p", entry_created=True, changes=2
     )
     assert deploy_verification_workload(migration, kube).verification.workloads == "deployed"  # type: ignore[arg-type]
+
+
+# --- the survivors of the seventh mutation run (docs/mutation-testing.md) ---------------------------
+
+
+def test_the_service_port_and_the_ingress_rule_are_exactly_what_the_controller_is_given() -> None:
+    migration, kube = _deployed("alb", "public-nlb")
+    for check in migration.verification.load_balancers:
+        check.source_cidrs = ["172.31.0.0/16", "10.20.0.0/16"]
+    ec2, _ = stubbed("ec2")
+    start_load_balancers(migration, kube, ec2)  # type: ignore[arg-type]
+    port = [{"name": "http", "port": 80, "targetPort": 80, "protocol": "TCP"}]
+    assert _the(kube, "Service", "podcidr-alb")["spec"]["ports"] == port
+    assert _the(kube, "Service", "podcidr-public-nlb")["spec"]["ports"] == port
+    ingress = _the(kube, "Ingress", "podcidr-alb")
+    assert ingress["metadata"]["labels"] == {**MANAGED, "app.kubernetes.io/name": "podcidr-verify"}
+    assert ingress["metadata"]["annotations"]["alb.ingress.kubernetes.io/inbound-cidrs"] == (
+        "172.31.0.0/16,10.20.0.0/16"
+    )
+    assert ingress["spec"]["rules"] == [
+        {
+            "http": {
+                "paths": [
+                    {
+                        "path": "/",
+                        "pathType": "Prefix",
+                        "backend": {"service": {"name": "podcidr-alb", "port": {"number": 80}}},
+                    }
+                ]
+            }
+        }
+    ]
+
+
+def test_three_healthy_targets_pass_beside_an_unhealthy_one_and_an_old_security_group_complaint() -> None:
+    task, kube = _started()
+    _published(kube)
+    kube.add("Event", _event("FailedNetworkReconcile", SG_EVENT))
+    elbv2, _ = _elbv2({**HEALTHY, "100.64.4.10": "unhealthy"})  # a replica restarting
+    _verify(task, kube, elbv2)
+    assert (task.check.status, task.check.healthy_targets) == ("done", 3)
+
+
+def test_targets_still_registering_are_no_reason_to_heed_a_security_group_complaint() -> None:
+    task, kube = _started()
+    _published(kube)
+    kube.add("Event", _event("FailedNetworkReconcile", SG_EVENT))
+    elbv2, _ = _elbv2({**HEALTHY, "100.64.3.10": "initial"})
+    _verify(task, kube, elbv2)
+    assert (task.check.status, task.check.healthy_targets) == ("provisioning", 2)
+
+
+def test_the_security_group_failure_says_what_to_fix_and_lists_the_events() -> None:
+    task, kube = _started()
+    _published(kube)
+    kube.add(
+        "Event",
+        _event("FailedNetworkReconcile", SG_EVENT, at="2026-11-30T11:00:00Z"),
+        _event("SuccessfullyReconciled", "Successfully reconciled", kind="Normal"),
+    )
+    elbv2, _ = _elbv2({"100.64.1.10": "unhealthy", "100.64.2.10": "healthy"})
+    with pytest.raises(VerificationFailed) as failed:
+        _verify(task, kube, elbv2)
+    assert str(failed.value) == (
+        "The public-nlb check failed: its targets can never become healthy, because the load balancer controller "
+        f"cannot let the load balancer in: Warning FailedNetworkReconcile: {SG_EVENT}. The pods' ENIs carry the "
+        "ENIConfigs' security groups, and with several groups exactly one must be tagged "
+        "kubernetes.io/cluster/<cluster> (the cluster security group is); fix eniConfigSecurityGroupIds (or the "
+        "groups' tags) and run podcidr again (DNS name "
+        f"{DNS}; 1 healthy of 3 expected; targets 100.64.1.10, 100.64.2.10). Events of podcidr-public-nlb: "
+        f"Warning FailedNetworkReconcile: {SG_EVENT} | Normal SuccessfullyReconciled: Successfully reconciled. "
+        "The test workloads in namespace podcidr-verify are removed unless keepWorkloads is set."
+    )
+
+
+def test_the_refusal_says_what_to_fix_and_lists_the_events() -> None:
+    task, kube = _started()
+    uid = _the(kube, "Service", "podcidr-public-nlb")["metadata"]["uid"]
+    kube.add("Event", _event("FailedBuildModel", "conflicting subnets in AZ a", uid=uid))
+    with pytest.raises(VerificationFailed) as failed:
+        _verify(task, kube, _empty_elbv2())
+    assert str(failed.value) == (
+        "The public-nlb check failed: the AWS Load Balancer Controller cannot build this load balancer: "
+        "FailedBuildModel: conflicting subnets in AZ a. Nothing will change until its cause is fixed (for example "
+        "one node subnet per Availability Zone, a free fixed address, a usable security group); fix it and run "
+        "podcidr again (DNS name not published; 0 healthy of 3 expected; targets none). Events of "
+        "podcidr-public-nlb: Warning FailedBuildModel: conflicting subnets in AZ a. The test workloads in "
+        "namespace podcidr-verify are removed unless keepWorkloads is set."
+    )
+
+
+def test_a_refusal_of_another_object_is_not_this_checks() -> None:
+    task, kube = _started()
+    kube.add("Event", _event("FailedBuildModel", "conflicting subnets in AZ a", name="podcidr-private-nlb"))
+    _verify(task, kube, _empty_elbv2())
+    assert task.check.status == "provisioning"
+
+
+def test_past_the_ceiling_the_failure_lists_the_objects_events() -> None:
+    task, kube = _started()
+    kube.add("Event", _event("EnsuringLoadBalancer", "Ensuring load balancer", kind="Normal"))
+    task.check.polls = {"wait": wait_ceiling(MAX_WAIT_SECONDS, 30)}
+    with pytest.raises(VerificationFailed) as failed:
+        _verify(task, kube, _empty_elbv2())
+    assert "Events of podcidr-public-nlb: Normal EnsuringLoadBalancer: Ensuring load balancer. The test" in str(
+        failed.value
+    )
+
+
+def test_a_target_outside_the_pod_cidr_fails_listing_the_objects_last_five_events() -> None:
+    task, kube = _started()
+    _published(kube)
+    kube.add("Event", *(_event(f"Step{n}", f"step {n}", kind="Normal", at=f"2026-11-30T12:0{n}:00Z") for n in range(6)))
+    elbv2, _ = _elbv2({**HEALTHY, "172.31.50.7": "healthy"})
+    with pytest.raises(VerificationFailed) as failed:
+        _verify(task, kube, elbv2)
+    listed = " | ".join(f"Normal Step{n}: step {n}" for n in range(1, 6))
+    assert f"Events of podcidr-public-nlb: {listed}. The test workloads" in str(failed.value)
+
+
+def test_the_deployment_and_services_are_labelled_ours_with_the_container_as_sent_and_changes_added() -> None:
+    kube = FakeKube()
+    migration = _migration("alb")
+    migration.changes = 5
+    migration.verification.load_balancers[0].changes = 3  # an earlier attempt's
+    migration = deploy_verification_workload(migration, kube)  # type: ignore[arg-type]
+    assert migration.changes == 7  # the namespace and the Deployment
+    ours = {**MANAGED, "app.kubernetes.io/name": "podcidr-verify"}
+    deployment = _the(kube, "Deployment", "podcidr-verify")
+    assert deployment["metadata"]["labels"] == ours
+    assert deployment["spec"]["template"]["metadata"]["labels"] == ours
+    assert deployment["spec"]["template"]["spec"]["containers"] == [
+        {
+            "name": "web",
+            "image": migration.verification.image,
+            "ports": [{"name": "http", "containerPort": 80, "protocol": "TCP"}],
+            "readinessProbe": {"httpGet": {"path": "/", "port": 80}, "periodSeconds": 5},
+            "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+        }
+    ]
+    ec2, _ = stubbed("ec2")
+    start_load_balancers(migration, kube, ec2)  # type: ignore[arg-type]
+    assert _the(kube, "Service", "podcidr-alb")["metadata"]["labels"] == ours
+    assert migration.verification.load_balancers[0].changes == 5  # the Service and the Ingress
+
+
+def test_a_terminating_namespace_is_refused_saying_when_to_run_again() -> None:
+    kube = FakeKube(Namespace=[{**_namespace(), "status": {"phase": "Terminating"}}])
+    with pytest.raises(VerificationFailed) as refused:
+        deploy_verification_workload(_migration("alb"), kube)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        "Namespace podcidr-verify is still terminating from an earlier verification; run podcidr again in a few "
+        "minutes."
+    )
+
+
+def test_a_namespace_without_any_label_is_refused_as_not_podcidrs() -> None:
+    kube = FakeKube(Namespace=[{"metadata": {"name": NS}}])
+    with pytest.raises(VerificationFailed, match="exists in cluster shop and is not podcidr's"):
+        deploy_verification_workload(_migration("alb"), kube)  # type: ignore[arg-type]
+    assert "Deployment" not in kube.objects
