@@ -463,3 +463,24 @@ def test_a_throttled_route_table_read_is_transient() -> None:
 
     with all_answered(stub), pytest.raises(TransientAwsError, match=r"^ec2:DescribeRouteTables failed with "):
         describe_route_tables(ec2, VPC)
+
+
+def _carrying(changes: int, subnet_id: str | None = None) -> PodSubnetItem:
+    item = _item(subnet_id)
+    item.subnet.changes = changes
+    return item
+
+
+def test_a_created_subnet_adds_its_change_to_those_the_item_carries() -> None:
+    ec2, stub = stubbed("ec2")
+    _reads(stub, BY_CIDR)
+    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED, state="pending")}, CREATE)
+
+    assert _step(ec2, stub, _carrying(2)).changes == 3
+
+
+def test_a_lost_responses_subnet_adds_its_change_to_those_the_item_carries() -> None:
+    ec2, stub = stubbed("ec2")
+    _reads(stub, BY_CIDR, _subnet(OURS, CIDR, tags=OWNED))
+
+    assert _step(ec2, stub, _carrying(2)).changes == 3
