@@ -266,3 +266,40 @@ def test_a_subnet_with_two_planned_tags_is_described_once_and_gets_the_missing_o
 
     assert tagged.changes == 4 + 1
     assert [t.created for t in tagged.load_balancer_tags] == [False, False, False, False, True]
+
+
+def test_an_ipv6_only_subnet_is_tagged() -> None:
+    """An IPv6-only subnet has no IPv4 CidrBlock (DescribeSubnets leaves it out): it is no pod subnet."""
+    clients, stub = _clients()
+    migration = _migration()
+    ipv6_only = "subnet-0ipv6only00000000"
+    migration.load_balancer_tags.append(LoadBalancerTag(subnet_id=ipv6_only, key=ELB))
+    subnet = _subnet(ipv6_only, "172.31.96.0/20", {"Name": "shop-ipv6"})
+    del subnet["CidrBlock"]
+    subnet |= {
+        "Ipv6Native": True,
+        "AssignIpv6AddressOnCreation": True,
+        "EnableDns64": True,
+        "AvailableIpAddressCount": 0,
+        "Ipv6CidrBlockAssociationSet": [
+            {
+                "AssociationId": "subnet-cidr-assoc-0a1b2c3d4e5f60718",
+                "Ipv6CidrBlock": "2600:1f18:abc:de00::/64",
+                "Ipv6CidrBlockState": {"State": "associated"},
+                "Ipv6AddressAttribute": "public",
+                "IpSource": "amazon",
+            }
+        ],
+    }
+    subnets = [_subnet(s, c, {"Name": "shop"}) for s, c in sorted({**PUBLIC, **NODES}.items())]
+    subnets = sorted([*subnets, subnet], key=lambda s: str(s["SubnetId"]))
+    ids = sorted([*PUBLIC, *NODES, ipv6_only])
+    stub.add_response("describe_subnets", {"Subnets": subnets}, {"Filters": [], "SubnetIds": ids})
+    _create_tags(stub, sorted([*PUBLIC, ipv6_only]), ELB)
+    _create_tags(stub, sorted(NODES), INTERNAL_ELB)
+
+    with all_answered(stub):
+        tagged = tag_load_balancer_subnets(clients, migration)
+
+    assert tagged.changes == 4 + 2
+    assert all(t.created for t in tagged.load_balancer_tags)
