@@ -123,6 +123,26 @@ def test_a_value_from_a_config_map_is_not_replaced() -> None:
     assert kube.apps.patches == []
 
 
+def test_both_settings_from_value_from_are_named_together() -> None:
+    kube = FakeKube(
+        DaemonSet=[_aws_node([{"name": k, "valueFrom": {"configMapKeyRef": {"name": "cni", "key": k}}} for k in ENV])]
+    )
+    with pytest.raises(CniConfigConflict) as raised:
+        _configure(kube, _migration())
+    assert raised.value.cause == (
+        "aws-node takes AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, ENI_CONFIG_LABEL_DEF from valueFrom; podcidr will not "
+        "replace it. Set AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone "
+        "yourself, then run again."
+    )
+
+
+def test_the_patch_adds_to_the_changes_made_before() -> None:
+    kube = FakeKube(DaemonSet=[_aws_node([])])
+    migration = _migration()
+    migration.changes = 4  # the VPC steps' changes
+    assert _configure(kube, migration).changes == 5
+
+
 def test_a_daemon_set_without_the_aws_node_container_is_a_conflict() -> None:
     daemon_set = _aws_node([])
     daemon_set["spec"]["template"]["spec"]["containers"].pop()
@@ -171,6 +191,10 @@ def test_a_rollout_that_never_ends_gives_up_past_the_ceiling() -> None:
         ),
         ({}, 0, True),  # nothing scheduled, nothing to wait for
         ({"desiredNumberScheduled": 1}, 0, False),
+        # the API server omits these counts while they are 0 (omitempty): absent is none yet
+        ({"desiredNumberScheduled": 1, "updatedNumberScheduled": 1, "numberAvailable": 1}, 1, False),
+        ({"observedGeneration": 1, "desiredNumberScheduled": 1, "numberAvailable": 1}, 1, False),
+        ({"observedGeneration": 1, "desiredNumberScheduled": 1, "updatedNumberScheduled": 1}, 1, False),
     ],
 )
 def test_rolled_out_is_kubectl_rollout_status(status: dict[str, int], generation: int, done: bool) -> None:

@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from podcidr.errors import ClusterAccessDenied, DrainBlocked, NodegroupReplacementFailed, TransientAwsError
 from podcidr.models.input import NodeReplacementOptions
 from podcidr.models.migration import DrainState, NodegroupConfig, NodegroupReplacement, WorkloadRef
+from podcidr.steps import drain as drain_module
 from podcidr.steps.drain import DRAIN_POLLS, drain
 from podcidr.steps.replace_nodegroups import NodegroupTask
 from tests.fixtures.fake_elbv2 import FakeElbv2
@@ -315,6 +316,24 @@ def test_a_terminating_pod_is_held_past_the_timeout_plus_its_grace_naming_its_fi
         "shop/web-1: evicted, still terminating (since 2026-11-30T12:00:00Z; finalizers: example.com/keep, b/c). The"
         in raised.value.cause
     )
+
+
+def test_past_the_eviction_window_the_rest_waits_for_the_next_check_and_what_was_seen_stays_held(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    terminating = _pod("web-1", "old-a", "10.0.0.11")
+    terminating["metadata"]["deletionTimestamp"] = "2026-11-30T12:00:00Z"
+    kube = _kube([_node("old-a", "old-ng", cordoned=True)], [terminating, _pod("web-2", "old-a", "10.0.0.12")])
+    task = _task()
+    task.nodegroup.draining = DrainState(batch=["old-a"])
+    monkeypatch.setattr(drain_module, "EVICTING_SECONDS", -1)  # the window is over before the first eviction
+    assert not drain(task, kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
+    assert "evict shop/web-2" not in kube.core.writes
+    assert task.nodegroup.draining.held == {"shop/web-1": 1}
+    monkeypatch.undo()
+    assert not drain(task, kube, FakeElbv2(), "shop")  # type: ignore[arg-type]
+    assert kube.core.writes[-1] == "evict shop/web-2"
+    assert task.nodegroup.draining.held == {"shop/web-1": 2}
 
 
 def test_a_terminating_pod_s_grace_is_its_deletion_grace_then_its_spec_then_30_s() -> None:

@@ -22,7 +22,7 @@ from podcidr.steps.replace_nodegroups import (
     replace_nodegroup,
 )
 from tests.fixtures.fake_elbv2 import FakeElbv2
-from tests.fixtures.fake_kube import FakeKube, node
+from tests.fixtures.fake_kube import FakeKube, node, pod
 from tests.fixtures.stubbed_aws import all_answered, stubbed
 
 LABEL = "eks.amazonaws.com/nodegroup"
@@ -164,7 +164,7 @@ def test_a_custom_ami_replacement_gets_its_launch_template_version_first() -> No
     with all_answered(ec2_stub):
         _run(task, stub, eks, ec2=ec2)
     assert task.nodegroup.changes == 2
-    with pytest.raises(RuntimeError, match="needs the EC2 client"):
+    with pytest.raises(RuntimeError, match=r"^a planned launch template version needs the EC2 client$"):
         replace_nodegroup(
             _task(launch_template={"id": "lt-0abc"}, launch_template_user_data=USER_DATA), _missing(), FakeKube
         )
@@ -267,8 +267,42 @@ def test_once_ready_the_drain_empties_the_old_nodes_then_the_old_nodegroup_is_de
 def test_the_drain_needs_the_elbv2_client() -> None:
     task = _task("draining")
     eks, stub = stubbed("eks")
-    with pytest.raises(RuntimeError, match="the drain needs the ELBv2 client"):
+    with pytest.raises(RuntimeError, match=r"^the drain needs the ELBv2 client$"):
         _run(task, stub, eks)
+
+
+def test_the_drain_asks_the_elbv2_client_it_is_given_for_the_target_groups_health() -> None:
+    """The last healthy target of a target group is held while its replacement registers: only
+    DescribeTargetHealth through the given client can tell."""
+    arn = "arn:aws:elasticloadbalancing:us-west-2:111122223333:targetgroup/k8s-shop-web-0a1b2c/73e2d6bc24d8a067"
+    moving, coming = (
+        pod(name, host, ip, namespace="shop", labels={"app": "web"})
+        for name, host, ip in (("web-1", "old-a", "10.0.0.11"), ("web-2", "new-a", "10.64.0.2"))
+    )
+    kube = FakeKube(Node=[_ready("old-a", "web"), _ready("new-a", "web-podcidr")], Pod=[moving, coming])
+    kube.add(
+        "CustomResourceDefinition",
+        {
+            "metadata": {"name": "targetgroupbindings.elbv2.k8s.aws"},
+            "spec": {"versions": [{"name": "v1beta1", "served": True}]},
+        },
+    )
+    kube.add(
+        "targetgroupbindings.elbv2.k8s.aws",
+        {
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"targetType": "ip", "targetGroupARN": arn, "serviceRef": {"name": "web"}},
+        },
+    )
+    kube.add("Service", {"metadata": {"name": "web", "namespace": "shop"}, "spec": {"selector": {"app": "web"}}})
+    elbv2 = FakeElbv2({arn: {"10.0.0.11": "healthy", "10.64.0.2": "initial"}})
+    task = _task("draining")
+    eks, stub = stubbed("eks")
+    _run(task, stub, eks, kube, elbv2=elbv2)
+    assert elbv2.described == [arn]
+    assert "evict shop/web-1" not in kube.core.writes
+    assert task.nodegroup.status == "draining"
+    assert task.nodegroup.draining is not None and task.nodegroup.draining.held == {"shop/web-1": 1}
 
 
 def test_strategy_delete_deletes_the_old_nodegroup_at_once_counting_its_nodes() -> None:

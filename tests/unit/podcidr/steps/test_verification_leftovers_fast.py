@@ -98,3 +98,37 @@ def test_a_load_balancer_of_the_cluster_without_a_stack_tag_is_not_the_namespace
     )
     with all_answered(stub):
         assert controller_load_balancers(elbv2, "shop", "podcidr-verify") == []
+
+
+def test_one_load_balancer_deleted_meanwhile_does_not_hide_the_others() -> None:
+    """DescribeTags fails as a whole (LoadBalancerNotFound) when one ARN is gone: each is then asked alone."""
+    elbv2, stub = stubbed("elbv2")
+    stub.add_response("describe_load_balancers", {"LoadBalancers": [_balancer(i) for i in range(3)]}, {})
+    gone = "One or more load balancers not found"
+    stub.add_client_error(
+        "describe_tags",
+        "LoadBalancerNotFound",
+        gone,
+        400,
+        expected_params={"ResourceArns": [_arn(i) for i in range(3)]},
+    )
+    stub.add_response(
+        "describe_tags",
+        {"TagDescriptions": [_tags(0, "shop", "service.k8s.aws/stack", "podcidr-verify/podcidr-public-nlb")]},
+        {"ResourceArns": [_arn(0)]},
+    )
+    stub.add_client_error(
+        "describe_tags", "LoadBalancerNotFound", gone, 400, expected_params={"ResourceArns": [_arn(1)]}
+    )
+    stub.add_response(
+        "describe_tags",
+        {"TagDescriptions": [_tags(2, "shop", "ingress.k8s.aws/stack", "podcidr-verify/podcidr-alb")]},
+        {"ResourceArns": [_arn(2)]},
+    )
+    with all_answered(stub):
+        found = controller_load_balancers(elbv2, "shop", "podcidr-verify")
+    assert found == [
+        f"load balancer k8s-lb00 (k8s-lb00.elb.us-west-2.amazonaws.com, {_arn(0)}) "
+        "of podcidr-verify/podcidr-public-nlb",
+        f"load balancer k8s-lb02 (k8s-lb02.elb.us-west-2.amazonaws.com, {_arn(2)}) of podcidr-verify/podcidr-alb",
+    ]
