@@ -510,3 +510,20 @@ def test_routing_leaves_its_input_as_it_was() -> None:
         route_pod_subnets(clients, migration)
 
     assert migration == before
+
+
+def test_a_throttled_replacement_is_a_transient_fault_naming_it() -> None:
+    clients, stub = _clients()
+    stray = _association(PUBLIC, POD_SUBNETS[0])
+    _describe(stub, _vpc({PUBLIC: [stray]}))
+    stub.add_client_error(
+        "replace_route_table_association",
+        "RequestLimitExceeded",
+        "Request limit exceeded.",
+        503,
+        expected_params={"AssociationId": stray["RouteTableAssociationId"], "RouteTableId": NODE_TABLES[0]},
+    )
+
+    with all_answered(stub), pytest.raises(TransientAwsError) as raised:
+        route_pod_subnets(clients, _migration())
+    assert str(raised.value).startswith("ec2:ReplaceRouteTableAssociation failed with RequestLimitExceeded: ")
