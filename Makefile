@@ -68,12 +68,12 @@ bench: $(STAMP) ## benchmark rehearsals and print the figures
 # the layer's package at src/podcidr; its results there (mutants/) are kept between runs, and only mutants without
 # a result, or whose function changed, are run again.
 # make mutate-fast: every mutant against the tests that need no moto (.mutation-fast/, mutation/fast/pyproject.toml).
-# make mutate: that, then the full selection (.mutation/, mutation/pyproject.toml, moto-backed tests too) against
-# only the mutants the fast stage did not kill (mutation/pending.py), then both stages' score.
+# make mutate: that, then the moto-backed tests (.mutation/, mutation/pyproject.toml) against only the mutants the
+# fast stage did not kill and that have no moto-stage result yet (mutation/pending.py), then both stages' score.
 mutate: mutate-fast ## mutation testing of cidr.py, maxpods.py and the steps (mutmut; hours), then the score (ARGS="'podcidr.cidr*'": some)
 	$(BIN)/python -m mutation.pending .mutation-fast/mutants .mutation/mutants $(ARGS) > .mutation-pending
-	@echo "full selection: $$(grep -c . .mutation-pending || true) mutants the fast stage did not kill"
-	if [ -s .mutation-pending ]; then $(MAKE) mutation-stage MUTATION=.mutation MUTATION_CONFIG=mutation/pyproject.toml \
+	@echo "moto stage: $$(grep -c . .mutation-pending || true) mutants the fast stage did not kill, not run here yet"
+	if [ -s .mutation-pending ]; then $(MAKE) mutation-stage MUTATION=.mutation MUTATION_CONFIG=mutation/pyproject.toml ARGS= \
 	  NAMES=$(CURDIR)/.mutation-pending; fi
 	$(BIN)/python -m mutation.score .mutation-fast/mutants .mutation/mutants
 	@echo "survivors: .mutation/survivors.txt ('cd .mutation && ../$(BIN)/mutmut show NAME' shows one)"
