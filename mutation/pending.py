@@ -1,9 +1,9 @@
-"""Prints the mutants `make mutate`'s second stage runs against the full selection: those the fast stage
-(`FAST`) ran and did not kill (survived, or no fast test reaches them) and the full stage (`FULL`) has no result
-for yet, one name a line. Patterns (mutmut's
-globs, e.g. 'podcidr.steps.plan*') narrow them, as `make mutate ARGS=...` does.
+"""Prints the mutants `make mutate`'s second stage runs against the moto-backed tests: those the fast stage
+(`FAST`) ran and did not kill (survived, or no fast test reaches them) and the moto stage (`MOTO`) has no result
+for yet, one name a line. Patterns (mutmut's globs, e.g. 'podcidr.steps.plan*') narrow them, as
+`make mutate ARGS=...` does.
 
-`pending.py FAST FULL [PATTERN ...]`"""
+`pending.py FAST MOTO [PATTERN ...]`"""
 
 from __future__ import annotations
 

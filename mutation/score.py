@@ -1,8 +1,8 @@
 """Prints the mutation score of `make mutate` (or `make mutate-fast`) from the results mutmut keeps.
 
-`score.py FAST` reads one run's results: `make mutate-fast`'s. `score.py FAST FULL` combines `make mutate`'s two
-stages: a mutant the fast stage killed is killed (the full selection holds every fast test); any other takes its
-result in the full stage, or is "not run" there.
+`score.py FAST` reads one run's results: `make mutate-fast`'s. `score.py FAST MOTO` combines `make mutate`'s two
+stages: a mutant the fast stage killed is killed; any other takes its result in the moto stage ("not run" until
+that stage has run it), except that one no moto-backed test reaches keeps its fast result (survived, or no tests).
 
 Per module and in total: killed (a test failed, or the mutant hung past mutmut's timeout), survived (every
 selected test that reaches it passed), no tests (no selected test calls the mutated function), not run.
@@ -29,11 +29,18 @@ def combined(fast: str, full: str | None) -> dict[str, dict[str, str]]:
         later = full_codes.get(module, {})
         modules[module] = {}
         for name, code in codes.items():
-            if full is None or column(code) == "killed":
-                modules[module][name] = column(code)
-            else:
-                modules[module][name] = column(later.get(name))
+            modules[module][name] = column(code) if full is None else _both(column(code), column(later.get(name)))
     return modules
+
+
+def _both(fast: str, moto: str) -> str:
+    """A mutant's column over both stages: the moto stage ran only what the fast stage left, so a fast kill
+    stands, and a mutant no moto-backed test reaches keeps what the fast tests made of it."""
+    if fast == "killed":
+        return "killed"
+    if moto == "no tests":
+        return fast
+    return moto
 
 
 def score(counts: Counter[str]) -> str:

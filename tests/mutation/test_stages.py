@@ -41,14 +41,24 @@ def test_patterns_narrow_the_full_stage_as_mutmut_s_globs_do(tmp_path: Path) -> 
     assert pending(fast, full, ["podcidr.steps.cidr*"]) == []
 
 
-def test_a_mutant_killed_by_either_stage_is_killed_and_one_the_full_stage_has_not_run_is_not_run(
+def test_a_mutant_killed_by_either_stage_is_killed_and_one_no_moto_test_reaches_keeps_its_fast_result(
     tmp_path: Path,
 ) -> None:
     fast = _mutants(
         tmp_path / "fast",
-        {_name(1): KILLED, _name(2): SURVIVED, _name(3): NO_TESTS, _name(4): NO_TESTS, _name(5): SURVIVED},
+        {
+            _name(1): KILLED,
+            _name(2): SURVIVED,
+            _name(3): NO_TESTS,
+            _name(4): NO_TESTS,
+            _name(5): SURVIVED,
+            _name(6): SURVIVED,
+        },
     )
-    full = _mutants(tmp_path / "full", {_name(2): KILLED, _name(3): SURVIVED, _name(4): NO_TESTS, _name(5): None})
+    full = _mutants(
+        tmp_path / "full",
+        {_name(2): KILLED, _name(3): SURVIVED, _name(4): NO_TESTS, _name(5): None, _name(6): NO_TESTS},
+    )
     assert combined(str(fast), str(full)) == {
         "podcidr/steps/plan.py": {
             _name(1): "killed",
@@ -56,6 +66,7 @@ def test_a_mutant_killed_by_either_stage_is_killed_and_one_the_full_stage_has_no
             _name(3): "survived",
             _name(4): "no tests",
             _name(5): "not run",
+            _name(6): "survived",
         }
     }
     assert combined(str(fast), None)["podcidr/steps/plan.py"][_name(5)] == "survived"
