@@ -18,7 +18,7 @@ from podcidr.errors import CidrOverlap, SubnetSizing, TransientAwsError
 from podcidr.models.migration import PodSubnet
 from podcidr.steps._ec2 import describe_route_tables, describe_subnets, tag_dict
 from podcidr.steps.create_pod_subnet import PodSubnetItem, create_pod_subnet, subnet_name
-from tests.fixtures.stubbed_aws import all_answered, stubbed
+from tests.fixtures.stubbed_aws import all_answered, ec2_subnet, stubbed
 
 ACCOUNT = "111122223333"
 VPC = "vpc-0a1b2c3d4e5f60718"
@@ -52,35 +52,20 @@ def _subnet(
     public: bool = False,
     state: str = "available",
 ) -> dict[str, Any]:
-    """A subnet as DescribeSubnets and CreateSubnet answer (EC2 leaves Tags out when there are none)."""
+    """A subnet as DescribeSubnets and CreateSubnet answer."""
     size = 2 ** (32 - int(cidr.split("/")[1]))
-    subnet: dict[str, Any] = {
-        "AvailabilityZone": az,
-        "AvailabilityZoneId": AZ_IDS[az],
-        "AvailableIpAddressCount": size - 5,
-        "CidrBlock": cidr,
-        "DefaultForAz": False,
-        "MapPublicIpOnLaunch": public,
-        "MapCustomerOwnedIpOnLaunch": False,
-        "State": state,
-        "SubnetId": subnet_id,
-        "VpcId": VPC,
-        "OwnerId": ACCOUNT,
-        "AssignIpv6AddressOnCreation": False,
-        "Ipv6CidrBlockAssociationSet": [],
-        "SubnetArn": f"arn:aws:ec2:us-west-2:{ACCOUNT}:subnet/{subnet_id}",
-        "EnableDns64": False,
-        "Ipv6Native": False,
-        "PrivateDnsNameOptionsOnLaunch": {
-            "HostnameType": "ip-name",
-            "EnableResourceNameDnsARecord": False,
-            "EnableResourceNameDnsAAAARecord": False,
-        },
-        "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
-    }
-    if tags:
-        subnet["Tags"] = tags
-    return subnet
+    return ec2_subnet(
+        subnet_id,
+        cidr,
+        vpc=VPC,
+        owner=ACCOUNT,
+        zone=az,
+        zone_id=AZ_IDS[az],
+        free=size - 5,
+        public=public,
+        state=state,
+        tags=tags,
+    )
 
 
 def _ipv6_only(subnet_id: str) -> dict[str, Any]:

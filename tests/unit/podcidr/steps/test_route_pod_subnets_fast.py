@@ -12,11 +12,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from podcidr.aws.clients import AwsClients
 from podcidr.errors import NodeRouteTableMissing, TransientAwsError
 from podcidr.models.migration import Migration
 from podcidr.steps.route_pod_subnets import _explicit_association, route_pod_subnets, route_target
-from tests.fixtures.stubbed_aws import all_answered, stubbed
+from tests.fixtures.stubbed_aws import all_answered, ec2_only
 from tests.fixtures.vpc_topology import Topology, seed_migration
 
 VPC = "vpc-0a1b2c3d4e5f60718"
@@ -39,12 +38,6 @@ def _migration(tables: list[str] = NODE_TABLES, nats: list[str] = NATS, changes:
         subnet.subnet_id = subnet_id
     migration.changes = changes
     return migration
-
-
-def _clients() -> tuple[AwsClients, Stubber]:
-    """Only EC2 is answered: a call to another service fails the test (nothing is queued there)."""
-    ec2, stub = stubbed("ec2")
-    return AwsClients(ec2=ec2, eks=stubbed("eks")[0], elbv2=stubbed("elbv2")[0], sts=stubbed("sts")[0]), stub
 
 
 def _route(cidr: str, **target: str) -> dict[str, Any]:
@@ -116,7 +109,7 @@ def _associate(stub: Stubber, table_id: str, subnet_id: str, association_id: str
 
 
 def test_moves_each_pod_subnet_from_the_main_table_to_its_node_table() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     for table, subnet in zip(NODE_TABLES, POD_SUBNETS, strict=True):
         _associate(stub, table, subnet, f"rtbassoc-new-{subnet[-4:]}")
@@ -131,7 +124,7 @@ def test_moves_each_pod_subnet_from_the_main_table_to_its_node_table() -> None:
 
 
 def test_a_rerun_finds_its_associations_and_changes_nothing() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     ours = {t: [_association(t, s)] for t, s in zip(NODE_TABLES, POD_SUBNETS, strict=True)}
     _describe(stub, _vpc(ours))
     migration = _migration()
@@ -146,7 +139,7 @@ def test_a_rerun_finds_its_associations_and_changes_nothing() -> None:
 
 
 def test_an_explicit_association_to_another_table_is_replaced() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     stray = _association(PUBLIC, POD_SUBNETS[1])
     _describe(stub, _vpc({PUBLIC: [stray]}))
     _associate(stub, NODE_TABLES[0], POD_SUBNETS[0], "rtbassoc-new-1")
@@ -169,7 +162,7 @@ def test_an_explicit_association_to_another_table_is_replaced() -> None:
 
 
 def test_an_association_still_associating_is_the_subnets_current_one() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     associating = _association(NODE_TABLES[0], POD_SUBNETS[0], "associating")
     gone = _association(PUBLIC, POD_SUBNETS[1], "disassociated")
     failed = _association(PUBLIC, POD_SUBNETS[2], "failed")
@@ -207,7 +200,7 @@ def test_a_subnets_association_counts_while_associating_not_once_disassociated()
 
 def test_a_node_table_that_is_the_main_table_is_never_touched() -> None:
     """Node subnets implicitly on the main table: the pod subnets are already on it, implicitly."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc(main_default={"GatewayId": IGW}))
     migration = _migration(tables=[MAIN] * 3, nats=[IGW] * 3)
     for subnet in migration.pod_subnets:
@@ -221,7 +214,7 @@ def test_a_node_table_that_is_the_main_table_is_never_touched() -> None:
 
 
 def test_a_pod_subnet_explicitly_elsewhere_is_moved_back_to_a_main_node_table() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     stray = _association(PUBLIC, POD_SUBNETS[0])
     _describe(stub, _vpc({PUBLIC: [stray]}, main_default={"GatewayId": IGW}))
     stub.add_response(
@@ -239,7 +232,7 @@ def test_a_pod_subnet_explicitly_elsewhere_is_moved_back_to_a_main_node_table() 
 
 
 def test_a_default_route_elsewhere_is_node_route_table_missing_before_any_association() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     migration = _migration()
     migration.pod_subnets[2].default_route_target = "nat-0bbb0000000000009"
@@ -255,7 +248,7 @@ def test_a_default_route_elsewhere_is_node_route_table_missing_before_any_associ
 
 def test_a_blackhole_default_route_says_so() -> None:
     """The NAT gateway was deleted: the route stays, blackholed; the message names its state."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     defaults: list[dict[str, str] | None] = [{"NatGatewayId": nat} for nat in NATS]
     defaults[1] = {"NatGatewayId": NATS[0], "State": "blackhole"}
     _describe(stub, _vpc(node_defaults=defaults))
@@ -269,7 +262,7 @@ def test_a_blackhole_default_route_says_so() -> None:
 
 
 def test_no_default_route_is_node_route_table_missing() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc(node_defaults=[None, {"NatGatewayId": NATS[1]}, {"NatGatewayId": NATS[2]}]))
 
     with all_answered(stub), pytest.raises(NodeRouteTableMissing) as raised:
@@ -282,7 +275,7 @@ def test_no_default_route_is_node_route_table_missing() -> None:
 
 
 def test_a_default_route_where_plan_found_none_is_node_route_table_missing() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     migration = _migration()
     migration.pod_subnets[0].default_route_target = None
@@ -297,7 +290,7 @@ def test_a_default_route_where_plan_found_none_is_node_route_table_missing() -> 
 
 
 def test_an_internet_gateway_is_no_node_route_when_the_plan_named_none() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     migration = _migration(tables=[PUBLIC] * 3)
     for subnet in migration.pod_subnets:
@@ -310,7 +303,7 @@ def test_an_internet_gateway_is_no_node_route_when_the_plan_named_none() -> None
 def test_a_node_table_without_default_route_is_used_when_plan_found_none() -> None:
     """Pods leave through their node by SNAT: a node table with no default route serves them as it serves the
     nodes (#11.5)."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc(node_defaults=[None, None, None]))
     for table, subnet in zip(NODE_TABLES, POD_SUBNETS, strict=True):
         _associate(stub, table, subnet, f"rtbassoc-new-{subnet[-4:]}")
@@ -325,7 +318,7 @@ def test_a_node_table_without_default_route_is_used_when_plan_found_none() -> No
 
 
 def test_a_vanished_route_table_is_node_route_table_missing() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     migration = _migration()
     migration.pod_subnets[1].route_table_id = "rtb-0123456789abcdef0"
@@ -339,7 +332,7 @@ def test_a_vanished_route_table_is_node_route_table_missing() -> None:
 
 
 def test_a_pod_subnet_without_id_is_refused_before_any_call() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     migration = _migration()
     migration.pod_subnets[2].subnet_id = None
@@ -380,7 +373,7 @@ def test_an_instance_route_goes_to_its_network_interface() -> None:
 def test_a_lost_association_answer_converges_on_one_association_each() -> None:
     """The first attempt's AssociateRouteTable acted and its answer was lost (a 503 after acting): the state
     machine retries the step, which finds that association and makes only the others."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     stub.add_client_error(
         "associate_route_table",
@@ -410,7 +403,7 @@ def test_a_lost_association_answer_converges_on_one_association_each() -> None:
 
 def test_a_retry_refused_as_already_associated_finds_its_own_association() -> None:
     """botocore's own retry of a throttled AssociateRouteTable that acted is refused: the step looks again."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     made = _association(NODE_TABLES[0], POD_SUBNETS[0])
     stub.add_client_error(
@@ -432,7 +425,7 @@ def test_a_retry_refused_as_already_associated_finds_its_own_association() -> No
 
 
 def test_a_retry_of_a_replacement_refused_as_not_found_finds_the_new_association() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     stray = _association(PUBLIC, POD_SUBNETS[0])
     _describe(stub, _vpc({PUBLIC: [stray]}))
     stub.add_client_error(
@@ -462,7 +455,7 @@ def test_a_retry_of_a_replacement_refused_as_not_found_finds_the_new_association
     ],
 )
 def test_a_refusal_that_did_not_act_is_raised_as_is(found: dict[str, list[dict[str, Any]]]) -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     stub.add_client_error(
         "associate_route_table",
@@ -479,7 +472,7 @@ def test_a_refusal_that_did_not_act_is_raised_as_is(found: dict[str, list[dict[s
 
 def test_a_pod_subnet_not_visible_yet_is_a_transient_fault() -> None:
     """EC2 is eventually consistent: a subnet made a moment ago may be unknown to AssociateRouteTable."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     stub.add_client_error(
         "associate_route_table",
@@ -499,7 +492,7 @@ def test_a_pod_subnet_not_visible_yet_is_a_transient_fault() -> None:
 
 def test_routing_leaves_its_input_as_it_was() -> None:
     """A retried Task is given the same input again: the step answers with a copy."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, _vpc())
     for table, subnet in zip(NODE_TABLES, POD_SUBNETS, strict=True):
         _associate(stub, table, subnet, f"rtbassoc-new-{subnet[-4:]}")
@@ -513,7 +506,7 @@ def test_routing_leaves_its_input_as_it_was() -> None:
 
 
 def test_a_throttled_replacement_is_a_transient_fault_naming_it() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     stray = _association(PUBLIC, POD_SUBNETS[0])
     _describe(stub, _vpc({PUBLIC: [stray]}))
     stub.add_client_error(

@@ -11,11 +11,10 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
-from podcidr.aws.clients import AwsClients
 from podcidr.errors import TransientAwsError
 from podcidr.models.migration import LoadBalancerTag, Migration
 from podcidr.steps.tag_load_balancer_subnets import tag_load_balancer_subnets
-from tests.fixtures.stubbed_aws import all_answered, stubbed
+from tests.fixtures.stubbed_aws import all_answered, ec2_only, ec2_subnet
 from tests.fixtures.vpc_topology import ELB, INTERNAL_ELB, Topology, seed_migration
 
 VPC = "vpc-0a1b2c3d4e5f60718"
@@ -36,41 +35,20 @@ def _migration(changes: int = 4) -> Migration:
     return migration
 
 
-def _clients() -> tuple[AwsClients, Stubber]:
-    ec2, stub = stubbed("ec2")
-    return AwsClients(ec2=ec2, eks=stubbed("eks")[0], elbv2=stubbed("elbv2")[0], sts=stubbed("sts")[0]), stub
-
-
 def _subnet(subnet_id: str, cidr: str, tags: dict[str, str]) -> dict[str, Any]:
-    """A Subnet as DescribeSubnets answers (Tags only when it has some)."""
+    """A Subnet as DescribeSubnets answers, in the AZ its CIDR's third octet gives."""
     index = int(cidr.split(".")[2]) // 16 % 3
-    subnet: dict[str, Any] = {
-        "AvailabilityZoneId": f"apse1-az{index + 1}",
-        "MapCustomerOwnedIpOnLaunch": False,
-        "OwnerId": OWNER,
-        "AssignIpv6AddressOnCreation": False,
-        "Ipv6CidrBlockAssociationSet": [],
-        "SubnetArn": f"arn:aws:ec2:ap-southeast-1:{OWNER}:subnet/{subnet_id}",
-        "EnableDns64": False,
-        "Ipv6Native": False,
-        "PrivateDnsNameOptionsOnLaunch": {
-            "HostnameType": "ip-name",
-            "EnableResourceNameDnsARecord": False,
-            "EnableResourceNameDnsAAAARecord": False,
-        },
-        "BlockPublicAccessStates": {"InternetGatewayBlockMode": "off"},
-        "SubnetId": subnet_id,
-        "State": "available",
-        "VpcId": VPC,
-        "CidrBlock": cidr,
-        "AvailableIpAddressCount": 4000,
-        "AvailabilityZone": AZS[index],
-        "DefaultForAz": False,
-        "MapPublicIpOnLaunch": subnet_id in PUBLIC,
-    }
-    if tags:
-        subnet["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-    return subnet
+    return ec2_subnet(
+        subnet_id,
+        cidr,
+        vpc=VPC,
+        owner=OWNER,
+        zone=AZS[index],
+        zone_id=f"apse1-az{index + 1}",
+        free=4000,
+        public=subnet_id in PUBLIC,
+        tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+    )
 
 
 def _describe(stub: Stubber, tags: dict[str, dict[str, str]], extra: dict[str, str] | None = None) -> None:
@@ -86,7 +64,7 @@ def _create_tags(stub: Stubber, subnet_ids: list[str], key: str, value: str = "1
 
 
 def test_tags_public_and_node_subnets_one_call_per_key() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, {})
     _create_tags(stub, sorted(PUBLIC), ELB)
     _create_tags(stub, sorted(NODES), INTERNAL_ELB)
@@ -102,7 +80,7 @@ def test_tags_public_and_node_subnets_one_call_per_key() -> None:
 
 
 def test_a_rerun_finds_every_tag_and_makes_no_call_but_the_describe() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, {s: {ELB: "1"} for s in PUBLIC} | {s: {INTERNAL_ELB: "1"} for s in NODES})
     migration = _migration()
     migration.load_balancer_tags[0].created = True  # the first attempt's record stays
@@ -115,7 +93,7 @@ def test_a_rerun_finds_every_tag_and_makes_no_call_but_the_describe() -> None:
 
 
 def test_a_tag_already_present_with_any_value_is_left_alone() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, {"subnet-0node100000000000": {INTERNAL_ELB: ""}, "subnet-0pub1000000000000": {ELB: "0"}})
     _create_tags(stub, ["subnet-0pub3000000000000"], ELB)
     _create_tags(stub, ["subnet-0node200000000000"], INTERNAL_ELB)
@@ -134,7 +112,7 @@ def test_a_tag_already_present_with_any_value_is_left_alone() -> None:
 
 def test_the_other_role_tag_does_not_count_as_present() -> None:
     """A public subnet tagged internal-elb still lacks elb: only the planned key counts."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, {s: {INTERNAL_ELB: "1"} for s in PUBLIC} | {s: {INTERNAL_ELB: "1"} for s in NODES})
     _create_tags(stub, sorted(PUBLIC), ELB)
 
@@ -148,7 +126,7 @@ def test_the_other_role_tag_does_not_count_as_present() -> None:
 def test_a_lost_tag_answer_converges_with_tags_once() -> None:
     """The first attempt's second CreateTags acted and its answer was lost (a 503 after acting): the state machine
     retries the step, which finds both batches tagged and calls nothing more."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     _describe(stub, {})
     _create_tags(stub, sorted(PUBLIC), ELB)
@@ -172,7 +150,7 @@ def test_a_lost_tag_answer_converges_with_tags_once() -> None:
 
 
 def test_no_planned_tags_makes_no_call_at_all() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     migration.load_balancer_tags = []
 
@@ -183,7 +161,7 @@ def test_no_planned_tags_makes_no_call_at_all() -> None:
 
 
 def test_tagging_leaves_its_input_as_it_was() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     _describe(stub, {})
     _create_tags(stub, sorted(PUBLIC), ELB)
     _create_tags(stub, sorted(NODES), INTERNAL_ELB)
@@ -197,7 +175,7 @@ def test_tagging_leaves_its_input_as_it_was() -> None:
 
 
 def test_a_planned_tag_on_a_pod_subnet_is_refused_before_any_tag() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     migration.load_balancer_tags.append(LoadBalancerTag(subnet_id=POD_SUBNETS[1], key=INTERNAL_ELB))
     _describe(stub, {}, extra={POD_SUBNETS[1]: "100.64.64.0/18"})
@@ -212,7 +190,7 @@ def test_a_planned_tag_on_a_pod_subnet_is_refused_before_any_tag() -> None:
 
 def test_a_planned_pod_subnet_is_refused_by_its_id_whatever_its_cidr() -> None:
     """The plan names it a pod subnet: refused even if its CIDR (as EC2 gives it) is outside the pod block."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     migration.pod_subnets[0].subnet_id = "subnet-0node100000000000"
     _describe(stub, {})
@@ -223,7 +201,7 @@ def test_a_planned_pod_subnet_is_refused_by_its_id_whatever_its_cidr() -> None:
 
 def test_a_planned_tag_on_a_subnet_inside_the_pod_block_is_refused_by_its_cidr() -> None:
     """A subnet of the pod block is refused even when the plan does not list it as a pod subnet."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     stray = "subnet-0stray00000000000"
     migration.load_balancer_tags.append(LoadBalancerTag(subnet_id=stray, key=ELB))
@@ -239,7 +217,7 @@ def test_a_planned_tag_on_a_subnet_inside_the_pod_block_is_refused_by_its_cidr()
 
 def test_a_subnet_beside_the_pod_block_is_tagged() -> None:
     """Only subnets inside the pod block are pod subnets: one in another secondary block is tagged."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     beside = "subnet-0beside0000000000"
     migration.load_balancer_tags.append(LoadBalancerTag(subnet_id=beside, key=INTERNAL_ELB))
@@ -255,7 +233,7 @@ def test_a_subnet_beside_the_pod_block_is_tagged() -> None:
 
 
 def test_a_subnet_with_two_planned_tags_is_described_once_and_gets_the_missing_one() -> None:
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     migration.load_balancer_tags.append(LoadBalancerTag(subnet_id="subnet-0pub1000000000000", key=INTERNAL_ELB))
     _describe(stub, {s: {ELB: "1"} for s in PUBLIC} | {s: {INTERNAL_ELB: "1"} for s in NODES})
@@ -270,7 +248,7 @@ def test_a_subnet_with_two_planned_tags_is_described_once_and_gets_the_missing_o
 
 def test_an_ipv6_only_subnet_is_tagged() -> None:
     """An IPv6-only subnet has no IPv4 CidrBlock (DescribeSubnets leaves it out): it is no pod subnet."""
-    clients, stub = _clients()
+    clients, stub = ec2_only()
     migration = _migration()
     ipv6_only = "subnet-0ipv6only00000000"
     migration.load_balancer_tags.append(LoadBalancerTag(subnet_id=ipv6_only, key=ELB))
