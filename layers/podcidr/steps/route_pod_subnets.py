@@ -124,6 +124,12 @@ def _associate(ec2: EC2Client, vpc_id: str, subnet: PodSubnet, tables: list[Rout
         # botocore retries a throttled call by itself: when the first try acted and its answer was lost,
         # the retry is refused (Resource.AlreadyAssociated, InvalidAssociationID.NotFound). Look again.
         now = _explicit_association(describe_route_tables(ec2, vpc_id), subnet.subnet_id)
+        if now is None and error_code(error) == "Resource.AlreadyAssociated":
+            # EC2 says an association exists but does not list it yet (eventual consistency, AWS-FACTS 7)
+            raise TransientAwsError(
+                f"AssociateRouteTable refused pod subnet {subnet.subnet_id} as already associated, but no "
+                "association of it is listed yet; looking again is retried"
+            ) from error
         if now is None or now[0].get("RouteTableId") != subnet.route_table_id:
             raise
         subnet.route_table_association_id = now[1].get("RouteTableAssociationId")

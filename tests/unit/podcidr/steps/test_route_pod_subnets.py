@@ -263,10 +263,18 @@ def test_a_pod_subnet_not_visible_yet_is_a_transient_fault(aws: AwsClients, migr
     )
 
 
-def test_a_refusal_that_did_not_act_is_raised_as_is(aws: AwsClients, migration: Migration) -> None:
+def test_already_associated_with_no_association_listed_yet_is_a_transient_fault(
+    aws: AwsClients, migration: Migration
+) -> None:
+    """EC2 says an association exists; a read that does not list it yet lags (eventual consistency)."""
     _refuse(aws, "Resource.AlreadyAssociated")
-    with pytest.raises(ClientError, match=r"Resource\.AlreadyAssociated"):
+    subnet_id = migration.pod_subnets[0].subnet_id
+    with pytest.raises(TransientAwsError) as raised:
         route_pod_subnets(aws, migration)
+    assert str(raised.value) == (
+        f"AssociateRouteTable refused pod subnet {subnet_id} as already associated, but no association of it is "
+        "listed yet; looking again is retried"
+    )
 
 
 def test_routing_leaves_its_input_as_it_was(aws: AwsClients, migration: Migration) -> None:

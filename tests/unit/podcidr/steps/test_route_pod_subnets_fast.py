@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from podcidr.aws.clients import AwsClients
 from podcidr.errors import NodeRouteTableMissing, TransientAwsError
 from podcidr.models.migration import Migration
 from podcidr.steps.route_pod_subnets import _explicit_association, route_pod_subnets, route_target
@@ -447,14 +448,7 @@ def test_a_retry_of_a_replacement_refused_as_not_found_finds_the_new_association
     assert routed.pod_subnets[0].route_table_association_id == made["RouteTableAssociationId"]
 
 
-@pytest.mark.parametrize(
-    "found",
-    [
-        pytest.param({}, id="no association"),
-        pytest.param({PUBLIC: [_association(PUBLIC, POD_SUBNETS[0])]}, id="on another table"),
-    ],
-)
-def test_a_refusal_that_did_not_act_is_raised_as_is(found: dict[str, list[dict[str, Any]]]) -> None:
+def _refused_as_already_associated(found: dict[str, list[dict[str, Any]]]) -> tuple[AwsClients, Stubber]:
     clients, stub = ec2_only()
     _describe(stub, _vpc())
     stub.add_client_error(
@@ -465,9 +459,26 @@ def test_a_refusal_that_did_not_act_is_raised_as_is(found: dict[str, list[dict[s
         expected_params={"RouteTableId": NODE_TABLES[0], "SubnetId": POD_SUBNETS[0]},
     )
     _describe(stub, _vpc(found))
+    return clients, stub
+
+
+def test_a_refusal_for_an_association_on_another_table_is_raised_as_is() -> None:
+    clients, stub = _refused_as_already_associated({PUBLIC: [_association(PUBLIC, POD_SUBNETS[0])]})
 
     with all_answered(stub), pytest.raises(ClientError, match=r"\(Resource\.AlreadyAssociated\)"):
         route_pod_subnets(clients, _migration())
+
+
+def test_already_associated_with_no_association_listed_yet_is_a_transient_fault() -> None:
+    """EC2 says an association exists; a read that does not list it yet lags (eventual consistency)."""
+    clients, stub = _refused_as_already_associated({})
+
+    with all_answered(stub), pytest.raises(TransientAwsError) as raised:
+        route_pod_subnets(clients, _migration())
+    assert str(raised.value) == (
+        f"AssociateRouteTable refused pod subnet {POD_SUBNETS[0]} as already associated, but no association of it "
+        "is listed yet; looking again is retried"
+    )
 
 
 def test_a_pod_subnet_not_visible_yet_is_a_transient_fault() -> None:
