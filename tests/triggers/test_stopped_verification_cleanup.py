@@ -59,6 +59,8 @@ def _stop_in_verification(twin: Any, execution_input: dict[str, Any]) -> tuple[s
     assert "RemoveVerificationWorkloads" not in entered()
     assert CLUSTER_ROLE in _access_entries(twin)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped during verification")
+    described = sfn.describe_execution(executionArn=arn)
+    assert described["status"] == "ABORTED", described  # not ended on its own before the stop
     return arn, list(built)
 
 
@@ -69,7 +71,7 @@ def test_a_migration_stopped_in_verify_load_balancers_leaves_no_test_namespace_n
     triggers = triggers_of(twin)
     _stop_in_verification(twin, {"clusterName": CLUSTER})
     notification = wait_until(lambda: triggers.notifications(), timeout=CLEANUP_SECONDS)[0]["message"]
-    assert notification["outcome"] == "ABORTED"
+    assert notification["outcome"] == "ABORTED", notification
     assert _cluster(twin).store.find("v1/namespaces", NAMESPACE) is None
     assert _load_balancers(twin) == []
     assert triggers.locks() == []
@@ -85,7 +87,7 @@ def test_kept_workloads_and_access_stay_after_a_stop(twin_factory: Any) -> None:
         twin, {"clusterName": CLUSTER, "verify": {"keepWorkloads": True}, "keepClusterAccess": True}
     )
     notification = wait_until(lambda: triggers.notifications(), timeout=CLEANUP_SECONDS)[0]["message"]
-    assert notification["outcome"] == "ABORTED"
+    assert notification["outcome"] == "ABORTED", notification
     assert "verify.keepWorkloads is set" in notification["cleanup"]
     assert "cluster access entry: kept (keepClusterAccess)" in notification["cleanup"]
     assert _cluster(twin).store.find("v1/namespaces", NAMESPACE) is not None

@@ -4,7 +4,6 @@ released on every way out, notifications."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -100,9 +99,14 @@ def test_cluster_created_without_the_tag_or_refused_starts_nothing(twin_factory:
     _cloudtrail(twin, "other2", {"podcidr:enabled": "false"})
     _cloudtrail(twin, "other3", None)
     _cloudtrail(twin, "refused", {"podcidr:enabled": "true"}, error=("ResourceLimitExceededException", "quota"))
-    time.sleep(2)
+    assert _started_by("NewCluster") == []  # the rules deliver as PutEvents returns: nothing was
     assert _migrations(twin) == []
-    assert _started_by("NewCluster") == []
+    # The same rules, live, start the one record that opted in; sent last, so the others had their turn.
+    _cloudtrail(twin, "opted-in", {"podcidr:enabled": "true"})
+    assert len(_started_by("NewCluster")) == 1
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=60)
+    sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
+    assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "opted-in"}
 
 
 @pytest.mark.parametrize(
@@ -136,9 +140,8 @@ def test_eks_create_cluster_in_the_twin_emits_the_cloudtrail_event(twin_factory:
         eks.create_cluster(
             name="fresh", roleArn=role, resourcesVpcConfig={"subnetIds": []}, tags={"podcidr:enabled": "true"}
         )
-    (arn,) = wait_until(lambda: _migrations(twin), timeout=15)
-    time.sleep(2)
-    assert len(_migrations(twin)) == 1
+    assert len(_started_by("NewCluster")) == 1  # the rules deliver as PutEvents returns: "plain" and the refusal not
+    (arn,) = wait_until(lambda: _migrations(twin), timeout=60)
     sfn = session.client("stepfunctions", endpoint_url=twin.endpoint_url)
     assert json.loads(sfn.describe_execution(executionArn=arn)["input"]) == {"clusterName": "fresh"}
 
@@ -163,7 +166,8 @@ def test_second_migration_of_a_cluster_fails_with_migration_in_progress_and_chan
     twin = twin_factory()
     activate = _held_creating(twin)  # the first migration waits, holding the lock, until the test lets it on
     assert twin.runner is not None
-    first = twin.runner.start({"clusterName": CLUSTER}, name="first")
+    # 5 s between Plan's checks: its ceiling (90 checks) is minutes away, whatever the second run takes
+    first = twin.runner.start({"clusterName": CLUSTER, "pollSeconds": 5}, name="first")
     triggers = triggers_of(twin)
     try:
         wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation
@@ -202,14 +206,16 @@ def test_aborted_execution_lock_is_released_by_the_status_change_rule(twin_facto
     twin = twin_factory()
     _held_creating(twin)  # never ACTIVE: the execution is stopped while it waits
     assert twin.runner is not None
-    arn = twin.runner.start({"clusterName": CLUSTER}, name="aborted")
+    # 30 s between Plan's checks: its ceiling (90 checks) is 45 minutes away, so only the stop ends the execution
+    arn = twin.runner.start({"clusterName": CLUSTER, "pollSeconds": 30}, name="aborted")
     triggers = triggers_of(twin)
-    wait_until(lambda: triggers.locks(), timeout=30)  # after ValidateInput's Lambda invocation (a cold start)
+    wait_until(lambda: _entered(twin, arn, "WaitForClusterActive"), timeout=120)
     sfn = twin.aws.admin_session().client("stepfunctions", endpoint_url=twin.endpoint_url)
     sfn.stop_execution(executionArn=arn, error="Operator", cause="stopped by hand")
-    wait_until(lambda: not triggers.locks(), timeout=15)
-    notification = wait_until(lambda: triggers.notifications(), timeout=10)[0]["message"]
-    assert notification["outcome"] == "ABORTED"
+    assert sfn.describe_execution(executionArn=arn)["status"] == "ABORTED"
+    wait_until(lambda: not triggers.locks(), timeout=120)
+    notification = wait_until(lambda: triggers.notifications(), timeout=60)[0]["message"]
+    assert notification["outcome"] == "ABORTED", notification
 
 
 def test_stale_lock_of_an_ended_execution_is_taken_over(twin_factory: Any) -> None:
