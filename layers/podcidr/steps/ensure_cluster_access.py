@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from podcidr.aws.clients import error_code, transient_faults_retried
-from podcidr.errors import ClusterAccessDenied
+from podcidr.errors import ClusterAccessDenied, TransientAwsError
 from podcidr.models.migration import ClusterAccess, Migration
 
 if TYPE_CHECKING:
@@ -105,24 +105,36 @@ def ensure_cluster_access(
     except ClientError as error:
         if error_code(error) != "ResourceNotFoundException":
             raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
+        entry_created = True  # not there before: this execution makes it (a lost response's retry included)
         if _create_entry(eks, name, principal, execution_arn):
             migration.changes += 1
             counted += 1
             created = True
-        entry_created = True  # not there before: this execution made it (a lost response's retry included)
+        else:
+            entry_created = _made_meanwhile_by_this_execution(eks, name, principal, execution_arn)
     else:
         try:
             entry_created = _adopt_entry(eks, found, name, execution_arn)
         except _EntryGone:
             # deleted since it was read (an ended execution's clean-up): made anew, as this execution's
+            entry_created = True
             if _create_entry(eks, name, principal, execution_arn):
                 migration.changes += 1
                 counted += 1
                 created = True
-            entry_created = True
+            else:
+                entry_created = _made_meanwhile_by_this_execution(eks, name, principal, execution_arn)
 
-    with transient_faults_retried("eks:ListAssociatedAccessPolicies"):
-        associated = eks.list_associated_access_policies(clusterName=name, principalArn=principal)
+    try:
+        with transient_faults_retried("eks:ListAssociatedAccessPolicies"):
+            associated = eks.list_associated_access_policies(clusterName=name, principalArn=principal)
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            raise
+        raise TransientAwsError(
+            f"eks:ListAssociatedAccessPolicies found no access entry of {principal} on cluster {name}: it was "
+            "deleted since it was read; the step's retry makes it again."
+        ) from error
     has_policy = any(
         item["policyArn"] == policy and item.get("accessScope", {}).get("type") == "cluster"
         for item in associated.get("associatedAccessPolicies", [])
@@ -163,6 +175,24 @@ def _create_entry(eks: EKSClient, name: str, principal: str, execution_arn: str 
             return False  # created meanwhile (a lost response of an earlier attempt): adopt it
         raise _denied(name, principal, "eks:CreateAccessEntry", error) from error
     return True
+
+
+def _made_meanwhile_by_this_execution(eks: EKSClient, name: str, principal: str, execution_arn: str | None) -> bool:
+    """CreateAccessEntry answered ResourceInUseException: an entry exists that was not there when read. It is this
+    execution's (a lost answer of an earlier attempt of its create) only if it carries the tags that create sends;
+    else someone else made it meanwhile, and it is treated as any entry podcidr did not make."""
+    try:
+        with transient_faults_retried("eks:DescribeAccessEntry"):
+            entry = eks.describe_access_entry(clusterName=name, principalArn=principal)["accessEntry"]
+    except ClientError as error:
+        if error_code(error) != "ResourceNotFoundException":
+            raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
+        raise TransientAwsError(
+            f"eks:CreateAccessEntry for {principal} on cluster {name} answered ResourceInUseException, then "
+            "eks:DescribeAccessEntry found no such entry: it was deleted meanwhile; the step's retry makes it again."
+        ) from error
+    tags = entry.get("tags") or {}
+    return tags.get(OWNER_TAG) == name and tags.get(EXECUTION_TAG) == execution_arn
 
 
 def _adopt_entry(eks: EKSClient, entry: AccessEntryTypeDef, name: str, execution_arn: str | None) -> bool:

@@ -321,7 +321,7 @@ def test_a_lost_create_response_is_adopted_on_the_retry_and_not_counted() -> Non
         type="STANDARD",
         tags={"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION},
     )
-    aws.policies().associated()
+    aws.found({"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}).policies().associated()
 
     migration = aws.run(_migration(changes=1))
 
@@ -334,7 +334,7 @@ def test_a_lost_create_response_is_adopted_on_the_retry_and_not_counted() -> Non
 def test_a_lost_create_response_whose_policy_is_there_changes_nothing_and_is_still_this_executions() -> None:
     aws = Eks().cluster().not_found()
     aws.error("create_access_entry", "ResourceInUseException", 409, "in use")
-    aws.policies(_associated())
+    aws.found({"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}).policies(_associated())
 
     migration = aws.run(_migration())
 
@@ -469,7 +469,8 @@ def test_an_entry_deleted_between_its_read_and_its_retag_is_created_again_as_thi
 def test_an_entry_deleted_and_made_again_meanwhile_is_adopted_uncounted() -> None:
     aws = Eks().cluster().found({"podcidr:cluster": CLUSTER, "podcidr:execution": EARLIER})
     aws.error("tag_resource", "NotFoundException", 404, f"Resource {ENTRY_ARN} not found")
-    aws.error("create_access_entry", "ResourceInUseException", 409, "in use").policies(_associated())
+    aws.error("create_access_entry", "ResourceInUseException", 409, "in use")
+    aws.found({"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}).policies(_associated())
 
     migration = aws.run(_migration())
 
@@ -562,7 +563,7 @@ def _before(aws: Eks, method: str) -> Eks:
         ("create_access_entry", "ResourceLimitExceededException", 400),
         ("create_access_entry", "ResourceNotFoundException", 404),
         ("tag_resource", "BadRequestException", 400),
-        ("list_associated_access_policies", "ResourceNotFoundException", 404),
+        ("list_associated_access_policies", "AccessDeniedException", 403),
         ("associate_access_policy", "ResourceNotFoundException", 404),
     ],
 )
@@ -600,3 +601,65 @@ def test_a_transient_fault_of_sts_is_raised_for_the_retry() -> None:
 
     with pytest.raises(TransientAwsError):
         aws.run(_migration())
+
+
+# --- an entry made or deleted by someone else between two calls ---------------------------------------
+
+
+def test_an_entry_someone_else_made_between_the_read_and_the_create_is_not_taken_for_this_executions() -> None:
+    """CreateAccessEntry's ResourceInUseException says only that an entry exists: read it again. Not tagged as this
+    execution's, it was not made by a lost answer of this execution's create; without the policy it is refused as
+    any entry podcidr did not make, and it is never revoked at the end."""
+    aws = Eks().cluster().not_found()
+    aws.error("create_access_entry", "ResourceInUseException", 409, "in use")
+    aws.found({"team": "platform"}).policies()
+
+    with pytest.raises(ClusterAccessDenied) as refused:
+        aws.run(_migration())
+    assert str(refused.value).startswith(
+        f"The access entry of {ROLE} on cluster {CLUSTER} was not made by podcidr (or is kept by keepClusterAccess)"
+    )
+
+
+def test_an_entry_someone_else_made_with_the_policy_between_the_read_and_the_create_is_used_not_revoked() -> None:
+    aws = Eks().cluster().not_found()
+    aws.error("create_access_entry", "ResourceInUseException", 409, "in use")
+    aws.found({"podcidr:cluster": CLUSTER, "podcidr:execution": EARLIER}).policies(_associated())
+
+    migration = aws.run(_migration())
+
+    assert _access(migration) == ClusterAccess(
+        principal_arn=ROLE, policy_arn=ADMIN, created=False, entry_created=False, changes=0
+    )
+
+
+def test_an_entry_in_use_then_gone_on_the_second_read_is_a_transient_fault() -> None:
+    aws = Eks().cluster().not_found()
+    aws.error("create_access_entry", "ResourceInUseException", 409, "in use")
+    aws.not_found()
+
+    with pytest.raises(TransientAwsError) as fault:
+        aws.run(_migration())
+    assert str(fault.value) == (
+        f"eks:CreateAccessEntry for {ROLE} on cluster {CLUSTER} answered ResourceInUseException, then "
+        "eks:DescribeAccessEntry found no such entry: it was deleted meanwhile; the step's retry makes it again."
+    )
+
+
+def test_an_entry_deleted_before_its_policies_are_listed_is_a_transient_fault_the_retry_makes_again() -> None:
+    """An ended execution's clean-up may delete the entry between its adoption and ListAssociatedAccessPolicies."""
+    aws = Eks().cluster().found({"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION})
+    aws.error(
+        "list_associated_access_policies",
+        "ResourceNotFoundException",
+        404,
+        "The specified principalArn could not be found.",
+        **aws.key,
+    )
+
+    with pytest.raises(TransientAwsError) as fault:
+        aws.run(_migration())
+    assert str(fault.value) == (
+        f"eks:ListAssociatedAccessPolicies found no access entry of {ROLE} on cluster {CLUSTER}: it was deleted "
+        "since it was read; the step's retry makes it again."
+    )
