@@ -79,8 +79,10 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
                 or "no error detail"
             )
             raise CniConfigConflict(
-                f"The vpc-cni add-on update {cni.update_id} ended {status}: {errors}. The add-on keeps its previous "
-                "configuration; resolve the conflict (fields of aws-node changed outside the add-on?) and run again."
+                f"The vpc-cni add-on update {cni.update_id} ended {status}: {errors}. EKS does not say how much of it "
+                f"was applied: look at `aws eks describe-addon --cluster-name {name} --addon-name {ADDON}` "
+                "(configurationValues) and the aws-node DaemonSet's env, resolve the conflict (fields of aws-node "
+                "changed outside the add-on?) and run again."
             )
         return
 

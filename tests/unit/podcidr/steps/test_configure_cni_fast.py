@@ -282,8 +282,9 @@ def test_a_failed_update_names_each_error_and_what_to_do() -> None:
     assert raised.value.cause == (
         f"The vpc-cni add-on update {UPDATE_ID} ended Failed: ConfigurationConflict: Conflicts found when trying "
         "to apply. Will not continue due to resolve conflicts mode.; AdmissionRequestDenied: denied by policy. "
-        "The add-on keeps its previous configuration; resolve the conflict (fields of aws-node changed outside "
-        "the add-on?) and run again."
+        "EKS does not say how much of it was applied: look at `aws eks describe-addon --cluster-name eksworkshop "
+        "--addon-name vpc-cni` (configurationValues) and the aws-node DaemonSet's env, resolve the conflict (fields "
+        "of aws-node changed outside the add-on?) and run again."
     )
 
 
@@ -293,7 +294,7 @@ def test_a_cancelled_update_without_errors_says_so() -> None:
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
         _configure(eks, _migration(status="InProgress", update_id=UPDATE_ID, changed=True))
     assert raised.value.cause.startswith(
-        f"The vpc-cni add-on update {UPDATE_ID} ended Cancelled: no error detail. The add-on keeps"
+        f"The vpc-cni add-on update {UPDATE_ID} ended Cancelled: no error detail. EKS does not say how much of it was applied"
     )
 
 
