@@ -294,7 +294,8 @@ def test_a_cancelled_update_without_errors_says_so() -> None:
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
         _configure(eks, _migration(status="InProgress", update_id=UPDATE_ID, changed=True))
     assert raised.value.cause.startswith(
-        f"The vpc-cni add-on update {UPDATE_ID} ended Cancelled: no error detail. EKS does not say how much of it was applied"
+        f"The vpc-cni add-on update {UPDATE_ID} ended Cancelled: no error detail. EKS does not say how much of it "
+        "was applied"
     )
 
 
