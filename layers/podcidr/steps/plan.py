@@ -473,20 +473,19 @@ class _Planner:
             and s.subnet_id not in node_ids
             and not s.network.overlaps(block)
         ]
-        for subnet in public:
-            tags.append(
-                LoadBalancerTag(subnet_id=subnet.subnet_id, key=ELB_TAG, present=subnet.tags.get(ELB_TAG) in ("1", ""))
-            )
-        for subnet in node_subnets:
-            if subnet.network.overlaps(block):
-                continue
-            tags.append(
-                LoadBalancerTag(
-                    subnet_id=subnet.subnet_id,
-                    key=INTERNAL_ELB_TAG,
-                    present=subnet.tags.get(INTERNAL_ELB_TAG) in ("1", ""),
+        wanted = [(s, ELB_TAG) for s in public] + [
+            (s, INTERNAL_ELB_TAG) for s in node_subnets if not s.network.overlaps(block)
+        ]
+        for subnet, key in wanted:
+            value = subnet.tags.get(key)
+            if value not in (None, "1", ""):
+                # TagLoadBalancerSubnets adds a missing key only: another value is the owner's choice, kept
+                self.warnings.append(
+                    f"Subnet {subnet.subnet_id} carries {key}={value}: left as it is (podcidr adds the tag only "
+                    "where it is missing), and the AWS Load Balancer Controller does not choose it for load balancers."
                 )
-            )
+                continue
+            tags.append(LoadBalancerTag(subnet_id=subnet.subnet_id, key=key, present=value is not None))
         return tags
 
     def _eni_configs(self, pod_subnets: Sequence[PodSubnet]) -> list[EniConfig]:

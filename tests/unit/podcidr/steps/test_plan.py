@@ -168,12 +168,31 @@ def test_load_balancer_tags_already_present(aws: None) -> None:
     topology = build(seed_spec())
     tag(topology.subnet("public-a"), "kubernetes.io/role/elb", "1")
     tag(topology.subnet("node-b"), "kubernetes.io/role/internal-elb", "")
-    tag(topology.subnet("node-c"), "kubernetes.io/role/internal-elb", "0")
     present = {t.subnet_id: t.present for t in planned().load_balancer_tags}
     assert present[topology.subnet("public-a")]
     assert not present[topology.subnet("public-b")]
     assert present[topology.subnet("node-b")]
     assert not present[topology.subnet("node-c")]
+
+
+def test_a_role_tag_set_to_another_value_is_the_owners_choice_left_alone_and_named(aws: None) -> None:
+    """TagLoadBalancerSubnets adds a role tag only where the key is missing; a subnet whose key says "0" is kept
+    out of the controller's discovery by its owner: not planned (Plan would count it served), and named."""
+    topology = build(seed_spec())
+    tag(topology.subnet("public-c"), "kubernetes.io/role/elb", "0")
+    tag(topology.subnet("node-c"), "kubernetes.io/role/internal-elb", "false")
+    m = planned()
+    planned_ids = {t.subnet_id for t in m.load_balancer_tags}
+    assert topology.subnet("public-c") not in planned_ids
+    assert topology.subnet("node-c") not in planned_ids
+    assert {topology.subnet("public-a"), topology.subnet("node-a")} <= planned_ids
+    for name, key, value in (("public-c", "elb", "0"), ("node-c", "internal-elb", "false")):
+        assert (
+            f"Subnet {topology.subnet(name)} carries kubernetes.io/role/{key}={value}: left as it is (podcidr adds "
+            "the tag only where it is missing), and the AWS Load Balancer Controller does not choose it for load "
+            "balancers."
+        ) in m.warnings
+    assert "ap-southeast-1c" not in m.verification.zones
 
 
 def test_fixed_address_skips_used_ones(aws: None) -> None:
