@@ -817,13 +817,14 @@ class EksStore:
         self._emit("addon-updating", cluster=cluster, addon=name)
 
         def done() -> None:
+            before = {"previousVersion": addon.version, "previousConfiguration": addon.configuration}
             addon.version = version
             if values is not None:
                 addon.configuration_values = values
             addon.status = "ACTIVE"
             addon.modified_at = _now()
             update.status = "Successful"
-            self._emit("addon-updated", cluster=cluster, addon=name, resolveConflicts=resolve)
+            self._emit("addon-updated", cluster=cluster, addon=name, resolveConflicts=resolve, **before)
 
         self.aws.clock.after(self.aws.scenario.timing.addon_update, done)
         return {"update": update.to_json()}

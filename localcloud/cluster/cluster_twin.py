@@ -126,7 +126,7 @@ class ClusterTwin:
             vpc_id=vpc_id,
             kubernetes_version=cluster.version,
         )
-        self._sync_addon("OVERWRITE")
+        self._sync_addon({"resolveConflicts": "OVERWRITE"})
         session = aws.admin_session()
         ec2 = session.client("ec2")
         volumes = Volumes(self.store, ec2, cluster_name=self.cluster_name)
@@ -249,23 +249,34 @@ class ClusterTwin:
         if event == "nodegroup-creating" and self.nodes is not None:
             self.nodes.nodegroup_created(str(details.get("nodegroup")))
         elif event == "addon-updated" and details.get("addon") == "vpc-cni":
-            self._sync_addon(str(details.get("resolveConflicts") or "NONE"))
+            self._sync_addon(details)
         self._wake.set()
 
-    def _sync_addon(self, resolve_conflicts: str) -> None:
+    def _sync_addon(self, details: dict[str, Any]) -> None:
+        """An add-on created or updated: EKS writes its configuration onto aws-node."""
         assert self.aws is not None
         addon = self.aws.eks.extra(self.cluster_name).addons.get("vpc-cni")
         if addon is None:
             return
         built = self._built()
+        vpc_id = built.vpc_id if built else ""
+        written_before = None
+        if details.get("previousVersion"):  # an update: what EKS wrote at the previous configuration
+            written_before = cni.addon_env(
+                str(details["previousVersion"]),
+                details.get("previousConfiguration") or {},
+                cluster_name=self.cluster_name,
+                vpc_id=vpc_id,
+            )
         cni.apply_addon(
             self.store,
             version=addon.version,
             configuration=addon.configuration,
-            resolve_conflicts=resolve_conflicts,
+            resolve_conflicts=str(details.get("resolveConflicts") or "NONE"),
             cluster_name=self.cluster_name,
-            vpc_id=built.vpc_id if built else "",
+            vpc_id=vpc_id,
             region=self.scenario.region,
+            written_before=written_before,
         )
 
     # -- the scenario's workloads ----------------------------------------------------------------------

@@ -4,7 +4,9 @@
   writes the add-on's configuration onto the DaemonSet when the add-on is created or updated: the
   manifest's env for the version plus `configurationValues.env`. OVERWRITE resets the DaemonSet's
   env to exactly that (env set by hand is lost, amazon-vpc-cni-k8s #1382/#2268); PRESERVE (and, in
-  the twin, NONE) keeps what was set by hand and applies the configuration's keys.
+  the twin, NONE) keeps what was set by hand, a key the configuration sets included (server-side
+  apply leaves a field another manager changed: the update still ends Successful), and applies the
+  configuration's other keys. "Set by hand": the value is not the one EKS wrote last.
 - ENIConfig of a node (amazon-vpc-cni-k8s pkg/eniconfig GetNodeSpecificENIConfigName): the label
   `vpc.amazonaws.com/externalEniConfig`, else the annotation ENI_CONFIG_ANNOTATION_DEF (default
   `k8s.amazonaws.com/eniConfig`), else the label ENI_CONFIG_LABEL_DEF (default
@@ -101,13 +103,19 @@ def apply_addon(
     cluster_name: str,
     vpc_id: str,
     region: str,
+    written_before: list[Obj] | None = None,
 ) -> None:
     """Write the add-on's configuration onto the aws-node DaemonSet, as EKS does when an add-on
-    create or update completes."""
+    create or update completes. `written_before`: the env EKS wrote at the add-on's previous
+    configuration (None: nothing of it is taken for set by hand)."""
     if aws_node(store) is None:
         return
     managed = addon_env(version, configuration, cluster_name=cluster_name, vpc_id=vpc_id)
     wanted = {str(k): str(v) for k, v in (configuration.get("env") or {}).items()}
+    written = {e["name"]: e for e in written_before} if written_before is not None else None
+
+    def set_by_hand(entry: Obj) -> bool:
+        return written is not None and entry != written.get(entry["name"])
 
     def change(ds: Obj) -> None:
         for container in ds["spec"]["template"]["spec"]["containers"]:
@@ -120,7 +128,8 @@ def apply_addon(
                 names = {e["name"]: i for i, e in enumerate(env)}
                 for key, value in wanted.items():
                     if key in names:
-                        env[names[key]] = {"name": key, "value": value}
+                        if not set_by_hand(env[names[key]]):
+                            env[names[key]] = {"name": key, "value": value}
                     else:
                         env.append({"name": key, "value": value})
                 container["env"] = env

@@ -3,7 +3,9 @@
 Managed add-on: UpdateAddon with the existing configurationValues (JSON or YAML, kept in its
 format) merged with the env vars, resolveConflicts PRESERVE; then DescribeUpdate until the update
 is Successful (AWS-FACTS section 2: env set on the DaemonSet by hand is lost on add-on updates, so
-the add-on's own configuration is the place). Self-managed: a strategic-merge patch of the
+the add-on's own configuration is the place). PRESERVE also keeps a value of one of those keys set
+on aws-node outside the add-on (kubectl set env), and the update still ends Successful: so the
+step then reads aws-node's env and refuses (CniConfigConflict) where it is not what was asked. Self-managed: a strategic-merge patch of the
 aws-node container's env; then the DaemonSet's rollout.
 
 Each invocation does one thing and reports `cni.status`; the state machine waits and calls again
@@ -44,6 +46,8 @@ ROLLING_OUT = "RollingOut"
 def configure_cni(migration: Migration, eks: EKSClient, kube: Callable[[], Kube]) -> Migration:
     if migration.cni.via == "addon":
         _configure_addon(migration, eks)
+        if migration.cni.status == SUCCESSFUL:
+            _check_aws_node_runs_the_addons_env(migration, kube())
     else:
         _configure_daemon_set(migration, kube())
     return migration
@@ -135,6 +139,39 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     cni.status = IN_PROGRESS
     cni.changed = True
     migration.changes += 1
+
+
+def _check_aws_node_runs_the_addons_env(migration: Migration, kube: Kube) -> None:
+    """CniConfigConflict unless aws-node's env has every value the add-on's configuration now sets."""
+    from podcidr.kube.client import kube_faults  # imported where the Kubernetes client is needed
+
+    cluster = migration.cluster_name
+    with kube_faults("get DaemonSet aws-node", cluster):
+        daemon_set = plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
+    containers = daemon_set["spec"]["template"]["spec"]["containers"]
+    container = next((c for c in containers if c["name"] == AWS_NODE), None)
+    if container is None:
+        raise CniConfigConflict(f"The aws-node DaemonSet of cluster {cluster} has no aws-node container.")
+    env = {item["name"]: item for item in container.get("env", [])}
+    found = []
+    for key, value in migration.cni.env.items():
+        entry = env.get(key)
+        if entry is None:
+            found.append(f"{key} unset")
+        elif "valueFrom" in entry:
+            found.append(f"{key} from valueFrom")
+        elif entry.get("value") != value:
+            found.append(f"{key}={entry.get('value')}")
+    if not found:
+        return
+    wanted = ", ".join(f"{key}={value}" for key, value in migration.cni.env.items())
+    raise CniConfigConflict(
+        f"The vpc-cni add-on's configuration sets {wanted}, but aws-node runs with {', '.join(found)}: a value set on "
+        "the DaemonSet outside the add-on (kubectl set env) is kept by add-on updates with resolveConflicts PRESERVE. "
+        f"Let the add-on own it (`aws eks update-addon --cluster-name {cluster} --addon-name {ADDON} "
+        "--resolve-conflicts OVERWRITE`; OVERWRITE also drops every other change made to aws-node outside the "
+        "add-on), then run again. No node was replaced."
+    )
 
 
 UPDATES_AT_EACH_END = 10

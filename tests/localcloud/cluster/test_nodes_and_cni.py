@@ -177,6 +177,34 @@ def test_addon_update_preserve_keeps_env_set_by_hand_and_overwrite_drops_it(seed
     wait_for(lambda: _rolled_out(apps), what="aws-node rollout after the add-on update")
 
 
+def _set_env_by_hand(apps: k8s.AppsV1Api, name: str, value: str) -> None:
+    """kubectl set env: a strategic merge of the container's env by name (another field manager than EKS)."""
+    container = {"name": "aws-node", "env": [{"name": name, "value": value}]}
+    apps.patch_namespaced_daemon_set(
+        "aws-node", "kube-system", {"spec": {"template": {"spec": {"containers": [container]}}}}
+    )
+
+
+def test_addon_update_preserve_keeps_a_hand_set_value_of_a_key_its_configuration_sets(
+    seed: ClusterFixture, api: Any
+) -> None:
+    """EKS applies an add-on's configuration by server-side apply: under PRESERVE a field another manager changed
+    keeps that manager's value, and the update still ends Successful (AWS-FACTS 2). A key nobody changed by hand
+    takes the configuration's value; OVERWRITE takes it whatever was set."""
+    apps = k8s.AppsV1Api(api)
+    _set_env_by_hand(apps, "WARM_ENI_TARGET", "3")
+    configuration = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "WARM_ENI_TARGET": "2", "WARM_IP_TARGET": "4"}
+
+    _update_addon(seed, "PRESERVE", configuration)
+    env = wait_for(lambda: (e := _aws_node_env(apps)).get("WARM_IP_TARGET") == "4" and e, what="add-on env applied")
+    assert env["WARM_ENI_TARGET"] == "3"  # changed by hand: kept
+    assert env["AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"] == "true"  # nobody changed it: the configuration's
+
+    _update_addon(seed, "OVERWRITE", configuration)
+    env = wait_for(lambda: (e := _aws_node_env(apps)).get("WARM_ENI_TARGET") == "2" and e, what="add-on env forced")
+    assert env["WARM_IP_TARGET"] == "4"
+
+
 def test_kubernetes_calls_are_in_the_ledger(seed: ClusterFixture, api: Any) -> None:
     core = k8s.CoreV1Api(api)
     core.list_namespaced_pod("default")

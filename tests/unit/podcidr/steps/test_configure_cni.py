@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import cast
 
 import pytest
 
@@ -13,6 +14,7 @@ from podcidr.errors import CniConfigConflict
 from podcidr.kube.client import Kube
 from podcidr.models.migration import Migration
 from podcidr.steps.configure_cni import configure_cni
+from tests.fixtures.fake_kube import FakeKube, aws_node, env_entries
 from tests.fixtures.twin_aws import CUSTOM_NETWORKING_ENV, TwinAws
 from tests.fixtures.vpc_topology import as_state_machine_retries
 from tests.localcloud.aws.conftest import FrozenClock
@@ -20,8 +22,10 @@ from tests.localcloud.aws.conftest import FrozenClock
 ENV = CUSTOM_NETWORKING_ENV
 
 
-def _no_kube() -> Kube:
-    raise AssertionError("the add-on path must not reach the Kubernetes API")
+def _aws_node_as_configured() -> Kube:
+    """aws-node as the add-on's configuration leaves it (read once the add-on is configured; the twin's EKS here has
+    no cluster to apply it to: the twin cluster's own tests check that it does)."""
+    return cast(Kube, FakeKube(DaemonSet=[aws_node(env_entries(ENV))]))
 
 
 def _until_successful(twin_aws: TwinAws, migration: Migration, limit: float = 15.0) -> Migration:
@@ -29,7 +33,7 @@ def _until_successful(twin_aws: TwinAws, migration: Migration, limit: float = 15
     while migration.cni.status != "Successful":
         assert time.monotonic() < deadline, f"still {migration.cni.status}"
         time.sleep(0.2)  # the state machine's Wait
-        migration = configure_cni(migration, twin_aws.clients.eks, _no_kube)
+        migration = configure_cni(migration, twin_aws.clients.eks, _aws_node_as_configured)
     return migration
 
 
@@ -45,7 +49,7 @@ def _reset_addon(twin_aws: TwinAws, values: str = "", version: str = "v1.18.3-ek
 
 def test_addon_update_with_preserve_then_wait_then_nothing_on_a_rerun(twin_aws: TwinAws) -> None:
     _reset_addon(twin_aws, json.dumps({"env": {"WARM_IP_TARGET": "5"}}))
-    migration = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    migration = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _aws_node_as_configured)
 
     assert migration.cni.status == "InProgress" and migration.cni.update_id
     assert migration.cni.changed is True and migration.changes == 1
@@ -64,7 +68,7 @@ def test_addon_update_with_preserve_then_wait_then_nothing_on_a_rerun(twin_aws: 
     twin_aws.local.ledger.clear()
     replanned = twin_aws.migration()
     replanned.cni.status = "CONFIGURED"  # what Plan reports once the add-on holds both env vars
-    rerun = configure_cni(replanned, twin_aws.clients.eks, _no_kube)
+    rerun = configure_cni(replanned, twin_aws.clients.eks, _aws_node_as_configured)
     assert rerun.cni.status == "Successful" and rerun.cni.changed is False and rerun.changes == 0
     assert twin_aws.mutating() == []
 
@@ -75,7 +79,7 @@ def test_an_update_in_progress_is_waited_for(twin_aws: TwinAws) -> None:
         clusterName=twin_aws.cluster, addonName="vpc-cni", configurationValues='{"env":{"WARM_IP_TARGET":"2"}}'
     )
     twin_aws.local.ledger.clear()
-    migration = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    migration = configure_cni(twin_aws.migration(), twin_aws.clients.eks, _aws_node_as_configured)
     assert migration.cni.status == "Waiting" and migration.changes == 0
     migration = _until_successful(twin_aws, migration)
     assert migration.cni.changed is True and migration.changes == 1
@@ -96,7 +100,9 @@ def test_a_lost_update_response_is_followed_not_repeated(
     clock = FrozenClock(twin_aws.local.clock.now())  # the update stays InProgress until the test moves on
     monkeypatch.setattr(twin_aws.local.clock, "now", clock.now)
     twin_aws.fault("eks:UpdateAddon", when="after", error="InternalFailure", times=1)
-    migration = as_state_machine_retries(configure_cni, twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+    migration = as_state_machine_retries(
+        configure_cni, twin_aws.migration(), twin_aws.clients.eks, _aws_node_as_configured
+    )
 
     def updates() -> list[str]:
         return [e.result for e in twin_aws.calls() if e.operation == "eks:UpdateAddon"]
@@ -104,7 +110,7 @@ def test_a_lost_update_response_is_followed_not_repeated(
     # the update acted, its answer was lost; botocore's own retry finds the add-on UPDATING
     assert updates() == ["InternalFailure", "ResourceInUseException"]
     assert migration.cni.status == "Waiting"
-    migration = configure_cni(migration, twin_aws.clients.eks, _no_kube)  # the next check finds it ours
+    migration = configure_cni(migration, twin_aws.clients.eks, _aws_node_as_configured)  # the next check finds it ours
     (ours,) = _update_ids(twin_aws) - before
     assert (migration.cni.status, migration.cni.update_id) == ("InProgress", ours)
     clock.advance(60)
@@ -121,7 +127,7 @@ def test_an_addon_schema_without_the_label_setting_is_a_conflict(twin_aws: TwinA
     _reset_addon(twin_aws, version="v1.12.6-eksbuild.2")
     try:
         with pytest.raises(CniConfigConflict) as raised:
-            configure_cni(twin_aws.migration(), twin_aws.clients.eks, _no_kube)
+            configure_cni(twin_aws.migration(), twin_aws.clients.eks, _aws_node_as_configured)
     finally:
         _reset_addon(twin_aws)
     assert "ENI_CONFIG_LABEL_DEF" in raised.value.cause
@@ -135,6 +141,6 @@ def test_found_configured_after_waiting_on_our_own_update_counts_it(twin_aws: Tw
     twin_aws.local.ledger.clear()
     migration = twin_aws.migration()
     migration.cni.status = "Waiting"
-    migration = configure_cni(migration, twin_aws.clients.eks, _no_kube)
+    migration = configure_cni(migration, twin_aws.clients.eks, _aws_node_as_configured)
     assert migration.cni.status == "Successful" and migration.cni.changed is True and migration.changes == 1
     assert twin_aws.mutating() == []

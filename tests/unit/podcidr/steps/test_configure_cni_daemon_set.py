@@ -11,7 +11,7 @@ import pytest
 from podcidr.errors import CniConfigConflict
 from podcidr.models.migration import Cni, Migration
 from podcidr.steps.configure_cni import configure_cni, rolled_out
-from tests.fixtures.fake_kube import FakeKube
+from tests.fixtures.fake_kube import FakeKube, aws_node
 from tests.fixtures.vpc_topology import Topology, seed_migration
 
 ENV = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "topology.kubernetes.io/zone"}
@@ -29,19 +29,6 @@ def _migration(poll_seconds: int = 30) -> Migration:
     return migration
 
 
-def _aws_node(env: list[dict[str, Any]], strategy: str = "RollingUpdate", **status: int) -> dict[str, Any]:
-    containers = [
-        {"name": "aws-eks-nodeagent", "image": "agent:v1"},
-        {"name": "aws-node", "image": "amazon-k8s-cni:v1.18.3", "env": env},
-    ]
-    rolled = {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3}
-    return {
-        "metadata": {"name": "aws-node", "namespace": "kube-system", "generation": 1},
-        "spec": {"updateStrategy": {"type": strategy}, "template": {"spec": {"containers": containers}}},
-        "status": {**rolled, **status},
-    }
-
-
 def _configure(kube: FakeKube, migration: Migration) -> Migration:
     def no_eks() -> None:
         raise AssertionError("the self-managed path must not call EKS")
@@ -51,9 +38,7 @@ def _configure(kube: FakeKube, migration: Migration) -> Migration:
 
 def test_the_missing_env_is_patched_then_the_rollout_waited_for() -> None:
     kube = FakeKube(
-        DaemonSet=[
-            _aws_node([{"name": "WARM_IP_TARGET", "value": "5"}, {"name": "ENI_CONFIG_LABEL_DEF", "value": "x"}])
-        ]
+        DaemonSet=[aws_node([{"name": "WARM_IP_TARGET", "value": "5"}, {"name": "ENI_CONFIG_LABEL_DEF", "value": "x"}])]
     )
     migration = _configure(kube, _migration())
 
@@ -91,7 +76,7 @@ def test_the_missing_env_is_patched_then_the_rollout_waited_for() -> None:
 
 
 def test_set_already_and_rolled_out_is_successful_with_no_patch() -> None:
-    kube = FakeKube(DaemonSet=[_aws_node([{"name": k, "value": v} for k, v in ENV.items()])])
+    kube = FakeKube(DaemonSet=[aws_node([{"name": k, "value": v} for k, v in ENV.items()])])
     migration = _configure(kube, _migration())
     assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", False, 0)
     assert kube.apps.patches == [] and migration.warnings == []
@@ -99,7 +84,7 @@ def test_set_already_and_rolled_out_is_successful_with_no_patch() -> None:
 
 def test_on_delete_is_successful_at_once_with_one_warning() -> None:
     kube = FakeKube(
-        DaemonSet=[_aws_node([{"name": k, "value": v} for k, v in ENV.items()], "OnDelete", numberAvailable=0)]
+        DaemonSet=[aws_node([{"name": k, "value": v} for k, v in ENV.items()], "OnDelete", numberAvailable=0)]
     )
     migration = _configure(kube, _migration())
     _configure(kube, migration)
@@ -113,7 +98,7 @@ def test_a_value_from_a_config_map_is_not_replaced() -> None:
         {"name": "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "value": "true"},
         {"name": "ENI_CONFIG_LABEL_DEF", "valueFrom": source},
     ]
-    kube = FakeKube(DaemonSet=[_aws_node(env)])
+    kube = FakeKube(DaemonSet=[aws_node(env)])
     with pytest.raises(CniConfigConflict) as raised:
         _configure(kube, _migration())
     assert raised.value.cause == (
@@ -125,7 +110,7 @@ def test_a_value_from_a_config_map_is_not_replaced() -> None:
 
 def test_both_settings_from_value_from_are_named_together() -> None:
     kube = FakeKube(
-        DaemonSet=[_aws_node([{"name": k, "valueFrom": {"configMapKeyRef": {"name": "cni", "key": k}}} for k in ENV])]
+        DaemonSet=[aws_node([{"name": k, "valueFrom": {"configMapKeyRef": {"name": "cni", "key": k}}} for k in ENV])]
     )
     with pytest.raises(CniConfigConflict) as raised:
         _configure(kube, _migration())
@@ -137,14 +122,14 @@ def test_both_settings_from_value_from_are_named_together() -> None:
 
 
 def test_the_patch_adds_to_the_changes_made_before() -> None:
-    kube = FakeKube(DaemonSet=[_aws_node([])])
+    kube = FakeKube(DaemonSet=[aws_node([])])
     migration = _migration()
     migration.changes = 4  # the VPC steps' changes
     assert _configure(kube, migration).changes == 5
 
 
 def test_a_daemon_set_without_the_aws_node_container_is_a_conflict() -> None:
-    daemon_set = _aws_node([])
+    daemon_set = aws_node([])
     daemon_set["spec"]["template"]["spec"]["containers"].pop()
     with pytest.raises(CniConfigConflict) as raised:
         _configure(FakeKube(DaemonSet=[daemon_set]), _migration())
@@ -153,7 +138,7 @@ def test_a_daemon_set_without_the_aws_node_container_is_a_conflict() -> None:
 
 def test_a_rollout_that_never_ends_gives_up_past_the_ceiling() -> None:
     """30 minutes of checks at 300 s apart would be 6: the floor of 10 checks applies."""
-    kube = FakeKube(DaemonSet=[_aws_node([{"name": k, "value": v} for k, v in ENV.items()], numberAvailable=2)])
+    kube = FakeKube(DaemonSet=[aws_node([{"name": k, "value": v} for k, v in ENV.items()], numberAvailable=2)])
     migration = _migration(poll_seconds=300)
     for _ in range(10):
         migration = _configure(kube, migration)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from botocore.exceptions import ClientError
@@ -19,6 +19,7 @@ from podcidr.errors import CniConfigConflict, TransientAwsError
 from podcidr.kube.client import Kube
 from podcidr.models.migration import Cni, Migration
 from podcidr.steps.configure_cni import configure_cni
+from tests.fixtures.fake_kube import FakeKube, aws_node, env_entries
 from tests.fixtures.stubbed_aws import all_answered, stubbed
 from tests.fixtures.vpc_topology import CLUSTER, Topology, seed_migration
 
@@ -39,10 +40,6 @@ TOO_LONG_HINT = (
     "Look at the VPC CNI add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node "
     "DaemonSet, then run again."
 )
-
-
-def _no_kube() -> Kube:
-    raise AssertionError("the add-on path must not reach the Kubernetes API")
 
 
 def _migration(status: str | None = None, update_id: str | None = None, **cni: Any) -> Migration:
@@ -137,8 +134,11 @@ def _list_updates(stub: Stubber, *pages: list[str]) -> None:
         stub.add_response("list_updates", answer, params)
 
 
-def _configure(eks: Any, migration: Migration) -> Migration:
-    return configure_cni(migration, eks, _no_kube)
+def _configure(eks: Any, migration: Migration, aws_node_env: list[dict[str, Any]] | None = None) -> Migration:
+    """ConfigureCni; once the add-on is configured it reads aws-node, here running `aws_node_env` (by default
+    the env asked for, beside a value set before)."""
+    env = env_entries({"WARM_IP_TARGET": "5", **ENV}) if aws_node_env is None else aws_node_env
+    return configure_cni(migration, eks, lambda: cast(Kube, FakeKube(DaemonSet=[aws_node(env)])))
 
 
 # --- the update ------------------------------------------------------------------------------------
@@ -240,6 +240,68 @@ def test_a_change_already_counted_is_not_counted_twice() -> None:
     with all_answered(stub):
         migration = _configure(eks, migration)
     assert (migration.cni.status, migration.cni.changed, migration.changes) == ("Successful", True, BEFORE + 1)
+
+
+# --- aws-node's env once the add-on is configured ----------------------------------------------------
+
+
+CONFLICT_HINT = (
+    "a value set on the DaemonSet outside the add-on (kubectl set env) is kept by add-on updates with "
+    f"resolveConflicts PRESERVE. Let the add-on own it (`aws eks update-addon --cluster-name {CLUSTER} --addon-name "
+    "vpc-cni --resolve-conflicts OVERWRITE`; OVERWRITE also drops every other change made to aws-node outside the "
+    "add-on), then run again. No node was replaced."
+)
+
+
+def test_a_successful_update_that_preserved_a_hand_set_value_is_refused_naming_it() -> None:
+    """PRESERVE keeps a value another field manager set on one of the keys, and the update ends Successful."""
+    eks, stub = stubbed("eks")
+    _describe_update(stub, status="Successful", values=WARM_MERGED)
+    hand_set = env_entries(
+        {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false", "ENI_CONFIG_LABEL_DEF": ENV["ENI_CONFIG_LABEL_DEF"]}
+    )
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        _configure(eks, _migration(status="InProgress", update_id=UPDATE_ID, changed=True), hand_set)
+    assert raised.value.cause == (
+        "The vpc-cni add-on's configuration sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, "
+        "ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone, but aws-node runs with "
+        f"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false: {CONFLICT_HINT}"
+    )
+
+
+def test_a_configuration_found_in_place_is_refused_where_aws_node_runs_other_values() -> None:
+    eks, stub = stubbed("eks")
+    _describe_addon(stub, values=ONLY_ENV)
+    env = [{"name": "ENI_CONFIG_LABEL_DEF", "valueFrom": {"configMapKeyRef": {"name": "cni", "key": "label"}}}]
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        _configure(eks, _migration(status="CONFIGURED"), env)
+    assert raised.value.cause == (
+        "The vpc-cni add-on's configuration sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, "
+        "ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone, but aws-node runs with "
+        f"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG unset, ENI_CONFIG_LABEL_DEF from valueFrom: {CONFLICT_HINT}"
+    )
+
+
+def test_an_aws_node_without_its_container_is_refused() -> None:
+    eks, stub = stubbed("eks")
+    _describe_addon(stub, values=ONLY_ENV)
+    daemon_set = aws_node([])
+    daemon_set["spec"]["template"]["spec"]["containers"] = [{"name": "aws-eks-nodeagent", "image": "agent:v1"}]
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(_migration(status="CONFIGURED"), eks, lambda: cast(Kube, FakeKube(DaemonSet=[daemon_set])))
+    assert raised.value.cause == f"The aws-node DaemonSet of cluster {CLUSTER} has no aws-node container."
+
+
+def test_aws_node_is_not_read_before_the_add_on_is_configured() -> None:
+    eks, stub = stubbed("eks")
+    _describe_update(stub, values=WARM_MERGED)
+
+    def no_kube() -> Kube:
+        raise AssertionError("aws-node is read once the add-on is configured, not before")
+
+    with all_answered(stub):
+        migration = configure_cni(_migration(status="InProgress", update_id=UPDATE_ID, changed=True), eks, no_kube)
+    assert migration.cni.status == "InProgress"
 
 
 # --- following our update --------------------------------------------------------------------------
