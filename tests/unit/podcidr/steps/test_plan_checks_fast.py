@@ -4,7 +4,8 @@ endpoint (the warning and each refusal), the VPC's owner, nodegroups still CREAT
 managed nodegroup (what it is called, its refusal, the report's list and warning, Windows nodegroups left out),
 the CNI's prefix delegation (the add-on's configurationValues, a self-managed aws-node's max pods and pod subnet
 sizing), and check_account's order: refusals before any AWS call, the wait before the capacity is read, then
-the DescribeInstances, ListFargateProfiles and DescribeFargateProfile requests. Routing, the launch template and
+the DescribeInstances, ListFargateProfiles and DescribeFargateProfile requests; and, expected to fail, functions
+in another VPC refused a limited public endpoint their NAT may reach. Routing, the launch template and
 the verification zones have their own: test_plan_routing.py, test_plan_launch_template.py,
 test_plan_verification_zones.py. The same checks against the twin: test_plan_real_accounts.py."""
 
@@ -510,6 +511,18 @@ def test_a_limited_public_endpoint_without_private_access_is_refused_to_function
     )
     assert _unreachable(_cluster(cidrs=LIMITED), NO_VPC) == expected
     assert _unreachable(_cluster(cidrs=LIMITED), ELSEWHERE) == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Bug: functions attached to subnets of another VPC call the public endpoint through that VPC's NAT, "
+    "whose address publicAccessCidrs may allow (as for functions in the cluster's VPC, which get a warning); Plan "
+    "refuses them as if they ran outside any VPC ('a Lambda function outside a VPC calls from no fixed address')",
+)
+def test_functions_in_another_vpc_are_warned_not_refused_that_a_limited_public_endpoint_must_allow_their_nat() -> None:
+    warnings = _reachable(_cluster(cidrs=LIMITED), ELSEWHERE)
+    assert len(warnings) == 1
+    assert "203.0.113.0/24, 198.51.100.7/32" in warnings[0] and "NAT" in warnings[0]
 
 
 def test_a_limited_public_endpoint_with_private_access_is_refused_to_functions_not_in_a_vpc() -> None:
