@@ -5,8 +5,8 @@ format) merged with the env vars, resolveConflicts PRESERVE; then DescribeUpdate
 is Successful (AWS-FACTS section 2: env set on the DaemonSet by hand is lost on add-on updates, so
 the add-on's own configuration is the place). PRESERVE also keeps a value of one of those keys set
 on aws-node outside the add-on (kubectl set env), and the update still ends Successful: so the
-step then reads aws-node's env and refuses (CniConfigConflict) where it is not what was asked. Self-managed: a strategic-merge patch of the
-aws-node container's env; then the DaemonSet's rollout.
+step then reads aws-node's env and refuses (CniConfigConflict) where it is not what was asked.
+Self-managed: a strategic-merge patch of the aws-node container's env; then the DaemonSet's rollout.
 
 Each invocation does one thing and reports `cni.status`; the state machine waits and calls again
 until it is `Successful` (WaitForCniUpdate).

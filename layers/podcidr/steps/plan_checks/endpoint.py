@@ -3,7 +3,10 @@
 A Lambda function outside a VPC reaches only a public endpoint, and from no fixed address, so
 `publicAccessCidrs` must hold 0.0.0.0/0. A function attached to the cluster's VPC (the stack's
 ClusterFunctionsSubnetIds) reaches a private endpoint (`endpointPrivateAccess`); it reaches the
-public one through the VPC's NAT, whose address `publicAccessCidrs` must then allow.
+public one through the VPC's NAT, whose address `publicAccessCidrs` must then allow. Functions
+attached to another VPC reach the public endpoint through that VPC's NAT in the same way; a private
+endpoint is not assumed reachable from there (peering or a transit gateway and DNS would have to be
+set up for it, which Plan cannot see).
 """
 
 from __future__ import annotations
@@ -58,6 +61,13 @@ def check_endpoint_reachable(cluster: ClusterInfo, vpc_subnet_ids: set[str], fun
             f"Cluster '{name}''s public endpoint accepts only {', '.join(cluster.public_access_cidrs)}; the cluster "
             f"functions (in {vpc}) reach it through the VPC's NAT, whose public address must be among them. Turning "
             "on endpointPrivateAccess avoids the question."
+        ]
+    if elsewhere and cluster.endpoint_public_access:
+        return [
+            f"Cluster '{name}''s public endpoint accepts only {', '.join(cluster.public_access_cidrs)}; the cluster "
+            f"functions run in subnets outside {vpc} ({', '.join(elsewhere)}) and reach it through their VPC's NAT, "
+            f"whose public address must be among them. Attaching them to subnets of {vpc} (ClusterFunctionsSubnetIds) "
+            "with endpointPrivateAccess on avoids the question."
         ]
     if elsewhere and cluster.endpoint_private_access:
         found = f"the cluster functions run in subnets outside {vpc} ({', '.join(elsewhere)})"
