@@ -123,7 +123,7 @@ def test_the_pod_subnet_is_named_for_cluster_and_az() -> None:
 def test_a_missing_subnet_is_created_private_with_owner_and_name_tags_in_the_same_call() -> None:
     ec2, stub = stubbed("ec2")
     _reads(stub, BY_CIDR)
-    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED, state="pending")}, CREATE)
+    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED)}, CREATE)
     item = _item()
 
     result = _step(ec2, stub, item)  # no ModifySubnetAttribute: the new subnet gives no public IPs
@@ -162,7 +162,7 @@ def test_a_lost_create_response_is_retried_and_the_retry_adopts_the_subnet_it_ma
 
     ec2.meta.events.register("after-call.ec2.CreateSubnet", lose)
     _reads(stub, BY_CIDR)
-    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED, state="pending")}, CREATE)
+    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED)}, CREATE)
     with pytest.raises(TransientAwsError, match=r"^ec2:CreateSubnet could not reach AWS: "):
         create_pod_subnet(_clients(ec2), _item())
 
@@ -459,7 +459,7 @@ def _carrying(changes: int, subnet_id: str | None = None) -> PodSubnetItem:
 def test_a_created_subnet_adds_its_change_to_those_the_item_carries() -> None:
     ec2, stub = stubbed("ec2")
     _reads(stub, BY_CIDR)
-    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED, state="pending")}, CREATE)
+    stub.add_response("create_subnet", {"Subnet": _subnet(OURS, CIDR, tags=OWNED)}, CREATE)
 
     assert _step(ec2, stub, _carrying(2)).changes == 3
 

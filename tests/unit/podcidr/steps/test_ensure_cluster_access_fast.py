@@ -284,13 +284,18 @@ def test_a_new_entry_and_policy_are_created_tagged_with_the_execution_and_counte
     )
 
 
-def test_without_an_execution_the_entry_is_tagged_with_its_cluster_only() -> None:
-    aws = Eks().cluster().not_found().created(OWNED).policies().associated()
+def test_without_an_execution_the_entry_is_asked_with_its_cluster_tag_only_which_iam_refuses() -> None:
+    """Outside a state machine execution (a direct invocation without executionArn) the entry would carry no
+    execution's ARN: the role may tag a new entry only with one (template.yaml TagAccessEntryAtCreation), so IAM
+    refuses the create, and the refusal says so."""
+    denied = "User: arn:aws:sts::111122223333:assumed-role/podcidr-fn/s is not authorized to perform: eks:TagResource"
+    aws = Eks().cluster().not_found()
+    aws.error("create_access_entry", "AccessDeniedException", 403, denied, **aws.key, type="STANDARD", tags=OWNED)
 
-    migration = aws.run(_migration(), execution=None)
+    with pytest.raises(ClusterAccessDenied) as raised:
+        aws.run(_migration(), execution=None)
 
-    assert migration.changes == 2
-    assert _access(migration).entry_created is True
+    assert raised.value.cause == _denial("eks:CreateAccessEntry", "AccessDeniedException", denied)
 
 
 def test_the_configured_role_arn_with_its_path_is_the_principal_of_every_call(monkeypatch: pytest.MonkeyPatch) -> None:

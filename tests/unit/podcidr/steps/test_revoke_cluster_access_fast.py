@@ -189,13 +189,9 @@ def test_an_entry_there_before_or_revoked_already_is_left_alone_even_if_kept(
 # --- an entry kept (keepClusterAccess) ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "tags",
-    [{"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}, {"podcidr:cluster": CLUSTER}, {}],
-    ids=["tagged-with-the-execution", "without-execution-tag", "untagged"],
-)
-def test_a_kept_entry_is_tagged_kept_and_counted_not_deleted(tags: dict[str, str]) -> None:
+def test_a_kept_entry_is_tagged_kept_and_counted_not_deleted() -> None:
     eks, stub = stubbed("eks")
+    tags = {"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}
     stub.add_response("describe_access_entry", {"accessEntry": _entry(tags)}, KEY)
     stub.add_response("tag_resource", {}, KEPT_TAGS)
     migration = _migration(keep=True, changes=7, counted=2)
@@ -218,9 +214,16 @@ def test_a_kept_entry_tagged_kept_already_is_not_tagged_again() -> None:
     assert migration.warnings == []
 
 
-def test_a_kept_entry_whose_tag_is_refused_is_kept_with_a_warning_saying_how_to_tag_it() -> None:
+@pytest.mark.parametrize(
+    "tags",
+    [{"podcidr:cluster": CLUSTER, "podcidr:execution": EXECUTION}, {"podcidr:cluster": CLUSTER}, {}],
+    ids=["tagged-with-the-execution", "without-execution-tag", "untagged"],
+)
+def test_a_kept_entry_whose_tag_is_refused_is_kept_with_a_warning_saying_how_to_tag_it(tags: dict[str, str]) -> None:
+    """The role may tag `kept` only an entry tagged with an execution's ARN (template.yaml
+    RetagAnExecutionsAccessEntry): IAM refuses the others, as it refuses any tag where the role lacks the right."""
     eks, stub = stubbed("eks")
-    stub.add_response("describe_access_entry", {"accessEntry": _entry({"podcidr:execution": EXECUTION})}, KEY)
+    stub.add_response("describe_access_entry", {"accessEntry": _entry(tags)}, KEY)
     stub.add_client_error("tag_resource", "AccessDeniedException", DENIED, 403, expected_params=KEPT_TAGS)
     migration = _migration(keep=True, changes=7)
 
