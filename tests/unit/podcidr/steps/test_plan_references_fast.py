@@ -468,8 +468,9 @@ def test_a_pod_cidr_of_this_cluster_or_no_cluster_is_unused() -> None:
     check_pod_cidr_unused(POD_CIDR, topology)
 
 
-def test_a_subnet_owned_by_another_cluster_in_the_block_is_an_overlap() -> None:
-    topology = _with(subnets=(_subnet("100.64.32.0/19", {OWNER_TAG_KEY: "other"}),))
+def test_a_subnet_owned_by_another_cluster_in_the_block_is_an_overlap_whatever_subnets_come_before() -> None:
+    outside = _subnet("100.65.0.0/19", {OWNER_TAG_KEY: "third"}, "subnet-0a1b2c3d4e5f60009")
+    topology = _with(subnets=(outside, _subnet("100.64.32.0/19", {OWNER_TAG_KEY: "other"})))
     assert _overlap(POD_CIDR, topology) == _used("subnet subnet-0a1b2c3d4e5f60001 (100.64.32.0/19) of cluster 'other'")
 
 
