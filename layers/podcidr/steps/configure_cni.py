@@ -3,9 +3,10 @@
 Managed add-on: UpdateAddon with the existing configurationValues (JSON or YAML, kept in its
 format) merged with the env vars, resolveConflicts PRESERVE; then DescribeUpdate until the update
 is Successful (AWS-FACTS section 2: env set on the DaemonSet by hand is lost on add-on updates, so
-the add-on's own configuration is the place). PRESERVE also keeps a value of one of those keys set
-on aws-node outside the add-on (kubectl set env), and the update still ends Successful: so the
-step then reads aws-node's env and refuses (CniConfigConflict) where it is not what was asked.
+the add-on's own configuration is the place). PRESERVE also keeps a value of one of those keys that
+another field manager set on aws-node (kubectl set env), and the update still ends Successful: so
+the step reads aws-node first and refuses such values before changing anything, and once the
+add-on is configured waits (Applying) until aws-node runs the settings (aws_node_env.py).
 Self-managed: a strategic-merge patch of the aws-node container's env; then the DaemonSet's rollout.
 
 Each invocation does one thing and reports `cni.status`; the state machine waits and calls again
@@ -22,6 +23,7 @@ from botocore.exceptions import ClientError
 from podcidr.aws.clients import error_code, transient_faults_retried
 from podcidr.errors import CniConfigConflict
 from podcidr.models.migration import CNI_CONFIGURED_BEFORE, Migration
+from podcidr.steps import aws_node_env
 from podcidr.steps.cni_configuration import merged_configuration_values, parse_configuration_values
 from podcidr.steps.polling import wait_ceiling
 from podcidr.steps.support import count_poll, plain
@@ -41,13 +43,16 @@ IN_PROGRESS = "InProgress"
 WAITING = "Waiting"
 """Another add-on update is running; ours starts when it ends."""
 ROLLING_OUT = "RollingOut"
+APPLYING = "Applying"
+"""The add-on holds the settings; aws-node does not run them yet."""
 
 
 def configure_cni(migration: Migration, eks: EKSClient, kube: Callable[[], Kube]) -> Migration:
     if migration.cni.via == "addon":
-        _configure_addon(migration, eks)
-        if migration.cni.status == SUCCESSFUL:
-            _check_aws_node_runs_the_addons_env(migration, kube())
+        if migration.cni.status != APPLYING:
+            _configure_addon(migration, eks, kube)
+        if migration.cni.status in (SUCCESSFUL, APPLYING):
+            _check_aws_node_took_the_configuration(migration, kube())
     else:
         _configure_daemon_set(migration, kube())
     return migration
@@ -57,21 +62,24 @@ def _ceiling(migration: Migration) -> int:
     return wait_ceiling(MAX_WAIT_SECONDS, migration.poll_seconds)
 
 
-def _too_long(what: str) -> Callable[[int], CniConfigConflict]:
+def _too_long(what: str, cluster: str) -> Callable[[int], CniConfigConflict]:
     return lambda checks: CniConfigConflict(
         f"{what} did not finish after {checks} checks (at most {MAX_WAIT_SECONDS // 60} minutes). Look at the VPC CNI "
-        "add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node DaemonSet, then run again."
+        f"add-on's updates (`aws eks list-updates --name {cluster} --addon-name vpc-cni`) or the aws-node DaemonSet, "
+        "then run again."
     )
 
 
 # --- managed add-on --------------------------------------------------------------------------------
 
 
-def _configure_addon(migration: Migration, eks: EKSClient) -> None:
+def _configure_addon(migration: Migration, eks: EKSClient, kube: Callable[[], Kube]) -> None:
     cni = migration.cni
     name = migration.cluster_name
     if cni.status == IN_PROGRESS and cni.update_id:
-        count_poll(migration.polls, STEP, _ceiling(migration), _too_long(f"The vpc-cni add-on update {cni.update_id}"))
+        count_poll(
+            migration.polls, STEP, _ceiling(migration), _too_long(f"The vpc-cni add-on update {cni.update_id}", name)
+        )
         with transient_faults_retried("eks:DescribeUpdate"):
             update = eks.describe_update(name=name, updateId=cni.update_id, addonName=ADDON)["update"]
         status = update["status"]
@@ -93,7 +101,7 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     with transient_faults_retried("eks:DescribeAddon"):
         addon = eks.describe_addon(clusterName=name, addonName=ADDON)["addon"]
     if addon.get("status") in ("CREATING", "UPDATING", "DELETING"):
-        count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update"))
+        count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update", name))
         ours = _our_update_in_progress(eks, name, cni.env)
         if ours is not None:
             # our UpdateAddon acted but its response was lost: follow that update instead of starting another
@@ -116,6 +124,16 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
             migration.changes += 1
         cni.status = SUCCESSFUL
         return
+    held = [
+        d for d in aws_node_env.differences(aws_node_env.read_aws_node(kube(), name), name, cni.env) if d.other_managers
+    ]
+    if held:
+        raise CniConfigConflict(
+            f"aws-node runs with {_owned(held)}: another field manager than EKS owns these values, so the vpc-cni "
+            "add-on update podcidr would make (resolveConflicts PRESERVE) would keep them. Set them on aws-node to "
+            f"what the add-on's configuration will hold (`{_set_env(cni.env)}`), or let the add-on own them "
+            f"({MANAGED_FIELDS_HINT}), then run again. Nothing was changed."
+        )
     try:
         with transient_faults_retried("eks:UpdateAddon"):
             update = eks.update_addon(
@@ -125,7 +143,9 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
         code = error_code(error)
         message = error.response.get("Error", {}).get("Message", "")
         if code == "ResourceInUseException":
-            count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update"))
+            count_poll(
+                migration.polls, STEP, _ceiling(migration), _too_long("The vpc-cni add-on's current update", name)
+            )
             cni.status = WAITING
             return
         if code in ("InvalidParameterException", "InvalidRequestException", "ConfigurationConflict"):
@@ -141,36 +161,52 @@ def _configure_addon(migration: Migration, eks: EKSClient) -> None:
     migration.changes += 1
 
 
-def _check_aws_node_runs_the_addons_env(migration: Migration, kube: Kube) -> None:
-    """CniConfigConflict unless aws-node's env has every value the add-on's configuration now sets."""
-    from podcidr.kube.client import kube_faults  # imported where the Kubernetes client is needed
+MANAGED_FIELDS_HINT = (
+    "`kubectl get daemonset aws-node -n kube-system -o yaml --show-managed-fields` shows who owns what"
+)
 
-    cluster = migration.cluster_name
-    with kube_faults("get DaemonSet aws-node", cluster):
-        daemon_set = plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
-    containers = daemon_set["spec"]["template"]["spec"]["containers"]
-    container = next((c for c in containers if c["name"] == AWS_NODE), None)
-    if container is None:
-        raise CniConfigConflict(f"The aws-node DaemonSet of cluster {cluster} has no aws-node container.")
-    env = {item["name"]: item for item in container.get("env", [])}
-    found = []
-    for key, value in migration.cni.env.items():
-        entry = env.get(key)
-        if entry is None:
-            found.append(f"{key} unset")
-        elif "valueFrom" in entry:
-            found.append(f"{key} from valueFrom")
-        elif entry.get("value") != value:
-            found.append(f"{key}={entry.get('value')}")
+
+def _owned(found: list[aws_node_env.Difference]) -> str:
+    return ", ".join(f"{d.found} (set by {', '.join(d.other_managers)})" for d in found)
+
+
+def _set_env(env: dict[str, str]) -> str:
+    return "kubectl -n kube-system set env daemonset/aws-node " + " ".join(f"{k}={v}" for k, v in env.items())
+
+
+def _check_aws_node_took_the_configuration(migration: Migration, kube: Kube) -> None:
+    """Successful once aws-node runs every setting; Applying while EKS's values are not there yet;
+    CniConfigConflict where another field manager's value was kept."""
+    cni, name = migration.cni, migration.cluster_name
+    found = aws_node_env.differences(aws_node_env.read_aws_node(kube, name), name, cni.env)
     if not found:
+        cni.status = SUCCESSFUL
         return
-    wanted = ", ".join(f"{key}={value}" for key, value in migration.cni.env.items())
-    raise CniConfigConflict(
-        f"The vpc-cni add-on's configuration sets {wanted}, but aws-node runs with {', '.join(found)}: a value set on "
-        "the DaemonSet outside the add-on (kubectl set env) is kept by add-on updates with resolveConflicts PRESERVE. "
-        f"Let the add-on own it (`aws eks update-addon --cluster-name {cluster} --addon-name {ADDON} "
-        "--resolve-conflicts OVERWRITE`; OVERWRITE also drops every other change made to aws-node outside the "
-        "add-on), then run again. No node was replaced."
+    wanted = ", ".join(f"{key}={value}" for key, value in cni.env.items())
+    held = [d for d in found if d.other_managers]
+    if held:
+        undo = (
+            " To take podcidr's settings back out of the add-on instead: `aws eks update-addon --cluster-name "
+            f"{name} --addon-name {ADDON} --resolve-conflicts PRESERVE --configuration-values "
+            f"'{cni.current_configuration_values or '{}'}'`."
+            if cni.changed
+            else ""
+        )
+        raise CniConfigConflict(
+            f"The vpc-cni add-on's configuration sets {wanted}, but aws-node keeps {_owned(held)}: another field "
+            "manager than EKS owns these values and add-on updates with resolveConflicts PRESERVE keep them. Set them "
+            f"on aws-node (`{_set_env(cni.env)}`) and run again.{undo} No node was replaced."
+        )
+    cni.status = APPLYING
+    count_poll(
+        migration.polls,
+        STEP,
+        _ceiling(migration),
+        lambda checks: CniConfigConflict(
+            f"The vpc-cni add-on's configuration sets {wanted}, but after {checks} checks aws-node still runs with "
+            f"{', '.join(d.found for d in found)}. Look at the DaemonSet ({MANAGED_FIELDS_HINT}), then run again. "
+            "No node was replaced."
+        ),
     )
 
 
@@ -259,7 +295,7 @@ def _configure_daemon_set(migration: Migration, kube: Kube) -> None:
     if rolled_out(daemon_set):
         cni.status = SUCCESSFUL
         return
-    count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The aws-node DaemonSet rollout"))
+    count_poll(migration.polls, STEP, _ceiling(migration), _too_long("The aws-node DaemonSet rollout", cluster))
     cni.status = ROLLING_OUT
 
 

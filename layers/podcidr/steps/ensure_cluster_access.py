@@ -189,7 +189,9 @@ def _made_meanwhile_by_this_execution(eks: EKSClient, name: str, principal: str,
             raise _denied(name, principal, "eks:DescribeAccessEntry", error) from error
         raise TransientAwsError(
             f"eks:CreateAccessEntry for {principal} on cluster {name} answered ResourceInUseException, then "
-            "eks:DescribeAccessEntry found no such entry: it was deleted meanwhile; the step's retry makes it again."
+            "eks:DescribeAccessEntry found no such entry: it was deleted meanwhile; the step's retry makes it again. "
+            f"If this repeats, look for an entry of the same role under another ARN (with its IAM path): `aws eks "
+            f"list-access-entries --cluster-name {name}`."
         ) from error
     tags = entry.get("tags") or {}
     return tags.get(OWNER_TAG) == name and tags.get(EXECUTION_TAG) == execution_arn

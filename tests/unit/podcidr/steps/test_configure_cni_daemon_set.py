@@ -147,7 +147,8 @@ def test_a_rollout_that_never_ends_gives_up_past_the_ceiling() -> None:
         _configure(kube, migration)
     assert raised.value.cause == (
         "The aws-node DaemonSet rollout did not finish after 10 checks (at most 30 minutes). Look at the VPC CNI "
-        "add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node DaemonSet, then run again."
+        "add-on's updates (`aws eks list-updates --name eksworkshop --addon-name vpc-cni`) or the aws-node DaemonSet, "
+        "then run again."
     )
 
 

@@ -37,8 +37,8 @@ BEFORE = 3
 """The changes the VPC steps made before ConfigureCni."""
 CEILING = 60  # wait_ceiling(30 minutes, pollSeconds 30)
 TOO_LONG_HINT = (
-    "Look at the VPC CNI add-on's updates (`aws eks list-updates --addon-name vpc-cni`) or the aws-node "
-    "DaemonSet, then run again."
+    "Look at the VPC CNI add-on's updates (`aws eks list-updates --name eksworkshop --addon-name vpc-cni`) or the "
+    "aws-node DaemonSet, then run again."
 )
 
 
@@ -245,40 +245,137 @@ def test_a_change_already_counted_is_not_counted_twice() -> None:
 # --- aws-node's env once the add-on is configured ----------------------------------------------------
 
 
-CONFLICT_HINT = (
-    "a value set on the DaemonSet outside the add-on (kubectl set env) is kept by add-on updates with "
-    f"resolveConflicts PRESERVE. Let the add-on own it (`aws eks update-addon --cluster-name {CLUSTER} --addon-name "
-    "vpc-cni --resolve-conflicts OVERWRITE`; OVERWRITE also drops every other change made to aws-node outside the "
-    "add-on), then run again. No node was replaced."
+MANAGED_FIELDS = "`kubectl get daemonset aws-node -n kube-system -o yaml --show-managed-fields` shows who owns what"
+SET_ENV = (
+    "kubectl -n kube-system set env daemonset/aws-node AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true "
+    "ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
 )
+WANTED = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
 
 
-def test_a_successful_update_that_preserved_a_hand_set_value_is_refused_naming_it() -> None:
-    """PRESERVE keeps a value another field manager set on one of the keys, and the update ends Successful."""
+def _managed(manager: str, operation: str, *keys: str) -> dict[str, Any]:
+    """A managedFields entry as the API server keeps it: `manager` owns the value of each env entry `keys`."""
+    env = {f'k:{{"name":"{key}"}}': {".": {}, "f:name": {}, "f:value": {}} for key in keys}
+    containers = {'k:{"name":"aws-node"}': {".": {}, "f:env": env, "f:image": {}, "f:name": {}}}
+    return {
+        "manager": manager,
+        "operation": operation,
+        "apiVersion": "apps/v1",
+        "time": "2026-11-30T12:00:00Z",
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:spec": {"f:template": {"f:spec": {"f:containers": containers}}}},
+    }
+
+
+def _aws_node_kube(env: dict[str, str], *managed: dict[str, Any]) -> FakeKube:
+    daemon_set = aws_node(env_entries(env))
+    daemon_set["metadata"]["managedFields"] = list(managed)
+    return FakeKube(DaemonSet=[daemon_set])
+
+
+KEPT_BY_KUBECTL = (
+    {
+        "WARM_IP_TARGET": "5",
+        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false",
+        "ENI_CONFIG_LABEL_DEF": ENV["ENI_CONFIG_LABEL_DEF"],
+    },
+    _managed("eks", "Apply", "WARM_IP_TARGET", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "ENI_CONFIG_LABEL_DEF"),
+    _managed("kubectl-set", "Update", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
+)
+"""aws-node after `kubectl set env ... AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false`: EKS and kubectl-set own that
+value, and a PRESERVE update keeps it."""
+
+
+def test_a_value_another_field_manager_owns_is_refused_before_the_add_on_is_changed() -> None:
+    eks, stub = stubbed("eks")
+    _describe_addon(stub, values=WARM)  # no UpdateAddon queued: asking for one fails the test
+    env, *managed = KEPT_BY_KUBECTL
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(_migration(), eks, lambda: cast(Kube, _aws_node_kube(env, *managed)))
+    assert raised.value.cause == (
+        "aws-node runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set): another field manager than "
+        "EKS owns these values, so the vpc-cni add-on update podcidr would make (resolveConflicts PRESERVE) would keep "
+        f"them. Set them on aws-node to what the add-on's configuration will hold (`{SET_ENV}`), or let the add-on own "
+        f"them ({MANAGED_FIELDS}), then run again. Nothing was changed."
+    )
+
+
+def test_values_eks_owns_or_nobody_set_are_updated_as_planned() -> None:
+    eks, stub = stubbed("eks")
+    _describe_addon(stub, values=WARM)
+    _update_addon(stub, WARM_MERGED)
+    kube = _aws_node_kube({"WARM_IP_TARGET": "5"}, _managed("eks", "Apply", "WARM_IP_TARGET"))
+    with all_answered(stub):
+        migration = configure_cni(_migration(), eks, lambda: cast(Kube, kube))
+    assert migration.cni.status == "InProgress"
+
+
+def test_a_successful_update_whose_value_another_field_manager_kept_is_refused_with_the_way_back() -> None:
+    """PRESERVE keeps a value another field manager set meanwhile, and the update still ends Successful."""
     eks, stub = stubbed("eks")
     _describe_update(stub, status="Successful", values=WARM_MERGED)
-    hand_set = env_entries(
-        {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false", "ENI_CONFIG_LABEL_DEF": ENV["ENI_CONFIG_LABEL_DEF"]}
-    )
+    env, *managed = KEPT_BY_KUBECTL
+    migration = _migration(status="InProgress", update_id=UPDATE_ID, changed=True)
+    migration.cni.current_configuration_values = WARM
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
-        _configure(eks, _migration(status="InProgress", update_id=UPDATE_ID, changed=True), hand_set)
+        configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube(env, *managed)))
     assert raised.value.cause == (
-        "The vpc-cni add-on's configuration sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, "
-        "ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone, but aws-node runs with "
-        f"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false: {CONFLICT_HINT}"
+        f"The vpc-cni add-on's configuration sets {WANTED}, but aws-node keeps "
+        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set): another field manager than EKS owns these "
+        "values and add-on updates with "
+        f"resolveConflicts PRESERVE keep them. Set them on aws-node (`{SET_ENV}`) and run again. To take podcidr's "
+        f"settings back out of the add-on instead: `aws eks update-addon --cluster-name {CLUSTER} --addon-name vpc-cni "
+        f"--resolve-conflicts PRESERVE --configuration-values '{WARM}'`. No node was replaced."
     )
 
 
-def test_a_configuration_found_in_place_is_refused_where_aws_node_runs_other_values() -> None:
+def test_a_configuration_found_in_place_with_a_value_another_manager_keeps_is_refused_without_a_way_back() -> None:
     eks, stub = stubbed("eks")
     _describe_addon(stub, values=ONLY_ENV)
     env = [{"name": "ENI_CONFIG_LABEL_DEF", "valueFrom": {"configMapKeyRef": {"name": "cni", "key": "label"}}}]
+    daemon_set = aws_node(env)
+    owned = _managed("helm", "Update", "ENI_CONFIG_LABEL_DEF")
+    entry = owned["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"aws-node"}']["f:env"]
+    entry['k:{"name":"ENI_CONFIG_LABEL_DEF"}'] = {".": {}, "f:name": {}, "f:valueFrom": {}}
+    daemon_set["metadata"]["managedFields"] = [owned]
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
-        _configure(eks, _migration(status="CONFIGURED"), env)
+        configure_cni(_migration(status="CONFIGURED"), eks, lambda: cast(Kube, FakeKube(DaemonSet=[daemon_set])))
     assert raised.value.cause == (
-        "The vpc-cni add-on's configuration sets AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, "
-        "ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone, but aws-node runs with "
-        f"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG unset, ENI_CONFIG_LABEL_DEF from valueFrom: {CONFLICT_HINT}"
+        f"The vpc-cni add-on's configuration sets {WANTED}, but aws-node keeps ENI_CONFIG_LABEL_DEF from valueFrom "
+        "(set by helm): another field manager than EKS owns these values and add-on updates with resolveConflicts "
+        f"PRESERVE keep them. Set them on aws-node (`{SET_ENV}`) and run again. No node was replaced."
+    )
+
+
+def test_settings_eks_has_not_written_onto_aws_node_yet_are_waited_for_then_successful() -> None:
+    """EKS may report the update Successful before aws-node shows it: the step checks again (Applying), asking EKS
+    nothing more, until aws-node runs every setting."""
+    eks, stub = stubbed("eks")
+    _describe_update(stub, status="Successful", values=WARM_MERGED)
+    old = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false"}
+    kube = _aws_node_kube(old, _managed("eks", "Apply", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"))
+    migration = _migration(status="InProgress", update_id=UPDATE_ID, changed=True)
+    migration.polls = {"ConfigureCni": 4}
+    with all_answered(stub):
+        migration = configure_cni(migration, eks, lambda: cast(Kube, kube))
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 6})
+
+    applied = _aws_node_kube({"WARM_IP_TARGET": "5", **ENV}, _managed("eks", "Apply", "WARM_IP_TARGET", *ENV))
+    with all_answered(stub):
+        migration = configure_cni(migration, eks, lambda: cast(Kube, applied))
+    assert (migration.cni.status, migration.polls, migration.changes) == ("Successful", {"ConfigureCni": 6}, BEFORE)
+
+
+def test_settings_aws_node_never_shows_fail_past_the_ceiling_naming_what_it_runs() -> None:
+    eks, stub = stubbed("eks")
+    migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
+    migration.polls = {"ConfigureCni": CEILING}
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube({})))
+    assert raised.value.cause == (
+        f"The vpc-cni add-on's configuration sets {WANTED}, but after {CEILING} checks aws-node still runs with "
+        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG unset, ENI_CONFIG_LABEL_DEF unset. Look at the DaemonSet "
+        f"({MANAGED_FIELDS}), then run again. No node was replaced."
     )
 
 

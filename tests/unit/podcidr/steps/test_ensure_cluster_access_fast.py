@@ -647,7 +647,9 @@ def test_an_entry_in_use_then_gone_on_the_second_read_is_a_transient_fault() -> 
         aws.run(_migration())
     assert str(fault.value) == (
         f"eks:CreateAccessEntry for {ROLE} on cluster {CLUSTER} answered ResourceInUseException, then "
-        "eks:DescribeAccessEntry found no such entry: it was deleted meanwhile; the step's retry makes it again."
+        "eks:DescribeAccessEntry found no such entry: it was deleted meanwhile; the step's retry makes it again. If "
+        "this repeats, look for an entry of the same role under another ARN (with its IAM path): `aws eks "
+        f"list-access-entries --cluster-name {CLUSTER}`."
     )
 
 
