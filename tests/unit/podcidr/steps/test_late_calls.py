@@ -15,7 +15,7 @@ from botocore.stub import Stubber
 
 from localcloud.template import Account, Template
 from podcidr.aws.clients import BotocoreSession
-from podcidr.steps.late_calls import HISTORY_READ_SECONDS, calls_in_flight, history_client
+from podcidr.steps.late_calls import HISTORY_CONFIG, HISTORY_READ_SECONDS, calls_in_flight, history_client
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
@@ -64,10 +64,17 @@ def test_an_unanswered_history_read_means_calls_in_flight_within_the_function_ti
     answers: list[bool] = []
     reader = threading.Thread(target=lambda: answers.append(calls_in_flight(history_client(), EXECUTION)), daemon=True)
     reader.start()
-    # half the function's timeout: the round still has time to look at the cluster
-    reader.join(timeout=cleanup.timeout / 2)
-    assert not reader.is_alive(), "the history read outlasted half the function's Lambda timeout"
+    reader.join(timeout=cleanup.timeout)  # an upper bound only: a loaded machine stretches the read, not the test
+    assert not reader.is_alive(), "the history read outlasted the function's Lambda timeout"
     assert answers == [True]
+    # By its configuration, the read gives up within half the function's timeout (the round still has time to
+    # look at the cluster): every attempt's connect and read timeouts, and standard mode's backoff (at most 1 s
+    # after the first attempt).
+    retries = HISTORY_CONFIG.retries or {}
+    attempts = int(retries["total_max_attempts"])
+    assert retries["mode"] == "standard"
+    worst = attempts * (float(HISTORY_CONFIG.connect_timeout) + float(HISTORY_CONFIG.read_timeout)) + (attempts - 1)
+    assert worst <= cleanup.timeout / 2
 
 
 def _event(number: int, kind: str) -> dict[str, object]:
