@@ -12,7 +12,7 @@ PY313_DIR := $(shell dirname "$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.
 SAM_PATH := $(if $(PY313_DIR),$(PY313_DIR):,)$(CURDIR)/$(BIN):$(PATH)
 ARGS ?=
 
-.PHONY: help setup test lint format build validate deploy rehearse bench mutate mutate-fast mutation-stage lock clean
+.PHONY: help setup test lint format build validate deploy rehearse bench mutate mutate-fast mutate-fast-again mutation-stage lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -83,6 +83,13 @@ mutate-fast: $(STAMP) ## the mutants against the tests that need no moto (minute
 	$(BIN)/python -m mutation.score .mutation-fast/mutants
 	@echo "survivors: .mutation-fast/survivors.txt ('cd .mutation-fast && ../$(BIN)/mutmut show NAME' shows one)"
 
+mutate-fast-again: $(STAMP) ## re-run the fast stage's survivors and "no tests" (after new tests in a selected module; ARGS: mutmut globs)
+	$(BIN)/python -m mutation.pending --again .mutation-fast/mutants $(ARGS) > .mutation-again
+	@echo "fast stage again: $$(grep -c . .mutation-again || true) mutants"
+	if [ -s .mutation-again ]; then $(MAKE) mutation-stage MUTATION=.mutation-fast MUTATION_CONFIG=mutation/fast/pyproject.toml \
+	  ARGS= NAMES=$(CURDIR)/.mutation-again; fi
+	$(BIN)/python -m mutation.score .mutation-fast/mutants
+
 # NAMES: a file of mutant names, one a line (too many for a command line)
 NAMES := /dev/null
 mutation-stage:
@@ -101,4 +108,4 @@ lock: ## re-pin requirements-dev.lock and layers/requirements.txt from their .in
 	.lock-venv/bin/pip freeze --exclude-editable > requirements-dev.lock && rm -rf .lock-venv
 
 clean: ## remove build output and the virtual environment
-	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache .mutation .mutation-fast .mutation-pending
+	rm -rf .aws-sam $(VENV) .mypy_cache .ruff_cache .pytest_cache .mutation .mutation-fast .mutation-pending .mutation-again

@@ -3,7 +3,11 @@
 for yet, one name a line. Patterns (mutmut's globs, e.g. 'podcidr.steps.plan*') narrow them, as
 `make mutate ARGS=...` does.
 
-`pending.py FAST MOTO [PATTERN ...]`"""
+`pending.py FAST MOTO [PATTERN ...]`
+
+`pending.py --again FAST [PATTERN ...]` prints the fast stage's own survivors and "no tests" instead: mutmut
+keeps a mutant's result until its function changes, so tests added to a module already selected reach the
+mutants they now kill only when those are named again (`make mutate-fast-again`)."""
 
 from __future__ import annotations
 
@@ -27,6 +31,20 @@ def pending(fast: Path, full: Path, patterns: list[str]) -> list[str]:
     ]
 
 
+def not_killed(fast: Path, patterns: list[str]) -> list[str]:
+    return [
+        name
+        for codes in exit_codes(fast).values()
+        for name, code in codes.items()
+        if code is not None
+        and column(code) != "killed"
+        and (not patterns or any(fnmatch(name, pattern) for pattern in patterns))
+    ]
+
+
 if __name__ == "__main__":
-    names = pending(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
+    if sys.argv[1] == "--again":
+        names = not_killed(Path(sys.argv[2]), sys.argv[3:])
+    else:
+        names = pending(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:])
     print("\n".join(names))

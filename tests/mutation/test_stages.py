@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mutation.pending import pending
+from mutation.pending import not_killed, pending
 from mutation.score import combined, main
 
 KILLED, SURVIVED, NO_TESTS, TIMEOUT = 1, 0, 33, -24
@@ -39,6 +39,15 @@ def test_patterns_narrow_the_full_stage_as_mutmut_s_globs_do(tmp_path: Path) -> 
     full = _mutants(tmp_path / "full", {})
     assert pending(fast, full, ["podcidr.steps.plan.x_plan__mutmut_1*"]) == [_name(13)]
     assert pending(fast, full, ["podcidr.steps.cidr*"]) == []
+
+
+def test_again_names_the_fast_stages_own_survivors_and_no_tests_within_the_patterns(tmp_path: Path) -> None:
+    fast = _mutants(
+        tmp_path / "fast",
+        {_name(1): KILLED, _name(2): SURVIVED, _name(3): NO_TESTS, _name(4): None, _name(5): TIMEOUT, _name(12): 0},
+    )
+    assert not_killed(fast, []) == [_name(2), _name(3), _name(12)]
+    assert not_killed(fast, ["podcidr.steps.plan.x_plan__mutmut_1*"]) == [_name(12)]
 
 
 def test_a_mutant_killed_by_either_stage_is_killed_and_one_no_moto_test_reaches_keeps_its_fast_result(
