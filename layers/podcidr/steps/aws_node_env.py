@@ -27,7 +27,6 @@ EKS_MANAGER = "eks"
 class Difference:
     """An env key whose value in aws-node is not the one asked for."""
 
-    key: str
     found: str
     """What aws-node runs: `KEY=value`, `KEY unset` or `KEY from valueFrom`."""
     other_managers: tuple[str, ...]
@@ -59,7 +58,7 @@ def differences(daemon_set: dict[str, Any], cluster: str, wanted: dict[str, str]
             seen = f"{key}={entry.get('value')}"
         else:
             continue
-        found.append(Difference(key, seen, tuple(sorted(_value_owners(daemon_set, key) - {EKS_MANAGER}))))
+        found.append(Difference(seen, tuple(sorted(_value_owners(daemon_set, key) - {EKS_MANAGER}))))
     return found
 
 

@@ -366,6 +366,27 @@ def test_settings_eks_has_not_written_onto_aws_node_yet_are_waited_for_then_succ
     assert (migration.cni.status, migration.polls, migration.changes) == ("Successful", {"ConfigureCni": 6}, BEFORE)
 
 
+def test_each_setting_is_checked_a_matching_first_one_does_not_end_the_check() -> None:
+    eks, stub = stubbed("eks")
+    half = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true", "ENI_CONFIG_LABEL_DEF": "k8s.amazonaws.com/eniConfig"}
+    kube = _aws_node_kube(half, _managed("eks", "Apply", *half))
+    migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
+    with all_answered(stub):
+        migration = configure_cni(migration, eks, lambda: cast(Kube, kube))
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 1})
+
+
+def test_an_aws_node_container_served_without_env_runs_none_of_the_settings() -> None:
+    """The API server leaves an empty list out: a container without `env`."""
+    eks, stub = stubbed("eks")
+    daemon_set = aws_node([])
+    del daemon_set["spec"]["template"]["spec"]["containers"][1]["env"]
+    migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
+    with all_answered(stub):
+        migration = configure_cni(migration, eks, lambda: cast(Kube, FakeKube(DaemonSet=[daemon_set])))
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 1})
+
+
 def test_settings_aws_node_never_shows_fail_past_the_ceiling_naming_what_it_runs() -> None:
     eks, stub = stubbed("eks")
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
