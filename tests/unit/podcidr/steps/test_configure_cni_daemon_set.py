@@ -185,3 +185,16 @@ def test_a_rollout_that_never_ends_gives_up_past_the_ceiling() -> None:
 )
 def test_rolled_out_is_kubectl_rollout_status(status: dict[str, int], generation: int, done: bool) -> None:
     assert rolled_out({"metadata": {"generation": generation}, "status": status}) is done
+
+
+def test_an_aws_node_container_served_without_env_gets_every_setting() -> None:
+    """The API server leaves an empty list out: a container without `env`."""
+    daemon_set = aws_node([])
+    del daemon_set["spec"]["template"]["spec"]["containers"][1]["env"]
+    kube = FakeKube(DaemonSet=[daemon_set])
+    migration = _configure(kube, _migration())
+    [patch] = kube.apps.patches
+    assert patch["spec"]["template"]["spec"]["containers"][0]["env"] == [
+        {"name": k, "value": v} for k, v in ENV.items()
+    ]
+    assert migration.cni.status == "RollingOut"

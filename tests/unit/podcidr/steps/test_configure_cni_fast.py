@@ -347,6 +347,33 @@ def test_a_configuration_found_in_place_with_a_value_another_manager_keeps_is_re
     )
 
 
+def test_every_value_another_manager_holds_is_named_with_each_of_its_managers() -> None:
+    eks, stub = stubbed("eks")
+    _describe_addon(stub, values=WARM)
+    held = {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false", "ENI_CONFIG_LABEL_DEF": "k8s.amazonaws.com/eniConfig"}
+    kube = _aws_node_kube(
+        held,
+        _managed("kubectl-set", "Update", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
+        _managed("helm", "Update", *held),
+    )
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(_migration(), eks, lambda: cast(Kube, kube))
+    assert raised.value.cause.startswith(
+        "aws-node runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by helm, kubectl-set), "
+        "ENI_CONFIG_LABEL_DEF=k8s.amazonaws.com/eniConfig (set by helm): another field manager"
+    )
+
+
+def test_the_way_back_for_an_add_on_that_had_no_configuration_gives_it_an_empty_one() -> None:
+    eks, stub = stubbed("eks")
+    env, *managed = KEPT_BY_KUBECTL
+    migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
+    migration.cni.current_configuration_values = None
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube(env, *managed)))
+    assert "--resolve-conflicts PRESERVE --configuration-values '{}'`. No node was replaced." in raised.value.cause
+
+
 def test_settings_eks_has_not_written_onto_aws_node_yet_are_waited_for_then_successful() -> None:
     """EKS may report the update Successful before aws-node shows it: the step checks again (Applying), asking EKS
     nothing more, until aws-node runs every setting."""
@@ -400,9 +427,10 @@ def test_settings_aws_node_never_shows_fail_past_the_ceiling_naming_what_it_runs
     )
 
 
-def test_an_aws_node_without_its_container_is_refused() -> None:
+@pytest.mark.parametrize("values", [ONLY_ENV, WARM], ids=["configured", "before-the-update"])
+def test_an_aws_node_without_its_container_is_refused(values: str) -> None:
     eks, stub = stubbed("eks")
-    _describe_addon(stub, values=ONLY_ENV)
+    _describe_addon(stub, values=values)
     daemon_set = aws_node([])
     daemon_set["spec"]["template"]["spec"]["containers"] = [{"name": "aws-eks-nodeagent", "image": "agent:v1"}]
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
