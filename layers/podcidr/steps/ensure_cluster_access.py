@@ -96,7 +96,6 @@ def ensure_cluster_access(
     principal = principal_arn(caller, os.environ.get("CLUSTER_ROLE_ARN") or None)
     policy = policy_arn(principal)
     created = False
-    entry_created = False
     counted = 0
 
     try:
