@@ -498,10 +498,10 @@ def the_described_cluster() -> ClusterInfo:
 
 
 def account_findings(
-    monkeypatch: pytest.MonkeyPatch, findings: AccountFindings, polls: int = 0, **keys: Any
+    monkeypatch: pytest.MonkeyPatch, findings: AccountFindings, polls: int = 0, *, event: bool = False, **keys: Any
 ) -> tuple[Any, list[tuple[Any, ...]]]:
-    """plan_migration with DescribeCluster answered, discover_topology and check_account replaced: the
-    outcome and the calls made to both (their arguments)."""
+    """plan_migration (`event`: plan, given the event) with DescribeCluster answered, discover_topology and
+    check_account replaced: the outcome and the calls made to both (their arguments)."""
     eks, eks_stub = stubbed("eks")
     ec2, ec2_stub = stubbed("ec2")
     eks_stub.add_response("describe_cluster", {"cluster": cluster_answer()}, {"name": NAME})
@@ -523,7 +523,10 @@ def account_findings(
         answer_addresses_in_use(ec2_stub, list(NODE_IDS))
         answer_security_groups(ec2_stub)
     with all_answered(eks_stub), all_answered(ec2_stub):
-        outcome = plan_migration(execution_input, polls, ec2, eks, REGION)
+        if event:
+            outcome = plan({"input": {"clusterName": NAME, **keys}, "polls": polls}, ec2, eks, REGION)
+        else:
+            outcome = plan_migration(execution_input, polls, ec2, eks, REGION)
     assert calls == [
         ("discover_topology", ec2, eks, the_described_cluster(), REGION),
         ("check_account", execution_input, findings.topology, ec2, eks),
@@ -1514,3 +1517,37 @@ def test_one_subnet_per_zone_keeps_the_lowest_id_of_each_zone_in_the_given_order
     b2 = subnet("subnet-0b2", "us-west-2b", "172.31.112.0/20")
     assert one_subnet_per_zone([b2, a2, b, a1]) == [b, a1]
     assert one_subnet_per_zone([]) == []
+
+
+def test_a_blackholed_default_route_is_warned_once_per_zone_in_zone_order() -> None:
+    world = topology()
+    private = replace(
+        world.route_tables[1],
+        routes=(RouteInfo("172.31.0.0/16", "local"), RouteInfo("0.0.0.0/0", NAT, state="blackhole")),
+    )
+    m = planned(replace(world, route_tables=(world.route_tables[0], private)))
+    assert m.warnings == [
+        f"The default route of {zone}'s node route table ({PRIVATE_TABLE}) to {NAT} is blackhole: the pods there "
+        "will not reach outside the VPC, as the nodes do not."
+        for zone in ZONES
+    ]
+    assert [s.default_route_target for s in m.pod_subnets] == [NAT] * 3
+
+
+def test_plan_plans_the_migration_of_the_events_input_from_its_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    findings = AccountFindings(topology=topology(), prefix_delegation=True)
+    outcome, _ = account_findings(monkeypatch, findings, polls=2, event=True, pollSeconds=45, dryRun=True)
+    assert (outcome.status, outcome.polls, outcome.poll_seconds) == ("PLANNED", 2, 45)
+    assert (outcome.migration.dry_run, outcome.migration.region, outcome.migration.nodegroups[0].max_pods) == (
+        True,
+        REGION,
+        110,
+    )
+
+
+def test_plan_answers_a_creating_cluster_from_the_events_polls() -> None:
+    eks, eks_stub = stubbed("eks")
+    eks_stub.add_response("describe_cluster", {"cluster": cluster_answer("CREATING")}, {"name": NAME})
+    with all_answered(eks_stub):
+        outcome = plan({"input": {"clusterName": NAME, "pollSeconds": 20}, "polls": 3}, stubbed("ec2")[0], eks, REGION)
+    assert outcome.to_json() == {"status": "CLUSTER_CREATING", "polls": 4, "pollSeconds": 20, "migration": None}
