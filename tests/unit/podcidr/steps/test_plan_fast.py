@@ -20,10 +20,12 @@ from botocore.stub import Stubber
 
 from podcidr import OWNER_TAG_KEY, pod_cidr_tag_key
 from podcidr.errors import (
+    CidrOverlap,
     ClusterNotActive,
     ClusterNotFound,
     CniConfigConflict,
     InvalidInput,
+    SubnetSizing,
     UnsupportedCluster,
 )
 from podcidr.models.discovery import (
@@ -353,7 +355,12 @@ def test_an_event_that_does_not_validate_is_refused_with_pydantics_errors() -> N
 def test_an_invalid_execution_input_is_refused_before_any_call() -> None:
     with pytest.raises(InvalidInput) as refused:
         plan({"input": {"clusterName": NAME, "podCIDR": "100.64.0.0/16"}}, stubbed("ec2")[0], stubbed("eks")[0], REGION)
-    assert "unknown key 'podCIDR'" in str(refused.value)
+    assert str(refused.value) == (
+        "The execution input is not valid: unknown key 'podCIDR' (the keys are clusterName, podCidr, "
+        "podSubnetPrefixLength, availabilityZones, eniConfigSecurityGroupIds, tagLoadBalancerSubnets, nodegroups, "
+        "replaceNodegroups, verify, nodeReplacement, ignoreUnmanagedCapacity, keepClusterAccess, dryRun, "
+        "pollSeconds). See the execution input contract in README.md; nothing was changed."
+    )
 
 
 # --- the cluster: DescribeCluster's early exits ------------------------------------------------------------
@@ -818,8 +825,10 @@ def test_two_nodegroups_going_away_are_refused_together_when_named() -> None:
     world = topology(nodegroups=(nodegroup("x", status="DELETE_FAILED"), nodegroup("y", status="CREATE_FAILED")))
     with pytest.raises(InvalidInput) as refused:
         planner(world, request(nodegroups=["x", "y"])).migration()
-    assert str(refused.value).startswith(
+    assert str(refused.value) == (
         "nodegroups names 'x', 'y', which are being deleted or failed (x: DELETE_FAILED, y: CREATE_FAILED); "
+        "replacing it would recreate capacity that is going away or cannot run. Leave it out of nodegroups (or fix "
+        "it: aws eks describe-nodegroup shows its health issues) and run again. Nothing was changed."
     )
 
 
@@ -949,9 +958,13 @@ def test_a_pod_cidr_other_than_the_owned_block_is_refused() -> None:
 
 def test_a_pod_cidr_another_cluster_recorded_is_refused() -> None:
     world = topology(vpc_tags={pod_cidr_tag_key("other"): "100.64.0.0/16"})
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(CidrOverlap) as refused:
         planner(world, request(podCidr="100.64.0.0/16")).migration()
-    assert "the pod block of cluster 'other'" in str(refused.value)
+    assert str(refused.value) == (
+        f"podCidr 100.64.0.0/16 is already used by another cluster of VPC {VPC}: 100.64.0.0/16, the pod block of "
+        "cluster 'other' (VPC tag podcidr:pod-cidr:other). Give a podCidr that no other cluster uses, or omit it to "
+        "let podcidr choose a free block. Nothing was changed."
+    )
 
 
 def test_the_chosen_block_avoids_an_unowned_block_and_routes() -> None:
@@ -965,39 +978,49 @@ def test_the_chosen_block_avoids_an_unowned_block_and_routes() -> None:
 
 def test_a_given_pod_cidr_overlapping_a_route_is_refused() -> None:
     routed = (RouteInfo("100.64.0.0/16", "tgw-0a1b2c3d4e5f60001"),)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(CidrOverlap) as refused:
         planner(topology(routes=routed), request(podCidr="100.64.0.0/16")).migration()
-    assert "route to tgw-0a1b2c3d4e5f60001" in str(refused.value)
+    assert str(refused.value) == (
+        "Cannot associate 100.64.0.0/16 with the VPC: 100.64.0.0/16 is equal to the destination 100.64.0.0/16 of a "
+        f"route to tgw-0a1b2c3d4e5f60001 in {PRIVATE_TABLE}; a block must be smaller than every route destination. "
+        "Blocks that pass every rule: 100.65.0.0/16, 100.66.0.0/16, 100.67.0.0/16 (or omit podCidr to let podcidr "
+        "choose). Nothing was changed."
+    )
 
 
 # --- pod subnets -------------------------------------------------------------------------------------------
 
 
-def test_pod_subnets_take_a_block_that_holds_one_node_of_the_largest_instance_type() -> None:
-    """A /16 in three AZs: /18s. With a /24 and /28s asked, one t3.2xlarge node takes more than a /28 holds."""
-    with pytest.raises(Exception) as refused:
-        planned(topology(), request(podCidr="100.64.0.0/24", podSubnetPrefixLength=28), types=("t3.2xlarge",))
-    assert "t3.2xlarge" in str(refused.value) and "45" in str(refused.value)
+def too_small(prefix: int, usable: int, of: int, need: int) -> str:
+    return (
+        f"Pod subnets of /{prefix} (podSubnetPrefixLength) have {usable} usable addresses (AWS reserves 5 of {of}), "
+        f"fewer than the {need} addresses one t3.2xlarge node takes from its pod subnet. Use a shorter "
+        "podSubnetPrefixLength or a larger podCidr. Nothing was changed."
+    )
 
 
-def test_pod_subnet_sizing_counts_the_largest_need_of_every_selected_nodegroup() -> None:
+def test_pod_subnets_must_hold_one_node_of_the_largest_instance_type_of_the_selected_nodegroups() -> None:
+    """t3.2xlarge: 3 secondary ENIs of 15 addresses (45); m5.large: 2 of 10 (20). A /27 holds 27."""
     groups = (
-        nodegroup("small", instance_types=("t3.medium",)),
+        nodegroup("small", instance_types=("m5.large",)),
         nodegroup("big", instance_types=("m5.large", "t3.2xlarge")),
     )
-    with pytest.raises(Exception) as refused:
-        planned(
-            topology(nodegroups=groups),
-            request(podCidr="100.64.0.0/24", podSubnetPrefixLength=28),
-            types=("m5.large", "t3.2xlarge", "t3.medium"),
-        )
-    assert "t3.2xlarge" in str(refused.value)
+    execution_input = request(podCidr="100.64.0.0/24", podSubnetPrefixLength=27)
+    with pytest.raises(SubnetSizing) as refused:
+        planned(topology(nodegroups=groups), execution_input, types=("m5.large", "t3.2xlarge"))
+    assert str(refused.value) == too_small(27, 27, 32, 45)
+    small = planned(
+        topology(nodegroups=groups),
+        request(podCidr="100.64.0.0/24", podSubnetPrefixLength=27, nodegroups=["small"]),
+        types=("m5.large",),
+    )
+    assert [s.cidr for s in small.pod_subnets] == ["100.64.0.0/27", "100.64.0.32/27", "100.64.0.64/27"]
 
 
 def test_pod_subnets_with_prefix_delegation_count_prefixes() -> None:
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(SubnetSizing) as refused:
         planned(topology(), request(podCidr="100.64.0.0/22", podSubnetPrefixLength=24), prefix_delegation=True)
-    assert "t3.2xlarge" in str(refused.value)
+    assert str(refused.value) == too_small(24, 251, 256, 675)
     m = planned(topology(), request(podCidr="100.64.0.0/22", podSubnetPrefixLength=24))
     assert [s.cidr for s in m.pod_subnets] == ["100.64.0.0/24", "100.64.1.0/24", "100.64.2.0/24"]
 
