@@ -886,7 +886,8 @@ def test_availability_zones_outside_the_node_subnets_are_refused() -> None:
 
 
 def test_availability_zones_must_cover_every_zone_with_nodes() -> None:
-    world = topology(nodegroups=(nodegroup("ab", subnets=(NODE["a"], NODE["b"])), nodegroup("c", subnets=(NODE["c"],))))
+    """The zones left out in order; the nodegroup named is one with nodes in the first of them."""
+    world = topology(nodegroups=(nodegroup("c", subnets=(NODE["c"],)), nodegroup("ab", subnets=(NODE["b"], NODE["a"]))))
     with pytest.raises(InvalidInput) as refused:
         planner(world, request(availabilityZones=["us-west-2a"])).migration()
     assert str(refused.value) == (
