@@ -20,6 +20,7 @@ from botocore.stub import Stubber
 
 from podcidr import OWNER_TAG_KEY, pod_cidr_tag_key
 from podcidr.errors import (
+    CidrNotAllowed,
     CidrOverlap,
     ClusterNotActive,
     ClusterNotFound,
@@ -37,6 +38,7 @@ from podcidr.models.discovery import (
     LaunchTemplateInfo,
     NatGatewayInfo,
     NodegroupInfo,
+    PeeringInfo,
     RouteInfo,
     RouteTableInfo,
     SubnetInfo,
@@ -130,6 +132,7 @@ def topology(
     vpc_tags: dict[str, str] | None = None,
     cni: CniInfo | None = None,
     routes: tuple[RouteInfo, ...] = (),
+    peerings: tuple[PeeringInfo, ...] = (),
     **cluster: Any,
 ) -> ClusterTopology:
     every = (subnets if subnets is not None else seed_subnets()) + list(extra_subnets)
@@ -168,7 +171,7 @@ def topology(
         ),
         nat_gateways=(NatGatewayInfo(NAT, PUBLIC["a"], "available"),),
         transit_gateways=(),
-        peerings=(),
+        peerings=peerings,
         nodegroups=(nodegroup(),) if nodegroups is None else nodegroups,
         cni=cni or CniInfo(via="addon", version="v1.18.3-eksbuild.1", status="ACTIVE"),
     )
@@ -898,7 +901,9 @@ def test_availability_zones_must_cover_every_zone_with_nodes() -> None:
 
 
 def test_availability_zones_may_leave_out_a_zone_without_nodes_and_are_sorted() -> None:
-    world = topology(nodegroups=(nodegroup(subnets=(NODE["b"], NODE["a"])),), subnet_ids=NODE_IDS)
+    world = topology(
+        nodegroups=(nodegroup(subnets=(NODE["b"], "subnet-0notinthevpc0", NODE["a"])),), subnet_ids=NODE_IDS
+    )
     p = planner(world, request(availabilityZones=["us-west-2b", "us-west-2a"]))
     assert p._zones(p._node_subnets()) == ["us-west-2a", "us-west-2b"]
     m = planned(world, request(availabilityZones=["us-west-2b", "us-west-2a"]), nlb_subnets=[NODE["a"], NODE["b"]])
@@ -991,6 +996,39 @@ def test_the_chosen_block_avoids_an_unowned_block_and_routes() -> None:
     assert planned(topology(routes=routed)).pod_cidr.cidr == "100.66.0.0/16"
     ipv6_and_lists = (RouteInfo(None, "igw-0a1b2c3d4e5f60789", destination_prefix_list="pl-0123"),)
     assert planned(topology(routes=ipv6_and_lists)).pod_cidr.cidr == "100.64.0.0/16"
+
+
+PEER_VPC = "vpc-0fedcba9876543210"
+
+
+def peering(status: str, *, requested_here: bool) -> PeeringInfo:
+    """A peering with PEER_VPC, whose blocks are 100.64.0.0/16 and an IPv6 one."""
+    ours, theirs = ("172.31.0.0/16",), ("100.64.0.0/16", "2600:1f14:abc:de00::/56")
+    return PeeringInfo(
+        peering_id="pcx-0a1b2c3d4e5f60001",
+        status=status,
+        requester_vpc_id=VPC if requested_here else PEER_VPC,
+        accepter_vpc_id=PEER_VPC if requested_here else VPC,
+        requester_cidrs=ours if requested_here else theirs,
+        accepter_cidrs=theirs if requested_here else ours,
+    )
+
+
+@pytest.mark.parametrize("requested_here", [True, False])
+def test_the_chosen_block_avoids_the_ipv4_blocks_of_an_active_peer(requested_here: bool) -> None:
+    world = topology(peerings=(peering("active", requested_here=requested_here),))
+    assert planned(world).pod_cidr.cidr == "100.65.0.0/16"
+
+
+def test_a_peering_request_of_this_vpc_pending_acceptance_refuses_every_block() -> None:
+    with pytest.raises(CidrNotAllowed) as refused:
+        planner(topology(peerings=(peering("pending-acceptance", requested_here=True),))).migration()
+    assert str(refused.value) == (
+        "No pod block can be added to the VPC: VPC peering request pcx-0a1b2c3d4e5f60001 from this VPC is "
+        "pending-acceptance; AWS accepts no new block until it is accepted, rejected or deleted. Nothing was changed."
+    )
+    accepter = planned(topology(peerings=(peering("pending-acceptance", requested_here=False),)))
+    assert accepter.pod_cidr.cidr == "100.64.0.0/16"  # a pending peering's blocks do not count yet
 
 
 def test_a_given_pod_cidr_overlapping_a_route_is_refused() -> None:
