@@ -1097,6 +1097,17 @@ def test_an_owned_subnet_outside_the_zones_is_not_adopted_and_not_reused() -> No
     ]
 
 
+def test_a_subnet_of_the_pod_block_podcidr_does_not_own_is_not_adopted_but_avoided() -> None:
+    theirs = subnet("subnet-0c000000000000007", "us-west-2a", "100.64.0.0/18", tags={"team": "data"})
+    world = topology(blocks=(POD_BLOCK,), vpc_tags={pod_cidr_tag_key(NAME): "100.64.0.0/16"}, extra_subnets=(theirs,))
+    m = planned(world, request(podSubnetPrefixLength=18))
+    assert [(s.availability_zone, s.cidr, s.subnet_id) for s in m.pod_subnets] == [
+        ("us-west-2a", "100.64.64.0/18", None),
+        ("us-west-2b", "100.64.128.0/18", None),
+        ("us-west-2c", "100.64.192.0/18", None),
+    ]
+
+
 def test_the_lowest_owned_subnet_of_a_zone_is_adopted() -> None:
     two = (
         subnet("subnet-0c000000000000009", "us-west-2a", "100.64.0.0/18", tags=OWNED),
@@ -1568,7 +1579,7 @@ def test_test_pods_run_also_on_replacements_made_earlier() -> None:
     """The replacement an earlier execution made (in a) counts with the one planned now (in b) for the zones."""
     world = topology(
         nodegroups=(
-            nodegroup("old-podcidr", subnets=(NODE["a"],), tags=OWNED),
+            nodegroup("old-podcidr", subnets=(NODE["a"], "subnet-0notinthevpc0"), tags=OWNED),
             nodegroup("web", subnets=(NODE["b"],)),
             nodegroup("gone-podcidr", subnets=(NODE["c"],), tags=OWNED, status="DELETING"),
         )
