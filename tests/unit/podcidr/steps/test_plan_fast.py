@@ -879,6 +879,14 @@ def test_node_subnets_are_those_of_the_nodegroups_in_zone_then_cidr_order() -> N
     assert [s.subnet_id for s in p._node_subnets()] == [NODE["a"], second_a.subnet_id, NODE["c"]]
 
 
+def test_the_zones_are_those_of_the_node_subnets_sorted() -> None:
+    """Six zones, the node subnets in reverse order: sorted, whatever a set's order."""
+    spread = [
+        subnet(f"subnet-0d00000000000000{i}", f"us-west-2{z}", f"172.31.{16 * i}.0/20") for i, z in enumerate("fedcba")
+    ]
+    assert planner(topology())._zones(spread) == [f"us-west-2{z}" for z in "abcdef"]
+
+
 def test_availability_zones_outside_the_node_subnets_are_refused() -> None:
     with pytest.raises(InvalidInput) as refused:
         planner(topology(), request(availabilityZones=["us-west-2a", "us-west-2z", "us-west-2y"])).migration()
