@@ -1129,7 +1129,7 @@ def test_the_lowest_owned_subnet_of_a_zone_is_adopted() -> None:
 # --- load balancer subnet tags ----------------------------------------------------------------------------------
 
 
-def test_load_balancer_tags_are_present_at_1_or_empty() -> None:
+def test_load_balancer_tags_are_present_at_1_or_empty_and_another_value_is_left_alone_and_named() -> None:
     tagged = seed_subnets()
     tagged[0] = replace(tagged[0], tags={"kubernetes.io/role/elb": "1"})
     tagged[1] = replace(tagged[1], tags={"kubernetes.io/role/elb": ""})
@@ -1138,7 +1138,17 @@ def test_load_balancer_tags_are_present_at_1_or_empty() -> None:
     tagged[4] = replace(tagged[4], tags={"kubernetes.io/role/internal-elb": ""})
     tagged[5] = replace(tagged[5], tags={"kubernetes.io/role/internal-elb": "true"})
     m = planned(topology(subnets=tagged))
-    assert [t.present for t in m.load_balancer_tags] == [True, True, False, True, True, False]
+    assert [(t.subnet_id, t.present) for t in m.load_balancer_tags] == [
+        (tagged[0].subnet_id, True),
+        (tagged[1].subnet_id, True),
+        (tagged[3].subnet_id, True),
+        (tagged[4].subnet_id, True),
+    ]
+    for subnet, key, value in ((tagged[2], "elb", "0"), (tagged[5], "internal-elb", "true")):
+        assert (
+            f"Subnet {subnet.subnet_id} carries kubernetes.io/role/{key}={value}: left as it is (podcidr adds the tag "
+            "only where it is missing), and the AWS Load Balancer Controller does not choose it for load balancers."
+        ) in m.warnings
 
 
 def test_no_load_balancer_tags_when_asked() -> None:
