@@ -264,21 +264,17 @@ class _Planner:
             chosen = [by_name[n] for n in self.request.nodegroups]
         else:
             chosen = every
-        if self.request.replace_nodegroups and len(chosen) > MAX_NODEGROUPS:
-            raise UnsupportedCluster(
-                f"Cluster '{self.name}' has {len(chosen)} managed nodegroups to replace; one execution replaces at "
-                f"most {MAX_NODEGROUPS} (its history holds 25,000 events). List up to {MAX_NODEGROUPS} in "
-                "nodegroups, then run again for the others. Nothing was changed."
-            )
         named = self.request.nodegroups is not None
         going = [g.name for g in chosen if g.status in NODEGROUPS_GOING and not _owned(g.tags, self.name)]
         if named and going:
             raise InvalidInput(
                 f"nodegroups names {', '.join(repr(n) for n in going)}, which "
                 f"{'is' if len(going) == 1 else 'are'} being deleted or failed "
-                f"({', '.join(f'{g.name}: {g.status}' for g in chosen if g.name in going)}); replacing it would "
-                "recreate capacity that is going away or cannot run. Leave it out of nodegroups (or fix it: "
-                "aws eks describe-nodegroup shows its health issues) and run again. Nothing was changed."
+                f"({', '.join(f'{g.name}: {g.status}' for g in chosen if g.name in going)}); replacing "
+                f"{'it' if len(going) == 1 else 'them'} would recreate capacity that is going away or cannot run. "
+                f"Leave {'it' if len(going) == 1 else 'them'} out of nodegroups (or fix "
+                f"{'it' if len(going) == 1 else 'them'}: aws eks describe-nodegroup shows the health issues) and run "
+                "again. Nothing was changed."
             )
         selected = []
         for group in chosen:
@@ -290,6 +286,13 @@ class _Planner:
             if group.status not in ("ACTIVE", "DEGRADED"):
                 self.warnings.append(f"Nodegroup '{group.name}' is {group.status}, not ACTIVE.")
             selected.append(group)
+        # one child execution each: replacements made earlier and nodegroups going away start none
+        if self.request.replace_nodegroups and len(selected) > MAX_NODEGROUPS:
+            raise UnsupportedCluster(
+                f"Cluster '{self.name}' has {len(selected)} managed nodegroups to replace; one execution replaces at "
+                f"most {MAX_NODEGROUPS} (its history holds 25,000 events). List up to {MAX_NODEGROUPS} in "
+                "nodegroups, then run again for the others. Nothing was changed."
+            )
         return selected
 
     def _node_subnets(self) -> list[SubnetInfo]:

@@ -793,14 +793,9 @@ def test_a_hundred_nodegroups_are_replaced_and_any_number_left_alone() -> None:
     assert len(planner(topology(nodegroups=groups), request(replaceNodegroups=False))._selected_nodegroups()) == 101
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnsupportedCluster,
-    reason="Bug: the bound of MAX_NODEGROUPS counts the replacements podcidr made earlier and the nodegroups going "
-    "away, which Plan does not replace (no child execution): a re-run after a partial migration of 100 nodegroups "
-    "is refused as 'has 101 managed nodegroups to replace'.",
-)
 def test_the_nodegroup_bound_counts_only_the_nodegroups_to_replace() -> None:
+    """Replacements podcidr made earlier and nodegroups going away start no child execution (a re-run after a
+    partial migration of 100 nodegroups was refused as 'has 102 managed nodegroups to replace')."""
     groups = (
         *(nodegroup(f"ng-{i}") for i in range(100)),
         nodegroup("ng-0-podcidr", tags=OWNED),
@@ -836,7 +831,7 @@ def test_a_nodegroup_going_away_is_refused_when_named() -> None:
     assert str(refused.value) == (
         "nodegroups names 'gone', which is being deleted or failed (gone: DELETING); replacing it would recreate "
         "capacity that is going away or cannot run. Leave it out of nodegroups (or fix it: aws eks "
-        "describe-nodegroup shows its health issues) and run again. Nothing was changed."
+        "describe-nodegroup shows the health issues) and run again. Nothing was changed."
     )
 
 
@@ -846,8 +841,8 @@ def test_two_nodegroups_going_away_are_refused_together_when_named() -> None:
         planner(world, request(nodegroups=["x", "y"])).migration()
     assert str(refused.value) == (
         "nodegroups names 'x', 'y', which are being deleted or failed (x: DELETE_FAILED, y: CREATE_FAILED); "
-        "replacing it would recreate capacity that is going away or cannot run. Leave it out of nodegroups (or fix "
-        "it: aws eks describe-nodegroup shows its health issues) and run again. Nothing was changed."
+        "replacing them would recreate capacity that is going away or cannot run. Leave them out of nodegroups (or "
+        "fix them: aws eks describe-nodegroup shows the health issues) and run again. Nothing was changed."
     )
 
 
