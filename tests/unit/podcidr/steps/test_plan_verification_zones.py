@@ -48,3 +48,14 @@ def test_load_balancers_sharing_no_zone_are_refused_before_any_change() -> None:
         served_zones(["alb", "private-nlb"], {"a"}, {"b", "c"}, set(), "mine")
     with pytest.raises(UnsupportedCluster, match="the test pods' nodes in c"):
         served_zones(["alb"], {"a", "b"}, {"b"}, {"c"}, "mine")
+
+
+def test_load_balancers_sharing_no_zone_with_the_test_pods_nodes_are_refused_naming_each() -> None:
+    with pytest.raises(UnsupportedCluster) as refused:
+        served_zones(["alb", "private-nlb"], {"a", "b"}, {"b", "c"}, {"c", "d"}, "mine")
+    assert str(refused.value) == (
+        "The test load balancers of cluster 'mine' share no Availability Zone (alb in a, b; private-nlb in b, c; the "
+        "test pods' nodes in c, d): a load balancer sends nothing to targets in an AZ it does not enable "
+        "(Target.NotInUse), so the verification could never pass. Add a public subnet (kubernetes.io/role/elb) in a "
+        "node AZ, or leave the internet-facing kinds out of verify.loadBalancers. Nothing was changed."
+    )
