@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
@@ -176,14 +175,23 @@ def _owned(tags: dict[str, str], cluster_name: str) -> bool:
     return tags.get(OWNER_TAG_KEY) == cluster_name
 
 
-@dataclass
 class _Planner:
-    request: ExecutionInput
-    topology: ClusterTopology
-    ec2: EC2Client
-    prefix_delegation: bool = False
-    """ENABLE_PREFIX_DELEGATION in the CNI's configuration: max pods and pod subnet sizing count prefixes."""
-    warnings: list[str] = field(default_factory=list)
+    # A plain class, not a dataclass: mutmut does not mutate the methods of a decorated class.
+    def __init__(
+        self,
+        request: ExecutionInput,
+        topology: ClusterTopology,
+        ec2: EC2Client,
+        prefix_delegation: bool = False,
+        *,
+        warnings: list[str],
+    ) -> None:
+        self.request = request
+        self.topology = topology
+        self.ec2 = ec2
+        self.prefix_delegation = prefix_delegation
+        """ENABLE_PREFIX_DELEGATION in the CNI's configuration: max pods and pod subnet sizing count prefixes."""
+        self.warnings = warnings
 
     @property
     def cluster(self) -> ClusterInfo:
