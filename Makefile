@@ -85,6 +85,8 @@ mutate-fast: $(STAMP) ## the mutants against the tests that need no moto (minute
 
 mutate-fast-again: $(STAMP) ## re-run the fast stage's survivors and "no tests" (after new tests in a selected module; ARGS: mutmut globs)
 	$(BIN)/python -m mutation.pending --again .mutation-fast/mutants $(ARGS) > .mutation-again
+	# mutmut maps a function only to the tests that called it when they were first seen: drop the map, collect it anew
+	rm -f .mutation-fast/mutants/mutmut-stats.json
 	@echo "fast stage again: $$(grep -c . .mutation-again || true) mutants"
 	if [ -s .mutation-again ]; then $(MAKE) mutation-stage MUTATION=.mutation-fast MUTATION_CONFIG=mutation/fast/pyproject.toml \
 	  ARGS= NAMES=$(CURDIR)/.mutation-again; fi

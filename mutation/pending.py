@@ -7,7 +7,8 @@ for yet, one name a line. Patterns (mutmut's globs, e.g. 'podcidr.steps.plan*') 
 
 `pending.py --again FAST [PATTERN ...]` prints the fast stage's own survivors and "no tests" instead: mutmut
 keeps a mutant's result until its function changes, so tests added to a module already selected reach the
-mutants they now kill only when those are named again (`make mutate-fast-again`)."""
+mutants they now kill only when those are named again (`make mutate-fast-again`, which also drops mutmut's map of
+tests to functions: a test seen before a function was written is never mapped to it otherwise)."""
 
 from __future__ import annotations
 
