@@ -19,28 +19,21 @@ from pathlib import Path
 from mutation.results import column, exit_codes
 
 
+def not_killed(fast: Path, patterns: list[str]) -> list[str]:
+    """The mutants the fast stage ran and did not kill (survived, or no fast test reaches them)."""
+    return [
+        name
+        for codes in exit_codes(fast).values()
+        for name, code in codes.items()
+        if code is not None
+        and column(code) != "killed"
+        and (not patterns or any(fnmatch(name, pattern) for pattern in patterns))
+    ]
+
+
 def pending(fast: Path, full: Path, patterns: list[str]) -> list[str]:
     full_codes = {name: code for codes in exit_codes(full).values() for name, code in codes.items()}
-    return [
-        name
-        for codes in exit_codes(fast).values()
-        for name, code in codes.items()
-        if code is not None
-        and column(code) != "killed"
-        and full_codes.get(name) is None
-        and (not patterns or any(fnmatch(name, pattern) for pattern in patterns))
-    ]
-
-
-def not_killed(fast: Path, patterns: list[str]) -> list[str]:
-    return [
-        name
-        for codes in exit_codes(fast).values()
-        for name, code in codes.items()
-        if code is not None
-        and column(code) != "killed"
-        and (not patterns or any(fnmatch(name, pattern) for pattern in patterns))
-    ]
+    return [name for name in not_killed(fast, patterns) if full_codes.get(name) is None]
 
 
 if __name__ == "__main__":
