@@ -182,7 +182,7 @@ class _Planner:
         request: ExecutionInput,
         topology: ClusterTopology,
         ec2: EC2Client,
-        prefix_delegation: bool = False,
+        prefix_delegation: bool,
         *,
         warnings: list[str],
     ) -> None:

@@ -324,7 +324,7 @@ def planned(
 
 def planner(world: ClusterTopology, execution_input: ExecutionInput | None = None) -> _Planner:
     """A planner whose EC2 answers nothing: for its methods that make no call."""
-    return _Planner(execution_input or request(), world, stubbed("ec2")[0], warnings=[])
+    return _Planner(execution_input or request(), world, stubbed("ec2")[0], False, warnings=[])
 
 
 # --- the event --------------------------------------------------------------------------------------------
@@ -804,6 +804,32 @@ def test_the_nodegroup_bound_counts_only_the_nodegroups_to_replace() -> None:
     assert len(planner(topology(nodegroups=groups))._selected_nodegroups()) == 100
 
 
+def test_a_replacement_podcidr_made_listed_first_does_not_hide_the_nodegroups_after_it() -> None:
+    groups = (nodegroup("managed-ng-podcidr", tags=OWNED), nodegroup("managed-ng"))
+    assert [g.name for g in planner(topology(nodegroups=groups))._selected_nodegroups()] == ["managed-ng"]
+
+
+def test_a_pod_subnet_podcidr_made_is_adopted_where_it_is_not_where_the_layout_would_put_it() -> None:
+    ours = subnet("subnet-0c0000000000000b3", f"{REGION}b", "100.64.192.0/18", tags=OWNED)
+    world = topology(blocks=(POD_BLOCK,), vpc_tags={pod_cidr_tag_key(NAME): "100.64.0.0/16"}, extra_subnets=(ours,))
+    m = planned(world)
+    assert [(s.availability_zone, s.cidr, s.subnet_id) for s in m.pod_subnets] == [
+        (f"{REGION}a", "100.64.0.0/18", None),
+        (f"{REGION}b", "100.64.192.0/18", ours.subnet_id),
+        (f"{REGION}c", "100.64.64.0/18", None),
+    ]
+
+
+def test_the_pod_security_groups_warnings_reach_the_plan() -> None:
+    given = "sg-0aaaa000000000001"
+    m = planned(topology(), request(eniConfigSecurityGroupIds=[given]), groups=(given,))
+    assert (
+        f"eniConfigSecurityGroupIds leaves out the cluster security group {CLUSTER_GROUP}: pods on the pod subnets "
+        "lose what its rules allow (the control plane calling webhooks, groups that allow it as a source). Add it "
+        "unless the given groups allow that traffic themselves."
+    ) in m.warnings
+
+
 def test_a_nodegroup_not_active_is_replaced_with_a_warning() -> None:
     """Issue #16: the warning at a nodegroup neither ACTIVE nor DEGRADED."""
     m = planned(topology(nodegroups=(nodegroup(status="UPDATING"),)))
@@ -1211,7 +1237,9 @@ def addon(
 
 
 def cni_of(cni: CniInfo, warnings: list[str] | None = None) -> Any:
-    p = _Planner(request(), topology(cni=cni), stubbed("ec2")[0], warnings=warnings if warnings is not None else [])
+    p = _Planner(
+        request(), topology(cni=cni), stubbed("ec2")[0], False, warnings=warnings if warnings is not None else []
+    )
     return p._cni(cni)
 
 
@@ -1364,7 +1392,26 @@ def test_a_long_name_taken_twice_is_shortened_for_each_suffix() -> None:
     long_name = "n" * 62
     taken = {"n" * 55 + "-podcidr", "n" * 53 + "-podcidr-2", "n" * 53 + "-podcidr-3"}
     assert p._replacement_name(long_name, taken) == "n" * 53 + "-podcidr-4"
+    assert p._replacement_name(long_name, taken - {"n" * 53 + "-podcidr-3"}) == "n" * 53 + "-podcidr-3"
     assert p._replacement_name("web", set()) == "web-podcidr"
+
+
+def test_two_nodegroups_whose_replacement_names_would_collide_get_different_ones() -> None:
+    groups = (nodegroup("n" * 60 + "a", subnets=(NODE["a"],)), nodegroup("n" * 60 + "b", subnets=(NODE["b"],)))
+    m = planned(topology(nodegroups=groups), nlb_subnets=[NODE["a"], NODE["b"]])
+    assert [r.by for r in m.nodegroups] == ["n" * 55 + "-podcidr", "n" * 53 + "-podcidr-2"]
+
+
+def test_a_custom_ami_of_unknown_instance_types_is_refused_naming_the_cluster() -> None:
+    template = LaunchTemplateInfo(
+        template_id="lt-0a1b2c3d4e5f60001", name=None, version="1", image_id="ami-0123456789abcdef0", user_data=""
+    )
+    group = nodegroup("lt-ng", launch_template=template, ami_type="CUSTOM", instance_types=())
+    with pytest.raises(UnsupportedCluster) as refused:
+        planned(topology(nodegroups=(group,)), types=())
+    assert str(refused.value).startswith(
+        "Nodegroup 'lt-ng' of cluster 'eksworkshop' runs a custom AMI (launch template lt-0a1b2c3d4e5f60001 version 1)"
+    )
 
 
 def test_a_replacement_name_podcidr_made_earlier_is_taken_again() -> None:
@@ -1482,7 +1529,7 @@ def test_max_pods_unknown_when_ec2_does_not_describe_every_instance_type() -> No
     answer_addresses_in_use(stub, list(NODE_IDS))
     answer_security_groups(stub)
     with all_answered(stub):
-        m = _Planner(request(), topology(nodegroups=groups), ec2, warnings=[]).migration()
+        m = _Planner(request(), topology(nodegroups=groups), ec2, False, warnings=[]).migration()
     assert [r.max_pods for r in m.nodegroups] == [None, None]
     assert m.warnings == [
         "Cannot compute max pods for nodegroup 'managed-ng': instance types t3.2xlarge, x9.mystery not all "
