@@ -28,9 +28,17 @@ class Difference:
     """An env key whose value in aws-node is not the one asked for."""
 
     found: str
-    """What aws-node runs: `KEY=value`, `KEY unset` or `KEY from valueFrom`."""
+    """What aws-node runs: `KEY=value`, `KEY unset`, `KEY without a value` or `KEY from valueFrom`."""
     other_managers: tuple[str, ...]
     """The field managers other than EKS that own the entry's value (sorted; empty: EKS's or nobody's)."""
+    shared_with_eks: bool = False
+    """EKS owns the value too (an install the add-on was created over, with the same value then)."""
+
+    @property
+    def owners(self) -> str:
+        """`KEY=value (set by helm, shared with EKS)`."""
+        shared = ", shared with EKS" if self.shared_with_eks else ""
+        return f"{self.found} (set by {', '.join(self.other_managers)}{shared})"
 
 
 def read_aws_node(kube: Kube, cluster: str) -> dict[str, Any]:
@@ -54,11 +62,14 @@ def differences(daemon_set: dict[str, Any], cluster: str, wanted: dict[str, str]
             seen = f"{key} unset"
         elif "valueFrom" in entry:
             seen = f"{key} from valueFrom"
-        elif entry.get("value") != value:
-            seen = f"{key}={entry.get('value')}"
+        elif entry.get("value") is None:
+            seen = f"{key} without a value"
+        elif entry["value"] != value:
+            seen = f"{key}={entry['value']}"
         else:
             continue
-        found.append(Difference(seen, tuple(sorted(_value_owners(daemon_set, key) - {EKS_MANAGER}))))
+        owners = _value_owners(daemon_set, key)
+        found.append(Difference(seen, tuple(sorted(owners - {EKS_MANAGER})), EKS_MANAGER in owners))
     return found
 
 

@@ -14,7 +14,9 @@ from kubernetes.client.exceptions import ApiException
 
 from podcidr.errors import EniConfigCrdMissing, LoadBalancerControllerMissing
 from podcidr.kube.client import ENI_CONFIG_CRD, Kube, api_status, kube_faults
-from podcidr.models.migration import Migration
+from podcidr.models.migration import CNI_CONFIGURED_BEFORE, Migration
+from podcidr.steps import aws_node_env
+from podcidr.steps.configure_cni import refuse_values_other_managers_hold
 from podcidr.steps.plan_checks.cni_settings import PREFIX_DELEGATION, apply_self_managed_prefix_delegation
 from podcidr.steps.support import NODEGROUP_LABEL, UNFINISHED_PODS, all_items, plain, selector_matches
 from podcidr.steps.uncontrolled_pods import uncontrolled_pod_warning
@@ -33,6 +35,8 @@ def cluster_preflight(migration: Migration, kube: Kube) -> Migration:
         _check_load_balancer_controller(kube, name)
     if migration.cni.via == "daemonset":
         _read_self_managed_cni(migration, kube)
+    elif migration.cni.status != CNI_CONFIGURED_BEFORE:
+        _check_no_other_manager_holds_the_settings(migration, kube)
     for warning in _draining_warnings(migration, kube):
         if warning not in migration.warnings:
             migration.warnings.append(warning)
@@ -77,6 +81,18 @@ def _check_load_balancer_controller(kube: Kube, cluster_name: str) -> None:
         "Install the controller (https://kubernetes-sigs.github.io/aws-load-balancer-controller/), or run with "
         '"verify": {"loadBalancers": []}. Nothing was changed.'
     )
+
+
+def _check_no_other_manager_holds_the_settings(migration: Migration, kube: Kube) -> None:
+    """The add-on's update would keep such values (resolveConflicts PRESERVE): refused before any change. No aws-node
+    (another CNI in its place) is ConfigureCni's to say."""
+    try:
+        daemon_set = aws_node_env.read_aws_node(kube, migration.cluster_name)
+    except ApiException as error:
+        if api_status(error) != 404:
+            raise
+        return
+    refuse_values_other_managers_hold(migration, daemon_set, "Nothing was changed.")
 
 
 def _read_self_managed_cni(migration: Migration, kube: Kube) -> None:

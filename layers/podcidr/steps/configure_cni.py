@@ -5,8 +5,10 @@ format) merged with the env vars, resolveConflicts PRESERVE; then DescribeUpdate
 is Successful (AWS-FACTS section 2: env set on the DaemonSet by hand is lost on add-on updates, so
 the add-on's own configuration is the place). PRESERVE also keeps a value of one of those keys that
 another field manager set on aws-node (kubectl set env), and the update still ends Successful: so
-the step reads aws-node first and refuses such values before changing anything, and once the
-add-on is configured waits (Applying) until aws-node runs the settings (aws_node_env.py).
+ClusterPreflight refuses such values before any change, this step checks again before UpdateAddon, and
+once its update is Successful reads aws-node again: a value another manager kept, or one EKS does not
+write again (removed or changed outside the add-on, found with no update of ours), is refused; EKS's
+own values not there yet are waited for (Applying, a few checks) (aws_node_env.py).
 Self-managed: a strategic-merge patch of the aws-node container's env; then the DaemonSet's rollout.
 
 Each invocation does one thing and reports `cni.status`; the state machine waits and calls again
@@ -15,6 +17,7 @@ until it is `Successful` (WaitForCniUpdate).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +47,10 @@ WAITING = "Waiting"
 """Another add-on update is running; ours starts when it ends."""
 ROLLING_OUT = "RollingOut"
 APPLYING = "Applying"
-"""The add-on holds the settings; aws-node does not run them yet."""
+"""Our update is Successful; aws-node does not run its settings yet."""
+APPLYING_KEY = "ConfigureCniApplying"
+APPLYING_CHECKS = 3
+"""EKS applies the configuration before it reports the update Successful: a few re-reads cover a lagging read."""
 
 
 def configure_cni(migration: Migration, eks: EKSClient, kube: Callable[[], Kube]) -> Migration:
@@ -124,16 +130,9 @@ def _configure_addon(migration: Migration, eks: EKSClient, kube: Callable[[], Ku
             migration.changes += 1
         cni.status = SUCCESSFUL
         return
-    held = [
-        d for d in aws_node_env.differences(aws_node_env.read_aws_node(kube(), name), name, cni.env) if d.other_managers
-    ]
-    if held:
-        raise CniConfigConflict(
-            f"aws-node runs with {_owned(held)}: another field manager than EKS owns these values, so the vpc-cni "
-            "add-on update podcidr would make (resolveConflicts PRESERVE) would keep them. Set them on aws-node to "
-            f"what the add-on's configuration will hold (`{_set_env(cni.env)}`), or let the add-on own them "
-            f"({MANAGED_FIELDS_HINT}), then run again. Nothing was changed."
-        )
+    refuse_values_other_managers_hold(
+        migration, aws_node_env.read_aws_node(kube(), name), "The vpc-cni add-on was not changed."
+    )
     try:
         with transient_faults_retried("eks:UpdateAddon"):
             update = eks.update_addon(
@@ -167,11 +166,27 @@ MANAGED_FIELDS_HINT = (
 
 
 def _owned(found: list[aws_node_env.Difference]) -> str:
-    return ", ".join(f"{d.found} (set by {', '.join(d.other_managers)})" for d in found)
+    return ", ".join(d.owners for d in found)
 
 
 def _set_env(env: dict[str, str]) -> str:
-    return "kubectl -n kube-system set env daemonset/aws-node " + " ".join(f"{k}={v}" for k, v in env.items())
+    return "kubectl -n kube-system set env daemonset/aws-node -c aws-node " + " ".join(
+        f"{k}={v}" for k, v in env.items()
+    )
+
+
+def refuse_values_other_managers_hold(migration: Migration, daemon_set: dict[str, Any], unchanged: str) -> None:
+    """CniConfigConflict where aws-node runs a value of one of the settings that another field manager than EKS
+    owns: an add-on update with resolveConflicts PRESERVE would keep it (`unchanged`: what was not changed)."""
+    cni = migration.cni
+    held = [d for d in aws_node_env.differences(daemon_set, migration.cluster_name, cni.env) if d.other_managers]
+    if held:
+        raise CniConfigConflict(
+            f"aws-node runs with {_owned(held)}: another field manager than EKS owns these values, so the vpc-cni "
+            "add-on update podcidr makes (resolveConflicts PRESERVE) would keep them. Set them on aws-node to what "
+            f"the add-on's configuration will hold (`{_set_env(cni.env)}`), or let the add-on own them "
+            f"({MANAGED_FIELDS_HINT}), then run again. {unchanged}"
+        )
 
 
 def _check_aws_node_took_the_configuration(migration: Migration, kube: Kube) -> None:
@@ -188,7 +203,7 @@ def _check_aws_node_took_the_configuration(migration: Migration, kube: Kube) -> 
         undo = (
             " To take podcidr's settings back out of the add-on instead: `aws eks update-addon --cluster-name "
             f"{name} --addon-name {ADDON} --resolve-conflicts PRESERVE --configuration-values "
-            f"'{cni.current_configuration_values or '{}'}'`."
+            f"{shlex.quote(cni.current_configuration_values or '{}')}`."
             if cni.changed
             else ""
         )
@@ -197,15 +212,22 @@ def _check_aws_node_took_the_configuration(migration: Migration, kube: Kube) -> 
             "manager than EKS owns these values and add-on updates with resolveConflicts PRESERVE keep them. Set them "
             f"on aws-node (`{_set_env(cni.env)}`) and run again.{undo} No node was replaced."
         )
+    runs = ", ".join(d.found for d in found)
+    if cni.update_id is None:  # found configured: no update of ours will write these values again
+        raise CniConfigConflict(
+            f"The vpc-cni add-on's configuration sets {wanted}, but aws-node runs with {runs}: changed or removed "
+            "outside the add-on, and EKS writes the configuration again only on an add-on update. Set them on "
+            f"aws-node (`{_set_env(cni.env)}`) and run again. No node was replaced."
+        )
     cni.status = APPLYING
     count_poll(
         migration.polls,
-        STEP,
-        _ceiling(migration),
+        APPLYING_KEY,
+        APPLYING_CHECKS,
         lambda checks: CniConfigConflict(
-            f"The vpc-cni add-on's configuration sets {wanted}, but after {checks} checks aws-node still runs with "
-            f"{', '.join(d.found for d in found)}. Look at the DaemonSet ({MANAGED_FIELDS_HINT}), then run again. "
-            "No node was replaced."
+            f"The vpc-cni add-on update {cni.update_id} is Successful and its configuration sets {wanted}, but "
+            f"{checks} checks later aws-node still runs with {runs}. Look at the DaemonSet ({MANAGED_FIELDS_HINT}), "
+            "then run again. No node was replaced."
         ),
     )
 

@@ -745,6 +745,11 @@ class _Planner:
             skipped.append(f"PodDisruptionBudgets that would block draining the old nodes: not checked, {why}.")
         if self.topology.cni.via == "daemonset":
             skipped.append(f"Version and env of the self-managed aws-node DaemonSet: not read, {why}.")
+        else:
+            skipped.append(
+                f"aws-node env values another field manager than EKS holds (the add-on update would keep them): "
+                f"not read, {why}."
+            )
         return skipped
 
 

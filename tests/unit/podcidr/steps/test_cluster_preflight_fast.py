@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import pytest
 
-from podcidr.errors import UnsupportedCluster
+from podcidr.errors import CniConfigConflict, UnsupportedCluster
 from podcidr.kube.client import ENI_CONFIG_CRD
-from podcidr.models.migration import Migration, NodegroupConfig, NodegroupReplacement
+from podcidr.models.migration import Cni, Migration, NodegroupConfig, NodegroupReplacement
 from podcidr.steps.cluster_preflight import cluster_preflight
-from tests.fixtures.fake_kube import FakeKube, node, pod
+from tests.fixtures.fake_kube import FakeKube, aws_node, env_entries, node, pod
 from tests.fixtures.vpc_topology import Topology, seed_migration
 
 NODEGROUP = "eks.amazonaws.com/nodegroup"
@@ -80,3 +80,50 @@ def test_a_volume_in_the_zone_of_the_replaced_nodes_only_is_refused_naming_the_z
         "own AZ. Give the nodegroup a node subnet in that AZ (or move the workload), then run podcidr again. "
         "Nothing was changed."
     )
+
+
+# --- the managed add-on's settings held by another field manager -----------------------------------------------
+
+
+def _preflight_with_aws_node(env: dict[str, str], manager: str | None, status: str | None = None) -> Migration:
+    migration = _migration()
+    migration.nodegroups = []
+    migration.cni = Cni(via="addon", env={"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true"}, status=status)
+    daemon_set = aws_node(env_entries(env))
+    if manager is not None:
+        owned = {'k:{"name":"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"}': {".": {}, "f:name": {}, "f:value": {}}}
+        fields = {"f:spec": {"f:template": {"f:spec": {"f:containers": {'k:{"name":"aws-node"}': {"f:env": owned}}}}}}
+        daemon_set["metadata"]["managedFields"] = [{"manager": manager, "operation": "Update", "fieldsV1": fields}]
+    kube = FakeKube(CustomResourceDefinition=[{"metadata": {"name": ENI_CONFIG_CRD}}], DaemonSet=[daemon_set])
+    return cluster_preflight(migration, cast(Any, kube))
+
+
+def test_a_setting_another_field_manager_holds_on_aws_node_is_refused_before_any_change() -> None:
+    with pytest.raises(CniConfigConflict) as refused:
+        _preflight_with_aws_node({"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false"}, "kubectl-set")
+    assert refused.value.cause.startswith(
+        "aws-node runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set): another field manager than "
+        "EKS owns these values, so the vpc-cni add-on update podcidr makes (resolveConflicts PRESERVE) would keep them."
+    )
+    assert refused.value.cause.endswith("then run again. Nothing was changed.")
+
+
+@pytest.mark.parametrize(
+    ("env", "manager", "status"),
+    [
+        ({"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false"}, "eks", None),  # EKS's own value: the update replaces it
+        ({"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true"}, "kubectl-set", None),  # already the value asked for
+        ({"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "false"}, "kubectl-set", "CONFIGURED"),  # no update will be made
+    ],
+    ids=["eks-owns-it", "same-value", "add-on-configured-before"],
+)
+def test_settings_no_update_would_keep_pass(env: dict[str, str], manager: str, status: str | None) -> None:
+    assert _preflight_with_aws_node(env, manager, status).cni.env == {"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true"}
+
+
+def test_without_aws_node_the_add_on_check_is_left_to_configure_cni() -> None:
+    migration = _migration()
+    migration.nodegroups = []
+    migration.cni = Cni(via="addon", env={"AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG": "true"})
+    kube = FakeKube(CustomResourceDefinition=[{"metadata": {"name": ENI_CONFIG_CRD}}])
+    assert cluster_preflight(migration, cast(Any, kube)) is migration

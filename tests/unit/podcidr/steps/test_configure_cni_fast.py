@@ -247,7 +247,7 @@ def test_a_change_already_counted_is_not_counted_twice() -> None:
 
 MANAGED_FIELDS = "`kubectl get daemonset aws-node -n kube-system -o yaml --show-managed-fields` shows who owns what"
 SET_ENV = (
-    "kubectl -n kube-system set env daemonset/aws-node AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true "
+    "kubectl -n kube-system set env daemonset/aws-node -c aws-node AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true "
     "ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
 )
 WANTED = "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true, ENI_CONFIG_LABEL_DEF=topology.kubernetes.io/zone"
@@ -293,10 +293,10 @@ def test_a_value_another_field_manager_owns_is_refused_before_the_add_on_is_chan
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
         configure_cni(_migration(), eks, lambda: cast(Kube, _aws_node_kube(env, *managed)))
     assert raised.value.cause == (
-        "aws-node runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set): another field manager than "
-        "EKS owns these values, so the vpc-cni add-on update podcidr would make (resolveConflicts PRESERVE) would keep "
-        f"them. Set them on aws-node to what the add-on's configuration will hold (`{SET_ENV}`), or let the add-on own "
-        f"them ({MANAGED_FIELDS}), then run again. Nothing was changed."
+        "aws-node runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set, shared with EKS): another "
+        "field manager than EKS owns these values, so the vpc-cni add-on update podcidr makes (resolveConflicts "
+        f"PRESERVE) would keep them. Set them on aws-node to what the add-on's configuration will hold (`{SET_ENV}`), "
+        f"or let the add-on own them ({MANAGED_FIELDS}), then run again. The vpc-cni add-on was not changed."
     )
 
 
@@ -321,8 +321,8 @@ def test_a_successful_update_whose_value_another_field_manager_kept_is_refused_w
         configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube(env, *managed)))
     assert raised.value.cause == (
         f"The vpc-cni add-on's configuration sets {WANTED}, but aws-node keeps "
-        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set): another field manager than EKS owns these "
-        "values and add-on updates with "
+        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=false (set by kubectl-set, shared with EKS): another field manager than "
+        "EKS owns these values and add-on updates with "
         f"resolveConflicts PRESERVE keep them. Set them on aws-node (`{SET_ENV}`) and run again. To take podcidr's "
         f"settings back out of the add-on instead: `aws eks update-addon --cluster-name {CLUSTER} --addon-name vpc-cni "
         f"--resolve-conflicts PRESERVE --configuration-values '{WARM}'`. No node was replaced."
@@ -385,12 +385,16 @@ def test_settings_eks_has_not_written_onto_aws_node_yet_are_waited_for_then_succ
     migration.polls = {"ConfigureCni": 4}
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, kube))
-    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 6})
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 5, "ConfigureCniApplying": 1})
 
     applied = _aws_node_kube({"WARM_IP_TARGET": "5", **ENV}, _managed("eks", "Apply", "WARM_IP_TARGET", *ENV))
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, applied))
-    assert (migration.cni.status, migration.polls, migration.changes) == ("Successful", {"ConfigureCni": 6}, BEFORE)
+    assert (migration.cni.status, migration.polls, migration.changes) == (
+        "Successful",
+        {"ConfigureCni": 5, "ConfigureCniApplying": 1},
+        BEFORE,
+    )
 
 
 def test_each_setting_is_checked_a_matching_first_one_does_not_end_the_check() -> None:
@@ -400,7 +404,7 @@ def test_each_setting_is_checked_a_matching_first_one_does_not_end_the_check() -
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, kube))
-    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 1})
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCniApplying": 1})
 
 
 def test_an_aws_node_container_served_without_env_runs_none_of_the_settings() -> None:
@@ -411,20 +415,50 @@ def test_an_aws_node_container_served_without_env_runs_none_of_the_settings() ->
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, FakeKube(DaemonSet=[daemon_set])))
-    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 1})
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCniApplying": 1})
 
 
-def test_settings_aws_node_never_shows_fail_past_the_ceiling_naming_what_it_runs() -> None:
+def test_settings_aws_node_never_shows_fail_after_three_checks_naming_what_it_runs() -> None:
+    """EKS applies the configuration before it reports the update Successful: a few re-reads, not the whole wait."""
     eks, stub = stubbed("eks")
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
-    migration.polls = {"ConfigureCni": CEILING}
+    migration.polls = {"ConfigureCni": 4, "ConfigureCniApplying": 2}
+    migration = configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube({})))
+    assert migration.polls == {"ConfigureCni": 4, "ConfigureCniApplying": 3}
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
         configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube({})))
     assert raised.value.cause == (
-        f"The vpc-cni add-on's configuration sets {WANTED}, but after {CEILING} checks aws-node still runs with "
-        "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG unset, ENI_CONFIG_LABEL_DEF unset. Look at the DaemonSet "
-        f"({MANAGED_FIELDS}), then run again. No node was replaced."
+        f"The vpc-cni add-on update {UPDATE_ID} is Successful and its configuration sets {WANTED}, but 3 checks later "
+        "aws-node still runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG unset, ENI_CONFIG_LABEL_DEF unset. Look at the "
+        f"DaemonSet ({MANAGED_FIELDS}), then run again. No node was replaced."
     )
+
+
+@pytest.mark.parametrize("status", ["CONFIGURED", None], ids=["configured-before", "configured-by-a-lost-answer"])
+def test_settings_changed_or_removed_outside_an_add_on_found_configured_are_refused_at_once(status: str | None) -> None:
+    """No update of ours will write them again: EKS writes the configuration only on an add-on update."""
+    eks, stub = stubbed("eks")
+    _describe_addon(stub, values=ONLY_ENV)
+    env = [{"name": "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"}]  # left with a name and no value (amazon-vpc-cni-k8s #2268)
+    daemon_set = aws_node(env)
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(_migration(status=status), eks, lambda: cast(Kube, FakeKube(DaemonSet=[daemon_set])))
+    assert raised.value.cause == (
+        f"The vpc-cni add-on's configuration sets {WANTED}, but aws-node runs with AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG "
+        "without a value, ENI_CONFIG_LABEL_DEF unset: changed or removed outside the add-on, and EKS writes the "
+        f"configuration again only on an add-on update. Set them on aws-node (`{SET_ENV}`) and run again. No node was "
+        "replaced."
+    )
+
+
+def test_the_way_back_quotes_a_configuration_for_the_shell() -> None:
+    eks, stub = stubbed("eks")
+    env, *managed = KEPT_BY_KUBECTL
+    migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
+    migration.cni.current_configuration_values = "env:\n  WARM_IP_TARGET: '5'\n"
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube(env, *managed)))
+    assert "--configuration-values 'env:\n  WARM_IP_TARGET: '\"'\"'5'\"'\"'\n'`." in raised.value.cause
 
 
 @pytest.mark.parametrize("values", [ONLY_ENV, WARM], ids=["configured", "before-the-update"])

@@ -663,6 +663,8 @@ def test_the_seeds_dry_run_plan() -> None:
         f"ENIConfig CRD (crd.k8s.amazonaws.com/v1alpha1 eniconfigs) installed: {SKIPPED_WHY}",
         f"AWS Load Balancer Controller running (for load-balancer verification): {SKIPPED_WHY}",
         f"PodDisruptionBudgets that would block draining the old nodes: {SKIPPED_WHY}",
+        "aws-node env values another field manager than EKS holds (the add-on update would keep them): not read, a "
+        "dry run makes no access entry, so it cannot read the cluster.",
     ]
     assert m.warnings == []
     assert Migration.model_validate(json.loads(json.dumps(m.to_json()))) == m
@@ -676,9 +678,13 @@ def test_a_real_run_skips_nothing_and_carries_the_inputs_choices() -> None:
     assert (m.verification.image, m.verification.keep_workloads) == ("nginx:1", True)
 
 
-def test_a_dry_run_without_verification_or_replacement_skips_only_the_crd_check() -> None:
+def test_a_dry_run_without_verification_or_replacement_skips_only_the_crd_and_aws_node_checks() -> None:
     m = planned(topology(), request(dryRun=True, replaceNodegroups=False, verify={"loadBalancers": []}))
-    assert m.skipped == [f"ENIConfig CRD (crd.k8s.amazonaws.com/v1alpha1 eniconfigs) installed: {SKIPPED_WHY}"]
+    assert m.skipped == [
+        f"ENIConfig CRD (crd.k8s.amazonaws.com/v1alpha1 eniconfigs) installed: {SKIPPED_WHY}",
+        "aws-node env values another field manager than EKS holds (the add-on update would keep them): not read, a "
+        "dry run makes no access entry, so it cannot read the cluster.",
+    ]
     assert m.verification.load_balancers == []
 
 
