@@ -220,6 +220,10 @@ def _check_aws_node_took_the_configuration(migration: Migration, kube: Kube) -> 
             f"aws-node (`{_set_env(cni.env)}`) and run again. No node was replaced."
         )
     cni.status = APPLYING
+    # within the step's own ceiling (one wait loop: the history's budget), and at most APPLYING_CHECKS of it
+    count_poll(
+        migration.polls, STEP, _ceiling(migration), _too_long(f"aws-node taking the update {cni.update_id}", name)
+    )
     count_poll(
         migration.polls,
         APPLYING_KEY,

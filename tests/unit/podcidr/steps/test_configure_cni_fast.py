@@ -385,14 +385,14 @@ def test_settings_eks_has_not_written_onto_aws_node_yet_are_waited_for_then_succ
     migration.polls = {"ConfigureCni": 4}
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, kube))
-    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 5, "ConfigureCniApplying": 1})
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 6, "ConfigureCniApplying": 1})
 
     applied = _aws_node_kube({"WARM_IP_TARGET": "5", **ENV}, _managed("eks", "Apply", "WARM_IP_TARGET", *ENV))
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, applied))
     assert (migration.cni.status, migration.polls, migration.changes) == (
         "Successful",
-        {"ConfigureCni": 5, "ConfigureCniApplying": 1},
+        {"ConfigureCni": 6, "ConfigureCniApplying": 1},
         BEFORE,
     )
 
@@ -404,7 +404,7 @@ def test_each_setting_is_checked_a_matching_first_one_does_not_end_the_check() -
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, kube))
-    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCniApplying": 1})
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 1, "ConfigureCniApplying": 1})
 
 
 def test_an_aws_node_container_served_without_env_runs_none_of_the_settings() -> None:
@@ -415,7 +415,7 @@ def test_an_aws_node_container_served_without_env_runs_none_of_the_settings() ->
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
     with all_answered(stub):
         migration = configure_cni(migration, eks, lambda: cast(Kube, FakeKube(DaemonSet=[daemon_set])))
-    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCniApplying": 1})
+    assert (migration.cni.status, migration.polls) == ("Applying", {"ConfigureCni": 1, "ConfigureCniApplying": 1})
 
 
 def test_settings_aws_node_never_shows_fail_after_three_checks_naming_what_it_runs() -> None:
@@ -424,7 +424,7 @@ def test_settings_aws_node_never_shows_fail_after_three_checks_naming_what_it_ru
     migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
     migration.polls = {"ConfigureCni": 4, "ConfigureCniApplying": 2}
     migration = configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube({})))
-    assert migration.polls == {"ConfigureCni": 4, "ConfigureCniApplying": 3}
+    assert migration.polls == {"ConfigureCni": 5, "ConfigureCniApplying": 3}
     with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
         configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube({})))
     assert raised.value.cause == (
@@ -766,3 +766,15 @@ def test_a_server_fault_on_update_addon_is_retried_by_the_state_machine(code: st
     with all_answered(stub), pytest.raises(TransientAwsError):
         _configure(eks, migration)
     assert (migration.cni.status, migration.changes) == (None, BEFORE)
+
+
+def test_re_reads_of_aws_node_count_in_the_steps_own_ceiling_too() -> None:
+    eks, stub = stubbed("eks")
+    migration = _migration(status="Applying", update_id=UPDATE_ID, changed=True)
+    migration.polls = {"ConfigureCni": CEILING, "ConfigureCniApplying": 1}
+    with all_answered(stub), pytest.raises(CniConfigConflict) as raised:
+        configure_cni(migration, eks, lambda: cast(Kube, _aws_node_kube({})))
+    assert raised.value.cause == (
+        f"aws-node taking the update {UPDATE_ID} did not finish after {CEILING} checks (at most 30 minutes). "
+        f"{TOO_LONG_HINT}"
+    )
