@@ -48,12 +48,18 @@ def read_aws_node(kube: Kube, cluster: str) -> dict[str, Any]:
         return plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
 
 
-def differences(daemon_set: dict[str, Any], cluster: str, wanted: dict[str, str]) -> list[Difference]:
-    """The keys of `wanted` aws-node does not run with their value; CniConfigConflict without its container."""
+def aws_node_container(daemon_set: dict[str, Any], cluster: str) -> dict[str, Any]:
+    """The DaemonSet's aws-node container; CniConfigConflict without it."""
     containers = daemon_set["spec"]["template"]["spec"]["containers"]
     container = next((c for c in containers if c["name"] == AWS_NODE), None)
     if container is None:
         raise CniConfigConflict(f"The aws-node DaemonSet of cluster {cluster} has no aws-node container.")
+    return dict(container)
+
+
+def differences(daemon_set: dict[str, Any], cluster: str, wanted: dict[str, str]) -> list[Difference]:
+    """The keys of `wanted` aws-node does not run with their value; CniConfigConflict without its container."""
+    container = aws_node_container(daemon_set, cluster)
     env = {item["name"]: item for item in container.get("env", [])}
     found = []
     for key, value in wanted.items():

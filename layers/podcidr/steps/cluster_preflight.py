@@ -24,7 +24,6 @@ from podcidr.steps.volume_zones import check_volume_zones, zonal_pods
 
 LBC_NAME = "aws-load-balancer-controller"
 LBC_LABEL = f"app.kubernetes.io/name={LBC_NAME}"
-AWS_NODE = "aws-node"
 KUBE_SYSTEM = "kube-system"
 
 
@@ -96,10 +95,9 @@ def _check_no_other_manager_holds_the_settings(migration: Migration, kube: Kube)
 
 
 def _read_self_managed_cni(migration: Migration, kube: Kube) -> None:
-    with kube_faults("get DaemonSet aws-node", migration.cluster_name):
-        daemon_set = plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
+    daemon_set = aws_node_env.read_aws_node(kube, migration.cluster_name)
     for container in daemon_set["spec"]["template"]["spec"]["containers"]:
-        if container["name"] != AWS_NODE:
+        if container["name"] != aws_node_env.AWS_NODE:
             continue
         image = container.get("image", "")
         if ":" in image.rsplit("/", 1)[-1]:

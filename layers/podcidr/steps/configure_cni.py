@@ -29,7 +29,7 @@ from podcidr.models.migration import CNI_CONFIGURED_BEFORE, Migration
 from podcidr.steps import aws_node_env
 from podcidr.steps.cni_configuration import merged_configuration_values, parse_configuration_values
 from podcidr.steps.polling import wait_ceiling
-from podcidr.steps.support import count_poll, plain
+from podcidr.steps.support import count_poll
 
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from podcidr.kube.client import Kube
 
 ADDON = "vpc-cni"
-AWS_NODE = "aws-node"
-KUBE_SYSTEM = "kube-system"
 STEP = "ConfigureCni"
 MAX_WAIT_SECONDS = 30 * 60
 SUCCESSFUL = "Successful"
@@ -276,12 +274,8 @@ def _configure_daemon_set(migration: Migration, kube: Kube) -> None:
 
     cni = migration.cni
     cluster = migration.cluster_name
-    with kube_faults("get DaemonSet aws-node", cluster):
-        daemon_set = plain(kube.apps.read_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM))
-    containers = daemon_set["spec"]["template"]["spec"]["containers"]
-    container = next((c for c in containers if c["name"] == AWS_NODE), None)
-    if container is None:
-        raise CniConfigConflict(f"The aws-node DaemonSet of cluster {cluster} has no aws-node container.")
+    daemon_set = aws_node_env.read_aws_node(kube, cluster)
+    container = aws_node_env.aws_node_container(daemon_set, cluster)
     env = {item["name"]: item for item in container.get("env", [])}
     missing = {key: value for key, value in cni.env.items() if env.get(key, {}).get("value") != value}
     conflicting = sorted(key for key in missing if "valueFrom" in env.get(key, {}))
@@ -296,14 +290,17 @@ def _configure_daemon_set(migration: Migration, kube: Kube) -> None:
                 "template": {
                     "spec": {
                         "containers": [
-                            {"name": AWS_NODE, "env": [{"name": key, "value": value} for key, value in missing.items()]}
+                            {
+                                "name": aws_node_env.AWS_NODE,
+                                "env": [{"name": key, "value": value} for key, value in missing.items()],
+                            }
                         ]
                     }
                 }
             }
         }
         with kube_faults("patch DaemonSet aws-node", cluster):
-            kube.apps.patch_namespaced_daemon_set(AWS_NODE, KUBE_SYSTEM, patch)
+            kube.apps.patch_namespaced_daemon_set(aws_node_env.AWS_NODE, aws_node_env.KUBE_SYSTEM, patch)
         cni.changed = True
         cni.status = ROLLING_OUT
         migration.changes += 1
